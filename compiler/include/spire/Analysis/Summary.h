@@ -1,0 +1,59 @@
+// `spire summary`: per layer shape, parameters, FLOPs and stage; per stage
+// totals and interfaces; model totals and the activation-memory lower bound.
+#pragma once
+
+#include "spire/FrontEnd/ModuleBuilder.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace spire {
+
+struct SummaryTensor {
+  std::string name;
+  std::string shape;
+  std::optional<int64_t> bytes; // per sample; unknown when symbolic
+};
+
+struct SummaryLayer {
+  std::string name, kind, shape;
+  int64_t params = 0;
+  std::optional<int64_t> flops; // per sample
+  size_t stage = 0;
+};
+
+struct SummaryStage {
+  std::string name;
+  int64_t params = 0;
+  std::optional<int64_t> flops;
+  std::vector<SummaryTensor> inputs, outputs;
+  std::string split; // the split point ending this stage ("" for the last)
+};
+
+struct ModelSummary {
+  std::string model;
+  std::vector<std::string> symbols;
+  std::vector<SummaryLayer> layers;
+  std::vector<SummaryStage> stages;
+  int64_t params = 0;
+  std::optional<int64_t> flops;
+  // Largest set of activations alive at once, per sample (reshapes share
+  // their input's storage): the lower bound for any memory plan.
+  std::optional<int64_t> peakActivationBytes;
+};
+
+ModelSummary summarize(SpecModule &spec);
+void printSummary(const ModelSummary &summary, llvm::raw_ostream &os);
+void printSummaryJson(const ModelSummary &summary, llvm::raw_ostream &os);
+
+// Emits a note at each split point for every tensor it carries besides the
+// output of the layer just before it (skip tensors of residual edges).
+void noteSplitInterfaces(SpecModule &spec);
+
+// Ops whose result shares its operand's storage (no kernel, no memory).
+bool isAlias(mlir::Operation *op);
+
+} // namespace spire

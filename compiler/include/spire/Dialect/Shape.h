@@ -1,0 +1,64 @@
+// Symbolic tensor shapes. A dimension is an affine expression over the spec's
+// size symbols (N, L, ...), so the checker can say `L-2` after a 3-wide valid
+// conv, or "unknown" when it came from a `?` in hand-written IR.
+#pragma once
+
+#include "mlir/IR/AffineExpr.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/SmallVector.h"
+
+#include <optional>
+#include <string>
+
+namespace spire {
+
+class Dim {
+public:
+  Dim() = default; // unknown
+  explicit Dim(mlir::AffineExpr expr);
+  static Dim constant(mlir::MLIRContext *ctx, int64_t value);
+
+  bool isKnown() const { return static_cast<bool>(expr_); }
+  std::optional<int64_t> value() const;
+  mlir::AffineExpr expr() const { return expr_; }
+  // True when both are known and equal for every value of the symbols.
+  bool provablyEquals(const Dim &other) const { return isKnown() && expr_ == other.expr_; }
+  // False only when both are known and not provably equal.
+  bool compatibleWith(const Dim &other) const {
+    return !isKnown() || !other.isKnown() || expr_ == other.expr_;
+  }
+
+  Dim operator+(const Dim &o) const;
+  Dim operator-(const Dim &o) const;
+  Dim operator*(const Dim &o) const;
+  Dim operator+(int64_t v) const;
+  Dim operator-(int64_t v) const;
+  Dim operator*(int64_t v) const;
+  Dim floorDiv(int64_t v) const;
+  Dim ceilDiv(int64_t v) const;
+
+private:
+  mlir::AffineExpr expr_;
+};
+
+using Shape = llvm::SmallVector<Dim, 4>;
+
+// Names of the size symbols (s0 -> "N", ...); printing uses them.
+using SymbolNames = llvm::ArrayRef<std::string>;
+
+std::string toString(const Dim &dim, SymbolNames names);
+std::string toString(const Shape &shape, SymbolNames names);
+
+// The MLIR type of a symbolic shape: static where constant, `?` elsewhere.
+mlir::RankedTensorType toTensorType(const Shape &shape, mlir::Type elementType);
+// A shape from an MLIR type: `?` dims become unknown.
+Shape fromTensorType(mlir::RankedTensorType type);
+
+// Product of the dims in [begin, end).
+Dim product(const Shape &shape, size_t begin, size_t end, mlir::MLIRContext *ctx);
+
+// The symbols a dim depends on (by position), e.g. {1} for `L-2`.
+llvm::SmallVector<unsigned> symbolsOf(const Dim &dim);
+
+} // namespace spire

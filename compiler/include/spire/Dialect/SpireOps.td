@@ -1,0 +1,189 @@
+#ifndef SPIRE_OPS_TD
+#define SPIRE_OPS_TD
+
+include "spire/Dialect/SpireBase.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/IR/CommonAttrConstraints.td"
+include "mlir/IR/CommonTypeConstraints.td"
+
+// A layer that owns parameters (weights, biases, statistics).
+class Spire_ParamLayerOp<string mnemonic, list<Trait> traits = []>
+    : Op<Spire_Dialect, mnemonic,
+         !listconcat(traits, [Pure, DeclareOpInterfaceMethods<Spire_LayerOpInterface, ["getParameters"]>])> {
+  let hasVerifier = 1;
+  let extraClassDefinition = [{
+    ::llvm::LogicalResult $cppClass::verify() {
+      return ::spire::verifyLayerShape(getOperation());
+    }
+  }];
+}
+
+def Spire_Tensor : TensorOf<[F32]>;
+
+//===----------------------------------------------------------------------===//
+// Parameterized layers
+//===----------------------------------------------------------------------===//
+
+def Spire_LinearOp : Spire_ParamLayerOp<"linear"> {
+  let summary = "y = x W^T + b over the last dimension (torch.nn.Linear)";
+  let arguments = (ins Spire_Tensor:$input, StrAttr:$name, I64Attr:$out,
+                   OptionalAttr<I64Attr>:$in, DefaultValuedAttr<BoolAttr, "true">:$bias);
+  let results = (outs Spire_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
+class Spire_ConvOp<string mnemonic, int spatialRank> : Spire_ParamLayerOp<mnemonic> {
+  let arguments = (ins Spire_Tensor:$input, StrAttr:$name, I64Attr:$out,
+                   DenseI64ArrayAttr:$kernel, DenseI64ArrayAttr:$stride,
+                   DenseI64ArrayAttr:$padding, DenseI64ArrayAttr:$dilation,
+                   DefaultValuedAttr<I64Attr, "1">:$groups,
+                   DefaultValuedAttr<BoolAttr, "true">:$bias);
+  let results = (outs Spire_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  code spatialRankDecl = "static constexpr int64_t kSpatialRank = " # spatialRank # ";";
+  let extraClassDeclaration = spatialRankDecl;
+}
+def Spire_Conv1dOp : Spire_ConvOp<"conv1d", 1> {
+  let summary = "1-d convolution over [N, C, L] (torch.nn.Conv1d)";
+}
+def Spire_Conv2dOp : Spire_ConvOp<"conv2d", 2> {
+  let summary = "2-d convolution over [N, C, H, W] (torch.nn.Conv2d), groups incl. depthwise";
+}
+
+class Spire_BatchnormOp<string mnemonic, string summaryText> : Spire_ParamLayerOp<mnemonic> {
+  let summary = summaryText;
+  let arguments = (ins Spire_Tensor:$input, StrAttr:$name,
+                   DefaultValuedAttr<F64Attr, "1e-5">:$eps);
+  let results = (outs Spire_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+def Spire_Batchnorm1dOp : Spire_BatchnormOp<"batchnorm1d",
+  "inference batch norm over channel dim 1 of [N, C] or [N, C, L] (torch.nn.BatchNorm1d)">;
+def Spire_Batchnorm2dOp : Spire_BatchnormOp<"batchnorm2d",
+  "inference batch norm over channel dim 1 of [N, C, H, W] (torch.nn.BatchNorm2d)">;
+
+def Spire_LayernormOp : Spire_ParamLayerOp<"layernorm"> {
+  let summary = "layer norm over the last dimension (torch.nn.LayerNorm(last_dim))";
+  let arguments = (ins Spire_Tensor:$input, StrAttr:$name,
+                   DefaultValuedAttr<F64Attr, "1e-5">:$eps);
+  let results = (outs Spire_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// Pooling
+//===----------------------------------------------------------------------===//
+
+class Spire_Pool2dOp<string mnemonic, string summaryText> : Spire_LayerOp<mnemonic> {
+  let summary = summaryText;
+  let arguments = (ins Spire_Tensor:$input, StrAttr:$name, DenseI64ArrayAttr:$kernel,
+                   DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$padding);
+  let results = (outs Spire_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+def Spire_Maxpool2dOp : Spire_Pool2dOp<"maxpool2d", "max pooling (torch.nn.MaxPool2d, floor mode)">;
+def Spire_Avgpool2dOp : Spire_Pool2dOp<"avgpool2d",
+  "average pooling (torch.nn.AvgPool2d, floor mode, padding counted)">;
+
+def Spire_GlobalAvgpoolOp : Spire_LayerOp<"global_avgpool"> {
+  let summary = "mean over all spatial dims, kept as size 1 (AdaptiveAvgPool2d(1) / AdaptiveAvgPool1d(1))";
+  let arguments = (ins Spire_Tensor:$input, StrAttr:$name);
+  let results = (outs Spire_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+class Spire_UnaryOp<string mnemonic, string summaryText, dag extraArgs = (ins)>
+    : Spire_LayerOp<mnemonic> {
+  let summary = summaryText;
+  let arguments = !con((ins Spire_Tensor:$input, StrAttr:$name), extraArgs);
+  let results = (outs Spire_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+def Spire_ReluOp : Spire_UnaryOp<"relu", "max(x, 0)">;
+def Spire_Relu6Op : Spire_UnaryOp<"relu6", "min(max(x, 0), 6)">;
+def Spire_LeakyReluOp : Spire_UnaryOp<"leaky_relu", "x if x > 0 else slope * x",
+  (ins DefaultValuedAttr<F64Attr, "0.01">:$negative_slope)>;
+def Spire_GeluOp : Spire_UnaryOp<"gelu", "x * Phi(x), exact (erf) form">;
+def Spire_SiluOp : Spire_UnaryOp<"silu", "x * sigmoid(x)">;
+def Spire_SigmoidOp : Spire_UnaryOp<"sigmoid", "1 / (1 + exp(-x))">;
+def Spire_TanhOp : Spire_UnaryOp<"tanh", "tanh(x)">;
+def Spire_DropoutOp : Spire_UnaryOp<"dropout", "identity at inference",
+  (ins DefaultValuedAttr<F64Attr, "0.5">:$p)>;
+def Spire_SoftmaxOp : Spire_UnaryOp<"softmax", "softmax along `dim`",
+  (ins DefaultValuedAttr<I64Attr, "-1">:$dim)>;
+
+class Spire_BinaryOp<string mnemonic, string summaryText> : Spire_LayerOp<mnemonic> {
+  let summary = summaryText;
+  let description = [{
+    Joins two tensors of the same shape; the residual edge of a spec lowers
+    to this with the skip tensor as `rhs`.
+  }];
+  let arguments = (ins Spire_Tensor:$lhs, Spire_Tensor:$rhs, StrAttr:$name);
+  let results = (outs Spire_Tensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)";
+}
+def Spire_AddOp : Spire_BinaryOp<"add", "elementwise sum">;
+def Spire_MulOp : Spire_BinaryOp<"mul", "elementwise product">;
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+def Spire_ConcatOp : Spire_LayerOp<"concat"> {
+  let summary = "concatenation along `dim` (torch.cat)";
+  let arguments = (ins Variadic<Spire_Tensor>:$inputs, StrAttr:$name,
+                   DefaultValuedAttr<I64Attr, "1">:$dim);
+  let results = (outs Spire_Tensor:$result);
+  let assemblyFormat = "$inputs attr-dict `:` type($inputs) `->` type($result)";
+}
+
+def Spire_FlattenOp : Spire_LayerOp<"flatten"> {
+  let summary = "merges dims [start_dim, end_dim] (torch.flatten)";
+  let arguments = (ins Spire_Tensor:$input, StrAttr:$name,
+                   DefaultValuedAttr<I64Attr, "1">:$start_dim,
+                   DefaultValuedAttr<I64Attr, "-1">:$end_dim);
+  let results = (outs Spire_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
+def Spire_ReshapeOp : Spire_LayerOp<"reshape"> {
+  let summary = "reshape keeping the batch dim: `shape` lists dims 1..; one may be -1";
+  let arguments = (ins Spire_Tensor:$input, StrAttr:$name, DenseI64ArrayAttr:$shape);
+  let results = (outs Spire_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
+def Spire_PermuteOp : Spire_LayerOp<"permute"> {
+  let summary = "reorders dims (torch.permute); the batch dim 0 stays first";
+  let arguments = (ins Spire_Tensor:$input, StrAttr:$name, DenseI64ArrayAttr:$dims);
+  let results = (outs Spire_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
+def Spire_MatmulOp : Spire_LayerOp<"matmul"> {
+  let summary = "batched matrix product [..., M, K] x [..., K, P] (torch.matmul)";
+  let arguments = (ins Spire_Tensor:$lhs, Spire_Tensor:$rhs, StrAttr:$name);
+  let results = (outs Spire_Tensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// Stages
+//===----------------------------------------------------------------------===//
+
+def Spire_SplitOp : Op<Spire_Dialect, "split"> {
+  let summary = "a split point: ops before it form one stage, ops after it the next";
+  let description = [{
+    The stage interface at a split is not stored: it is the live set (every
+    value defined before the split and used after it, model outputs
+    included), computed by the stage analysis.
+  }];
+  let arguments = (ins StrAttr:$name);
+  let assemblyFormat = "$name attr-dict";
+}
+
+#endif // SPIRE_OPS_TD

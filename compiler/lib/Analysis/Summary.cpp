@@ -1,0 +1,277 @@
+#include "spire/Analysis/Summary.h"
+
+#include "spire/Analysis/Stages.h"
+#include "spire/Dialect/SpireOps.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/JSON.h"
+
+using namespace mlir;
+
+namespace spire {
+
+bool isAlias(Operation *op) { return llvm::isa<FlattenOp, ReshapeOp, DropoutOp>(op); }
+
+static std::optional<int64_t> numel(Value v, size_t from = 1) {
+  auto type = llvm::cast<RankedTensorType>(v.getType());
+  int64_t n = 1;
+  for (size_t i = from; i < static_cast<size_t>(type.getRank()); ++i) {
+    if (type.isDynamicDim(i))
+      return std::nullopt;
+    n *= type.getDimSize(i);
+  }
+  return n;
+}
+
+// FLOPs per sample: 2 per multiply-accumulate, 1 per elementwise result.
+static std::optional<int64_t> flopsOf(Operation *op) {
+  std::optional<int64_t> out = numel(op->getResult(0));
+  if (!out)
+    return std::nullopt;
+  auto macs = [&](int64_t perOutput) { return std::optional<int64_t>(2 * *out * perOutput); };
+  return llvm::TypeSwitch<Operation *, std::optional<int64_t>>(op)
+      .Case<LinearOp>([&](LinearOp l) {
+        return macs(l.getInput().getType().getShape().back());
+      })
+      .Case<Conv1dOp, Conv2dOp>([&](auto c) {
+        int64_t k = c.getInput().getType().getDimSize(1) / c.getGroups();
+        for (int64_t d : c.getKernel())
+          k *= d;
+        return macs(k);
+      })
+      .Case<MatmulOp>([&](MatmulOp m) { return macs(m.getLhs().getType().getShape().back()); })
+      .Case<Maxpool2dOp, Avgpool2dOp>([&](auto p) {
+        return std::optional<int64_t>(*out * p.getKernel()[0] * p.getKernel()[1]);
+      })
+      .Case<GlobalAvgpoolOp>([&](auto p) { return numel(p.getInput()); })
+      .Case<FlattenOp, ReshapeOp, DropoutOp>([](auto) { return std::optional<int64_t>(0); })
+      .Default([&](Operation *) { return out; });
+}
+
+static std::string shapeString(SpecModule &spec, Value v) {
+  return toString(spec.shapes.lookup(v), spec.symbols);
+}
+
+static SummaryTensor tensorOf(SpecModule &spec, Value v) {
+  std::optional<int64_t> n = numel(v);
+  return {valueName(v), shapeString(spec, v),
+          n ? std::optional<int64_t>(*n * 4) : std::nullopt};
+}
+
+static std::optional<int64_t> addOpt(std::optional<int64_t> a, std::optional<int64_t> b) {
+  return a && b ? std::optional<int64_t>(*a + *b) : std::nullopt;
+}
+
+ModelSummary summarize(SpecModule &spec) {
+  ModelSummary s;
+  s.model = spec.modelName;
+  s.symbols = spec.symbols;
+  s.flops = 0;
+  func::FuncOp func = spec.modelFunc();
+  std::vector<StageInfo> stages = computeStages(func);
+  for (auto [k, stage] : llvm::enumerate(stages)) {
+    SummaryStage st{stage.name, 0, 0, {}, {}, ""};
+    if (stage.split)
+      st.split = llvm::cast<SplitOp>(stage.split).getName().str();
+    for (Value v : stage.inputs)
+      st.inputs.push_back(tensorOf(spec, v));
+    for (Value v : stage.outputs)
+      st.outputs.push_back(tensorOf(spec, v));
+    for (Operation *op : stage.ops) {
+      SummaryLayer row{layerName(op).str(), op->getName().stripDialect().str(),
+                       shapeString(spec, op->getResult(0)), 0, flopsOf(op), k};
+      for (const ParameterSpec &p : llvm::cast<LayerOpInterface>(op).getParameters())
+        row.params += p.numel();
+      st.params += row.params;
+      st.flops = addOpt(st.flops, row.flops);
+      s.layers.push_back(row);
+    }
+    s.params += st.params;
+    s.flops = addOpt(s.flops, st.flops);
+    s.stages.push_back(st);
+  }
+
+  // Liveness over the op sequence: a buffer lives from its producer to the
+  // last use of it or of any alias of it; model outputs live to the end.
+  Block &body = func.getBody().front();
+  llvm::DenseMap<Value, Value> root; // alias -> storage owner
+  llvm::DenseMap<Value, size_t> defAt, lastAt;
+  size_t index = 0, end = 0;
+  for (Value arg : func.getArguments()) {
+    root[arg] = arg;
+    defAt[arg] = 0;
+  }
+  for (Operation &op : body) {
+    ++index;
+    for (Value operand : op.getOperands())
+      lastAt[root.lookup(operand)] = llvm::isa<func::ReturnOp>(op) ? SIZE_MAX : index;
+    if (op.getNumResults() == 1) {
+      Value r = op.getResult(0);
+      root[r] = isAlias(&op) ? root.lookup(op.getOperand(0)) : r;
+      if (!isAlias(&op))
+        defAt[r] = index;
+    }
+  }
+  end = index;
+  int64_t peak = 0;
+  bool known = true;
+  for (size_t t = 0; t <= end && known; ++t) {
+    int64_t live = 0;
+    for (auto [v, d] : defAt) {
+      size_t last = lastAt.lookup(v);
+      if (d <= t && t <= last) {
+        std::optional<int64_t> n = numel(v);
+        if (!n) {
+          known = false;
+          break;
+        }
+        live += *n * 4;
+      }
+    }
+    peak = std::max(peak, live);
+  }
+  if (known)
+    s.peakActivationBytes = peak;
+  return s;
+}
+
+static std::string human(std::optional<int64_t> v, const char *unit = "") {
+  if (!v)
+    return "?";
+  double x = static_cast<double>(*v);
+  const char *suffix[] = {"", "K", "M", "G", "T"};
+  int i = 0;
+  while (x >= 1000 && i < 4) {
+    x /= 1000;
+    ++i;
+  }
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  if (i == 0)
+    os << *v << unit;
+  else
+    os << llvm::format("%.2f", x) << suffix[i] << unit;
+  return s;
+}
+
+static std::string bytes(std::optional<int64_t> v) {
+  if (!v)
+    return "?";
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  if (*v < 1024)
+    os << *v << " B";
+  else if (*v < 1024 * 1024)
+    os << llvm::format("%.1f KiB", *v / 1024.0);
+  else
+    os << llvm::format("%.2f MiB", *v / (1024.0 * 1024.0));
+  return s;
+}
+
+void printSummary(const ModelSummary &s, llvm::raw_ostream &os) {
+  size_t nameW = 5, kindW = 4, shapeW = 12;
+  for (const SummaryLayer &l : s.layers) {
+    nameW = std::max(nameW, l.name.size());
+    kindW = std::max(kindW, l.kind.size());
+    shapeW = std::max(shapeW, l.shape.size());
+  }
+  os << "model '" << s.model << "'";
+  if (!s.symbols.empty()) {
+    os << " (size symbols:";
+    for (const std::string &sym : s.symbols)
+      os << " " << sym;
+    os << ")";
+  }
+  os << "\n";
+  auto row = [&](llvm::StringRef a, llvm::StringRef b, llvm::StringRef c, llvm::StringRef d,
+                 llvm::StringRef e, llvm::StringRef f) {
+    os << llvm::left_justify(a, nameW) << "  " << llvm::left_justify(b, kindW) << "  "
+       << llvm::left_justify(c, shapeW) << "  " << llvm::right_justify(d, 10) << "  "
+       << llvm::right_justify(e, 10) << "  " << f << "\n";
+  };
+  row("layer", "kind", "output shape", "params", "FLOPs", "stage");
+  os << std::string(nameW + kindW + shapeW + 36, '-') << "\n";
+  for (const SummaryLayer &l : s.layers)
+    row(l.name, l.kind, l.shape, std::to_string(l.params), human(l.flops),
+        std::to_string(l.stage));
+  os << std::string(nameW + kindW + shapeW + 36, '-') << "\n";
+  for (const SummaryStage &st : s.stages) {
+    os << st.name << ": " << human(st.params) << " params, " << human(st.flops)
+       << " FLOPs per sample\n";
+    if (!st.split.empty()) {
+      os << "  split '" << st.split << "' carries:\n";
+      for (const SummaryTensor &t : st.outputs)
+        os << "    " << t.name << " " << t.shape << " (" << bytes(t.bytes)
+           << " per sample)\n";
+    }
+  }
+  os << "total: " << s.params << " params (" << bytes(s.params * 4) << " f32), "
+     << human(s.flops) << " FLOPs per sample, peak activations "
+     << bytes(s.peakActivationBytes) << " per sample\n";
+}
+
+void printSummaryJson(const ModelSummary &s, llvm::raw_ostream &os) {
+  auto opt = [](std::optional<int64_t> v) { return v ? llvm::json::Value(*v) : nullptr; };
+  auto tensors = [&](const std::vector<SummaryTensor> &ts) {
+    llvm::json::Array a;
+    for (const SummaryTensor &t : ts)
+      a.push_back(llvm::json::Object{{"name", t.name}, {"shape", t.shape}, {"bytes", opt(t.bytes)}});
+    return a;
+  };
+  llvm::json::Array layers, stages, symbols;
+  for (const std::string &sym : s.symbols)
+    symbols.push_back(sym);
+  for (const SummaryLayer &l : s.layers)
+    layers.push_back(llvm::json::Object{{"name", l.name},
+                                        {"kind", l.kind},
+                                        {"shape", l.shape},
+                                        {"params", l.params},
+                                        {"flops", opt(l.flops)},
+                                        {"stage", static_cast<int64_t>(l.stage)}});
+  for (const SummaryStage &st : s.stages)
+    stages.push_back(llvm::json::Object{{"name", st.name},
+                                        {"params", st.params},
+                                        {"flops", opt(st.flops)},
+                                        {"split", st.split},
+                                        {"inputs", tensors(st.inputs)},
+                                        {"outputs", tensors(st.outputs)}});
+  llvm::json::Object root{{"model", s.model},
+                          {"symbols", std::move(symbols)},
+                          {"layers", std::move(layers)},
+                          {"stages", std::move(stages)},
+                          {"params", s.params},
+                          {"flops", opt(s.flops)},
+                          {"peak_activation_bytes", opt(s.peakActivationBytes)}};
+  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root))) << "\n";
+}
+
+void noteSplitInterfaces(SpecModule &spec) {
+  std::vector<StageInfo> stages = computeStages(spec.modelFunc());
+  for (const StageInfo &stage : stages) {
+    if (!stage.split)
+      continue;
+    Value main = stage.ops.empty() ? Value() : stage.ops.back()->getResult(0);
+    for (Value v : stage.outputs) {
+      if (v == main)
+        continue;
+      // Who reads it after the cut: the residual edge being cut.
+      std::string reader;
+      for (Operation *user : v.getUsers())
+        if (stage.split->isBeforeInBlock(user) && !llvm::isa<func::ReturnOp>(user)) {
+          reader = layerName(user).str();
+          break;
+        }
+      InFlightDiagnostic note = spec.module->getContext()->getDiagEngine().emit(
+          stage.split->getLoc(), DiagnosticSeverity::Note);
+      note << "split '" << llvm::cast<SplitOp>(stage.split).getName() << "' also carries '"
+           << valueName(v) << "' " << shapeString(spec, v) << " to the next stage";
+      if (!reader.empty())
+        note << ", used there by '" << reader << "'";
+      else
+        note << " (a model output)";
+    }
+  }
+}
+
+} // namespace spire

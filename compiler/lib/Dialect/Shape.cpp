@@ -1,0 +1,147 @@
+#include "spire/Dialect/Shape.h"
+
+#include "mlir/IR/AffineExprVisitor.h"
+#include "llvm/ADT/STLExtras.h"
+
+using namespace mlir;
+
+namespace spire {
+
+static AffineExpr simplify(AffineExpr e) { return simplifyAffineExpr(e, 0, 64); }
+
+Dim::Dim(AffineExpr expr) : expr_(expr ? simplify(expr) : expr) {}
+
+Dim Dim::constant(MLIRContext *ctx, int64_t value) {
+  return Dim(getAffineConstantExpr(value, ctx));
+}
+
+std::optional<int64_t> Dim::value() const {
+  if (auto c = llvm::dyn_cast_if_present<AffineConstantExpr>(expr_))
+    return c.getValue();
+  return std::nullopt;
+}
+
+#define SPIRE_DIM_BINOP(OP)                                                    \
+  Dim Dim::operator OP(const Dim &o) const {                                   \
+    return isKnown() && o.isKnown() ? Dim(expr_ OP o.expr_) : Dim();           \
+  }                                                                            \
+  Dim Dim::operator OP(int64_t v) const {                                      \
+    return isKnown() ? Dim(expr_ OP v) : Dim();                                \
+  }
+SPIRE_DIM_BINOP(+)
+SPIRE_DIM_BINOP(-)
+SPIRE_DIM_BINOP(*)
+#undef SPIRE_DIM_BINOP
+
+Dim Dim::floorDiv(int64_t v) const { return isKnown() ? Dim(expr_.floorDiv(v)) : Dim(); }
+Dim Dim::ceilDiv(int64_t v) const { return isKnown() ? Dim(expr_.ceilDiv(v)) : Dim(); }
+
+namespace {
+// Prints an affine expression the way a spec author writes sizes: `L-2`,
+// `(L-3)/2+1`, `16*L`.
+struct DimPrinter {
+  SymbolNames names;
+
+  std::string print(AffineExpr e, bool parenthesize) {
+    switch (e.getKind()) {
+    case AffineExprKind::Constant:
+      return std::to_string(llvm::cast<AffineConstantExpr>(e).getValue());
+    case AffineExprKind::SymbolId: {
+      unsigned pos = llvm::cast<AffineSymbolExpr>(e).getPosition();
+      return pos < names.size() ? names[pos] : "s" + std::to_string(pos);
+    }
+    case AffineExprKind::DimId:
+      return "d" + std::to_string(llvm::cast<AffineDimExpr>(e).getPosition());
+    case AffineExprKind::Add: {
+      auto bin = llvm::cast<AffineBinaryOpExpr>(e);
+      std::string lhs = print(bin.getLHS(), false);
+      std::string text;
+      // a + (-c) and a + (-1 * b) read better as subtractions.
+      if (auto c = llvm::dyn_cast<AffineConstantExpr>(bin.getRHS());
+          c && c.getValue() < 0)
+        text = lhs + "-" + std::to_string(-c.getValue());
+      else if (auto mul = llvm::dyn_cast<AffineBinaryOpExpr>(bin.getRHS());
+               mul && mul.getKind() == AffineExprKind::Mul &&
+               llvm::isa<AffineConstantExpr>(mul.getRHS()) &&
+               llvm::cast<AffineConstantExpr>(mul.getRHS()).getValue() == -1)
+        text = lhs + "-" + print(mul.getLHS(), true);
+      else
+        text = lhs + "+" + print(bin.getRHS(), false);
+      return parenthesize ? "(" + text + ")" : text;
+    }
+    case AffineExprKind::Mul: {
+      auto bin = llvm::cast<AffineBinaryOpExpr>(e);
+      // Constants go first: 16*L.
+      AffineExpr lhs = bin.getLHS(), rhs = bin.getRHS();
+      if (llvm::isa<AffineConstantExpr>(rhs))
+        std::swap(lhs, rhs);
+      return print(lhs, true) + "*" + print(rhs, true);
+    }
+    case AffineExprKind::FloorDiv:
+    case AffineExprKind::CeilDiv:
+    case AffineExprKind::Mod: {
+      auto bin = llvm::cast<AffineBinaryOpExpr>(e);
+      const char *op = e.getKind() == AffineExprKind::FloorDiv  ? "/"
+                       : e.getKind() == AffineExprKind::CeilDiv ? " ceildiv "
+                                                                : " mod ";
+      std::string text = print(bin.getLHS(), true) + op + print(bin.getRHS(), true);
+      return parenthesize ? "(" + text + ")" : text;
+    }
+    }
+    return "?";
+  }
+};
+} // namespace
+
+std::string toString(const Dim &dim, SymbolNames names) {
+  if (!dim.isKnown())
+    return "?";
+  return DimPrinter{names}.print(dim.expr(), false);
+}
+
+std::string toString(const Shape &shape, SymbolNames names) {
+  std::string out = "[";
+  for (auto [i, d] : llvm::enumerate(shape)) {
+    if (i)
+      out += ", ";
+    out += toString(d, names);
+  }
+  return out + "]";
+}
+
+RankedTensorType toTensorType(const Shape &shape, Type elementType) {
+  SmallVector<int64_t> dims;
+  for (const Dim &d : shape)
+    dims.push_back(d.value().value_or(ShapedType::kDynamic));
+  return RankedTensorType::get(dims, elementType);
+}
+
+Shape fromTensorType(RankedTensorType type) {
+  Shape shape;
+  for (int64_t d : type.getShape())
+    shape.push_back(ShapedType::isDynamic(d) ? Dim()
+                                             : Dim::constant(type.getContext(), d));
+  return shape;
+}
+
+Dim product(const Shape &shape, size_t begin, size_t end, MLIRContext *ctx) {
+  Dim result = Dim::constant(ctx, 1);
+  for (size_t i = begin; i < end; ++i)
+    result = result * shape[i];
+  return result;
+}
+
+SmallVector<unsigned> symbolsOf(const Dim &dim) {
+  SmallVector<unsigned> out;
+  if (!dim.isKnown())
+    return out;
+  dim.expr().walk([&](AffineExpr e) {
+    if (auto s = llvm::dyn_cast<AffineSymbolExpr>(e))
+      if (!llvm::is_contained(out, s.getPosition()))
+        out.push_back(s.getPosition());
+  });
+  llvm::sort(out);
+  return out;
+}
+
+} // namespace spire

@@ -1,0 +1,541 @@
+// Shape inference and verification of the spire ops. The same inferShape
+// runs in the front end (on symbolic shapes, with YAML locations) and in the
+// verifiers (on MLIR tensor types), so both report the same messages.
+#include "spire/Dialect/SpireOps.h"
+
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+
+namespace spire {
+
+//===----------------------------------------------------------------------===//
+// ShapeContext
+//===----------------------------------------------------------------------===//
+
+StringRef layerName(Operation *op) {
+  if (auto name = op->getAttrOfType<StringAttr>("name"))
+    return name.getValue();
+  return {};
+}
+
+static std::string describe(Operation *op) {
+  return op->getName().stripDialect().str() + " '" + layerName(op).str() + "'";
+}
+
+std::string ShapeContext::layer() const { return describe(op_); }
+
+std::string ShapeContext::producer(unsigned i) const {
+  Value v = op_->getOperand(i);
+  if (Operation *def = v.getDefiningOp())
+    return "'" + layerName(def).str() + "'";
+  if (auto arg = llvm::dyn_cast<BlockArgument>(v)) {
+    // The front end names model inputs through the argument's location.
+    if (auto named = llvm::dyn_cast<NameLoc>(arg.getLoc()))
+      return "input '" + named.getName().str() + "'";
+    return "argument #" + std::to_string(arg.getArgNumber());
+  }
+  return "operand #" + std::to_string(i);
+}
+
+InFlightDiagnostic ShapeContext::error() const {
+  InFlightDiagnostic diag = op_->emitError();
+  diag << layer() << " ";
+  return diag;
+}
+
+void ShapeContext::noteProducer(InFlightDiagnostic &diag, unsigned i) const {
+  Value v = op_->getOperand(i);
+  Location loc = v.getDefiningOp() ? v.getDefiningOp()->getLoc()
+                                   : llvm::cast<BlockArgument>(v).getLoc();
+  diag.attachNote(loc) << producer(i) << " produces " << str(operand(i));
+}
+
+FailureOr<int64_t> ShapeContext::requireStatic(const Dim &dim, unsigned operand,
+                                               StringRef what) const {
+  if (auto v = dim.value())
+    return *v;
+  InFlightDiagnostic diag = error();
+  diag << "needs a static " << what << ", but it is " << str(dim) << " in "
+       << str(this->operand(operand)) << " from " << producer(operand);
+  SmallVector<unsigned> syms = symbolsOf(dim);
+  if (!syms.empty()) {
+    std::string names;
+    for (unsigned s : syms)
+      names += (names.empty() ? "'" : ", '") +
+               (s < symbols_.size() ? symbols_[s] : "s" + std::to_string(s)) + "'";
+    diag << ", which depends on size symbol " << names
+         << "; give the input a fixed size for it, or reduce that dim first "
+            "(e.g. a 'global_avgpool' before 'flatten')";
+  }
+  noteProducer(diag, operand);
+  return failure();
+}
+
+//===----------------------------------------------------------------------===//
+// Verifier
+//===----------------------------------------------------------------------===//
+
+LogicalResult verifyLayerShape(Operation *op) {
+  SmallVector<Shape> operands;
+  for (Value v : op->getOperands()) {
+    auto type = llvm::dyn_cast<RankedTensorType>(v.getType());
+    if (!type)
+      return op->emitOpError("operands must be ranked tensors");
+    operands.push_back(fromTensorType(type));
+  }
+  auto resultType = llvm::dyn_cast<RankedTensorType>(op->getResult(0).getType());
+  if (!resultType)
+    return op->emitOpError("result shape was never inferred (unranked result)");
+  ShapeContext ctx(op, std::move(operands), {});
+  FailureOr<Shape> inferred = llvm::cast<LayerOpInterface>(op).inferShape(ctx);
+  if (failed(inferred))
+    return failure();
+  Shape declared = fromTensorType(resultType);
+  bool ok = declared.size() == inferred->size();
+  for (size_t i = 0; ok && i < declared.size(); ++i)
+    ok = declared[i].compatibleWith((*inferred)[i]);
+  if (!ok)
+    return op->emitOpError() << "result type " << resultType
+                             << " does not match the inferred shape "
+                             << ctx.str(*inferred);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Helpers shared by several layers
+//===----------------------------------------------------------------------===//
+
+// Requires operand 0 to have one of `ranks`; `expected` describes the layout.
+static LogicalResult requireRank(ShapeContext &ctx, ArrayRef<size_t> ranks,
+                                 StringRef expected, StringRef hint = {}) {
+  size_t rank = ctx.operand(0).size();
+  if (llvm::is_contained(ranks, rank))
+    return success();
+  InFlightDiagnostic diag = ctx.error();
+  diag << "expects " << expected << " but receives a rank-" << rank << " tensor "
+       << ctx.str(ctx.operand(0)) << " from " << ctx.producer(0);
+  if (!hint.empty())
+    diag << "; " << hint;
+  ctx.noteProducer(diag, 0);
+  return failure();
+}
+
+static std::string list(ArrayRef<int64_t> values) {
+  std::string s = "[";
+  for (auto [i, v] : llvm::enumerate(values))
+    s += (i ? ", " : "") + std::to_string(v);
+  return s + "]";
+}
+
+// Output size of a sliding window along one dim (PyTorch's floor formula).
+static Dim windowOutput(const Dim &in, int64_t kernel, int64_t stride, int64_t padding,
+                        int64_t dilation) {
+  return (in + 2 * padding - dilation * (kernel - 1) - 1).floorDiv(stride) + 1;
+}
+
+// Checks window attributes and computes the spatial output dims of a
+// convolution or pooling over the trailing `kernel.size()` dims of operand 0.
+static FailureOr<Shape> slideWindows(ShapeContext &ctx, ArrayRef<int64_t> kernel,
+                                     ArrayRef<int64_t> stride, ArrayRef<int64_t> padding,
+                                     ArrayRef<int64_t> dilation, bool isPool) {
+  size_t n = kernel.size();
+  auto badAttr = [&](StringRef attr, ArrayRef<int64_t> v, StringRef why) {
+    ctx.error() << "has " << attr << " " << list(v) << ": " << why;
+    return failure();
+  };
+  for (auto [attr, values, min] :
+       {std::tuple{"kernel", kernel, 1}, {"stride", stride, 1},
+        {"padding", padding, 0}, {"dilation", dilation, 1}}) {
+    if (values.size() != n)
+      return badAttr(attr, values, "expected " + std::to_string(n) + " values");
+    if (llvm::any_of(values, [&](int64_t v) { return v < min; }))
+      return badAttr(attr, values, min ? "values must be >= 1" : "values must be >= 0");
+  }
+  if (isPool)
+    for (size_t i = 0; i < n; ++i)
+      if (padding[i] * 2 > kernel[i])
+        return badAttr("padding", padding, "padding must be at most half the kernel");
+
+  const Shape &in = ctx.operand(0);
+  Shape spatial;
+  for (size_t i = 0; i < n; ++i) {
+    Dim inDim = in[in.size() - n + i];
+    Dim out = windowOutput(inDim, kernel[i], stride[i], padding[i], dilation[i]);
+    if (auto v = out.value(); v && *v < 1) {
+      InFlightDiagnostic diag = ctx.error();
+      diag << "receives " << ctx.str(in) << " from " << ctx.producer(0)
+           << ": spatial size " << ctx.str(inDim) << " is too small for a kernel of "
+           << (dilation[i] * (kernel[i] - 1) + 1) << " with padding " << padding[i];
+      ctx.noteProducer(diag, 0);
+      return failure();
+    }
+    spatial.push_back(out);
+  }
+  return spatial;
+}
+
+static FailureOr<Shape> inferSameShape(ShapeContext &ctx) { return Shape(ctx.operand(0)); }
+
+// Normalizes a possibly negative dim index; fails with a message if out of range.
+static FailureOr<int64_t> normalizeDim(ShapeContext &ctx, int64_t dim, size_t rank,
+                                       StringRef attr) {
+  int64_t r = static_cast<int64_t>(rank);
+  int64_t d = dim < 0 ? dim + r : dim;
+  if (d < 0 || d >= r) {
+    ctx.error() << "has " << attr << " = " << dim << ", out of range for rank " << rank
+                << " input " << ctx.str(ctx.operand(0));
+    return failure();
+  }
+  return d;
+}
+
+static int64_t staticDim(Value v, int64_t i) {
+  return llvm::cast<RankedTensorType>(v.getType()).getDimSize(i);
+}
+
+//===----------------------------------------------------------------------===//
+// Parameterized layers
+//===----------------------------------------------------------------------===//
+
+FailureOr<Shape> LinearOp::inferShape(ShapeContext &ctx) {
+  if (failed(requireRank(ctx, {2, 3}, "[N, features] or [N, T, features]",
+                         "insert a 'flatten' before it")))
+    return failure();
+  const Shape &in = ctx.operand(0);
+  FailureOr<int64_t> features = ctx.requireStatic(in.back(), 0, "number of input features");
+  if (failed(features))
+    return failure();
+  if (getIn() && *getIn() != *features) {
+    InFlightDiagnostic diag = ctx.error();
+    diag << "expects " << *getIn() << " input features but receives " << ctx.str(in) << " ("
+         << *features << " features) from " << ctx.producer(0)
+         << "; remove 'in' to infer it, or fix the layers before";
+    ctx.noteProducer(diag, 0);
+    return failure();
+  }
+  if (getOut() < 1) {
+    ctx.error() << "has out = " << getOut() << "; it must be >= 1";
+    return failure();
+  }
+  Shape out(in);
+  out.back() = ctx.constant(getOut());
+  return out;
+}
+
+SmallVector<ParameterSpec> LinearOp::getParameters() {
+  int64_t in = staticDim(getInput(), -1 + getInput().getType().getRank());
+  SmallVector<ParameterSpec> params{{"weight", {getOut(), in}}};
+  if (getBias())
+    params.push_back({"bias", {getOut()}});
+  return params;
+}
+
+template <typename ConvOpT>
+static FailureOr<Shape> inferConv(ConvOpT op, ShapeContext &ctx) {
+  constexpr int64_t n = ConvOpT::kSpatialRank;
+  if (failed(requireRank(ctx, {n + 2},
+                         n == 1 ? "[N, C, L]" : "[N, C, H, W]")))
+    return failure();
+  const Shape &in = ctx.operand(0);
+  FailureOr<int64_t> channels = ctx.requireStatic(in[1], 0, "channel count");
+  if (failed(channels))
+    return failure();
+  int64_t groups = op.getGroups(), out = op.getOut();
+  if (groups < 1 || out < 1) {
+    ctx.error() << "has out = " << out << " and groups = " << groups
+                << "; both must be >= 1";
+    return failure();
+  }
+  if (*channels % groups || out % groups) {
+    InFlightDiagnostic diag = ctx.error();
+    diag << "has groups = " << groups << ", which must divide both its " << *channels
+         << " input channels (from " << ctx.producer(0) << ") and its " << out
+         << " output channels";
+    ctx.noteProducer(diag, 0);
+    return failure();
+  }
+  FailureOr<Shape> spatial = slideWindows(ctx, op.getKernel(), op.getStride(),
+                                          op.getPadding(), op.getDilation(), false);
+  if (failed(spatial))
+    return failure();
+  Shape result{in[0], ctx.constant(out)};
+  result.append(spatial->begin(), spatial->end());
+  return result;
+}
+
+template <typename ConvOpT>
+static SmallVector<ParameterSpec> convParameters(ConvOpT op) {
+  ParameterSpec weight{"weight", {op.getOut(), staticDim(op.getInput(), 1) / op.getGroups()}};
+  weight.shape.append(op.getKernel().begin(), op.getKernel().end());
+  SmallVector<ParameterSpec> params{weight};
+  if (op.getBias())
+    params.push_back({"bias", {op.getOut()}});
+  return params;
+}
+
+FailureOr<Shape> Conv1dOp::inferShape(ShapeContext &ctx) { return inferConv(*this, ctx); }
+FailureOr<Shape> Conv2dOp::inferShape(ShapeContext &ctx) { return inferConv(*this, ctx); }
+SmallVector<ParameterSpec> Conv1dOp::getParameters() { return convParameters(*this); }
+SmallVector<ParameterSpec> Conv2dOp::getParameters() { return convParameters(*this); }
+
+static FailureOr<Shape> inferBatchnorm(ShapeContext &ctx, ArrayRef<size_t> ranks,
+                                       StringRef layout, StringRef hint) {
+  if (failed(requireRank(ctx, ranks, layout, hint)))
+    return failure();
+  if (failed(ctx.requireStatic(ctx.operand(0)[1], 0, "channel count")))
+    return failure();
+  return inferSameShape(ctx);
+}
+
+static SmallVector<ParameterSpec> batchnormParameters(Value input) {
+  int64_t c = staticDim(input, 1);
+  return {{"weight", {c}}, {"bias", {c}}, {"running_mean", {c}}, {"running_var", {c}}};
+}
+
+FailureOr<Shape> Batchnorm1dOp::inferShape(ShapeContext &ctx) {
+  return inferBatchnorm(ctx, {2, 3}, "[N, C] or [N, C, L]", "use 'batchnorm2d' for images");
+}
+FailureOr<Shape> Batchnorm2dOp::inferShape(ShapeContext &ctx) {
+  return inferBatchnorm(ctx, {4}, "[N, C, H, W]", "use 'batchnorm1d' for [N, C] or [N, C, L]");
+}
+SmallVector<ParameterSpec> Batchnorm1dOp::getParameters() { return batchnormParameters(getInput()); }
+SmallVector<ParameterSpec> Batchnorm2dOp::getParameters() { return batchnormParameters(getInput()); }
+
+FailureOr<Shape> LayernormOp::inferShape(ShapeContext &ctx) {
+  if (failed(ctx.requireStatic(ctx.operand(0).back(), 0, "last dim (the normalized size)")))
+    return failure();
+  return inferSameShape(ctx);
+}
+SmallVector<ParameterSpec> LayernormOp::getParameters() {
+  int64_t c = staticDim(getInput(), getInput().getType().getRank() - 1);
+  return {{"weight", {c}}, {"bias", {c}}};
+}
+
+//===----------------------------------------------------------------------===//
+// Pooling
+//===----------------------------------------------------------------------===//
+
+template <typename PoolOpT>
+static FailureOr<Shape> inferPool2d(PoolOpT op, ShapeContext &ctx) {
+  if (failed(requireRank(ctx, {4}, "[N, C, H, W]")))
+    return failure();
+  SmallVector<int64_t> dilation(op.getKernel().size(), 1);
+  FailureOr<Shape> spatial = slideWindows(ctx, op.getKernel(), op.getStride(),
+                                          op.getPadding(), dilation, true);
+  if (failed(spatial))
+    return failure();
+  Shape result{ctx.operand(0)[0], ctx.operand(0)[1]};
+  result.append(spatial->begin(), spatial->end());
+  return result;
+}
+
+FailureOr<Shape> Maxpool2dOp::inferShape(ShapeContext &ctx) { return inferPool2d(*this, ctx); }
+FailureOr<Shape> Avgpool2dOp::inferShape(ShapeContext &ctx) { return inferPool2d(*this, ctx); }
+
+FailureOr<Shape> GlobalAvgpoolOp::inferShape(ShapeContext &ctx) {
+  if (failed(requireRank(ctx, {3, 4}, "[N, C, L] or [N, C, H, W]")))
+    return failure();
+  Shape out(ctx.operand(0));
+  for (size_t i = 2; i < out.size(); ++i)
+    out[i] = ctx.constant(1);
+  return out;
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+FailureOr<Shape> ReluOp::inferShape(ShapeContext &ctx) { return inferSameShape(ctx); }
+FailureOr<Shape> Relu6Op::inferShape(ShapeContext &ctx) { return inferSameShape(ctx); }
+FailureOr<Shape> LeakyReluOp::inferShape(ShapeContext &ctx) { return inferSameShape(ctx); }
+FailureOr<Shape> GeluOp::inferShape(ShapeContext &ctx) { return inferSameShape(ctx); }
+FailureOr<Shape> SiluOp::inferShape(ShapeContext &ctx) { return inferSameShape(ctx); }
+FailureOr<Shape> SigmoidOp::inferShape(ShapeContext &ctx) { return inferSameShape(ctx); }
+FailureOr<Shape> TanhOp::inferShape(ShapeContext &ctx) { return inferSameShape(ctx); }
+FailureOr<Shape> DropoutOp::inferShape(ShapeContext &ctx) {
+  double p = getP().convertToDouble();
+  if (p < 0 || p >= 1) {
+    ctx.error() << "has p = " << p << "; it must be in [0, 1)";
+    return failure();
+  }
+  return inferSameShape(ctx);
+}
+FailureOr<Shape> SoftmaxOp::inferShape(ShapeContext &ctx) {
+  if (failed(normalizeDim(ctx, getDim(), ctx.operand(0).size(), "dim")))
+    return failure();
+  return inferSameShape(ctx);
+}
+
+static FailureOr<Shape> inferBinary(ShapeContext &ctx) {
+  const Shape &a = ctx.operand(0), &b = ctx.operand(1);
+  bool same = a.size() == b.size();
+  for (size_t i = 0; same && i < a.size(); ++i)
+    same = a[i].compatibleWith(b[i]);
+  if (!same) {
+    InFlightDiagnostic diag = ctx.error();
+    diag << "joins " << ctx.str(a) << " from " << ctx.producer(0) << " with " << ctx.str(b)
+         << " from " << ctx.producer(1)
+         << "; the shapes must be equal: give the edge a projection "
+            "(e.g. a 1x1 conv2d with the right stride and channels)";
+    ctx.noteProducer(diag, 0);
+    ctx.noteProducer(diag, 1);
+    return failure();
+  }
+  return Shape(a);
+}
+FailureOr<Shape> AddOp::inferShape(ShapeContext &ctx) { return inferBinary(ctx); }
+FailureOr<Shape> MulOp::inferShape(ShapeContext &ctx) { return inferBinary(ctx); }
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+FailureOr<Shape> ConcatOp::inferShape(ShapeContext &ctx) {
+  if (ctx.numOperands() == 0) {
+    ctx.error() << "has no inputs";
+    return failure();
+  }
+  const Shape &first = ctx.operand(0);
+  FailureOr<int64_t> dim = normalizeDim(ctx, getDim(), first.size(), "dim");
+  if (failed(dim))
+    return failure();
+  if (*dim == 0) {
+    ctx.error() << "concatenates along the batch dim 0; only dims >= 1 can be joined";
+    return failure();
+  }
+  Shape out(first);
+  for (unsigned i = 1; i < ctx.numOperands(); ++i) {
+    const Shape &s = ctx.operand(i);
+    bool ok = s.size() == first.size();
+    for (size_t d = 0; ok && d < s.size(); ++d)
+      ok = d == static_cast<size_t>(*dim) || s[d].compatibleWith(first[d]);
+    if (!ok) {
+      InFlightDiagnostic diag = ctx.error();
+      diag << "joins " << ctx.str(first) << " from " << ctx.producer(0) << " with "
+           << ctx.str(s) << " from " << ctx.producer(i) << " along dim " << *dim
+           << "; all other dims must be equal";
+      ctx.noteProducer(diag, 0);
+      ctx.noteProducer(diag, i);
+      return failure();
+    }
+    out[*dim] = out[*dim] + s[*dim];
+  }
+  return out;
+}
+
+FailureOr<Shape> FlattenOp::inferShape(ShapeContext &ctx) {
+  const Shape &in = ctx.operand(0);
+  FailureOr<int64_t> start = normalizeDim(ctx, getStartDim(), in.size(), "start_dim");
+  FailureOr<int64_t> end = normalizeDim(ctx, getEndDim(), in.size(), "end_dim");
+  if (failed(start) || failed(end))
+    return failure();
+  if (*start == 0 || *start > *end) {
+    ctx.error() << "has start_dim = " << getStartDim() << " and end_dim = " << getEndDim()
+                << "; it must keep the batch dim 0 and have start_dim <= end_dim";
+    return failure();
+  }
+  Shape out(in.begin(), in.begin() + *start);
+  out.push_back(product(in, *start, *end + 1, ctx.context()));
+  out.append(in.begin() + *end + 1, in.end());
+  return out;
+}
+
+static FailureOr<Shape> reshapeError(ShapeContext &ctx, const Dim &total,
+                                     ArrayRef<int64_t> shape) {
+  InFlightDiagnostic diag = ctx.error();
+  diag << "cannot reshape " << ctx.str(ctx.operand(0)) << " from " << ctx.producer(0) << " ("
+       << ctx.str(total) << " elements per sample) to [N, " << list(shape).substr(1);
+  ctx.noteProducer(diag, 0);
+  return failure();
+}
+
+FailureOr<Shape> ReshapeOp::inferShape(ShapeContext &ctx) {
+  const Shape &in = ctx.operand(0);
+  Dim total = product(in, 1, in.size(), ctx.context());
+  Shape out{in[0]};
+  int64_t known = 1, inferAt = -1;
+  for (auto [i, d] : llvm::enumerate(getShape())) {
+    if (d == -1 && inferAt < 0) {
+      inferAt = i + 1;
+      out.push_back(Dim());
+      continue;
+    }
+    if (d < 1) {
+      ctx.error() << "has shape " << list(getShape())
+                  << ": dims must be >= 1, with at most one -1 to infer";
+      return failure();
+    }
+    known *= d;
+    out.push_back(ctx.constant(d));
+  }
+  std::optional<int64_t> totalValue = total.value();
+  if (inferAt >= 0) {
+    // A symbolic total leaves the inferred dim unknown (`?`).
+    if (!totalValue || *totalValue % known != 0)
+      return totalValue ? reshapeError(ctx, total, getShape()) : FailureOr<Shape>(out);
+    out[inferAt] = ctx.constant(*totalValue / known);
+    return out;
+  }
+  if (!total.isKnown() || product(out, 1, out.size(), ctx.context()).provablyEquals(total))
+    return out;
+  return reshapeError(ctx, total, getShape());
+}
+FailureOr<Shape> PermuteOp::inferShape(ShapeContext &ctx) {
+  const Shape &in = ctx.operand(0);
+  ArrayRef<int64_t> dims = getDims();
+  SmallVector<bool> seen(in.size(), false);
+  bool ok = dims.size() == in.size() && !dims.empty() && dims[0] == 0;
+  for (int64_t d : dims) {
+    ok = ok && d >= 0 && d < static_cast<int64_t>(in.size()) && !seen[d];
+    if (ok)
+      seen[d] = true;
+  }
+  if (!ok) {
+    ctx.error() << "has dims " << list(dims) << ", which is not a permutation of the "
+                << in.size() << " dims of " << ctx.str(in)
+                << " that keeps the batch dim 0 first";
+    return failure();
+  }
+  Shape out;
+  for (int64_t d : dims)
+    out.push_back(in[d]);
+  return out;
+}
+
+FailureOr<Shape> MatmulOp::inferShape(ShapeContext &ctx) {
+  const Shape &a = ctx.operand(0), &b = ctx.operand(1);
+  bool ok = a.size() >= 2 && a.size() == b.size();
+  for (size_t i = 0; ok && i + 2 < a.size(); ++i)
+    ok = a[i].compatibleWith(b[i]);
+  ok = ok && a[a.size() - 1].compatibleWith(b[b.size() - 2]);
+  if (!ok) {
+    InFlightDiagnostic diag = ctx.error();
+    diag << "multiplies " << ctx.str(a) << " from " << ctx.producer(0) << " by " << ctx.str(b)
+         << " from " << ctx.producer(1)
+         << "; expected [..., M, K] x [..., K, P] with equal leading dims";
+    ctx.noteProducer(diag, 0);
+    ctx.noteProducer(diag, 1);
+    return failure();
+  }
+  Shape out(a);
+  out.back() = b.back();
+  return out;
+}
+
+} // namespace spire
+
+#include "spire/Dialect/SpireDialect.cpp.inc"
+#include "spire/Dialect/SpireInterfaces.cpp.inc"
+
+#define GET_OP_CLASSES
+#include "spire/Dialect/SpireOps.cpp.inc"
+
+void spire::SpireDialect::initialize() {
+  addOperations<
+#define GET_OP_LIST
+#include "spire/Dialect/SpireOps.cpp.inc"
+      >();
+}

@@ -1,0 +1,188 @@
+#include "Layers.h"
+
+#include "spire/Dialect/SpireOps.h"
+
+using namespace mlir;
+
+namespace spire {
+namespace {
+
+Type placeholder(LayerArgs &a) {
+  return UnrankedTensorType::get(a.builder.getF32Type());
+}
+
+template <typename OpT>
+Operation *buildConv(LayerArgs &a) {
+  constexpr size_t n = OpT::kSpatialRank;
+  Params &p = a.params;
+  OpBuilder &b = a.builder;
+  int64_t out = p.requireInt("out");
+  auto kernel = p.getInts("kernel", n, 1);
+  if (!p.has("kernel"))
+    p.error(nullptr, "missing required key 'kernel'");
+  auto stride = p.getInts("stride", n, 1);
+  auto padding = p.getInts("padding", n, 0);
+  auto dilation = p.getInts("dilation", n, 1);
+  int64_t groups = p.getInt("groups", 1);
+  bool bias = p.getBool("bias", true);
+  if (p.failed())
+    return nullptr;
+  return OpT::create(b, a.loc, placeholder(a), a.inputs[0], a.name, b.getI64IntegerAttr(out),
+                     b.getDenseI64ArrayAttr(kernel), b.getDenseI64ArrayAttr(stride),
+                     b.getDenseI64ArrayAttr(padding), b.getDenseI64ArrayAttr(dilation),
+                     b.getI64IntegerAttr(groups), b.getBoolAttr(bias));
+}
+
+template <typename OpT>
+Operation *buildPool(LayerArgs &a) {
+  Params &p = a.params;
+  OpBuilder &b = a.builder;
+  if (!p.has("kernel"))
+    p.error(nullptr, "missing required key 'kernel'");
+  auto kernel = p.getInts("kernel", 2, 1);
+  // PyTorch's default stride is the kernel size.
+  auto stride = p.has("stride") ? p.getInts("stride", 2, 1) : kernel;
+  auto padding = p.getInts("padding", 2, 0);
+  if (p.failed())
+    return nullptr;
+  return OpT::create(b, a.loc, placeholder(a), a.inputs[0], a.name,
+                     b.getDenseI64ArrayAttr(kernel), b.getDenseI64ArrayAttr(stride),
+                     b.getDenseI64ArrayAttr(padding));
+}
+
+template <typename OpT>
+Operation *buildNorm(LayerArgs &a) {
+  double eps = a.params.getFloat("eps", 1e-5);
+  if (a.params.failed())
+    return nullptr;
+  return OpT::create(a.builder, a.loc, placeholder(a), a.inputs[0], a.name,
+                     a.builder.getF64FloatAttr(eps));
+}
+
+template <typename OpT>
+Operation *buildUnary(LayerArgs &a) {
+  return OpT::create(a.builder, a.loc, placeholder(a), a.inputs[0], a.name);
+}
+
+template <typename OpT>
+Operation *buildBinary(LayerArgs &a) {
+  return OpT::create(a.builder, a.loc, placeholder(a), a.inputs[0], a.inputs[1], a.name);
+}
+
+Operation *buildLinear(LayerArgs &a) {
+  Params &p = a.params;
+  OpBuilder &b = a.builder;
+  int64_t out = p.requireInt("out");
+  std::optional<int64_t> in = p.getInt("in");
+  bool bias = p.getBool("bias", true);
+  if (p.failed())
+    return nullptr;
+  return LinearOp::create(b, a.loc, placeholder(a), a.inputs[0], a.name,
+                          b.getI64IntegerAttr(out),
+                          in ? b.getI64IntegerAttr(*in) : IntegerAttr(), b.getBoolAttr(bias));
+}
+
+Operation *buildLeakyRelu(LayerArgs &a) {
+  double slope = a.params.getFloat("negative_slope", 0.01);
+  if (a.params.failed())
+    return nullptr;
+  return LeakyReluOp::create(a.builder, a.loc, placeholder(a), a.inputs[0], a.name,
+                             a.builder.getF64FloatAttr(slope));
+}
+
+Operation *buildDropout(LayerArgs &a) {
+  double prob = a.params.getFloat("p", 0.5);
+  if (a.params.failed())
+    return nullptr;
+  return DropoutOp::create(a.builder, a.loc, placeholder(a), a.inputs[0], a.name,
+                           a.builder.getF64FloatAttr(prob));
+}
+
+Operation *buildSoftmax(LayerArgs &a) {
+  int64_t dim = a.params.getInt("dim", -1);
+  if (a.params.failed())
+    return nullptr;
+  return SoftmaxOp::create(a.builder, a.loc, placeholder(a), a.inputs[0], a.name,
+                           a.builder.getI64IntegerAttr(dim));
+}
+
+Operation *buildFlatten(LayerArgs &a) {
+  int64_t start = a.params.getInt("start_dim", 1), end = a.params.getInt("end_dim", -1);
+  if (a.params.failed())
+    return nullptr;
+  return FlattenOp::create(a.builder, a.loc, placeholder(a), a.inputs[0], a.name,
+                           a.builder.getI64IntegerAttr(start), a.builder.getI64IntegerAttr(end));
+}
+
+Operation *buildReshape(LayerArgs &a) {
+  auto shape = a.params.getIntList("shape");
+  if (!shape && !a.params.failed())
+    a.params.error(nullptr, "missing required key 'shape' (the dims after the batch)");
+  if (a.params.failed())
+    return nullptr;
+  return ReshapeOp::create(a.builder, a.loc, placeholder(a), a.inputs[0], a.name,
+                           a.builder.getDenseI64ArrayAttr(*shape));
+}
+
+Operation *buildPermute(LayerArgs &a) {
+  auto dims = a.params.getIntList("dims");
+  if (!dims && !a.params.failed())
+    a.params.error(nullptr, "missing required key 'dims'");
+  if (a.params.failed())
+    return nullptr;
+  return PermuteOp::create(a.builder, a.loc, placeholder(a), a.inputs[0], a.name,
+                           a.builder.getDenseI64ArrayAttr(*dims));
+}
+
+Operation *buildConcat(LayerArgs &a) {
+  int64_t dim = a.params.getInt("dim", 1);
+  if (a.params.failed())
+    return nullptr;
+  return ConcatOp::create(a.builder, a.loc, placeholder(a), a.inputs, a.name,
+                          a.builder.getI64IntegerAttr(dim));
+}
+
+using In = LayerKind::Inputs;
+
+const LayerKind kLayerKinds[] = {
+    {"linear", In::One, {"out", "in", "bias"}, buildLinear},
+    {"conv1d", In::One, {"out", "kernel", "stride", "padding", "dilation", "groups", "bias"},
+     buildConv<Conv1dOp>},
+    {"conv2d", In::One, {"out", "kernel", "stride", "padding", "dilation", "groups", "bias"},
+     buildConv<Conv2dOp>},
+    {"batchnorm1d", In::One, {"eps"}, buildNorm<Batchnorm1dOp>},
+    {"batchnorm2d", In::One, {"eps"}, buildNorm<Batchnorm2dOp>},
+    {"layernorm", In::One, {"eps"}, buildNorm<LayernormOp>},
+    {"maxpool2d", In::One, {"kernel", "stride", "padding"}, buildPool<Maxpool2dOp>},
+    {"avgpool2d", In::One, {"kernel", "stride", "padding"}, buildPool<Avgpool2dOp>},
+    {"global_avgpool", In::One, {}, buildUnary<GlobalAvgpoolOp>},
+    {"relu", In::One, {}, buildUnary<ReluOp>},
+    {"relu6", In::One, {}, buildUnary<Relu6Op>},
+    {"leaky_relu", In::One, {"negative_slope"}, buildLeakyRelu},
+    {"gelu", In::One, {}, buildUnary<GeluOp>},
+    {"silu", In::One, {}, buildUnary<SiluOp>},
+    {"sigmoid", In::One, {}, buildUnary<SigmoidOp>},
+    {"tanh", In::One, {}, buildUnary<TanhOp>},
+    {"dropout", In::One, {"p"}, buildDropout},
+    {"softmax", In::One, {"dim"}, buildSoftmax},
+    {"flatten", In::One, {"start_dim", "end_dim"}, buildFlatten},
+    {"reshape", In::One, {"shape"}, buildReshape},
+    {"permute", In::One, {"dims"}, buildPermute},
+    {"add", In::Join, {}, buildBinary<AddOp>},
+    {"mul", In::Join, {}, buildBinary<MulOp>},
+    {"matmul", In::Join, {}, buildBinary<MatmulOp>},
+    {"concat", In::Join, {"dim"}, buildConcat, -1},
+};
+
+} // namespace
+
+const LayerKind *lookupLayerKind(llvm::StringRef name) {
+  for (const LayerKind &kind : kLayerKinds)
+    if (kind.name == name)
+      return &kind;
+  return nullptr;
+}
+
+llvm::ArrayRef<LayerKind> layerKinds() { return kLayerKinds; }
+
+} // namespace spire

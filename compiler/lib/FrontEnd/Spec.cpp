@@ -1,0 +1,33 @@
+#include "spire/FrontEnd/Spec.h"
+
+namespace spire {
+
+const SpecNode *SpecNode::get(const std::string &key) const {
+  for (const auto &[k, v] : entries)
+    if (k.scalar == key)
+      return &v;
+  return nullptr;
+}
+
+const SpecNode *SpecNode::keyNode(const std::string &key) const {
+  for (const auto &[k, v] : entries)
+    if (k.scalar == key)
+      return &k;
+  return nullptr;
+}
+
+std::string SpecNode::kindName() const {
+  switch (kind) {
+  case Kind::Null:
+    return "nothing";
+  case Kind::Scalar:
+    return "a scalar";
+  case Kind::List:
+    return "a list";
+  case Kind::Map:
+    return "a map";
+  }
+  return "?";
+}
+
+} // namespace spire

@@ -1,0 +1,37 @@
+// The verbs of the `spire` CLI.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace spire::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitSpec = 1;   // spec, weights or input error
+inline constexpr int kExitUsage = 2;  // bad command line
+inline constexpr int kExitDevice = 3; // Vulkan device or runtime error
+
+struct CommonOptions {
+  std::string spec;                  // check, summary, compile
+  std::vector<std::string> sets;     // --set SYMBOL=VALUE
+  std::string emit;                  // check/compile --emit
+  bool json = false;                 // summary --json
+  std::string output;                // compile -o
+  std::string weights;               // compile --weights
+  std::string bundle;                // run, bench
+  std::vector<std::string> inputs;   // run --input NAME=FILE
+  std::string outputDir;             // run --output-dir
+  int device = -1;                   // run/bench --device
+  int batch = 1;                     // run/bench --batch
+  int iters = 20;                    // bench --iters
+  bool profile = false;              // bench --profile
+  std::string stages;                // run --stages A..B
+};
+
+void addCommands(CLI::App &app, CommonOptions &options);
+int runSelected(CLI::App &app, const CommonOptions &options);
+
+} // namespace spire::cli

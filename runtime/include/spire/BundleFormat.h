@@ -1,0 +1,40 @@
+// The fixed header of a Spire bundle. Shared by the compiler's writer and the
+// runtime's reader; the manifest schema is runtime/schema/bundle.fbs.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace spire::bundle {
+
+inline constexpr char kMagic[8] = {'S', 'P', 'I', 'R', 'E', 'B', 'D', 'L'};
+inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint64_t kWeightsAlignment = 4096;  // page: the blob can be mapped
+inline constexpr uint64_t kRegionAlignment = 256;    // >= any minStorageBufferOffsetAlignment
+
+struct Header {
+  char magic[8];
+  uint32_t version;
+  uint32_t headerSize;  // sizeof(Header); lets a reader skip fields it does not know
+  uint64_t manifestOffset;
+  uint64_t manifestSize;
+  uint64_t weightsOffset;
+  uint64_t weightsSize;
+  uint64_t fileSize;
+  uint64_t checksum;  // checksum() of bytes [headerSize, fileSize)
+};
+static_assert(sizeof(Header) == 64, "the header is 64 bytes on disk");
+
+// FNV-1a, 64 bit: simple, dependency-free, and enough to catch corruption
+// (it is not a defence against a crafted file: the reader validates every
+// offset and the manifest's FlatBuffer anyway).
+inline uint64_t checksum(const unsigned char *data, size_t size) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < size; ++i) {
+    h ^= data[i];
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+} // namespace spire::bundle

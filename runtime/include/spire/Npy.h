@@ -1,0 +1,16 @@
+// NumPy .npy files (format 1.0/2.0/3.0, little-endian float32, C order):
+// the CLI's and the examples' way to pass tensors in and out.
+#pragma once
+
+#include "spire/Runtime.h"
+
+#include <string>
+
+namespace spire {
+
+// Throws Error(Kind::Input) naming the file and the problem (not a .npy,
+// unsupported dtype such as '<f8', Fortran order, truncated data, ...).
+Tensor readNpy(const std::string &path);
+void writeNpy(const std::string &path, const Tensor &tensor);
+
+} // namespace spire

@@ -1,0 +1,165 @@
+// The Spire runtime: load a compiled bundle and run it, whole or stage by
+// stage, on a Vulkan device. Depends only on the Vulkan loader.
+//
+// Errors are reported by throwing spire::Error, whose message names the cause
+// (the bundle offset, the tensor, or the Vulkan call and its VkResult).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace spire {
+
+class Error : public std::runtime_error {
+public:
+  enum class Kind {
+    Bundle,  // the bundle is unreadable, corrupt or of another version
+    Input,   // a caller-supplied tensor does not match what the model expects
+    Device,  // no Vulkan device, or a Vulkan call failed
+    Usage,   // the API was called wrongly (unknown stage, ...)
+  };
+  Error(Kind kind, const std::string &message)
+      : std::runtime_error(message), kind_(kind) {}
+  Kind kind() const { return kind_; }
+
+private:
+  Kind kind_;
+};
+
+enum class DType { F32 };
+
+// A tensor's description. shape[0] == -1 means the batch is chosen at run time.
+struct TensorInfo {
+  std::string name;
+  std::vector<int64_t> shape;
+  DType dtype = DType::F32;
+};
+
+// A dense, row-major host tensor.
+struct Tensor {
+  std::vector<int64_t> shape;
+  std::vector<float> data;
+
+  int64_t numel() const;
+};
+
+using TensorMap = std::map<std::string, Tensor>;
+
+struct StageInfo {
+  std::string name;
+  std::vector<TensorInfo> inputs;
+  std::vector<TensorInfo> outputs;
+  size_t dispatchCount = 0;
+  uint64_t arenaBytesPerSample = 0;
+};
+
+// A parsed, verified bundle. Owns (or borrows) the bytes; cheap to move.
+class Bundle {
+public:
+  // Reads and verifies a bundle file: magic, version, sizes, checksum, and
+  // the manifest's FlatBuffer; throws Error(Kind::Bundle) naming the problem.
+  static Bundle fromFile(const std::string &path);
+  // Verifies a bundle in memory. With copy == false the caller keeps `data`
+  // alive for the Bundle's lifetime (e.g. a bundle embedded in the binary).
+  static Bundle fromMemory(const void *data, size_t size, bool copy = true);
+
+  Bundle(Bundle &&) noexcept;
+  Bundle &operator=(Bundle &&) noexcept;
+  ~Bundle();
+
+  const std::string &name() const;
+  // -1: any batch; otherwise the only batch size the bundle accepts.
+  int64_t batch() const;
+  const std::vector<TensorInfo> &inputs() const;
+  const std::vector<TensorInfo> &outputs() const;
+  const std::vector<StageInfo> &stages() const;
+  size_t kernelCount() const;
+  uint64_t weightsBytes() const;
+
+  struct Impl;
+  const Impl &impl() const { return *impl_; }
+
+private:
+  explicit Bundle(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+enum class DeviceKind { DiscreteGpu, IntegratedGpu, VirtualGpu, Cpu, Other };
+
+struct DeviceInfo {
+  uint32_t index = 0;  // position in vkEnumeratePhysicalDevices
+  std::string name;
+  DeviceKind kind = DeviceKind::Other;
+  std::string driver;
+  uint32_t apiVersion = 0;
+};
+
+struct ContextOptions {
+  // Enables VK_LAYER_KHRONOS_validation and turns every message it reports
+  // into an Error at the next call. Also on when SPIRE_VALIDATION=1.
+  bool validation = false;
+};
+
+// A Vulkan instance. Devices are created from it.
+class Context {
+public:
+  explicit Context(ContextOptions options = {});
+  Context(Context &&) noexcept;
+  Context &operator=(Context &&) noexcept;
+  ~Context();
+
+  std::vector<DeviceInfo> devices() const;
+  // Default choice: discrete GPU, then integrated, then virtual, then CPU
+  // (e.g. lavapipe); ties go to the lower index.
+  uint32_t defaultDevice() const;
+  // Validation messages seen so far (empty when validation is off).
+  std::vector<std::string> validationMessages() const;
+
+  struct Impl;
+  Impl &impl() const { return *impl_; }
+
+private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// Profiling record of one dispatch (from Vulkan timestamp queries).
+struct DispatchTime {
+  std::string layer;
+  double ms = 0;
+};
+
+// A bundle loaded onto one device: pipelines, weights and descriptor sets are
+// created once and reused by every run.
+class Model {
+public:
+  Model(Context &context, const Bundle &bundle, uint32_t deviceIndex);
+  Model(Model &&) noexcept;
+  Model &operator=(Model &&) noexcept;
+  ~Model();
+
+  const Bundle &bundle() const;
+  const DeviceInfo &device() const;
+
+  // Runs the whole model. `inputs` must hold exactly the model's inputs, with
+  // shapes matching (batch free when dynamic); returns the model's outputs.
+  TensorMap run(const TensorMap &inputs);
+  // Runs stages [first, last] (0-based, inclusive): inputs are stage first's
+  // interface, outputs are stage last's interface.
+  TensorMap runStages(size_t first, size_t last, const TensorMap &inputs);
+
+  // Device time of the last run, in ms, and per dispatch when profiling is on.
+  void setProfiling(bool on);
+  double lastDeviceMs() const;
+  std::vector<DispatchTime> lastProfile() const;
+
+  struct Impl;
+
+private:
+  std::unique_ptr<Impl> impl_;
+};
+
+} // namespace spire
