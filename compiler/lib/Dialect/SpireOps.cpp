@@ -192,6 +192,12 @@ static FailureOr<int64_t> normalizeDim(ShapeContext &ctx, int64_t dim, size_t ra
   return d;
 }
 
+static std::string formatNumber(double v) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%g", v);
+  return buffer;
+}
+
 static int64_t staticDim(Value v, int64_t i) {
   return llvm::cast<RankedTensorType>(v.getType()).getDimSize(i);
 }
@@ -358,7 +364,7 @@ FailureOr<Shape> TanhOp::inferShape(ShapeContext &ctx) { return inferSameShape(c
 FailureOr<Shape> DropoutOp::inferShape(ShapeContext &ctx) {
   double p = getP().convertToDouble();
   if (p < 0 || p >= 1) {
-    ctx.error() << "has p = " << p << "; it must be in [0, 1)";
+    ctx.error() << "has p = " << formatNumber(p) << "; it must be in [0, 1)";
     return failure();
   }
   return inferSameShape(ctx);
@@ -433,7 +439,8 @@ FailureOr<Shape> FlattenOp::inferShape(ShapeContext &ctx) {
   if (failed(start) || failed(end))
     return failure();
   if (*start == 0 || *start > *end) {
-    ctx.error() << "has start_dim = " << getStartDim() << " and end_dim = " << getEndDim()
+    ctx.error() << "has start_dim = " << static_cast<int64_t>(getStartDim())
+                << " and end_dim = " << static_cast<int64_t>(getEndDim())
                 << "; it must keep the batch dim 0 and have start_dim <= end_dim";
     return failure();
   }

@@ -434,7 +434,17 @@ void ModuleBuilder::buildOp(const LayerKind &kind, const SpecNode *params, const
     args.inputs.push_back(t.value);
   }
   Tensor out{Value(), opLoc};
-  if (!poisoned) {
+  if (poisoned) {
+    // Still check the layer's own keys, on a placeholder input, so one run
+    // reports every key error even downstream of a shape error.
+    auto placeholder = UnrealizedConversionCastOp::create(
+        builder_, opLoc, UnrankedTensorType::get(builder_.getF32Type()), ValueRange{});
+    for (Value &v : args.inputs)
+      v = placeholder.getResult(0);
+    if (Operation *op = kind.build(args))
+      op->erase();
+    placeholder->erase();
+  } else {
     if (Operation *op = kind.build(args)) {
       if (inferAndSet(op)) {
         out.value = op->getResult(0);

@@ -1,11 +1,15 @@
 #include "Commands.h"
 
 #include "spire/Analysis/Summary.h"
+#include "spire/Bundle/BundleWriter.h"
+#include "spire/Codegen/Codegen.h"
 #include "spire/FrontEnd/ModuleBuilder.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -85,6 +89,79 @@ int runSummary(const CommonOptions &o) {
   return kExitOk;
 }
 
+int runCompile(const CommonOptions &o) {
+  LoadedSpec loaded;
+  if (int rc = loadSpec(o, loaded); rc >= 0)
+    return rc;
+  SpecModule &spec = *loaded.spec;
+  if (o.emit == "mlir") {
+    spec.module->print(llvm::outs());
+    return kExitOk;
+  }
+  CodegenOptions options;
+  if (o.emit == "gpu" || o.emit == "spirv") {
+    options.dump = o.emit == "gpu" ? CodegenOptions::Dump::Gpu : CodegenOptions::Dump::Spirv;
+    options.dumpStream = &llvm::outs();
+  } else if (!o.emit.empty() && o.emit != "bundle") {
+    llvm::errs() << "error: --emit takes mlir, gpu, spirv or bundle, got '" << o.emit << "'\n";
+    return kExitUsage;
+  }
+
+  mlir::FailureOr<WeightStore> weights = mlir::failure();
+  if (o.weights.empty()) {
+    weights = WeightStore::random(spec);
+  } else {
+    weights = WeightStore::readSafetensors(loaded.context, o.weights);
+    if (mlir::failed(weights) || mlir::failed(weights->checkAgainst(spec, o.weights)))
+      return kExitSpec;
+  }
+  mlir::FailureOr<CompiledModel> model = compileModel(spec, *weights, options);
+  if (mlir::failed(model))
+    return kExitSpec;
+  if (options.dump != CodegenOptions::Dump::None)
+    return kExitOk;
+
+  if (o.stage >= 0) {
+    if (static_cast<size_t>(o.stage) >= model->stages.size()) {
+      llvm::errs() << "error: --stage " << o.stage << ": the model has "
+                   << model->stages.size() << " stage(s), numbered from 0\n";
+      return kExitUsage;
+    }
+    *model = selectStage(*model, o.stage);
+  }
+  if (!o.spirvDir.empty()) {
+    llvm::sys::fs::create_directories(o.spirvDir);
+    for (const KernelCode &k : model->kernels) {
+      std::error_code ec;
+      llvm::raw_fd_ostream os(o.spirvDir + "/" + k.name + ".spv", ec, llvm::sys::fs::OF_None);
+      if (ec) {
+        llvm::errs() << "error: cannot write " << o.spirvDir << ": " << ec.message() << "\n";
+        return kExitSpec;
+      }
+      os.write(reinterpret_cast<const char *>(k.spirv.data()), k.spirv.size() * 4);
+    }
+  }
+  std::string output = o.output;
+  if (output.empty())
+    output = llvm::sys::path::stem(o.spec).str() + ".spire";
+  std::vector<uint8_t> bytes = serializeBundle(*model);
+  std::error_code ec;
+  llvm::raw_fd_ostream os(output, ec, llvm::sys::fs::OF_None);
+  if (ec) {
+    llvm::errs() << "error: cannot write '" << output << "': " << ec.message() << "\n";
+    return kExitSpec;
+  }
+  os.write(reinterpret_cast<const char *>(bytes.data()), bytes.size());
+  size_t dispatches = 0;
+  for (const StagePlan &s : model->stages)
+    dispatches += s.dispatches.size();
+  llvm::outs() << "wrote " << output << ": " << model->stages.size() << " stage(s), "
+               << model->kernels.size() << " kernels, " << dispatches << " dispatches, "
+               << model->weights.size() << " bytes of weights ("
+               << (o.weights.empty() ? "seeded random, seed 0" : o.weights) << ")\n";
+  return kExitOk;
+}
+
 void addSpecArgs(CLI::App *cmd, CommonOptions &o) {
   cmd->add_option("spec", o.spec, "model spec (YAML)")->required();
   cmd->add_option("--set", o.sets, "bind a size symbol, e.g. --set L=128 (repeatable)");
@@ -101,6 +178,17 @@ void addCommands(CLI::App &app, CommonOptions &o) {
       "summary", "per-layer shapes, parameters, FLOPs and stages; stage interfaces");
   addSpecArgs(summary, o);
   summary->add_flag("--json", o.json, "machine-readable output");
+
+  CLI::App *compile = app.add_subcommand("compile", "compile a spec to a .spire bundle");
+  addSpecArgs(compile, o);
+  compile->add_option("-o,--output", o.output, "bundle to write (default: <spec>.spire)");
+  compile->add_option("--weights", o.weights,
+                      "weights as .safetensors, by layer name (default: seeded random)");
+  compile->add_option("--emit", o.emit, "what to produce: bundle (default), mlir, gpu, spirv");
+  compile->add_option("--stage", o.stage, "write a bundle with only this stage (0-based)");
+  compile->add_option("--spirv-dir", o.spirvDir, "also write each kernel's SPIR-V here");
+
+  addRunCommands(app, o);
 }
 
 int runSelected(CLI::App &app, const CommonOptions &o) {
@@ -108,7 +196,9 @@ int runSelected(CLI::App &app, const CommonOptions &o) {
     return runCheck(o);
   if (app.got_subcommand("summary"))
     return runSummary(o);
-  return kExitUsage;
+  if (app.got_subcommand("compile"))
+    return runCompile(o);
+  return runRunCommand(app, o);
 }
 
 } // namespace spire::cli

@@ -29,9 +29,16 @@ struct CommonOptions {
   int iters = 20;                    // bench --iters
   bool profile = false;              // bench --profile
   std::string stages;                // run --stages A..B
+  int stage = -1;                    // compile --stage K
+  std::string spirvDir;              // compile --spirv-dir
+  bool validate = false;             // run/bench --validate
 };
 
 void addCommands(CLI::App &app, CommonOptions &options);
 int runSelected(CLI::App &app, const CommonOptions &options);
+
+// run, bench, devices (RunCommands.cpp): the verbs that use the runtime.
+void addRunCommands(CLI::App &app, CommonOptions &options);
+int runRunCommand(CLI::App &app, const CommonOptions &options);
 
 } // namespace spire::cli

@@ -1,0 +1,34 @@
+// From a checked `spire` module to SPIR-V kernels, dispatch lists and a
+// memory plan per stage.
+//
+// The path: per stage, layer ops are grouped into kernels (conv/linear absorb
+// a following batch norm by folding it into their weights, then a residual
+// add and an activation as an epilogue); activations get buffers by liveness;
+// each kernel is emitted as a gpu.func (KernelEmitters.cpp), converted by
+// MLIR's GPU/Arith/Math/SCF/MemRef-to-SPIR-V conversions and serialized.
+#pragma once
+
+#include "spire/Codegen/CompiledModel.h"
+#include "spire/Codegen/KernelBuilder.h"
+#include "spire/Codegen/Weights.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+#include <optional>
+
+namespace spire {
+
+struct CodegenOptions {
+  TileConfig tiles;
+  // Print the kernels as gpu dialect IR (before SPIR-V conversion) or as the
+  // spirv dialect (after) instead of serializing them.
+  enum class Dump { None, Gpu, Spirv } dump = Dump::None;
+  llvm::raw_ostream *dumpStream = nullptr;
+};
+
+// Fails with diagnostics (e.g. a size symbol other than the batch that was
+// not bound with --set).
+mlir::FailureOr<CompiledModel> compileModel(SpecModule &spec, const WeightStore &weights,
+                                            const CodegenOptions &options);
+
+} // namespace spire

@@ -1,0 +1,55 @@
+// What the code generator produces for a model: SPIR-V kernels, per stage
+// the dispatch list and memory plan, and the packed weights. The bundle
+// writer serializes exactly this (runtime/schema/bundle.fbs).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace spire {
+
+struct BufferRegion {
+  enum class Space { Weights, Arena };
+  Space space = Space::Arena;
+  uint64_t offset = 0; // bytes; per sample for the arena
+  uint64_t size = 0;
+};
+
+struct KernelCode {
+  std::string name;
+  std::vector<uint32_t> spirv;
+  std::array<uint32_t, 3> workgroupSize{};
+};
+
+struct DispatchPlan {
+  uint32_t kernel = 0;
+  std::vector<BufferRegion> bindings;
+  std::array<uint32_t, 3> grid{}; // z is multiplied by the batch at run time
+  std::string layer;
+};
+
+struct TensorPlan {
+  std::string name;
+  std::vector<int64_t> shape; // shape[0] == -1: dynamic batch
+  BufferRegion region;
+};
+
+struct StagePlan {
+  std::string name;
+  std::vector<TensorPlan> inputs, outputs;
+  std::vector<DispatchPlan> dispatches;
+  uint64_t arenaSize = 0; // bytes per sample
+};
+
+struct CompiledModel {
+  std::string name;
+  int64_t batch = -1;
+  std::vector<TensorPlan> inputs, outputs;
+  std::vector<StagePlan> stages;
+  std::vector<KernelCode> kernels;
+  std::vector<uint8_t> weights;
+};
+
+} // namespace spire

@@ -1,0 +1,90 @@
+// Builds one compute kernel as a `gpu.func` in its own `gpu.module`: flat
+// f32 storage buffers as arguments (binding i = argument i), a 1-d workgroup,
+// a 2-d grid of workgroups for the work items of one sample, and the batch on
+// the grid's z. The helpers keep the per-layer emitters short and readable.
+#pragma once
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+
+#include <array>
+#include <functional>
+
+namespace spire {
+
+// Tile sizes of the code generator, kept in one place so a tuning pass can
+// change them without touching the emitters.
+struct TileConfig {
+  int64_t workgroupSize = 64;   // invocations per workgroup
+  int64_t channelsPerThread = 4; // conv/linear/matmul outputs per invocation
+};
+
+class KernelBuilder {
+public:
+  KernelBuilder(mlir::ModuleOp container, llvm::StringRef name, unsigned numBuffers,
+                mlir::Location loc, const TileConfig &tiles);
+
+  mlir::OpBuilder &b() { return builder_; }
+  mlir::Location loc() const { return loc_; }
+  llvm::StringRef name() const { return name_; }
+  mlir::gpu::GPUModuleOp module() const { return module_; }
+
+  // Index arithmetic (32-bit in SPIR-V; signed where values can be negative).
+  mlir::Value idx(int64_t v);
+  mlir::Value add(mlir::Value a, mlir::Value b);
+  mlir::Value add(mlir::Value a, int64_t b) { return add(a, idx(b)); }
+  mlir::Value sub(mlir::Value a, mlir::Value b);
+  mlir::Value mul(mlir::Value a, mlir::Value b);
+  mlir::Value mul(mlir::Value a, int64_t b) { return b == 1 ? a : mul(a, idx(b)); }
+  mlir::Value div(mlir::Value a, int64_t b); // a >= 0
+  mlir::Value rem(mlir::Value a, int64_t b); // a >= 0
+  mlir::Value lt(mlir::Value a, mlir::Value b); // signed
+  mlir::Value ge(mlir::Value a, int64_t b);     // signed
+  mlir::Value both(mlir::Value a, mlir::Value b);
+  mlir::Value clamp(mlir::Value a, int64_t lo, int64_t hi);
+
+  // f32 arithmetic.
+  mlir::Value f32(double v);
+  mlir::Value fadd(mlir::Value a, mlir::Value b);
+  mlir::Value fsub(mlir::Value a, mlir::Value b);
+  mlir::Value fmul(mlir::Value a, mlir::Value b);
+  mlir::Value fdiv(mlir::Value a, mlir::Value b);
+  mlir::Value fmax(mlir::Value a, mlir::Value b);
+  mlir::Value fmin(mlir::Value a, mlir::Value b);
+  mlir::Value fgt(mlir::Value a, mlir::Value b);
+  mlir::Value select(mlir::Value cond, mlir::Value a, mlir::Value b);
+  mlir::Value exp(mlir::Value a);
+  mlir::Value tanh(mlir::Value a);
+  mlir::Value sqrt(mlir::Value a);
+  mlir::Value erf(mlir::Value a);
+
+  mlir::Value load(unsigned buffer, mlir::Value index);
+  void store(unsigned buffer, mlir::Value index, mlir::Value value);
+
+  // The sample this workgroup works on (grid z).
+  mlir::Value batch();
+  // Element offset of the current sample in a buffer of `perSample` elements.
+  mlir::Value sampleBase(int64_t perSample) { return mul(batch(), perSample); }
+
+  // Runs `body(item)` for each work item in [0, items) of the current sample;
+  // returns the grid (x, y, 1) to dispatch per sample.
+  std::array<uint32_t, 3> forEachItem(int64_t items, const std::function<void(mlir::Value)> &body);
+
+  // scf.for over [lb, ub) carrying `init`; `body` returns the next values.
+  llvm::SmallVector<mlir::Value>
+  loop(int64_t lb, int64_t ub, mlir::ValueRange init,
+       const std::function<llvm::SmallVector<mlir::Value>(mlir::Value, mlir::ValueRange)> &body);
+
+  const TileConfig &tiles() const { return tiles_; }
+
+private:
+  mlir::OpBuilder builder_;
+  mlir::Location loc_;
+  std::string name_;
+  const TileConfig &tiles_;
+  mlir::gpu::GPUModuleOp module_;
+  mlir::gpu::GPUFuncOp func_;
+};
+
+} // namespace spire

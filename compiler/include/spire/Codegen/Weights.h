@@ -1,0 +1,43 @@
+// The parameter tensors a model is compiled with: read from a .safetensors
+// file by name, or generated from a seed. Checked against what each layer of
+// the spec owns, with errors at the layer's YAML line.
+#pragma once
+
+#include "spire/FrontEnd/ModuleBuilder.h"
+
+#include "llvm/ADT/StringMap.h"
+
+#include <string>
+#include <vector>
+
+namespace spire {
+
+struct WeightTensor {
+  std::vector<int64_t> shape;
+  std::vector<float> data;
+};
+
+class WeightStore {
+public:
+  // The seed of generated weights when no file is given (documented in the
+  // README: uniform in +-1/sqrt(fan_in), as PyTorch initializes linear and
+  // conv layers; batch-norm statistics randomized so folding is exercised).
+  static constexpr uint64_t kDefaultSeed = 0;
+
+  // Reads every tensor of a .safetensors file; reports errors (with the
+  // file name) through the context's diagnostics.
+  static mlir::FailureOr<WeightStore> readSafetensors(mlir::MLIRContext &ctx,
+                                                      const std::string &path);
+  // Checks the store against every layer's parameters: missing, unexpected,
+  // mis-shaped tensors are errors at the layer's location.
+  mlir::LogicalResult checkAgainst(SpecModule &spec, const std::string &source);
+  // Fills in seeded random values for every parameter of the spec.
+  static WeightStore random(SpecModule &spec, uint64_t seed = kDefaultSeed);
+
+  const WeightTensor *find(llvm::StringRef name) const;
+
+private:
+  llvm::StringMap<WeightTensor> tensors_;
+};
+
+} // namespace spire

@@ -1,0 +1,103 @@
+#include "spire/Bundle/BundleWriter.h"
+
+#include "spire/BundleFormat.h"
+#include "spire/bundle_generated.h"
+
+#include <cstring>
+
+namespace spire {
+
+namespace fb = spire::bundle;
+
+static fb::Region toRegion(const BufferRegion &r) {
+  return fb::Region(r.space == BufferRegion::Space::Weights ? fb::Space::Weights
+                                                            : fb::Space::Arena,
+                    r.offset, r.size);
+}
+
+static flatbuffers::Offset<fb::Tensor> writeTensor(flatbuffers::FlatBufferBuilder &b,
+                                                   const TensorPlan &t) {
+  fb::Region region = toRegion(t.region);
+  return fb::CreateTensor(b, b.CreateString(t.name), b.CreateVector(t.shape), fb::DType::f32,
+                          &region);
+}
+
+static auto writeTensors(flatbuffers::FlatBufferBuilder &b, const std::vector<TensorPlan> &ts) {
+  std::vector<flatbuffers::Offset<fb::Tensor>> out;
+  for (const TensorPlan &t : ts)
+    out.push_back(writeTensor(b, t));
+  return b.CreateVector(out);
+}
+
+std::vector<uint8_t> serializeBundle(const CompiledModel &model) {
+  flatbuffers::FlatBufferBuilder b(1 << 16);
+  std::vector<flatbuffers::Offset<fb::Kernel>> kernels;
+  for (const KernelCode &k : model.kernels) {
+    std::vector<uint32_t> wg(k.workgroupSize.begin(), k.workgroupSize.end());
+    kernels.push_back(fb::CreateKernel(b, b.CreateString(k.name), b.CreateString("main"),
+                                       b.CreateVector(k.spirv), b.CreateVector(wg)));
+  }
+  std::vector<flatbuffers::Offset<fb::Stage>> stages;
+  for (const StagePlan &s : model.stages) {
+    std::vector<flatbuffers::Offset<fb::Dispatch>> dispatches;
+    for (const DispatchPlan &d : s.dispatches) {
+      std::vector<fb::Region> bindings;
+      for (const BufferRegion &r : d.bindings)
+        bindings.push_back(toRegion(r));
+      std::vector<uint32_t> grid(d.grid.begin(), d.grid.end());
+      dispatches.push_back(fb::CreateDispatch(b, d.kernel, b.CreateVectorOfStructs(bindings),
+                                              b.CreateVector(grid), b.CreateString(d.layer)));
+    }
+    stages.push_back(fb::CreateStage(b, b.CreateString(s.name), writeTensors(b, s.inputs),
+                                     writeTensors(b, s.outputs), b.CreateVector(dispatches),
+                                     s.arenaSize));
+  }
+  auto root = fb::CreateModel(b, b.CreateString(model.name), b.CreateString(SPIRE_VERSION),
+                              model.batch, writeTensors(b, model.inputs),
+                              writeTensors(b, model.outputs), b.CreateVector(stages),
+                              b.CreateVector(kernels), model.weights.size());
+  fb::FinishModelBuffer(b, root);
+
+  bundle::Header header{};
+  std::memcpy(header.magic, bundle::kMagic, sizeof(header.magic));
+  header.version = bundle::kFormatVersion;
+  header.headerSize = sizeof(bundle::Header);
+  header.manifestOffset = sizeof(bundle::Header);
+  header.manifestSize = b.GetSize();
+  uint64_t a = bundle::kWeightsAlignment;
+  header.weightsOffset = (header.manifestOffset + header.manifestSize + a - 1) / a * a;
+  header.weightsSize = model.weights.size();
+  header.fileSize = header.weightsOffset + header.weightsSize;
+
+  std::vector<uint8_t> file(header.fileSize, 0);
+  std::memcpy(file.data() + header.manifestOffset, b.GetBufferPointer(), b.GetSize());
+  if (!model.weights.empty())
+    std::memcpy(file.data() + header.weightsOffset, model.weights.data(), model.weights.size());
+  header.checksum = bundle::checksum(file.data() + header.headerSize,
+                                     file.size() - header.headerSize);
+  std::memcpy(file.data(), &header, sizeof(header));
+  return file;
+}
+
+CompiledModel selectStage(const CompiledModel &model, size_t stage) {
+  CompiledModel out;
+  out.name = model.name;
+  out.batch = model.batch;
+  out.weights = model.weights;
+  StagePlan s = model.stages[stage];
+  // Renumber the kernels this stage uses.
+  std::vector<int64_t> remap(model.kernels.size(), -1);
+  for (DispatchPlan &d : s.dispatches) {
+    if (remap[d.kernel] < 0) {
+      remap[d.kernel] = out.kernels.size();
+      out.kernels.push_back(model.kernels[d.kernel]);
+    }
+    d.kernel = remap[d.kernel];
+  }
+  out.inputs = s.inputs;
+  out.outputs = s.outputs;
+  out.stages.push_back(std::move(s));
+  return out;
+}
+
+} // namespace spire

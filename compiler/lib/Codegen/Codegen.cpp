@@ -1,0 +1,431 @@
+#include "spire/Codegen/Codegen.h"
+
+#include "KernelEmitters.h"
+#include "spire/Analysis/Stages.h"
+#include "spire/Analysis/Summary.h"
+#include "spire/Dialect/SpireOps.h"
+
+#include "mlir/Conversion/GPUToSPIRV/GPUToSPIRVPass.h"
+#include "mlir/Conversion/MathToSPIRV/MathToSPIRVPass.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SPIRV/IR/SPIRVDialect.h"
+#include "mlir/Dialect/SPIRV/IR/SPIRVOps.h"
+#include "mlir/Dialect/SPIRV/IR/TargetAndABI.h"
+#include "mlir/Dialect/SPIRV/Transforms/Passes.h"
+#include "mlir/AsmParser/AsmParser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+#include "mlir/Target/SPIRV/Serialization.h"
+#include "spire/BundleFormat.h"
+
+#include <cmath>
+
+using namespace mlir;
+
+namespace spire {
+namespace {
+
+// Vulkan 1.0 SPIR-V with storage buffers: what every Vulkan device runs.
+constexpr const char *kTargetEnv =
+    "#spirv.target_env<#spirv.vce<v1.0, [Shader], [SPV_KHR_storage_buffer_storage_class]>, "
+    "api=Vulkan, #spirv.resource_limits<>>";
+
+uint64_t alignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+
+int64_t perSampleBytes(Value v) {
+  int64_t n = 4;
+  for (int64_t d : llvm::cast<RankedTensorType>(v.getType()).getShape().drop_front())
+    n *= d;
+  return n;
+}
+
+std::vector<int64_t> tensorShape(Value v, int64_t batch) {
+  auto shape = llvm::cast<RankedTensorType>(v.getType()).getShape();
+  std::vector<int64_t> out(shape.begin(), shape.end());
+  out[0] = batch;
+  return out;
+}
+
+// A kernel: an anchor op and what it absorbs.
+struct Group {
+  Operation *anchor = nullptr;
+  Operation *batchnorm = nullptr; // folded into a conv/linear's weights
+  Operation *add = nullptr;       // residual add applied in the epilogue
+  Value residual;                 // the add's other operand
+  Operation *activation = nullptr;
+  Value result;                   // the value the kernel stores
+};
+
+class ModelCompiler {
+public:
+  ModelCompiler(SpecModule &spec, const WeightStore &weights, const CodegenOptions &options)
+      : spec_(spec), weights_(weights), options_(options),
+        kernels_(ModuleOp::create(UnknownLoc::get(spec.module->getContext()))) {
+    (*kernels_)->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                         UnitAttr::get(spec.module->getContext()));
+  }
+
+  FailureOr<CompiledModel> run();
+
+private:
+  Value root(Value v) const {
+    while (Operation *def = v.getDefiningOp()) {
+      if (!isAlias(def))
+        break;
+      v = def->getOperand(0);
+    }
+    return v;
+  }
+  std::vector<Group> formGroups(const StageInfo &stage);
+  void planMemory(const StageInfo &stage, const std::vector<Group> &groups, StagePlan &plan);
+  BufferRegion packWeights(const std::vector<float> &data);
+  void emitGroup(const Group &group, size_t stageIndex, StagePlan &plan);
+  std::vector<std::vector<float>> parameters(const Group &group);
+  LogicalResult lowerAndSerialize();
+
+  SpecModule &spec_;
+  const WeightStore &weights_;
+  const CodegenOptions &options_;
+  OwningOpRef<ModuleOp> kernels_;
+  CompiledModel model_;
+  llvm::DenseMap<Value, BufferRegion> regions_; // per stage, by root value
+  std::vector<std::string> kernelModuleNames_;
+};
+
+std::vector<Group> ModelCompiler::formGroups(const StageInfo &stage) {
+  llvm::DenseSet<Operation *> inStage(stage.ops.begin(), stage.ops.end());
+  llvm::DenseSet<Value> interface(stage.outputs.begin(), stage.outputs.end());
+  llvm::DenseSet<Operation *> absorbed;
+  // The single consumer of v, when v is needed by nobody else: then the
+  // consumer can be fused into v's kernel and v never stored.
+  auto soleUser = [&](Value v) -> Operation * {
+    if (interface.contains(v) || !v.hasOneUse())
+      return nullptr;
+    Operation *user = *v.getUsers().begin();
+    return inStage.contains(user) ? user : nullptr;
+  };
+  std::vector<Group> groups;
+  for (Operation *op : stage.ops) {
+    if (absorbed.contains(op) || isAlias(op))
+      continue;
+    Group g{op};
+    g.result = op->getResult(0);
+    bool foldsNorm = llvm::isa<Conv1dOp, Conv2dOp, LinearOp>(op);
+    Operation *next = soleUser(g.result);
+    // Batch norm folds into the weights when its channel dim is the
+    // producer's output-channel dim: always for convs, for linear on [N, C].
+    if (next && foldsNorm && llvm::isa<Batchnorm1dOp, Batchnorm2dOp>(next) &&
+        (!llvm::isa<LinearOp>(op) || llvm::cast<RankedTensorType>(g.result.getType()).getRank() == 2)) {
+      g.batchnorm = next;
+      g.result = next->getResult(0);
+      absorbed.insert(next);
+      next = soleUser(g.result);
+    }
+    bool takesResidual = foldsNorm || llvm::isa<Batchnorm1dOp, Batchnorm2dOp>(op);
+    if (next && takesResidual && llvm::isa<AddOp>(next)) {
+      g.add = next;
+      g.residual = next->getOperand(0) == g.result ? next->getOperand(1) : next->getOperand(0);
+      g.result = next->getResult(0);
+      absorbed.insert(next);
+      next = soleUser(g.result);
+    }
+    if (next && isActivation(next) && !isActivation(op)) {
+      g.activation = next;
+      g.result = next->getResult(0);
+      absorbed.insert(next);
+    }
+    groups.push_back(g);
+  }
+  return groups;
+}
+
+// Greedy liveness packing: each stored value gets [offset, offset+size) per
+// sample, sharing space with values whose lifetimes do not overlap. Largest
+// first, lowest free offset: close to the largest live set in practice.
+void ModelCompiler::planMemory(const StageInfo &stage, const std::vector<Group> &groups,
+                               StagePlan &plan) {
+  struct Interval {
+    Value value;
+    int64_t size, begin, end;
+    uint64_t offset = 0;
+  };
+  std::vector<Interval> intervals;
+  llvm::DenseMap<Value, size_t> index;
+  auto touch = [&](Value v, int64_t time, bool define) {
+    v = root(v);
+    auto [it, inserted] = index.try_emplace(v, intervals.size());
+    if (inserted)
+      intervals.push_back({v, static_cast<int64_t>(alignUp(perSampleBytes(v),
+                                                           bundle::kRegionAlignment)),
+                           time, time});
+    Interval &iv = intervals[it->second];
+    if (define)
+      iv.begin = std::min(iv.begin, time);
+    iv.end = std::max(iv.end, time);
+  };
+  int64_t end = static_cast<int64_t>(groups.size()) + 1;
+  for (Value v : stage.inputs)
+    touch(v, 0, true);
+  for (auto [k, g] : llvm::enumerate(groups)) {
+    int64_t t = static_cast<int64_t>(k) + 1;
+    for (Value operand : g.anchor->getOperands())
+      touch(operand, t, false);
+    if (g.residual)
+      touch(g.residual, t, false);
+    touch(g.result, t, true);
+  }
+  for (Value v : stage.outputs)
+    touch(v, end, false);
+
+  std::vector<size_t> order(intervals.size());
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  llvm::stable_sort(order, [&](size_t a, size_t b) { return intervals[a].size > intervals[b].size; });
+  std::vector<size_t> placed;
+  uint64_t arena = 0;
+  for (size_t i : order) {
+    Interval &iv = intervals[i];
+    // Candidate offsets: 0 and the end of every overlapping placed value.
+    std::vector<std::pair<uint64_t, uint64_t>> busy;
+    for (size_t j : placed) {
+      const Interval &other = intervals[j];
+      if (other.begin <= iv.end && iv.begin <= other.end)
+        busy.push_back({other.offset, other.offset + other.size});
+    }
+    llvm::sort(busy);
+    uint64_t offset = 0;
+    for (auto [b, e] : busy)
+      if (offset + iv.size > b && offset < e)
+        offset = std::max(offset, e);
+    iv.offset = offset;
+    placed.push_back(i);
+    arena = std::max(arena, offset + iv.size);
+  }
+  plan.arenaSize = std::max<uint64_t>(arena, bundle::kRegionAlignment);
+  regions_.clear();
+  for (const Interval &iv : intervals)
+    regions_[iv.value] = {BufferRegion::Space::Arena, iv.offset,
+                          static_cast<uint64_t>(perSampleBytes(iv.value))};
+}
+
+BufferRegion ModelCompiler::packWeights(const std::vector<float> &data) {
+  std::vector<uint8_t> &blob = model_.weights;
+  uint64_t offset = alignUp(blob.size(), bundle::kRegionAlignment);
+  blob.resize(offset + data.size() * 4);
+  std::memcpy(blob.data() + offset, data.data(), data.size() * 4);
+  return {BufferRegion::Space::Weights, offset, data.size() * 4};
+}
+
+// The parameter buffers of a kernel, with batch norm folded in:
+// scale = gamma / sqrt(var + eps); W' = W * scale[o]; b' = (b - mean) * scale + beta.
+std::vector<std::vector<float>> ModelCompiler::parameters(const Group &g) {
+  auto get = [&](Operation *op, llvm::StringRef suffix) -> const std::vector<float> & {
+    return weights_.find((layerName(op) + "." + suffix).str())->data;
+  };
+  auto normScaleShift = [&](Operation *bn, size_t channels) {
+    double eps = bn->getAttrOfType<FloatAttr>("eps").getValueAsDouble();
+    const auto &gamma = get(bn, "weight"), &beta = get(bn, "bias");
+    const auto &mean = get(bn, "running_mean"), &var = get(bn, "running_var");
+    std::vector<double> scale(channels), shift(channels);
+    for (size_t c = 0; c < channels; ++c) {
+      scale[c] = gamma[c] / std::sqrt(static_cast<double>(var[c]) + eps);
+      shift[c] = beta[c] - mean[c] * scale[c];
+    }
+    return std::pair{scale, shift};
+  };
+
+  Operation *op = g.anchor;
+  if (llvm::isa<Conv1dOp, Conv2dOp, LinearOp>(op)) {
+    int64_t out = op->getAttrOfType<IntegerAttr>("out").getInt();
+    std::vector<float> w = get(op, "weight");
+    std::vector<float> b(out, 0.0f);
+    if (op->getAttrOfType<BoolAttr>("bias").getValue())
+      b = get(op, "bias");
+    if (g.batchnorm) {
+      auto [scale, shift] = normScaleShift(g.batchnorm, out);
+      size_t per = w.size() / out;
+      for (int64_t o = 0; o < out; ++o) {
+        for (size_t i = 0; i < per; ++i)
+          w[o * per + i] = static_cast<float>(w[o * per + i] * scale[o]);
+        b[o] = static_cast<float>(b[o] * scale[o] + shift[o]);
+      }
+    }
+    if (llvm::isa<LinearOp>(op)) {
+      // [out, in] -> [in, out]: threads computing neighbouring outputs read
+      // neighbouring weights.
+      size_t in = w.size() / out;
+      std::vector<float> t(w.size());
+      for (int64_t o = 0; o < out; ++o)
+        for (size_t i = 0; i < in; ++i)
+          t[i * out + o] = w[o * in + i];
+      w = std::move(t);
+    }
+    return {w, b};
+  }
+  if (llvm::isa<Batchnorm1dOp, Batchnorm2dOp>(op)) {
+    size_t channels = llvm::cast<RankedTensorType>(op->getOperand(0).getType()).getDimSize(1);
+    auto [scale, shift] = normScaleShift(op, channels);
+    return {std::vector<float>(scale.begin(), scale.end()),
+            std::vector<float>(shift.begin(), shift.end())};
+  }
+  if (llvm::isa<LayernormOp>(op))
+    return {get(op, "weight"), get(op, "bias")};
+  return {};
+}
+
+std::string kernelName(size_t stage, size_t index, llvm::StringRef layer) {
+  std::string name = "s" + std::to_string(stage) + "_k" + std::to_string(index) + "_";
+  for (char c : layer)
+    name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return name;
+}
+
+void ModelCompiler::emitGroup(const Group &g, size_t stageIndex, StagePlan &plan) {
+  std::vector<std::vector<float>> params = parameters(g);
+  // Concat copies each input with its own small kernel.
+  unsigned parts = llvm::isa<ConcatOp>(g.anchor) ? g.anchor->getNumOperands() : 1;
+  for (unsigned part = 0; part < parts; ++part) {
+    KernelSpec spec;
+    spec.anchor = g.anchor;
+    spec.numInputs = parts > 1 || llvm::isa<ConcatOp>(g.anchor) ? 1 : g.anchor->getNumOperands();
+    spec.numParams = params.size();
+    spec.fusedAdd = static_cast<bool>(g.residual);
+    spec.activation = g.activation;
+    spec.part = part;
+
+    std::string layer = layerName(g.anchor).str();
+    for (Operation *op : {g.batchnorm, g.add, g.activation})
+      if (op)
+        layer += "+" + layerName(op).str();
+    std::string name = kernelName(stageIndex, model_.kernels.size(), layer);
+    KernelBuilder kb(*kernels_, name, spec.numBuffers(), g.anchor->getLoc(), options_.tiles);
+    std::array<uint32_t, 3> grid = emitKernel(kb, spec);
+
+    DispatchPlan dispatch;
+    dispatch.kernel = model_.kernels.size();
+    dispatch.grid = grid;
+    dispatch.layer = layer;
+    dispatch.bindings.push_back(regions_.lookup(root(g.result)));
+    if (parts > 1 || llvm::isa<ConcatOp>(g.anchor))
+      dispatch.bindings.push_back(regions_.lookup(root(g.anchor->getOperand(part))));
+    else
+      for (Value operand : g.anchor->getOperands())
+        dispatch.bindings.push_back(regions_.lookup(root(operand)));
+    for (const std::vector<float> &p : params)
+      dispatch.bindings.push_back(packWeights(p));
+    if (g.residual)
+      dispatch.bindings.push_back(regions_.lookup(root(g.residual)));
+    plan.dispatches.push_back(std::move(dispatch));
+    model_.kernels.push_back({name, {}, {static_cast<uint32_t>(options_.tiles.workgroupSize), 1, 1}});
+    kernelModuleNames_.push_back(name);
+  }
+}
+
+LogicalResult ModelCompiler::lowerAndSerialize() {
+  MLIRContext *ctx = spec_.module->getContext();
+  Attribute env = parseAttribute(kTargetEnv, ctx);
+  for (auto module : (*kernels_).getOps<gpu::GPUModuleOp>())
+    module->setAttr(spirv::getTargetEnvAttrName(), env);
+  if (options_.dump == CodegenOptions::Dump::Gpu) {
+    (*kernels_)->print(*options_.dumpStream);
+    return success();
+  }
+  PassManager pm(ctx);
+  // Fold the emitters' index arithmetic before it becomes SPIR-V.
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createConvertMathToSPIRVPass());
+  pm.addPass(createConvertGPUToSPIRVPass());
+  OpPassManager &spirvModule = pm.nest<spirv::ModuleOp>();
+  spirvModule.addPass(spirv::createSPIRVLowerABIAttributesPass());
+  spirvModule.addPass(spirv::createSPIRVUpdateVCEPass());
+  if (failed(pm.run(*kernels_)))
+    return emitError(UnknownLoc::get(ctx)) << "lowering the kernels to SPIR-V failed";
+  if (options_.dump == CodegenOptions::Dump::Spirv) {
+    for (auto module : (*kernels_).getOps<spirv::ModuleOp>())
+      module->print(*options_.dumpStream), *options_.dumpStream << "\n";
+    return success();
+  }
+  llvm::StringMap<size_t> byName;
+  for (auto [i, n] : llvm::enumerate(kernelModuleNames_))
+    byName["__spv__" + n] = i;
+  for (auto module : (*kernels_).getOps<spirv::ModuleOp>()) {
+    auto it = byName.find(module.getSymName().value_or(""));
+    if (it == byName.end())
+      return emitError(module.getLoc()) << "SPIR-V module without a kernel";
+    SmallVector<uint32_t> words;
+    if (failed(spirv::serialize(module, words)))
+      return failure();
+    model_.kernels[it->second].spirv.assign(words.begin(), words.end());
+  }
+  return success();
+}
+
+FailureOr<CompiledModel> ModelCompiler::run() {
+  MLIRContext *ctx = spec_.module->getContext();
+  ctx->loadDialect<gpu::GPUDialect, arith::ArithDialect, math::MathDialect,
+                   memref::MemRefDialect, scf::SCFDialect, spirv::SPIRVDialect>();
+  func::FuncOp func = spec_.modelFunc();
+
+  // Every size but the batch must be known to generate kernels.
+  bool ok = true;
+  for (auto [value, shape] : spec_.shapes)
+    for (size_t i = 1; i < shape.size(); ++i)
+      if (!shape[i].value()) {
+        Location loc = value.getDefiningOp() ? value.getDefiningOp()->getLoc()
+                                             : llvm::cast<BlockArgument>(value).getLoc();
+        emitError(loc) << "'" << valueName(value) << "' has size "
+                       << toString(shape[i], spec_.symbols)
+                       << " in dim " << i << "; compiling needs every size but the batch: "
+                       << "bind the symbols with --set (e.g. --set L=128)";
+        ok = false;
+        break;
+      }
+  if (!ok)
+    return failure();
+
+  int64_t batch = spec_.batchSymbol >= 0
+                      ? -1
+                      : llvm::cast<RankedTensorType>(func.getArgument(0).getType()).getDimSize(0);
+  model_.name = spec_.modelName;
+  model_.batch = batch;
+  for (Value arg : func.getArguments())
+    model_.inputs.push_back({valueName(arg), tensorShape(arg, batch), {}});
+  for (auto [i, out] : llvm::enumerate(func.getBody().front().getTerminator()->getOperands())) {
+    auto name = func.getResultAttrOfType<StringAttr>(i, "spire.name");
+    model_.outputs.push_back({name ? name.str() : valueName(out), tensorShape(out, batch), {}});
+  }
+
+  std::vector<StageInfo> stages = computeStages(func);
+  for (auto [k, stage] : llvm::enumerate(stages)) {
+    StagePlan plan;
+    plan.name = stage.name;
+    std::vector<Group> groups = formGroups(stage);
+    planMemory(stage, groups, plan);
+    for (Value v : stage.inputs)
+      plan.inputs.push_back({valueName(v), tensorShape(v, batch), regions_.lookup(root(v))});
+    for (auto [i, v] : llvm::enumerate(stage.outputs)) {
+      std::string name = k + 1 == stages.size() ? model_.outputs[i].name : valueName(v);
+      plan.outputs.push_back({name, tensorShape(v, batch), regions_.lookup(root(v))});
+    }
+    for (const Group &g : groups)
+      emitGroup(g, k, plan);
+    model_.stages.push_back(std::move(plan));
+  }
+  if (failed(lowerAndSerialize()))
+    return failure();
+  return std::move(model_);
+}
+
+} // namespace
+
+FailureOr<CompiledModel> compileModel(SpecModule &spec, const WeightStore &weights,
+                                      const CodegenOptions &options) {
+  return ModelCompiler(spec, weights, options).run();
+}
+
+} // namespace spire

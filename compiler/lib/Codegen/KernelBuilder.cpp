@@ -1,0 +1,137 @@
+#include "spire/Codegen/KernelBuilder.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SPIRV/IR/SPIRVAttributes.h"
+#include "mlir/Dialect/SPIRV/IR/TargetAndABI.h"
+
+using namespace mlir;
+
+namespace spire {
+
+// Vulkan guarantees at least 65535 workgroups per grid dimension.
+static constexpr int64_t kMaxGridX = 65535;
+
+KernelBuilder::KernelBuilder(ModuleOp container, StringRef name, unsigned numBuffers,
+                             Location loc, const TileConfig &tiles)
+    : builder_(container.getContext()), loc_(loc), name_(name.str()), tiles_(tiles) {
+  MLIRContext *ctx = container.getContext();
+  builder_.setInsertionPointToEnd(container.getBody());
+  module_ = gpu::GPUModuleOp::create(builder_, loc, name);
+  builder_.setInsertionPointToStart(module_.getBody());
+  Type buffer = MemRefType::get({ShapedType::kDynamic}, builder_.getF32Type());
+  SmallVector<Type> args(numBuffers, buffer);
+  func_ = gpu::GPUFuncOp::create(builder_, loc, "main", builder_.getFunctionType(args, {}));
+  func_->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), builder_.getUnitAttr());
+  func_->setAttr(spirv::getEntryPointABIAttrName(),
+                 spirv::getEntryPointABIAttr(
+                     ctx, {static_cast<int32_t>(tiles.workgroupSize), 1, 1}));
+  builder_.setInsertionPointToStart(&func_.getBody().front());
+  // The terminator goes in first; everything else is inserted before it.
+  auto ret = gpu::ReturnOp::create(builder_, loc);
+  builder_.setInsertionPoint(ret);
+}
+
+Value KernelBuilder::idx(int64_t v) { return arith::ConstantIndexOp::create(builder_, loc_, v); }
+Value KernelBuilder::add(Value a, Value b) { return arith::AddIOp::create(builder_, loc_, a, b); }
+Value KernelBuilder::sub(Value a, Value b) { return arith::SubIOp::create(builder_, loc_, a, b); }
+Value KernelBuilder::mul(Value a, Value b) { return arith::MulIOp::create(builder_, loc_, a, b); }
+Value KernelBuilder::div(Value a, int64_t b) {
+  return b == 1 ? a : arith::DivUIOp::create(builder_, loc_, a, idx(b)).getResult();
+}
+Value KernelBuilder::rem(Value a, int64_t b) {
+  return arith::RemUIOp::create(builder_, loc_, a, idx(b));
+}
+Value KernelBuilder::lt(Value a, Value b) {
+  return arith::CmpIOp::create(builder_, loc_, arith::CmpIPredicate::slt, a, b);
+}
+Value KernelBuilder::ge(Value a, int64_t b) {
+  return arith::CmpIOp::create(builder_, loc_, arith::CmpIPredicate::sge, a, idx(b));
+}
+Value KernelBuilder::both(Value a, Value b) { return arith::AndIOp::create(builder_, loc_, a, b); }
+Value KernelBuilder::clamp(Value a, int64_t lo, int64_t hi) {
+  Value l = arith::MaxSIOp::create(builder_, loc_, a, idx(lo));
+  return arith::MinSIOp::create(builder_, loc_, l, idx(hi));
+}
+
+Value KernelBuilder::f32(double v) {
+  return arith::ConstantOp::create(builder_, loc_, builder_.getF32FloatAttr(v));
+}
+Value KernelBuilder::fadd(Value a, Value b) { return arith::AddFOp::create(builder_, loc_, a, b); }
+Value KernelBuilder::fsub(Value a, Value b) { return arith::SubFOp::create(builder_, loc_, a, b); }
+Value KernelBuilder::fmul(Value a, Value b) { return arith::MulFOp::create(builder_, loc_, a, b); }
+Value KernelBuilder::fdiv(Value a, Value b) { return arith::DivFOp::create(builder_, loc_, a, b); }
+Value KernelBuilder::fgt(Value a, Value b) {
+  return arith::CmpFOp::create(builder_, loc_, arith::CmpFPredicate::OGT, a, b);
+}
+Value KernelBuilder::select(Value c, Value a, Value b) {
+  return arith::SelectOp::create(builder_, loc_, c, a, b);
+}
+// Written as compare + select: PyTorch's max/min semantics for ordinary
+// values, and a form every SPIR-V consumer handles the same way.
+Value KernelBuilder::fmax(Value a, Value b) { return select(fgt(a, b), a, b); }
+Value KernelBuilder::fmin(Value a, Value b) { return select(fgt(a, b), b, a); }
+Value KernelBuilder::exp(Value a) { return math::ExpOp::create(builder_, loc_, a); }
+Value KernelBuilder::tanh(Value a) { return math::TanhOp::create(builder_, loc_, a); }
+Value KernelBuilder::sqrt(Value a) { return math::SqrtOp::create(builder_, loc_, a); }
+
+// GLSL.std.450 has no erf; Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7)
+// is well inside f32 conformance tolerances.
+Value KernelBuilder::erf(Value x) {
+  Value ax = select(fgt(x, f32(0)), x, fsub(f32(0), x));
+  Value t = fdiv(f32(1), fadd(f32(1), fmul(f32(0.3275911), ax)));
+  const double coeffs[] = {1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592};
+  Value poly = f32(coeffs[0]);
+  for (size_t i = 1; i < 5; ++i)
+    poly = fadd(fmul(poly, t), f32(coeffs[i]));
+  poly = fmul(poly, t);
+  Value y = fsub(f32(1), fmul(poly, exp(fsub(f32(0), fmul(ax, ax)))));
+  return select(fgt(x, f32(0)), y, fsub(f32(0), y));
+}
+
+Value KernelBuilder::load(unsigned buffer, Value index) {
+  return memref::LoadOp::create(builder_, loc_, func_.getArgument(buffer), index);
+}
+void KernelBuilder::store(unsigned buffer, Value index, Value value) {
+  memref::StoreOp::create(builder_, loc_, value, func_.getArgument(buffer), index);
+}
+
+Value KernelBuilder::batch() {
+  return gpu::BlockIdOp::create(builder_, loc_, gpu::Dimension::z);
+}
+
+std::array<uint32_t, 3> KernelBuilder::forEachItem(int64_t items,
+                                                   const std::function<void(Value)> &body) {
+  int64_t groups = (items + tiles_.workgroupSize - 1) / tiles_.workgroupSize;
+  int64_t gx = std::min(groups, kMaxGridX);
+  int64_t gy = (groups + gx - 1) / gx;
+  Value bx = gpu::BlockIdOp::create(builder_, loc_, gpu::Dimension::x);
+  Value by = gpu::BlockIdOp::create(builder_, loc_, gpu::Dimension::y);
+  Value tx = gpu::ThreadIdOp::create(builder_, loc_, gpu::Dimension::x);
+  Value group = add(mul(by, gx), bx);
+  Value item = add(mul(group, tiles_.workgroupSize), tx);
+  auto inRange = arith::CmpIOp::create(builder_, loc_, arith::CmpIPredicate::ult, item, idx(items));
+  auto ifOp = scf::IfOp::create(builder_, loc_, inRange, /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard guard(builder_);
+  builder_.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+  body(item);
+  return {static_cast<uint32_t>(gx), static_cast<uint32_t>(gy), 1};
+}
+
+SmallVector<Value> KernelBuilder::loop(
+    int64_t lb, int64_t ub, ValueRange init,
+    const std::function<SmallVector<Value>(Value, ValueRange)> &body) {
+  Value lower = idx(lb), upper = idx(ub), step = idx(1);
+  auto forOp = scf::ForOp::create(
+      builder_, loc_, lower, upper, step, init,
+      [&](OpBuilder &nested, Location l, Value iv, ValueRange carried) {
+        // `nested` is builder_, positioned inside the loop body.
+        SmallVector<Value> next = body(iv, carried);
+        scf::YieldOp::create(nested, l, next);
+      });
+  return SmallVector<Value>(forOp.getResults());
+}
+
+} // namespace spire

@@ -1,0 +1,352 @@
+#include "KernelEmitters.h"
+
+#include "spire/Dialect/SpireOps.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+
+namespace spire {
+namespace {
+
+using Values = SmallVector<Value>;
+
+ArrayRef<int64_t> shapeOf(Value v) { return llvm::cast<RankedTensorType>(v.getType()).getShape(); }
+
+// Elements per sample (every dim but the batch).
+int64_t perSample(Value v) {
+  int64_t n = 1;
+  for (int64_t d : shapeOf(v).drop_front())
+    n *= d;
+  return n;
+}
+
+Value applyActivation(KernelBuilder &kb, Operation *act, Value x) {
+  return llvm::TypeSwitch<Operation *, Value>(act)
+      .Case<ReluOp>([&](auto) { return kb.fmax(x, kb.f32(0)); })
+      .Case<Relu6Op>([&](auto) { return kb.fmin(kb.fmax(x, kb.f32(0)), kb.f32(6)); })
+      .Case<LeakyReluOp>([&](LeakyReluOp op) {
+        return kb.select(kb.fgt(x, kb.f32(0)), x,
+                         kb.fmul(x, kb.f32(op.getNegativeSlope().convertToDouble())));
+      })
+      .Case<GeluOp>([&](auto) {
+        Value phi = kb.fadd(kb.f32(1), kb.erf(kb.fmul(x, kb.f32(M_SQRT1_2))));
+        return kb.fmul(kb.fmul(kb.f32(0.5), x), phi);
+      })
+      .Case<SigmoidOp>([&](auto) {
+        return kb.fdiv(kb.f32(1), kb.fadd(kb.f32(1), kb.exp(kb.fsub(kb.f32(0), x))));
+      })
+      .Case<SiluOp>([&](auto) {
+        return kb.fdiv(x, kb.fadd(kb.f32(1), kb.exp(kb.fsub(kb.f32(0), x))));
+      })
+      .Case<TanhOp>([&](auto) { return kb.tanh(x); })
+      .Default([&](Operation *) { return x; });
+}
+
+// Residual add, activation, store: the common tail of every kernel.
+void finish(KernelBuilder &kb, const KernelSpec &spec, Value outBase, Value index, Value v) {
+  Value at = kb.add(outBase, index);
+  if (spec.fusedAdd)
+    v = kb.fadd(v, kb.load(spec.residual(), at));
+  if (spec.activation)
+    v = applyActivation(kb, spec.activation, v);
+  kb.store(0, at, v);
+}
+
+// Outputs per thread along the channel dim: the tile size when it divides
+// the channels, else 1.
+int64_t channelTile(KernelBuilder &kb, int64_t channels) {
+  int64_t t = kb.tiles().channelsPerThread;
+  return channels % t == 0 ? t : 1;
+}
+
+// Direct convolution. Each thread computes `tile` output channels of one
+// output position, so every input value loaded is used `tile` times, with
+// the accumulators carried in registers through the reduction loops.
+template <typename ConvOpT>
+std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, ConvOpT op) {
+  ArrayRef<int64_t> in = shapeOf(op.getInput()), out = shapeOf(op.getResult());
+  bool is1d = in.size() == 3;
+  int64_t C = in[1], H = is1d ? 1 : in[2], W = in.back();
+  int64_t O = out[1], OH = is1d ? 1 : out[2], OW = out.back();
+  auto pick = [&](ArrayRef<int64_t> v, int64_t fill) {
+    return is1d ? std::array<int64_t, 2>{fill, v[0]} : std::array<int64_t, 2>{v[0], v[1]};
+  };
+  auto [KH, KW] = pick(op.getKernel(), 1);
+  auto [SH, SW] = pick(op.getStride(), 1);
+  auto [PH, PW] = pick(op.getPadding(), 0);
+  auto [DH, DW] = pick(op.getDilation(), 1);
+  int64_t G = op.getGroups(), Cg = C / G, Og = O / G;
+  int64_t tile = channelTile(kb, Og);
+  int64_t pixels = OH * OW;
+
+  return kb.forEachItem((O / tile) * pixels, [&](Value item) {
+    Value pix = kb.rem(item, pixels);
+    Value oc0 = kb.mul(kb.div(item, pixels), tile);
+    Value group = kb.div(oc0, Og);
+    Value oh = kb.div(pix, OW), ow = kb.rem(pix, OW);
+    Value inBase = kb.add(kb.sampleBase(C * H * W), kb.mul(kb.mul(group, Cg), H * W));
+    Value ih0 = kb.add(kb.mul(oh, SH), -PH), iw0 = kb.add(kb.mul(ow, SW), -PW);
+    Values zeros(tile, kb.f32(0));
+    Values acc = kb.loop(0, Cg, zeros, [&](Value c, ValueRange acc) {
+      Value chanBase = kb.add(inBase, kb.mul(c, H * W));
+      return kb.loop(0, KH, acc, [&](Value kh, ValueRange acc) {
+        Value ih = kb.add(ih0, kb.mul(kh, DH));
+        Value rowOk = kb.both(kb.ge(ih, 0), kb.lt(ih, kb.idx(H)));
+        Value rowBase = kb.add(chanBase, kb.mul(kb.clamp(ih, 0, H - 1), W));
+        return kb.loop(0, KW, acc, [&](Value kw, ValueRange acc) {
+          Value iw = kb.add(iw0, kb.mul(kw, DW));
+          Value ok = kb.both(rowOk, kb.both(kb.ge(iw, 0), kb.lt(iw, kb.idx(W))));
+          // Clamped address, masked value: no branch in the inner loop.
+          Value x = kb.select(ok, kb.load(spec.input(0), kb.add(rowBase, kb.clamp(iw, 0, W - 1))),
+                              kb.f32(0));
+          Value wBase = kb.add(kb.mul(kb.add(kb.mul(oc0, Cg), c), KH * KW),
+                               kb.add(kb.mul(kh, KW), kw));
+          Values next;
+          for (int64_t t = 0; t < tile; ++t) {
+            Value w = kb.load(spec.param(0), kb.add(wBase, t * Cg * KH * KW));
+            next.push_back(kb.fadd(acc[t], kb.fmul(x, w)));
+          }
+          return next;
+        });
+      });
+    });
+    Value outBase = kb.sampleBase(O * pixels);
+    for (int64_t t = 0; t < tile; ++t) {
+      Value oc = kb.add(oc0, t);
+      Value v = kb.fadd(acc[t], kb.load(spec.param(1), oc));
+      finish(kb, spec, outBase, kb.add(kb.mul(oc, pixels), pix), v);
+    }
+  });
+}
+
+// y[r, o] = sum_k x[r, k] W^T[k, o] + b[o]; each thread computes `tile`
+// consecutive outputs of one row, reading contiguous rows of W^T.
+std::array<uint32_t, 3> emitLinear(KernelBuilder &kb, const KernelSpec &spec, LinearOp op) {
+  ArrayRef<int64_t> in = shapeOf(op.getInput());
+  int64_t K = in.back(), O = op.getOut();
+  int64_t R = perSample(op.getInput()) / K;
+  int64_t tile = channelTile(kb, O);
+  return kb.forEachItem(R * (O / tile), [&](Value item) {
+    Value row = kb.div(item, O / tile);
+    Value o0 = kb.mul(kb.rem(item, O / tile), tile);
+    Value xBase = kb.add(kb.sampleBase(R * K), kb.mul(row, K));
+    Values acc = kb.loop(0, K, Values(tile, kb.f32(0)), [&](Value k, ValueRange acc) {
+      Value x = kb.load(spec.input(0), kb.add(xBase, k));
+      Value wBase = kb.add(kb.mul(k, O), o0);
+      Values next;
+      for (int64_t t = 0; t < tile; ++t)
+        next.push_back(kb.fadd(acc[t], kb.fmul(x, kb.load(spec.param(0), kb.add(wBase, t)))));
+      return next;
+    });
+    Value outBase = kb.sampleBase(R * O);
+    for (int64_t t = 0; t < tile; ++t) {
+      Value o = kb.add(o0, t);
+      Value v = kb.fadd(acc[t], kb.load(spec.param(1), o));
+      finish(kb, spec, outBase, kb.add(kb.mul(row, O), o), v);
+    }
+  });
+}
+
+std::array<uint32_t, 3> emitMatmul(KernelBuilder &kb, const KernelSpec &spec, MatmulOp op) {
+  ArrayRef<int64_t> a = shapeOf(op.getLhs()), b = shapeOf(op.getRhs());
+  int64_t M = a[a.size() - 2], K = a.back(), P = b.back();
+  int64_t B = perSample(op.getLhs()) / (M * K);
+  return kb.forEachItem(B * M * P, [&](Value item) {
+    Value bi = kb.div(item, M * P), rest = kb.rem(item, M * P);
+    Value m = kb.div(rest, P), p = kb.rem(rest, P);
+    Value aBase = kb.add(kb.sampleBase(B * M * K), kb.add(kb.mul(bi, M * K), kb.mul(m, K)));
+    Value bBase = kb.add(kb.sampleBase(B * K * P), kb.add(kb.mul(bi, K * P), p));
+    Values acc = kb.loop(0, K, {kb.f32(0)}, [&](Value k, ValueRange acc) {
+      Value x = kb.load(spec.input(0), kb.add(aBase, k));
+      Value y = kb.load(spec.input(1), kb.add(bBase, kb.mul(k, P)));
+      return Values{kb.fadd(acc[0], kb.fmul(x, y))};
+    });
+    finish(kb, spec, kb.sampleBase(B * M * P), item, acc[0]);
+  });
+}
+
+template <typename PoolOpT>
+std::array<uint32_t, 3> emitPool(KernelBuilder &kb, const KernelSpec &spec, PoolOpT op,
+                                 bool isMax) {
+  ArrayRef<int64_t> in = shapeOf(op.getInput()), out = shapeOf(op.getResult());
+  int64_t C = in[1], H = in[2], W = in[3], OH = out[2], OW = out[3];
+  int64_t KH = op.getKernel()[0], KW = op.getKernel()[1];
+  int64_t SH = op.getStride()[0], SW = op.getStride()[1];
+  int64_t PH = op.getPadding()[0], PW = op.getPadding()[1];
+  return kb.forEachItem(C * OH * OW, [&](Value item) {
+    Value c = kb.div(item, OH * OW), pix = kb.rem(item, OH * OW);
+    Value oh = kb.div(pix, OW), ow = kb.rem(pix, OW);
+    Value base = kb.add(kb.sampleBase(C * H * W), kb.mul(c, H * W));
+    Value ih0 = kb.add(kb.mul(oh, SH), -PH), iw0 = kb.add(kb.mul(ow, SW), -PW);
+    // Padding counts as -inf for max and as 0 for average (count_include_pad).
+    Value init = kb.f32(isMax ? -3.4028234663852886e38 : 0.0);
+    Values acc = kb.loop(0, KH, {init}, [&](Value kh, ValueRange acc) {
+      Value ih = kb.add(ih0, kh);
+      Value rowOk = kb.both(kb.ge(ih, 0), kb.lt(ih, kb.idx(H)));
+      Value rowBase = kb.add(base, kb.mul(kb.clamp(ih, 0, H - 1), W));
+      return kb.loop(0, KW, acc, [&](Value kw, ValueRange acc) {
+        Value iw = kb.add(iw0, kw);
+        Value ok = kb.both(rowOk, kb.both(kb.ge(iw, 0), kb.lt(iw, kb.idx(W))));
+        Value x = kb.load(spec.input(0), kb.add(rowBase, kb.clamp(iw, 0, W - 1)));
+        Value next = isMax ? kb.fmax(acc[0], x) : kb.fadd(acc[0], x);
+        return Values{kb.select(ok, next, acc[0])};
+      });
+    });
+    Value v = isMax ? acc[0] : kb.fdiv(acc[0], kb.f32(KH * KW));
+    finish(kb, spec, kb.sampleBase(C * OH * OW), item, v);
+  });
+}
+
+std::array<uint32_t, 3> emitGlobalAvgpool(KernelBuilder &kb, const KernelSpec &spec,
+                                          GlobalAvgpoolOp op) {
+  int64_t C = shapeOf(op.getInput())[1];
+  int64_t S = perSample(op.getInput()) / C;
+  return kb.forEachItem(C, [&](Value c) {
+    Value base = kb.add(kb.sampleBase(C * S), kb.mul(c, S));
+    Values acc = kb.loop(0, S, {kb.f32(0)}, [&](Value s, ValueRange acc) {
+      return Values{kb.fadd(acc[0], kb.load(spec.input(0), kb.add(base, s)))};
+    });
+    finish(kb, spec, kb.sampleBase(C), c, kb.fdiv(acc[0], kb.f32(S)));
+  });
+}
+
+// y = x * scale[c] + shift[c], the inference form of batch norm.
+std::array<uint32_t, 3> emitBatchnorm(KernelBuilder &kb, const KernelSpec &spec, Operation *op) {
+  Value input = op->getOperand(0);
+  int64_t C = shapeOf(input)[1], n = perSample(input), S = n / C;
+  return kb.forEachItem(n, [&](Value item) {
+    Value c = kb.div(item, S);
+    Value x = kb.load(spec.input(0), kb.add(kb.sampleBase(n), item));
+    Value v = kb.fadd(kb.fmul(x, kb.load(spec.param(0), c)), kb.load(spec.param(1), c));
+    finish(kb, spec, kb.sampleBase(n), item, v);
+  });
+}
+
+// Normalizes each row of the last dim: two passes for mean and variance
+// (numerically safer than one pass of sums of squares), then the output.
+std::array<uint32_t, 3> emitLayernorm(KernelBuilder &kb, const KernelSpec &spec, LayernormOp op) {
+  int64_t C = shapeOf(op.getInput()).back(), n = perSample(op.getInput()), R = n / C;
+  double eps = op.getEps().convertToDouble();
+  return kb.forEachItem(R, [&](Value row) {
+    Value base = kb.add(kb.sampleBase(n), kb.mul(row, C));
+    Value sum = kb.loop(0, C, {kb.f32(0)}, [&](Value i, ValueRange acc) {
+      return Values{kb.fadd(acc[0], kb.load(spec.input(0), kb.add(base, i)))};
+    })[0];
+    Value mean = kb.fdiv(sum, kb.f32(C));
+    Value sq = kb.loop(0, C, {kb.f32(0)}, [&](Value i, ValueRange acc) {
+      Value d = kb.fsub(kb.load(spec.input(0), kb.add(base, i)), mean);
+      return Values{kb.fadd(acc[0], kb.fmul(d, d))};
+    })[0];
+    Value inv = kb.fdiv(kb.f32(1), kb.sqrt(kb.fadd(kb.fdiv(sq, kb.f32(C)), kb.f32(eps))));
+    kb.loop(0, C, {}, [&](Value i, ValueRange) {
+      Value x = kb.load(spec.input(0), kb.add(base, i));
+      Value y = kb.fmul(kb.fsub(x, mean), inv);
+      y = kb.fadd(kb.fmul(y, kb.load(spec.param(0), i)), kb.load(spec.param(1), i));
+      finish(kb, spec, kb.sampleBase(n), kb.add(kb.mul(row, C), i), y);
+      return Values{};
+    });
+  });
+}
+
+std::array<uint32_t, 3> emitSoftmax(KernelBuilder &kb, const KernelSpec &spec, SoftmaxOp op) {
+  ArrayRef<int64_t> shape = shapeOf(op.getInput());
+  int64_t dim = op.getDim() < 0 ? op.getDim() + shape.size() : op.getDim();
+  int64_t D = shape[dim], inner = 1, n = perSample(op.getInput());
+  for (size_t i = dim + 1; i < shape.size(); ++i)
+    inner *= shape[i];
+  int64_t outer = n / (D * inner);
+  return kb.forEachItem(outer * inner, [&](Value item) {
+    Value base = kb.add(kb.sampleBase(n),
+                        kb.add(kb.mul(kb.div(item, inner), D * inner), kb.rem(item, inner)));
+    auto at = [&](Value d) { return kb.add(base, kb.mul(d, inner)); };
+    Value max = kb.loop(0, D, {kb.f32(-3.4028234663852886e38)}, [&](Value d, ValueRange acc) {
+      return Values{kb.fmax(acc[0], kb.load(spec.input(0), at(d)))};
+    })[0];
+    Value sum = kb.loop(0, D, {kb.f32(0)}, [&](Value d, ValueRange acc) {
+      return Values{kb.fadd(acc[0], kb.exp(kb.fsub(kb.load(spec.input(0), at(d)), max)))};
+    })[0];
+    kb.loop(0, D, {}, [&](Value d, ValueRange) {
+      Value e = kb.exp(kb.fsub(kb.load(spec.input(0), at(d)), max));
+      finish(kb, spec, kb.idx(0), at(d), kb.fdiv(e, sum));
+      return Values{};
+    });
+  });
+}
+
+std::array<uint32_t, 3> emitElementwise(KernelBuilder &kb, const KernelSpec &spec,
+                                        Operation *op) {
+  int64_t n = perSample(op->getResult(0));
+  return kb.forEachItem(n, [&](Value item) {
+    Value at = kb.add(kb.sampleBase(n), item);
+    Value x = kb.load(spec.input(0), at);
+    Value v = llvm::TypeSwitch<Operation *, Value>(op)
+                  .Case<AddOp>([&](auto) { return kb.fadd(x, kb.load(spec.input(1), at)); })
+                  .Case<MulOp>([&](auto) { return kb.fmul(x, kb.load(spec.input(1), at)); })
+                  .Default([&](Operation *unary) { return applyActivation(kb, unary, x); });
+    finish(kb, spec, kb.sampleBase(n), item, v);
+  });
+}
+
+// Copies input `part` of a concat into its slice of the output.
+std::array<uint32_t, 3> emitConcatPart(KernelBuilder &kb, const KernelSpec &spec, ConcatOp op) {
+  ArrayRef<int64_t> out = shapeOf(op.getResult());
+  int64_t dim = op.getDim() < 0 ? op.getDim() + out.size() : op.getDim();
+  int64_t inner = 1, offset = 0;
+  for (size_t i = dim + 1; i < out.size(); ++i)
+    inner *= out[i];
+  for (unsigned i = 0; i < spec.part; ++i)
+    offset += shapeOf(op.getInputs()[i])[dim];
+  Value input = op.getInputs()[spec.part];
+  int64_t Di = shapeOf(input)[dim], n = perSample(input), Dout = out[dim];
+  return kb.forEachItem(n, [&](Value item) {
+    Value o = kb.div(item, Di * inner), rest = kb.rem(item, Di * inner);
+    Value x = kb.load(spec.input(0), kb.add(kb.sampleBase(n), item));
+    Value at = kb.add(kb.mul(o, Dout * inner), kb.add(rest, offset * inner));
+    finish(kb, spec, kb.sampleBase(perSample(op.getResult())), at, x);
+  });
+}
+
+std::array<uint32_t, 3> emitPermute(KernelBuilder &kb, const KernelSpec &spec, PermuteOp op) {
+  ArrayRef<int64_t> in = shapeOf(op.getInput()), out = shapeOf(op.getResult());
+  ArrayRef<int64_t> perm = op.getDims();
+  SmallVector<int64_t> inStride(in.size(), 1);
+  for (int64_t i = in.size() - 2; i >= 1; --i)
+    inStride[i] = inStride[i + 1] * in[i + 1];
+  int64_t n = perSample(op.getInput());
+  return kb.forEachItem(n, [&](Value item) {
+    // Output coordinates, innermost first, mapped to the input's strides.
+    Value rest = item, src = kb.idx(0);
+    for (int64_t k = out.size() - 1; k >= 1; --k) {
+      Value coord = kb.rem(rest, out[k]);
+      rest = kb.div(rest, out[k]);
+      src = kb.add(src, kb.mul(coord, inStride[perm[k]]));
+    }
+    Value x = kb.load(spec.input(0), kb.add(kb.sampleBase(n), src));
+    finish(kb, spec, kb.sampleBase(n), item, x);
+  });
+}
+
+} // namespace
+
+bool isActivation(Operation *op) {
+  return llvm::isa<ReluOp, Relu6Op, LeakyReluOp, GeluOp, SiluOp, SigmoidOp, TanhOp>(op);
+}
+
+std::array<uint32_t, 3> emitKernel(KernelBuilder &kb, const KernelSpec &spec) {
+  return llvm::TypeSwitch<Operation *, std::array<uint32_t, 3>>(spec.anchor)
+      .Case<Conv1dOp, Conv2dOp>([&](auto op) { return emitConv(kb, spec, op); })
+      .Case<LinearOp>([&](LinearOp op) { return emitLinear(kb, spec, op); })
+      .Case<MatmulOp>([&](MatmulOp op) { return emitMatmul(kb, spec, op); })
+      .Case<Maxpool2dOp>([&](auto op) { return emitPool(kb, spec, op, true); })
+      .Case<Avgpool2dOp>([&](auto op) { return emitPool(kb, spec, op, false); })
+      .Case<GlobalAvgpoolOp>([&](auto op) { return emitGlobalAvgpool(kb, spec, op); })
+      .Case<Batchnorm1dOp, Batchnorm2dOp>([&](auto op) { return emitBatchnorm(kb, spec, op); })
+      .Case<LayernormOp>([&](LayernormOp op) { return emitLayernorm(kb, spec, op); })
+      .Case<SoftmaxOp>([&](SoftmaxOp op) { return emitSoftmax(kb, spec, op); })
+      .Case<ConcatOp>([&](ConcatOp op) { return emitConcatPart(kb, spec, op); })
+      .Case<PermuteOp>([&](PermuteOp op) { return emitPermute(kb, spec, op); })
+      .Default([&](Operation *op) { return emitElementwise(kb, spec, op); });
+}
+
+} // namespace spire

@@ -1,0 +1,246 @@
+// spire run / bench / devices: the verbs that load a bundle into the runtime.
+#include "Commands.h"
+
+#include "spire/Npy.h"
+#include "spire/Runtime.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+namespace spire::cli {
+namespace {
+
+const char *kindName(DeviceKind kind) {
+  switch (kind) {
+  case DeviceKind::DiscreteGpu:
+    return "discrete GPU";
+  case DeviceKind::IntegratedGpu:
+    return "integrated GPU";
+  case DeviceKind::VirtualGpu:
+    return "virtual GPU";
+  case DeviceKind::Cpu:
+    return "CPU";
+  case DeviceKind::Other:
+    break;
+  }
+  return "other";
+}
+
+std::string shapeText(const std::vector<int64_t> &shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + (shape[i] < 0 ? std::string("N") : std::to_string(shape[i]));
+  return s + "]";
+}
+
+int exitCodeFor(const Error &e) {
+  switch (e.kind()) {
+  case Error::Kind::Bundle:
+  case Error::Kind::Input:
+    return kExitSpec;
+  case Error::Kind::Usage:
+    return kExitUsage;
+  case Error::Kind::Device:
+    break;
+  }
+  return kExitDevice;
+}
+
+// Seeded inputs for a run without --input: uniform in [-1, 1), the same
+// generator and seed (0) as the compiler's random weights.
+Tensor randomTensor(std::vector<int64_t> shape, int64_t batch, uint64_t seed) {
+  if (!shape.empty() && shape[0] < 0)
+    shape[0] = batch;
+  Tensor t{shape, {}};
+  t.data.resize(t.numel());
+  uint64_t state = seed;
+  for (float &v : t.data) {
+    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    v = -1.0f + 2.0f * static_cast<float>((z >> 40) * (1.0 / (1ull << 24)));
+  }
+  return t;
+}
+
+struct RunSetup {
+  Context context;
+  Bundle bundle;
+  uint32_t device;
+};
+
+RunSetup open(const CommonOptions &o) {
+  ContextOptions options;
+  options.validation = o.validate;
+  Context context(options);
+  Bundle bundle = Bundle::fromFile(o.bundle);
+  auto devices = context.devices();
+  if (devices.empty())
+    throw Error(Error::Kind::Device, "no Vulkan device found (is a driver such as "
+                                     "mesa-vulkan-drivers installed?)");
+  uint32_t device = o.device >= 0 ? static_cast<uint32_t>(o.device) : context.defaultDevice();
+  if (device >= devices.size())
+    throw Error(Error::Kind::Usage, "--device " + std::to_string(device) + ": there are " +
+                                        std::to_string(devices.size()) +
+                                        " device(s); see `spire devices`");
+  return {std::move(context), std::move(bundle), device};
+}
+
+// Parses "A..B", "A" into an inclusive stage range.
+std::pair<size_t, size_t> parseStages(const std::string &text, size_t count) {
+  size_t dots = text.find("..");
+  try {
+    size_t first = std::stoul(text.substr(0, dots));
+    size_t last = dots == std::string::npos ? first : std::stoul(text.substr(dots + 2));
+    if (first <= last && last < count)
+      return {first, last};
+  } catch (const std::exception &) {
+  }
+  throw Error(Error::Kind::Usage, "--stages '" + text + "': expected K or A..B with 0 <= A <= B < " +
+                                      std::to_string(count));
+}
+
+void printDigest(const std::string &name, const Tensor &t) {
+  double sum = 0, absMax = 0;
+  for (float v : t.data) {
+    sum += v;
+    absMax = std::max(absMax, static_cast<double>(std::fabs(v)));
+  }
+  std::printf("output %s %s: mean %.6g, max |x| %.6g\n ", name.c_str(), shapeText(t.shape).c_str(),
+              t.data.empty() ? 0.0 : sum / t.data.size(), absMax);
+  size_t shown = std::min<size_t>(t.data.size(), 10);
+  for (size_t i = 0; i < shown; ++i)
+    std::printf(" %.6g", t.data[i]);
+  std::printf("%s\n", t.data.size() > shown ? " ..." : "");
+}
+
+int runRun(const CommonOptions &o) {
+  RunSetup s = open(o);
+  Model model(s.context, s.bundle, s.device);
+  const auto &stages = s.bundle.stages();
+  auto [first, last] = o.stages.empty() ? std::pair<size_t, size_t>{0, stages.size() - 1}
+                                        : parseStages(o.stages, stages.size());
+  const std::vector<TensorInfo> &wanted = stages[first].inputs;
+  int64_t batch = s.bundle.batch() > 0 ? s.bundle.batch() : o.batch;
+
+  TensorMap inputs;
+  for (const std::string &arg : o.inputs) {
+    size_t eq = arg.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw Error(Error::Kind::Usage, "--input expects NAME=FILE.npy, got '" + arg + "'");
+    inputs[arg.substr(0, eq)] = readNpy(arg.substr(eq + 1));
+  }
+  if (o.inputs.empty()) {
+    for (size_t i = 0; i < wanted.size(); ++i) {
+      inputs[wanted[i].name] = randomTensor(wanted[i].shape, batch, i);
+      std::printf("input %s %s: seeded random (seed %zu)\n", wanted[i].name.c_str(),
+                  shapeText(inputs[wanted[i].name].shape).c_str(), i);
+    }
+  }
+  TensorMap outputs = o.stages.empty() ? model.run(inputs) : model.runStages(first, last, inputs);
+  std::printf("device %u: %s (%s); %.3f ms on the device\n", s.device,
+              model.device().name.c_str(), kindName(model.device().kind), model.lastDeviceMs());
+  if (!o.outputDir.empty())
+    std::filesystem::create_directories(o.outputDir);
+  for (const auto &[name, tensor] : outputs) {
+    printDigest(name, tensor);
+    if (!o.outputDir.empty())
+      writeNpy(o.outputDir + "/" + name + ".npy", tensor);
+  }
+  return kExitOk;
+}
+
+int runBench(const CommonOptions &o) {
+  RunSetup s = open(o);
+  Model model(s.context, s.bundle, s.device);
+  int64_t batch = s.bundle.batch() > 0 ? s.bundle.batch() : o.batch;
+  TensorMap inputs;
+  for (size_t i = 0; i < s.bundle.inputs().size(); ++i)
+    inputs[s.bundle.inputs()[i].name] = randomTensor(s.bundle.inputs()[i].shape, batch, i);
+  model.setProfiling(o.profile);
+  model.run(inputs); // warm-up: first-use allocations and driver compiles
+  std::vector<double> wall, device;
+  for (int i = 0; i < std::max(1, o.iters); ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    model.run(inputs);
+    auto t1 = std::chrono::steady_clock::now();
+    wall.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    device.push_back(model.lastDeviceMs());
+  }
+  std::sort(wall.begin(), wall.end());
+  std::sort(device.begin(), device.end());
+  double median = wall[wall.size() / 2];
+  std::printf("%s on %s, batch %lld, %zu iterations\n", s.bundle.name().c_str(),
+              model.device().name.c_str(), static_cast<long long>(batch), wall.size());
+  std::printf("host   min %.3f ms  median %.3f ms\n", wall.front(), median);
+  std::printf("device min %.3f ms  median %.3f ms\n", device.front(), device[device.size() / 2]);
+  std::printf("throughput %.1f samples/s\n", 1000.0 * batch / median);
+  if (o.profile)
+    for (const DispatchTime &d : model.lastProfile())
+      std::printf("  %10.3f ms  %s\n", d.ms, d.layer.c_str());
+  return kExitOk;
+}
+
+int runDevices(const CommonOptions &o) {
+  ContextOptions options;
+  options.validation = o.validate;
+  Context context(options);
+  auto devices = context.devices();
+  if (devices.empty()) {
+    std::printf("no Vulkan devices\n");
+    return kExitDevice;
+  }
+  uint32_t chosen = context.defaultDevice();
+  for (const DeviceInfo &d : devices)
+    std::printf("%c %u: %s (%s, %s, Vulkan %u.%u)\n", d.index == chosen ? '*' : ' ', d.index,
+                d.name.c_str(), kindName(d.kind), d.driver.c_str(), d.apiVersion >> 22,
+                (d.apiVersion >> 12) & 0x3ff);
+  return kExitOk;
+}
+
+void addBundleArgs(CLI::App *cmd, CommonOptions &o) {
+  cmd->add_option("bundle", o.bundle, "compiled model (.spire)")->required();
+  cmd->add_option("--device", o.device, "Vulkan device index (default: the best; see `spire devices`)");
+  cmd->add_option("--batch", o.batch, "batch size for seeded random inputs")->check(CLI::Range(1, 65535));
+  cmd->add_flag("--validate", o.validate, "enable the Vulkan validation layer; its messages are errors");
+}
+
+} // namespace
+
+void addRunCommands(CLI::App &app, CommonOptions &o) {
+  CLI::App *run = app.add_subcommand("run", "run a bundle on a Vulkan device");
+  addBundleArgs(run, o);
+  run->add_option("--input", o.inputs, "NAME=FILE.npy (repeatable; default: seeded random)");
+  run->add_option("--output-dir", o.outputDir, "write each output as NAME.npy here");
+  run->add_option("--stages", o.stages, "run stages A..B (or one stage K) only");
+
+  CLI::App *bench = app.add_subcommand("bench", "time a bundle: latency and throughput");
+  addBundleArgs(bench, o);
+  bench->add_option("--iters", o.iters, "timed iterations")->check(CLI::Range(1, 100000));
+  bench->add_flag("--profile", o.profile, "per-dispatch device times by layer");
+
+  CLI::App *devices = app.add_subcommand("devices", "list Vulkan devices");
+  devices->add_flag("--validate", o.validate, "enable the Vulkan validation layer");
+}
+
+int runRunCommand(CLI::App &app, const CommonOptions &o) {
+  try {
+    if (app.got_subcommand("run"))
+      return runRun(o);
+    if (app.got_subcommand("bench"))
+      return runBench(o);
+    if (app.got_subcommand("devices"))
+      return runDevices(o);
+  } catch (const Error &e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return exitCodeFor(e);
+  }
+  return kExitUsage;
+}
+
+} // namespace spire::cli

@@ -1,0 +1,188 @@
+#!/usr/bin/python3
+"""End-to-end conformance: a zoo spec compiled by Spire and run on Vulkan
+(lavapipe in CI, validation layer on) against the same model in PyTorch.
+
+For each model: a PyTorch reference written here with the spec's layer
+names, seeded random weights, batch-norm running statistics randomized (not
+the defaults), exported to .safetensors with compiler/tools/torch; then
+`spire compile --weights` and `spire run --validate` on seeded random inputs at
+each batch size, and every output compared by relative L2 error.
+
+    conformance.py --spire build/bin/spire --model small_cnn --batches 1 8
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import torch
+from torch import nn
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "compiler", "tools", "torch"))
+from spire_torch import save_safetensors  # noqa: E402
+
+# f32 kernels against PyTorch's f32 CPU kernels: summation order differs, so
+# results agree to rounding, far inside this bound.
+REL_L2_TOLERANCE = 1e-4
+
+
+class SmallCnn(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, padding=1)
+        self.conv2 = nn.Conv2d(16, 32, 3, padding=1)
+        self.fc1 = nn.Linear(32 * 8 * 8, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, image):
+        x = nn.functional.max_pool2d(torch.relu(self.conv1(image)), 2)
+        x = nn.functional.max_pool2d(torch.relu(self.conv2(x)), 2)
+        x = torch.relu(self.fc1(torch.flatten(x, 1)))
+        return {"fc2": self.fc2(x)}
+
+
+class Mlp(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 256)
+        self.fc2 = nn.Linear(256, 128)
+        self.fc3 = nn.Linear(128, 10)
+        self.drop = nn.Dropout(0.2)
+
+    def forward(self, x):
+        x = self.drop(torch.relu(self.fc1(x)))
+        x = nn.functional.gelu(self.fc2(x))
+        return {"fc3": self.fc3(x)}
+
+
+class BasicBlock(nn.Module):
+    """torchvision's BasicBlock."""
+
+    def __init__(self, inplanes, planes, stride=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = None
+        if stride != 1 or inplanes != planes:
+            self.downsample = nn.Sequential(nn.Conv2d(inplanes, planes, 1, stride, bias=False),
+                                            nn.BatchNorm2d(planes))
+
+    def forward(self, x):
+        out = torch.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        skip = x if self.downsample is None else self.downsample(x)
+        return torch.relu(out + skip)
+
+
+class ResBlocks(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.layer1 = nn.Sequential(BasicBlock(16, 16), BasicBlock(16, 16))
+        self.layer2 = nn.Sequential(BasicBlock(16, 32, 2), BasicBlock(32, 32))
+        self.fc = nn.Linear(32, 10)
+
+    def forward(self, image):
+        x = torch.relu(self.bn1(self.conv1(image)))
+        x = self.layer2(self.layer1(x))
+        x = torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1)
+        return {"fc": self.fc(x)}
+
+
+class MultiTask(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.trunk = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                                   nn.Conv2d(16, 32, 3, padding=1), nn.ReLU())
+        self.classes = nn.Linear(32, 10)
+        self.box = nn.Sequential(nn.Linear(32, 16), nn.ReLU(), nn.Linear(16, 4))
+        self.attrs = nn.Sequential(nn.Linear(32, 5))
+
+    def forward(self, image):
+        features = torch.flatten(nn.functional.adaptive_avg_pool2d(self.trunk(image), 1), 1)
+        return {"classes": self.classes(features), "box.2": self.box(features),
+                "attrs": torch.sigmoid(self.attrs(features))}
+
+
+# name -> (spec, reference module, {input: per-sample shape})
+MODELS = {
+    "small_cnn": ("small_cnn.yaml", SmallCnn, {"image": (3, 32, 32)}),
+    "mlp": ("mlp.yaml", Mlp, {"x": (784,)}),
+    "resblocks": ("resblocks.yaml", ResBlocks, {"image": (3, 32, 32)}),
+    "multitask": ("multitask.yaml", MultiTask, {"image": (3, 32, 32)}),
+}
+
+
+def randomize(module, seed):
+    """Seeded weights, and batch-norm statistics away from their defaults so
+    that folding them into convolutions is really exercised."""
+    torch.manual_seed(seed)
+    for m in module.modules():
+        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.5, 0.5)
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    return module.eval()
+
+
+def run(cmd):
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"FAILED: {' '.join(cmd)}\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--spire", required=True)
+    parser.add_argument("--model", required=True, choices=sorted(MODELS))
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
+    args = parser.parse_args()
+
+    spec, factory, inputs = MODELS[args.model]
+    module = randomize(factory(), seed=1234)
+    failures = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        weights = os.path.join(tmp, "weights.safetensors")
+        save_safetensors(module.state_dict(), weights)
+        bundle = os.path.join(tmp, "model.spire")
+        run([args.spire, "compile", os.path.join(ROOT, "specs", spec), "--weights", weights,
+             "-o", bundle])
+        for batch in args.batches:
+            torch.manual_seed(100 + batch)
+            feeds = {name: torch.randn(batch, *shape) for name, shape in inputs.items()}
+            cmd = [args.spire, "run", bundle, "--validate", "--output-dir",
+                   os.path.join(tmp, f"out{batch}")]
+            for name, tensor in feeds.items():
+                path = os.path.join(tmp, f"{name}_{batch}.npy")
+                np.save(path, tensor.numpy())
+                cmd += ["--input", f"{name}={path}"]
+            run(cmd)
+            with torch.no_grad():
+                expected = module(**feeds)
+            for name, want in expected.items():
+                got = np.load(os.path.join(tmp, f"out{batch}", f"{name}.npy"))
+                want = want.numpy()
+                if got.shape != want.shape:
+                    print(f"FAIL {args.model} batch {batch} output {name}: shape {got.shape}, "
+                          f"PyTorch {want.shape}")
+                    failures += 1
+                    continue
+                rel = np.linalg.norm(got - want) / max(np.linalg.norm(want), 1e-30)
+                max_abs = np.abs(got - want).max()
+                verdict = "ok" if rel <= REL_L2_TOLERANCE else "FAIL"
+                failures += verdict != "ok"
+                print(f"{verdict} {args.model} batch {batch} output {name} {list(got.shape)}: "
+                      f"rel L2 {rel:.2e} (limit {REL_L2_TOLERANCE:.0e}), max abs {max_abs:.2e}")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+// RUN: spire-opt %s -split-input-file -verify-diagnostics
+// Each op's verifier: shape inference rejects what PyTorch would reject at
+// run time, with the layer's name and the shapes in the message.
+
+// expected-note @+1 {{argument #0 produces [?, 512, 1, 1]}}
+func.func @linear_rank(%x: tensor<?x512x1x1xf32>) {
+  // expected-error @+1 {{linear 'fc' expects [N, features] or [N, T, features] but receives a rank-4 tensor [?, 512, 1, 1] from argument #0; insert a 'flatten' before it}}
+  %0 = spire.linear %x {name = "fc", out = 10} : tensor<?x512x1x1xf32> -> tensor<?x512x1x10xf32>
+  return
+}
+
+// -----
+
+// expected-note @+1 {{argument #0 produces [?, 8192]}}
+func.func @linear_in(%x: tensor<?x8192xf32>) {
+  // expected-error @+1 {{linear 'fc1' expects 2048 input features but receives [?, 8192] (8192 features)}}
+  %0 = spire.linear %x {name = "fc1", out = 10, in = 2048} : tensor<?x8192xf32> -> tensor<?x10xf32>
+  return
+}
+
+// -----
+
+// expected-note @+1 {{argument #0 produces [?, ?]}}
+func.func @linear_dynamic_features(%x: tensor<?x?xf32>) {
+  // expected-error @+1 {{linear 'fc' needs a static number of input features, but it is ?}}
+  %0 = spire.linear %x {name = "fc", out = 10} : tensor<?x?xf32> -> tensor<?x10xf32>
+  return
+}
+
+// -----
+
+func.func @result_mismatch(%x: tensor<?x3x32x32xf32>) {
+  // expected-error @+1 {{result type 'tensor<?x16x32x32xf32>' does not match the inferred shape [?, 16, 30, 30]}}
+  %0 = spire.conv2d %x {name = "c", out = 16, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>} : tensor<?x3x32x32xf32> -> tensor<?x16x32x32xf32>
+  return
+}
+
+// -----
+
+// expected-note @+1 {{argument #0 produces [?, 6, 8, 8]}}
+func.func @conv_groups(%x: tensor<?x6x8x8xf32>) {
+  // expected-error @+1 {{conv2d 'c' has groups = 4, which must divide both its 6 input channels}}
+  %0 = spire.conv2d %x {name = "c", out = 8, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 1, 1>, dilation = array<i64: 1, 1>, groups = 4} : tensor<?x6x8x8xf32> -> tensor<?x8x8x8xf32>
+  return
+}
+
+// -----
+
+// expected-note @+1 {{argument #0 produces [?, 3, 2, 2]}}
+func.func @conv_too_small(%x: tensor<?x3x2x2xf32>) {
+  // expected-error @+1 {{conv2d 'c' receives [?, 3, 2, 2] from argument #0: spatial size 2 is too small for a kernel of 5 with padding 0}}
+  %0 = spire.conv2d %x {name = "c", out = 8, kernel = array<i64: 5, 5>, stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>} : tensor<?x3x2x2xf32> -> tensor<?x8x1x1xf32>
+  return
+}
+
+// -----
+
+func.func @conv_attr_arity(%x: tensor<?x3x8x8xf32>) {
+  // expected-error @+1 {{conv2d 'c' has stride [1]: expected 2 values}}
+  %0 = spire.conv2d %x {name = "c", out = 8, kernel = array<i64: 3, 3>, stride = array<i64: 1>, padding = array<i64: 1, 1>, dilation = array<i64: 1, 1>} : tensor<?x3x8x8xf32> -> tensor<?x8x8x8xf32>
+  return
+}
+
+// -----
+
+// expected-note @+1 {{argument #0 produces [?, 3, 8, 8]}}
+func.func @conv1d_rank(%x: tensor<?x3x8x8xf32>) {
+  // expected-error @+1 {{conv1d 'c' expects [N, C, L] but receives a rank-4 tensor}}
+  %0 = spire.conv1d %x {name = "c", out = 8, kernel = array<i64: 3>, stride = array<i64: 1>, padding = array<i64: 1>, dilation = array<i64: 1>} : tensor<?x3x8x8xf32> -> tensor<?x8x8xf32>
+  return
+}
+
+// -----
+
+// expected-note @+1 {{argument #0 produces [?, 16]}}
+func.func @batchnorm2d_rank(%x: tensor<?x16xf32>) {
+  // expected-error @+1 {{batchnorm2d 'bn' expects [N, C, H, W] but receives a rank-2 tensor [?, 16] from argument #0; use 'batchnorm1d' for [N, C] or [N, C, L]}}
+  %0 = spire.batchnorm2d %x {name = "bn"} : tensor<?x16xf32> -> tensor<?x16xf32>
+  return
+}
+
+// -----
+
+func.func @pool_padding(%x: tensor<?x3x8x8xf32>) {
+  // expected-error @+1 {{maxpool2d 'p' has padding [2, 2]: padding must be at most half the kernel}}
+  %0 = spire.maxpool2d %x {name = "p", kernel = array<i64: 2, 2>, stride = array<i64: 2, 2>, padding = array<i64: 2, 2>} : tensor<?x3x8x8xf32> -> tensor<?x3x6x6xf32>
+  return
+}
+
+// -----
+
+// expected-note @+2 {{argument #0 produces [?, 128, 28, 28]}}
+// expected-note @+1 {{argument #1 produces [?, 64, 56, 56]}}
+func.func @add_shapes(%a: tensor<?x128x28x28xf32>, %b: tensor<?x64x56x56xf32>) {
+  // expected-error @+1 {{add 'layer2.0.add' joins [?, 128, 28, 28] from argument #0 with [?, 64, 56, 56] from argument #1; the shapes must be equal: give the edge a projection}}
+  %0 = spire.add %a, %b {name = "layer2.0.add"} : tensor<?x128x28x28xf32>, tensor<?x64x56x56xf32> -> tensor<?x128x28x28xf32>
+  return
+}
+
+// -----
+
+// expected-note @+2 {{argument #0 produces [?, 8, 4, 4]}}
+// expected-note @+1 {{argument #1 produces [?, 8, 5, 5]}}
+func.func @concat_dims(%a: tensor<?x8x4x4xf32>, %b: tensor<?x8x5x5xf32>) {
+  // expected-error @+1 {{concat 'cat' joins [?, 8, 4, 4] from argument #0 with [?, 8, 5, 5] from argument #1 along dim 1; all other dims must be equal}}
+  %0 = spire.concat %a, %b {name = "cat"} : tensor<?x8x4x4xf32>, tensor<?x8x5x5xf32> -> tensor<?x16x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @concat_batch(%a: tensor<?x8xf32>) {
+  // expected-error @+1 {{concat 'cat' concatenates along the batch dim 0}}
+  %0 = spire.concat %a, %a {name = "cat", dim = 0} : tensor<?x8xf32>, tensor<?x8xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @flatten_batch(%a: tensor<?x8x2xf32>) {
+  // expected-error @+1 {{flatten 'f' has start_dim = 0 and end_dim = -1; it must keep the batch dim 0}}
+  %0 = spire.flatten %a {name = "f", start_dim = 0} : tensor<?x8x2xf32> -> tensor<?xf32>
+  return
+}
+
+// -----
+
+// expected-note @+1 {{argument #0 produces [?, 8, 2]}}
+func.func @reshape_count(%a: tensor<?x8x2xf32>) {
+  // expected-error @+1 {{reshape 'r' cannot reshape [?, 8, 2] from argument #0 (16 elements per sample) to [N, 3, 5]}}
+  %0 = spire.reshape %a {name = "r", shape = array<i64: 3, 5>} : tensor<?x8x2xf32> -> tensor<?x3x5xf32>
+  return
+}
+
+// -----
+
+func.func @permute_batch(%a: tensor<?x8x2xf32>) {
+  // expected-error @+1 {{permute 'p' has dims [1, 0, 2], which is not a permutation of the 3 dims of [?, 8, 2] that keeps the batch dim 0 first}}
+  %0 = spire.permute %a {name = "p", dims = array<i64: 1, 0, 2>} : tensor<?x8x2xf32> -> tensor<?x8x2xf32>
+  return
+}
+
+// -----
+
+// expected-note @+2 {{argument #0 produces [?, 4, 8]}}
+// expected-note @+1 {{argument #1 produces [?, 9, 4]}}
+func.func @matmul_inner(%a: tensor<?x4x8xf32>, %b: tensor<?x9x4xf32>) {
+  // expected-error @+1 {{matmul 'mm' multiplies [?, 4, 8] from argument #0 by [?, 9, 4] from argument #1; expected [..., M, K] x [..., K, P]}}
+  %0 = spire.matmul %a, %b {name = "mm"} : tensor<?x4x8xf32>, tensor<?x9x4xf32> -> tensor<?x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @softmax_dim(%a: tensor<?x8xf32>) {
+  // expected-error @+1 {{softmax 's' has dim = 2, out of range for rank 2 input [?, 8]}}
+  %0 = spire.softmax %a {name = "s", dim = 2} : tensor<?x8xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+func.func @dropout_p(%a: tensor<?x8xf32>) {
+  // expected-error @+1 {{dropout 'd' has p = 1.5; it must be in [0, 1)}}
+  %0 = spire.dropout %a {name = "d", p = 1.5 : f64} : tensor<?x8xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+// expected-note @+1 {{argument #0 produces [?, ?]}}
+func.func @layernorm_dynamic(%a: tensor<?x?xf32>) {
+  // expected-error @+1 {{layernorm 'ln' needs a static last dim (the normalized size)}}
+  %0 = spire.layernorm %a {name = "ln"} : tensor<?x?xf32> -> tensor<?x?xf32>
+  return
+}
+
+// -----
+
+// expected-note @+1 {{argument #0 produces [?, 8]}}
+func.func @global_avgpool_rank(%a: tensor<?x8xf32>) {
+  // expected-error @+1 {{global_avgpool 'g' expects [N, C, L] or [N, C, H, W] but receives a rank-2 tensor}}
+  %0 = spire.global_avgpool %a {name = "g"} : tensor<?x8xf32> -> tensor<?x8xf32>
+  return
+}
+

@@ -1,0 +1,70 @@
+// RUN: spire-opt %s | spire-opt | FileCheck %s
+// Every layer op parses, verifies (shape inference agrees with the declared
+// result types) and round-trips.
+
+// CHECK-LABEL: func @cnn
+func.func @cnn(%x: tensor<?x3x32x32xf32>) -> tensor<?x10xf32> {
+  // CHECK: spire.conv2d %{{.*}} {{{.*}}name = "conv1"{{.*}}} : tensor<?x3x32x32xf32> -> tensor<?x16x16x16xf32>
+  %0 = spire.conv2d %x {name = "conv1", out = 16, kernel = array<i64: 3, 3>, stride = array<i64: 2, 2>, padding = array<i64: 1, 1>, dilation = array<i64: 1, 1>} : tensor<?x3x32x32xf32> -> tensor<?x16x16x16xf32>
+  // CHECK: spire.batchnorm2d
+  %1 = spire.batchnorm2d %0 {name = "bn1"} : tensor<?x16x16x16xf32> -> tensor<?x16x16x16xf32>
+  // CHECK: spire.relu6
+  %2 = spire.relu6 %1 {name = "act"} : tensor<?x16x16x16xf32> -> tensor<?x16x16x16xf32>
+  // Depthwise: groups == channels.
+  // CHECK: spire.conv2d {{.*}}groups = 16
+  %3 = spire.conv2d %2 {name = "dw", out = 16, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 2, 2>, dilation = array<i64: 2, 2>, groups = 16, bias = false} : tensor<?x16x16x16xf32> -> tensor<?x16x16x16xf32>
+  // CHECK: spire.add
+  %4 = spire.add %3, %2 {name = "res"} : tensor<?x16x16x16xf32>, tensor<?x16x16x16xf32> -> tensor<?x16x16x16xf32>
+  // CHECK: spire.maxpool2d
+  %5 = spire.maxpool2d %4 {name = "pool", kernel = array<i64: 3, 3>, stride = array<i64: 2, 2>, padding = array<i64: 1, 1>} : tensor<?x16x16x16xf32> -> tensor<?x16x8x8xf32>
+  // CHECK: spire.avgpool2d
+  %6 = spire.avgpool2d %5 {name = "apool", kernel = array<i64: 2, 2>, stride = array<i64: 2, 2>, padding = array<i64: 0, 0>} : tensor<?x16x8x8xf32> -> tensor<?x16x4x4xf32>
+  // CHECK: spire.concat
+  %7 = spire.concat %6, %6 {name = "cat"} : tensor<?x16x4x4xf32>, tensor<?x16x4x4xf32> -> tensor<?x32x4x4xf32>
+  // CHECK: spire.global_avgpool
+  %8 = spire.global_avgpool %7 {name = "gap"} : tensor<?x32x4x4xf32> -> tensor<?x32x1x1xf32>
+  // CHECK: spire.flatten
+  %9 = spire.flatten %8 {name = "flat"} : tensor<?x32x1x1xf32> -> tensor<?x32xf32>
+  // CHECK: spire.linear
+  %10 = spire.linear %9 {name = "fc", out = 10, in = 32} : tensor<?x32xf32> -> tensor<?x10xf32>
+  // CHECK: spire.split "cut"
+  spire.split "cut"
+  // CHECK: spire.softmax
+  %11 = spire.softmax %10 {name = "prob"} : tensor<?x10xf32> -> tensor<?x10xf32>
+  return %11 : tensor<?x10xf32>
+}
+
+// CHECK-LABEL: func @sequence
+func.func @sequence(%x: tensor<?x8x100xf32>, %t: tensor<?x16x64xf32>) -> tensor<?x16x16xf32> {
+  // A 3-wide valid conv1d: L-2.
+  // CHECK: spire.conv1d {{.*}} -> tensor<?x4x98xf32>
+  %0 = spire.conv1d %x {name = "c", out = 4, kernel = array<i64: 3>, stride = array<i64: 1>, padding = array<i64: 0>, dilation = array<i64: 1>} : tensor<?x8x100xf32> -> tensor<?x4x98xf32>
+  // CHECK: spire.batchnorm1d
+  %1 = spire.batchnorm1d %0 {name = "bn"} : tensor<?x4x98xf32> -> tensor<?x4x98xf32>
+  // CHECK: spire.leaky_relu
+  %2 = spire.leaky_relu %1 {name = "lr", negative_slope = 0.2 : f64} : tensor<?x4x98xf32> -> tensor<?x4x98xf32>
+  // CHECK: spire.layernorm
+  %3 = spire.layernorm %t {name = "ln"} : tensor<?x16x64xf32> -> tensor<?x16x64xf32>
+  // CHECK: spire.permute
+  %4 = spire.permute %3 {name = "tr", dims = array<i64: 0, 2, 1>} : tensor<?x16x64xf32> -> tensor<?x64x16xf32>
+  // CHECK: spire.matmul
+  %5 = spire.matmul %3, %4 {name = "att"} : tensor<?x16x64xf32>, tensor<?x64x16xf32> -> tensor<?x16x16xf32>
+  // CHECK: spire.reshape
+  %6 = spire.reshape %5 {name = "r", shape = array<i64: 4, -1>} : tensor<?x16x16xf32> -> tensor<?x4x64xf32>
+  // CHECK: spire.gelu
+  %7 = spire.gelu %6 {name = "g"} : tensor<?x4x64xf32> -> tensor<?x4x64xf32>
+  // CHECK: spire.silu
+  %8 = spire.silu %7 {name = "s"} : tensor<?x4x64xf32> -> tensor<?x4x64xf32>
+  // CHECK: spire.sigmoid
+  %9 = spire.sigmoid %8 {name = "sg"} : tensor<?x4x64xf32> -> tensor<?x4x64xf32>
+  // CHECK: spire.tanh
+  %10 = spire.tanh %9 {name = "th"} : tensor<?x4x64xf32> -> tensor<?x4x64xf32>
+  // CHECK: spire.dropout
+  %11 = spire.dropout %10 {name = "d", p = 0.1 : f64} : tensor<?x4x64xf32> -> tensor<?x4x64xf32>
+  // CHECK: spire.mul
+  %12 = spire.mul %11, %11 {name = "m"} : tensor<?x4x64xf32>, tensor<?x4x64xf32> -> tensor<?x4x64xf32>
+  // CHECK: spire.relu
+  %13 = spire.relu %12 {name = "rl"} : tensor<?x4x64xf32> -> tensor<?x4x64xf32>
+  %14 = spire.reshape %13 {name = "r2", shape = array<i64: 16, 16>} : tensor<?x4x64xf32> -> tensor<?x16x16xf32>
+  return %14 : tensor<?x16x16xf32>
+}

@@ -1,0 +1,15 @@
+# lit configuration for Spire's compiler tests (see lit.site.cfg.py.in).
+import os
+
+import lit.formats
+
+config.name = "Spire"
+config.test_format = lit.formats.ShTest(execute_external=True)
+config.suffixes = [".mlir", ".yaml", ".test"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py.in"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(os.path.dirname(config.spire_tools_dir), "lit-out")
+
+config.environment["PATH"] = os.pathsep.join(
+    [config.spire_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", "")])
+config.substitutions.append(("%specs", os.path.join(config.spire_source_dir, "specs")))
