@@ -6,6 +6,7 @@ import lit.formats
 config.name = "Spire"
 config.test_format = lit.formats.ShTest(execute_external=True)
 config.suffixes = [".mlir", ".yaml", ".test"]
+# Inputs/ holds helpers and data for the tests beside it.
 config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py.in"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(os.path.dirname(config.spire_tools_dir), "lit-out")
