@@ -127,11 +127,18 @@ std::vector<Group> ModelCompiler::formGroups(const StageInfo &stage) {
     }
     bool takesResidual = foldsNorm || llvm::isa<Batchnorm1dOp, Batchnorm2dOp>(op);
     if (next && takesResidual && llvm::isa<AddOp>(next)) {
-      g.add = next;
-      g.residual = next->getOperand(0) == g.result ? next->getOperand(1) : next->getOperand(0);
-      g.result = next->getResult(0);
-      absorbed.insert(next);
-      next = soleUser(g.result);
+      Value other = next->getOperand(0) == g.result ? next->getOperand(1) : next->getOperand(0);
+      // Kernels run in anchor order: the residual must exist before this
+      // one starts. If it comes later (a projection path built after the
+      // main path), the add fuses into the projection's kernel instead.
+      Operation *def = other.getDefiningOp();
+      if (!def || def->isBeforeInBlock(op)) {
+        g.add = next;
+        g.residual = other;
+        g.result = next->getResult(0);
+        absorbed.insert(next);
+        next = soleUser(g.result);
+      }
     }
     if (next && isActivation(next) && !isActivation(op)) {
       g.activation = next;

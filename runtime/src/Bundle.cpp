@@ -1,0 +1,217 @@
+// Reads a bundle without trusting it: every size, offset and index is
+// checked before use, so a truncated or corrupt file is an Error, never a
+// crash. The layout is in BundleFormat.h and schema/bundle.fbs.
+#include "Internal.h"
+
+#include "spire/BundleFormat.h"
+
+#include <cstring>
+#include <fstream>
+
+namespace spire {
+
+namespace fb = spire::bundle;
+
+Bundle::Bundle(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Bundle::Bundle(Bundle &&) noexcept = default;
+Bundle &Bundle::operator=(Bundle &&) noexcept = default;
+Bundle::~Bundle() = default;
+
+const std::string &Bundle::name() const { return impl_->name; }
+int64_t Bundle::batch() const { return impl_->batch; }
+const std::vector<TensorInfo> &Bundle::inputs() const { return impl_->inputs; }
+const std::vector<TensorInfo> &Bundle::outputs() const { return impl_->outputs; }
+const std::vector<StageInfo> &Bundle::stages() const { return impl_->stages; }
+size_t Bundle::kernelCount() const { return impl_->manifest->kernels()->size(); }
+uint64_t Bundle::weightsBytes() const { return impl_->weightsSize; }
+
+int64_t Tensor::numel() const {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+namespace {
+
+[[noreturn]] void fail(const std::string &source, const std::string &why) {
+  throw Error(Error::Kind::Bundle, source + ": " + why);
+}
+
+std::string regionText(const fb::Region &r) {
+  return std::string(r.space() == fb::Space::Weights ? "weight" : "arena") + " bytes [" +
+         std::to_string(r.offset()) + ", " + std::to_string(r.offset() + r.size()) + ")";
+}
+
+// Region inside its space; `arena` is the stage's per-sample arena size.
+bool regionFits(const fb::Region &r, uint64_t weights, uint64_t arena) {
+  uint64_t limit = r.space() == fb::Space::Weights ? weights : arena;
+  return r.size() > 0 && r.offset() <= limit && r.size() <= limit - r.offset() &&
+         (r.space() == fb::Space::Weights || r.space() == fb::Space::Arena);
+}
+
+std::vector<TensorInfo> readTensors(const Bundle::Impl &b,
+                                    const flatbuffers::Vector<flatbuffers::Offset<fb::Tensor>> *ts,
+                                    const std::string &where, uint64_t arena, bool checkRegion) {
+  std::vector<TensorInfo> out;
+  if (!ts)
+    fail(b.source, where + " has no tensor list");
+  for (const fb::Tensor *t : *ts) {
+    if (!t->name() || !t->shape() || t->shape()->size() == 0 || t->shape()->size() > 8)
+      fail(b.source, where + " has a tensor without a name or with an invalid rank");
+    TensorInfo info{t->name()->str(), {}, DType::F32};
+    uint64_t perSample = 4;
+    for (size_t i = 0; i < t->shape()->size(); ++i) {
+      int64_t d = t->shape()->Get(i);
+      if (!(d > 0 && d < (int64_t(1) << 31)) && !(i == 0 && d == -1))
+        fail(b.source, where + " tensor '" + info.name + "' has invalid dim " + std::to_string(d));
+      if (i > 0)
+        perSample *= static_cast<uint64_t>(d);
+      info.shape.push_back(d);
+    }
+    if (t->dtype() != fb::DType::f32)
+      fail(b.source, where + " tensor '" + info.name + "' has an unsupported dtype");
+    if (checkRegion) {
+      const fb::Region *r = t->region();
+      if (!r || r->space() != fb::Space::Arena || !regionFits(*r, 0, arena) ||
+          r->size() != perSample)
+        fail(b.source, where + " tensor '" + info.name + "' has an invalid arena region");
+    }
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+void verify(Bundle::Impl &b) {
+  const std::string &src = b.source;
+  if (b.size < sizeof(bundle::Header))
+    fail(src, "file too small (" + std::to_string(b.size) + " bytes) for a Spire bundle header (" +
+                  std::to_string(sizeof(bundle::Header)) + " bytes)");
+  bundle::Header h;
+  std::memcpy(&h, b.data, sizeof(h));
+  if (std::memcmp(h.magic, bundle::kMagic, sizeof(h.magic)) != 0)
+    fail(src, "not a Spire bundle (bad magic)");
+  if (h.version != bundle::kFormatVersion)
+    fail(src, "bundle format version " + std::to_string(h.version) + ", this runtime reads version " +
+                  std::to_string(bundle::kFormatVersion) + "; recompile the spec");
+  if (h.headerSize < sizeof(bundle::Header) || h.headerSize > b.size)
+    fail(src, "invalid header size " + std::to_string(h.headerSize));
+  if (h.fileSize != b.size)
+    fail(src, "truncated or padded: the header says " + std::to_string(h.fileSize) +
+                  " bytes, the file has " + std::to_string(b.size));
+  if (bundle::checksum(b.data + h.headerSize, b.size - h.headerSize) != h.checksum)
+    fail(src, "checksum mismatch (the file is corrupt)");
+  if (h.manifestOffset < h.headerSize || h.manifestOffset > b.size ||
+      h.manifestSize > b.size - h.manifestOffset || h.manifestSize == 0)
+    fail(src, "manifest [" + std::to_string(h.manifestOffset) + ", +" +
+                  std::to_string(h.manifestSize) + ") lies outside the file");
+  if (h.weightsOffset > b.size || h.weightsSize > b.size - h.weightsOffset ||
+      h.weightsOffset % bundle::kWeightsAlignment != 0)
+    fail(src, "weights [" + std::to_string(h.weightsOffset) + ", +" +
+                  std::to_string(h.weightsSize) + ") lie outside the file or are misaligned");
+
+  const uint8_t *manifest = b.data + h.manifestOffset;
+  flatbuffers::Verifier verifier(manifest, h.manifestSize);
+  if (!fb::VerifyModelBuffer(verifier))
+    fail(src, "the manifest is malformed (FlatBuffers verification failed)");
+  b.manifest = fb::GetModel(manifest);
+  b.weights = b.data + h.weightsOffset;
+  b.weightsSize = h.weightsSize;
+  const fb::Model *m = b.manifest;
+  if (m->weights_size() != h.weightsSize)
+    fail(src, "the manifest's weight size does not match the header");
+  if (!m->kernels() || !m->stages() || m->stages()->size() == 0)
+    fail(src, "the manifest has no kernels or no stages");
+
+  std::vector<int64_t> bindingsOfKernel(m->kernels()->size(), -1);
+  for (size_t k = 0; k < m->kernels()->size(); ++k) {
+    const fb::Kernel *kernel = m->kernels()->Get(k);
+    if (!kernel->name() || !kernel->entry_point() || !kernel->spirv() ||
+        kernel->spirv()->size() < 5 || kernel->spirv()->Get(0) != 0x07230203u)
+      fail(src, "kernel " + std::to_string(k) + " has no valid SPIR-V module");
+  }
+  b.name = m->name() ? m->name()->str() : "model";
+  b.batch = m->batch();
+  if (b.batch != -1 && b.batch < 1)
+    fail(src, "invalid batch " + std::to_string(b.batch));
+
+  for (size_t s = 0; s < m->stages()->size(); ++s) {
+    const fb::Stage *stage = m->stages()->Get(s);
+    std::string where = "stage " + std::to_string(s);
+    if (!stage->dispatches() || !stage->name())
+      fail(src, where + " has no name or dispatch list");
+    uint64_t arena = stage->arena_size();
+    StageInfo info;
+    info.name = stage->name()->str();
+    info.inputs = readTensors(b, stage->inputs(), where + " input", arena, true);
+    info.outputs = readTensors(b, stage->outputs(), where + " output", arena, true);
+    info.dispatchCount = stage->dispatches()->size();
+    info.arenaBytesPerSample = arena;
+    for (size_t d = 0; d < stage->dispatches()->size(); ++d) {
+      const fb::Dispatch *dispatch = stage->dispatches()->Get(d);
+      std::string what = "dispatch " + std::to_string(d) + " of " + where;
+      if (dispatch->kernel() >= m->kernels()->size())
+        fail(src, what + " uses kernel " + std::to_string(dispatch->kernel()) + " of " +
+                      std::to_string(m->kernels()->size()));
+      if (!dispatch->grid() || dispatch->grid()->size() != 3 || !dispatch->bindings() ||
+          dispatch->bindings()->size() == 0)
+        fail(src, what + " has no grid or no bindings");
+      for (uint32_t g : *dispatch->grid())
+        if (g == 0)
+          fail(src, what + " has an empty grid");
+      for (const fb::Region *r : *dispatch->bindings())
+        if (!regionFits(*r, h.weightsSize, arena))
+          fail(src, what + " binds " + regionText(*r) + " outside its " +
+                        (r->space() == fb::Space::Weights
+                             ? "weights (" + std::to_string(h.weightsSize) + " bytes)"
+                             : "arena (" + std::to_string(arena) + " bytes per sample)"));
+      int64_t &n = bindingsOfKernel[dispatch->kernel()];
+      if (n >= 0 && n != static_cast<int64_t>(dispatch->bindings()->size()))
+        fail(src, what + " binds a different number of buffers than another use of its kernel");
+      n = dispatch->bindings()->size();
+    }
+    b.stages.push_back(std::move(info));
+  }
+  b.inputs = readTensors(b, m->inputs(), "model input", 0, false);
+  b.outputs = readTensors(b, m->outputs(), "model output", 0, false);
+  if (b.inputs.size() != b.stages.front().inputs.size())
+    fail(src, "the model inputs do not match the first stage's inputs");
+}
+
+} // namespace
+
+Bundle Bundle::fromFile(const std::string &path) {
+  std::ifstream file(path, std::ios::binary | std::ios::ate);
+  if (!file)
+    throw Error(Error::Kind::Bundle, path + ": cannot open the bundle");
+  auto impl = std::make_unique<Impl>();
+  impl->source = path;
+  std::streamsize size = file.tellg();
+  if (size < 0)
+    throw Error(Error::Kind::Bundle, path + ": cannot read the bundle");
+  impl->owned.resize(static_cast<size_t>(size));
+  file.seekg(0);
+  if (size > 0 && !file.read(reinterpret_cast<char *>(impl->owned.data()), size))
+    throw Error(Error::Kind::Bundle, path + ": cannot read the bundle");
+  impl->data = impl->owned.data();
+  impl->size = impl->owned.size();
+  verify(*impl);
+  return Bundle(std::move(impl));
+}
+
+Bundle Bundle::fromMemory(const void *data, size_t size, bool copy) {
+  auto impl = std::make_unique<Impl>();
+  impl->source = "<memory>";
+  if (copy) {
+    impl->owned.assign(static_cast<const uint8_t *>(data),
+                       static_cast<const uint8_t *>(data) + size);
+    impl->data = impl->owned.data();
+  } else {
+    impl->data = static_cast<const uint8_t *>(data);
+  }
+  impl->size = size;
+  verify(*impl);
+  return Bundle(std::move(impl));
+}
+
+} // namespace spire

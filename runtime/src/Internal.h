@@ -1,0 +1,51 @@
+// Runtime internals shared by Bundle.cpp, Context.cpp and Model.cpp.
+#pragma once
+
+#include "spire/Runtime.h"
+#include "spire/bundle_generated.h"
+
+#include <vulkan/vulkan.h>
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace spire {
+
+// Throws Error(Device) naming the call and its result, e.g.
+// "vkAllocateMemory failed: VK_ERROR_OUT_OF_DEVICE_MEMORY (-2)".
+void vkCheck(VkResult result, const char *call);
+const char *vkResultName(VkResult result);
+
+struct Bundle::Impl {
+  std::string source;                 // file name or "<memory>", for messages
+  std::vector<uint8_t> owned;         // empty when borrowing
+  const uint8_t *data = nullptr;
+  size_t size = 0;
+  const bundle::Model *manifest = nullptr;
+  const uint8_t *weights = nullptr;
+  uint64_t weightsSize = 0;
+
+  std::string name;
+  int64_t batch = -1;
+  std::vector<TensorInfo> inputs, outputs;
+  std::vector<StageInfo> stages;
+};
+
+struct Context::Impl {
+  VkInstance instance = VK_NULL_HANDLE;
+  VkDebugUtilsMessengerEXT messenger = VK_NULL_HANDLE;
+  bool validation = false;
+  std::vector<VkPhysicalDevice> physical;
+  std::vector<DeviceInfo> devices;
+
+  mutable std::mutex mutex;
+  std::vector<std::string> messages; // validation messages, in order
+
+  size_t messageCount() const;
+  // Throws if validation reported anything after the first `seen` messages.
+  void throwIfNewMessages(size_t seen) const;
+  ~Impl();
+};
+
+} // namespace spire

@@ -1,0 +1,577 @@
+// A bundle on a device: pipelines and weights are created once; per stage an
+// activation arena and descriptor sets are (re)built only when the batch
+// grows or changes. Host tensors travel through one staging buffer.
+#include "Internal.h"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+
+namespace spire {
+
+namespace fb = spire::bundle;
+
+namespace {
+
+struct Buffer {
+  VkDevice device = VK_NULL_HANDLE;
+  VkBuffer buffer = VK_NULL_HANDLE;
+  VkDeviceMemory memory = VK_NULL_HANDLE;
+  void *mapped = nullptr;
+  VkDeviceSize size = 0;
+
+  Buffer() = default;
+  Buffer(const Buffer &) = delete;
+  Buffer &operator=(const Buffer &) = delete;
+  Buffer(Buffer &&o) noexcept { *this = std::move(o); }
+  Buffer &operator=(Buffer &&o) noexcept {
+    std::swap(device, o.device);
+    std::swap(buffer, o.buffer);
+    std::swap(memory, o.memory);
+    std::swap(mapped, o.mapped);
+    std::swap(size, o.size);
+    return *this;
+  }
+  ~Buffer() {
+    if (buffer)
+      vkDestroyBuffer(device, buffer, nullptr);
+    if (memory)
+      vkFreeMemory(device, memory, nullptr);
+  }
+};
+
+std::string shapeText(const std::vector<int64_t> &shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + (shape[i] < 0 ? std::string("N") : std::to_string(shape[i]));
+  return s + "]";
+}
+
+} // namespace
+
+struct Model::Impl {
+  Context::Impl &context;
+  const Bundle::Impl &bundle;
+  const Bundle *bundleRef;
+  DeviceInfo info;
+  VkPhysicalDevice physical = VK_NULL_HANDLE;
+  VkDevice device = VK_NULL_HANDLE;
+  VkQueue queue = VK_NULL_HANDLE;
+  uint32_t queueFamily = 0;
+  VkPhysicalDeviceLimits limits{};
+  VkPhysicalDeviceMemoryProperties memory{};
+  VkCommandPool pool = VK_NULL_HANDLE;
+  VkCommandBuffer cmd = VK_NULL_HANDLE;
+  VkFence fence = VK_NULL_HANDLE;
+  VkQueryPool queries = VK_NULL_HANDLE;
+  uint32_t queryCount = 0;
+  bool timestamps = false;
+  bool profiling = false;
+
+  std::vector<VkShaderModule> shaders;
+  std::vector<VkDescriptorSetLayout> setLayouts;
+  std::vector<VkPipelineLayout> layouts;
+  std::vector<VkPipeline> pipelines;
+  Buffer weights;
+  Buffer staging;
+
+  struct StageState {
+    Buffer arena;
+    int64_t batch = 0; // the batch the descriptor sets are written for
+    VkDescriptorPool descriptors = VK_NULL_HANDLE;
+    std::vector<VkDescriptorSet> sets;
+  };
+  std::vector<StageState> stages;
+
+  double lastMs = 0;
+  std::vector<DispatchTime> profile;
+
+  Impl(Context::Impl &c, const Bundle &b) : context(c), bundle(b.impl()), bundleRef(&b) {}
+  ~Impl();
+
+  uint32_t memoryType(uint32_t bits, VkMemoryPropertyFlags want) const;
+  Buffer createBuffer(VkDeviceSize size, bool hostVisible);
+  void createPipelines();
+  void uploadWeights();
+  void prepareStage(size_t s, int64_t batch);
+  void submit();
+  TensorMap run(size_t first, size_t last, const TensorMap &inputs);
+};
+
+Model::Impl::~Impl() {
+  if (!device)
+    return;
+  vkDeviceWaitIdle(device);
+  for (StageState &s : stages)
+    if (s.descriptors)
+      vkDestroyDescriptorPool(device, s.descriptors, nullptr);
+  stages.clear();
+  weights = Buffer();
+  staging = Buffer();
+  for (VkPipeline p : pipelines)
+    vkDestroyPipeline(device, p, nullptr);
+  for (VkPipelineLayout l : layouts)
+    vkDestroyPipelineLayout(device, l, nullptr);
+  for (VkDescriptorSetLayout l : setLayouts)
+    vkDestroyDescriptorSetLayout(device, l, nullptr);
+  for (VkShaderModule m : shaders)
+    vkDestroyShaderModule(device, m, nullptr);
+  if (queries)
+    vkDestroyQueryPool(device, queries, nullptr);
+  if (fence)
+    vkDestroyFence(device, fence, nullptr);
+  if (pool)
+    vkDestroyCommandPool(device, pool, nullptr);
+  vkDestroyDevice(device, nullptr);
+}
+
+uint32_t Model::Impl::memoryType(uint32_t bits, VkMemoryPropertyFlags want) const {
+  for (uint32_t i = 0; i < memory.memoryTypeCount; ++i)
+    if ((bits & (1u << i)) && (memory.memoryTypes[i].propertyFlags & want) == want)
+      return i;
+  return UINT32_MAX;
+}
+
+// Device-local buffers hold arenas and weights; the staging buffer is
+// host-visible. Both are usable as storage buffers and copy ends.
+Buffer Model::Impl::createBuffer(VkDeviceSize size, bool hostVisible) {
+  Buffer b;
+  b.device = device;
+  b.size = size;
+  VkBufferCreateInfo info{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
+  info.size = size;
+  info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+               VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+  info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
+  vkCheck(vkCreateBuffer(device, &info, nullptr, &b.buffer), "vkCreateBuffer");
+  VkMemoryRequirements req;
+  vkGetBufferMemoryRequirements(device, b.buffer, &req);
+  VkMemoryPropertyFlags want = hostVisible ? VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
+                                                 VK_MEMORY_PROPERTY_HOST_COHERENT_BIT
+                                           : VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
+  uint32_t type = memoryType(req.memoryTypeBits, want);
+  if (type == UINT32_MAX)
+    type = memoryType(req.memoryTypeBits, 0);
+  VkMemoryAllocateInfo alloc{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
+  alloc.allocationSize = req.size;
+  alloc.memoryTypeIndex = type;
+  vkCheck(vkAllocateMemory(device, &alloc, nullptr, &b.memory), "vkAllocateMemory");
+  vkCheck(vkBindBufferMemory(device, b.buffer, b.memory, 0), "vkBindBufferMemory");
+  if (hostVisible)
+    vkCheck(vkMapMemory(device, b.memory, 0, VK_WHOLE_SIZE, 0, &b.mapped), "vkMapMemory");
+  return b;
+}
+
+void Model::Impl::createPipelines() {
+  const fb::Model *m = bundle.manifest;
+  size_t count = m->kernels()->size();
+  // Bindings per kernel, from its dispatches (the reader checked they agree).
+  std::vector<uint32_t> bindings(count, 0);
+  for (const fb::Stage *stage : *m->stages())
+    for (const fb::Dispatch *d : *stage->dispatches())
+      bindings[d->kernel()] = d->bindings()->size();
+  for (size_t k = 0; k < count; ++k) {
+    const fb::Kernel *kernel = m->kernels()->Get(k);
+    VkShaderModuleCreateInfo shader{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
+    shader.codeSize = kernel->spirv()->size() * 4;
+    shader.pCode = kernel->spirv()->data();
+    shaders.push_back(VK_NULL_HANDLE);
+    vkCheck(vkCreateShaderModule(device, &shader, nullptr, &shaders.back()),
+            "vkCreateShaderModule");
+
+    std::vector<VkDescriptorSetLayoutBinding> slots(bindings[k]);
+    for (uint32_t i = 0; i < bindings[k]; ++i)
+      slots[i] = {i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
+    VkDescriptorSetLayoutCreateInfo setInfo{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
+    setInfo.bindingCount = bindings[k];
+    setInfo.pBindings = slots.data();
+    setLayouts.push_back(VK_NULL_HANDLE);
+    vkCheck(vkCreateDescriptorSetLayout(device, &setInfo, nullptr, &setLayouts.back()),
+            "vkCreateDescriptorSetLayout");
+
+    VkPipelineLayoutCreateInfo layoutInfo{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
+    layoutInfo.setLayoutCount = 1;
+    layoutInfo.pSetLayouts = &setLayouts.back();
+    layouts.push_back(VK_NULL_HANDLE);
+    vkCheck(vkCreatePipelineLayout(device, &layoutInfo, nullptr, &layouts.back()),
+            "vkCreatePipelineLayout");
+
+    VkComputePipelineCreateInfo pipe{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
+    pipe.stage = {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO};
+    pipe.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
+    pipe.stage.module = shaders.back();
+    pipe.stage.pName = kernel->entry_point()->c_str();
+    pipe.layout = layouts.back();
+    pipelines.push_back(VK_NULL_HANDLE);
+    vkCheck(vkCreateComputePipelines(device, VK_NULL_HANDLE, 1, &pipe, nullptr, &pipelines.back()),
+            "vkCreateComputePipelines");
+  }
+}
+
+void Model::Impl::submit() {
+  vkCheck(vkEndCommandBuffer(cmd), "vkEndCommandBuffer");
+  VkSubmitInfo submitInfo{VK_STRUCTURE_TYPE_SUBMIT_INFO};
+  submitInfo.commandBufferCount = 1;
+  submitInfo.pCommandBuffers = &cmd;
+  vkCheck(vkResetFences(device, 1, &fence), "vkResetFences");
+  vkCheck(vkQueueSubmit(queue, 1, &submitInfo, fence), "vkQueueSubmit");
+  vkCheck(vkWaitForFences(device, 1, &fence, VK_TRUE, UINT64_MAX), "vkWaitForFences");
+}
+
+static void beginCommands(VkCommandBuffer cmd) {
+  VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+  begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+  vkCheck(vkBeginCommandBuffer(cmd, &begin), "vkBeginCommandBuffer");
+}
+
+static void barrier(VkCommandBuffer cmd, VkPipelineStageFlags src, VkAccessFlags srcAccess,
+                    VkPipelineStageFlags dst, VkAccessFlags dstAccess) {
+  VkMemoryBarrier b{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+  b.srcAccessMask = srcAccess;
+  b.dstAccessMask = dstAccess;
+  vkCmdPipelineBarrier(cmd, src, dst, 0, 1, &b, 0, nullptr, 0, nullptr);
+}
+
+void Model::Impl::uploadWeights() {
+  VkDeviceSize size = std::max<VkDeviceSize>(bundle.weightsSize, 256);
+  weights = createBuffer(size, false);
+  if (bundle.weightsSize == 0)
+    return;
+  Buffer upload = createBuffer(bundle.weightsSize, true);
+  std::memcpy(upload.mapped, bundle.weights, bundle.weightsSize);
+  beginCommands(cmd);
+  VkBufferCopy copy{0, 0, bundle.weightsSize};
+  vkCmdCopyBuffer(cmd, upload.buffer, weights.buffer, 1, &copy);
+  barrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+          VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT);
+  submit();
+}
+
+// Arena and descriptor sets for `batch`: arena offsets scale with the batch,
+// so the sets are rewritten when the batch changes.
+void Model::Impl::prepareStage(size_t s, int64_t batch) {
+  StageState &state = stages[s];
+  if (state.batch == batch)
+    return;
+  const fb::Stage *stage = bundle.manifest->stages()->Get(s);
+  VkDeviceSize arenaSize = std::max<VkDeviceSize>(stage->arena_size() * batch, 256);
+  if (state.arena.size < arenaSize) {
+    vkDeviceWaitIdle(device);
+    state.arena = createBuffer(arenaSize, false);
+  }
+  if (!state.descriptors) {
+    uint32_t sets = stage->dispatches()->size(), slots = 0;
+    for (const fb::Dispatch *d : *stage->dispatches())
+      slots += d->bindings()->size();
+    VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, std::max(slots, 1u)};
+    VkDescriptorPoolCreateInfo info{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
+    info.maxSets = std::max(sets, 1u);
+    info.poolSizeCount = 1;
+    info.pPoolSizes = &size;
+    vkCheck(vkCreateDescriptorPool(device, &info, nullptr, &state.descriptors),
+            "vkCreateDescriptorPool");
+    state.sets.resize(sets);
+    for (uint32_t i = 0; i < sets; ++i) {
+      VkDescriptorSetAllocateInfo alloc{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
+      alloc.descriptorPool = state.descriptors;
+      alloc.descriptorSetCount = 1;
+      alloc.pSetLayouts = &setLayouts[stage->dispatches()->Get(i)->kernel()];
+      vkCheck(vkAllocateDescriptorSets(device, &alloc, &state.sets[i]), "vkAllocateDescriptorSets");
+    }
+  } else {
+    vkDeviceWaitIdle(device);
+  }
+  for (uint32_t i = 0; i < stage->dispatches()->size(); ++i) {
+    const fb::Dispatch *d = stage->dispatches()->Get(i);
+    std::vector<VkDescriptorBufferInfo> infos;
+    for (const fb::Region *r : *d->bindings()) {
+      bool arena = r->space() == fb::Space::Arena;
+      VkDeviceSize range = arena ? r->size() * batch : r->size();
+      if (range > limits.maxStorageBufferRange)
+        throw Error(Error::Kind::Device,
+                    "a binding of layer '" + d->layer()->str() + "' needs " +
+                        std::to_string(range) + " bytes, over this device's maxStorageBufferRange (" +
+                        std::to_string(limits.maxStorageBufferRange) + "); use a smaller batch");
+      infos.push_back({arena ? state.arena.buffer : weights.buffer,
+                       arena ? r->offset() * batch : r->offset(), range});
+    }
+    std::vector<VkWriteDescriptorSet> writes(infos.size());
+    for (size_t b = 0; b < infos.size(); ++b) {
+      writes[b] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
+      writes[b].dstSet = state.sets[i];
+      writes[b].dstBinding = static_cast<uint32_t>(b);
+      writes[b].descriptorCount = 1;
+      writes[b].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+      writes[b].pBufferInfo = &infos[b];
+    }
+    vkUpdateDescriptorSets(device, writes.size(), writes.data(), 0, nullptr);
+  }
+  state.batch = batch;
+}
+
+TensorMap Model::Impl::run(size_t first, size_t last, const TensorMap &inputs) {
+  const std::vector<StageInfo> &infos = bundle.stages;
+  if (first > last || last >= infos.size())
+    throw Error(Error::Kind::Usage, "stages " + std::to_string(first) + ".." +
+                                        std::to_string(last) + " do not exist; the model has " +
+                                        std::to_string(infos.size()) + " stage(s)");
+  size_t seen = context.messageCount();
+  const std::vector<TensorInfo> &wanted = infos[first].inputs;
+
+  // Check the inputs against the interface of stage `first`.
+  std::string names;
+  for (const TensorInfo &t : wanted)
+    names += (names.empty() ? "" : ", ") + t.name + " " + shapeText(t.shape);
+  for (const auto &[name, tensor] : inputs)
+    if (std::none_of(wanted.begin(), wanted.end(), [&](const TensorInfo &t) { return t.name == name; }))
+      throw Error(Error::Kind::Input, "unknown input '" + name + "'; expected: " + names);
+  int64_t batch = -1;
+  for (const TensorInfo &t : wanted) {
+    auto it = inputs.find(t.name);
+    if (it == inputs.end())
+      throw Error(Error::Kind::Input, "missing input '" + t.name + "': expected " +
+                                          shapeText(t.shape) + " f32; all inputs: " + names);
+    const Tensor &x = it->second;
+    bool ok = x.shape.size() == t.shape.size() && !x.shape.empty() && x.shape[0] >= 1;
+    for (size_t i = 0; ok && i < t.shape.size(); ++i)
+      ok = t.shape[i] < 0 || x.shape[i] == t.shape[i];
+    if (!ok)
+      throw Error(Error::Kind::Input, "input '" + t.name + "': expected " + shapeText(t.shape) +
+                                          (t.shape[0] < 0 ? " (any N)" : "") + " but got " +
+                                          shapeText(x.shape));
+    if (static_cast<int64_t>(x.data.size()) != x.numel())
+      throw Error(Error::Kind::Input, "input '" + t.name + "': shape " + shapeText(x.shape) +
+                                          " needs " + std::to_string(x.numel()) +
+                                          " values but the tensor holds " +
+                                          std::to_string(x.data.size()));
+    if (batch >= 0 && x.shape[0] != batch)
+      throw Error(Error::Kind::Input, "input '" + t.name + "' has batch " +
+                                          std::to_string(x.shape[0]) + " but another input has " +
+                                          std::to_string(batch));
+    batch = x.shape[0];
+  }
+  if (batch < 0)
+    batch = bundle.batch > 0 ? bundle.batch : 1;
+  if (bundle.batch > 0 && batch != bundle.batch)
+    throw Error(Error::Kind::Input, "this bundle was compiled for batch " +
+                                        std::to_string(bundle.batch) + ", got " +
+                                        std::to_string(batch));
+
+  // Staging: the inputs, then the outputs of stage `last`.
+  const std::vector<TensorInfo> &produced = infos[last].outputs;
+  const fb::Stage *firstStage = bundle.manifest->stages()->Get(first);
+  const fb::Stage *lastStage = bundle.manifest->stages()->Get(last);
+  VkDeviceSize stagingSize = 0;
+  for (const fb::Tensor *t : *firstStage->inputs())
+    stagingSize += t->region()->size() * batch;
+  VkDeviceSize outputsAt = stagingSize;
+  for (const fb::Tensor *t : *lastStage->outputs())
+    stagingSize += t->region()->size() * batch;
+  if (staging.size < stagingSize)
+    staging = createBuffer(stagingSize, true);
+  for (size_t s = first; s <= last; ++s)
+    prepareStage(s, batch);
+
+  uint32_t dispatches = 0;
+  for (size_t s = first; s <= last; ++s)
+    dispatches += bundle.manifest->stages()->Get(s)->dispatches()->size();
+  if (timestamps && queryCount < dispatches + 2) {
+    if (queries)
+      vkDestroyQueryPool(device, queries, nullptr);
+    queries = VK_NULL_HANDLE;
+    VkQueryPoolCreateInfo q{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
+    q.queryType = VK_QUERY_TYPE_TIMESTAMP;
+    q.queryCount = dispatches + 2;
+    vkCheck(vkCreateQueryPool(device, &q, nullptr, &queries), "vkCreateQueryPool");
+    queryCount = q.queryCount;
+  }
+
+  VkDeviceSize offset = 0;
+  for (const fb::Tensor *t : *firstStage->inputs()) {
+    const Tensor &x = inputs.at(t->name()->str());
+    std::memcpy(static_cast<char *>(staging.mapped) + offset, x.data.data(), x.data.size() * 4);
+    offset += t->region()->size() * batch;
+  }
+
+  beginCommands(cmd);
+  if (timestamps) {
+    vkCmdResetQueryPool(cmd, queries, 0, queryCount);
+    vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries, 0);
+  }
+  offset = 0;
+  for (const fb::Tensor *t : *firstStage->inputs()) {
+    VkBufferCopy copy{offset, t->region()->offset() * batch, t->region()->size() * batch};
+    vkCmdCopyBuffer(cmd, staging.buffer, stages[first].arena.buffer, 1, &copy);
+    offset += copy.size;
+  }
+  barrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+          VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+  uint32_t query = 1;
+  std::vector<std::string> layers;
+  for (size_t s = first; s <= last; ++s) {
+    const fb::Stage *stage = bundle.manifest->stages()->Get(s);
+    for (uint32_t i = 0; i < stage->dispatches()->size(); ++i) {
+      const fb::Dispatch *d = stage->dispatches()->Get(i);
+      uint64_t z = static_cast<uint64_t>(d->grid()->Get(2)) * batch;
+      if (d->grid()->Get(0) > limits.maxComputeWorkGroupCount[0] ||
+          d->grid()->Get(1) > limits.maxComputeWorkGroupCount[1] ||
+          z > limits.maxComputeWorkGroupCount[2])
+        throw Error(Error::Kind::Device, "layer '" + d->layer()->str() + "' needs a grid over " +
+                                             "this device's maxComputeWorkGroupCount; use a smaller batch");
+      vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipelines[d->kernel()]);
+      vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, layouts[d->kernel()], 0, 1,
+                              &stages[s].sets[i], 0, nullptr);
+      vkCmdDispatch(cmd, d->grid()->Get(0), d->grid()->Get(1), static_cast<uint32_t>(z));
+      if (timestamps && profiling)
+        vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, queries, query++);
+      layers.push_back(d->layer()->str());
+      barrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+              VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+              VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT);
+    }
+    if (s == last)
+      break;
+    // Stage s's outputs are stage s+1's inputs, by name.
+    const fb::Stage *next = bundle.manifest->stages()->Get(s + 1);
+    for (const fb::Tensor *in : *next->inputs()) {
+      const fb::Tensor *src = nullptr;
+      for (const fb::Tensor *out : *stage->outputs())
+        if (out->name()->str() == in->name()->str())
+          src = out;
+      if (!src || src->region()->size() != in->region()->size())
+        throw Error(Error::Kind::Bundle, "stage " + std::to_string(s + 1) + " input '" +
+                                             in->name()->str() + "' is not an output of stage " +
+                                             std::to_string(s));
+      VkBufferCopy copy{src->region()->offset() * batch, in->region()->offset() * batch,
+                        in->region()->size() * batch};
+      vkCmdCopyBuffer(cmd, stages[s].arena.buffer, stages[s + 1].arena.buffer, 1, &copy);
+    }
+    barrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+            VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+  }
+  offset = outputsAt;
+  for (const fb::Tensor *t : *lastStage->outputs()) {
+    VkBufferCopy copy{t->region()->offset() * batch, offset, t->region()->size() * batch};
+    vkCmdCopyBuffer(cmd, stages[last].arena.buffer, staging.buffer, 1, &copy);
+    offset += copy.size;
+  }
+  barrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+          VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+  if (timestamps)
+    vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries, query++);
+  submit();
+
+  if (timestamps) {
+    std::vector<uint64_t> ticks(query);
+    vkCheck(vkGetQueryPoolResults(device, queries, 0, query, ticks.size() * 8, ticks.data(), 8,
+                                  VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
+            "vkGetQueryPoolResults");
+    double period = limits.timestampPeriod * 1e-6; // ns -> ms
+    lastMs = (ticks.back() - ticks.front()) * period;
+    profile.clear();
+    if (profiling)
+      for (size_t i = 0; i < layers.size(); ++i)
+        profile.push_back({layers[i], (ticks[i + 1] - ticks[i]) * period});
+  }
+  context.throwIfNewMessages(seen);
+
+  TensorMap outputs;
+  offset = outputsAt;
+  for (size_t i = 0; i < produced.size(); ++i) {
+    const fb::Tensor *t = lastStage->outputs()->Get(i);
+    Tensor out{produced[i].shape, {}};
+    out.shape[0] = batch;
+    out.data.resize(out.numel());
+    std::memcpy(out.data.data(), static_cast<char *>(staging.mapped) + offset, out.data.size() * 4);
+    offset += t->region()->size() * batch;
+    outputs[produced[i].name] = std::move(out);
+  }
+  return outputs;
+}
+
+Model::Model(Context &context, const Bundle &bundle, uint32_t deviceIndex)
+    : impl_(std::make_unique<Impl>(context.impl(), bundle)) {
+  Context::Impl &ctx = context.impl();
+  if (deviceIndex >= ctx.physical.size())
+    throw Error(Error::Kind::Usage, "device " + std::to_string(deviceIndex) + " does not exist; " +
+                                        std::to_string(ctx.physical.size()) + " device(s) found");
+  size_t seen = ctx.messageCount();
+  Impl &m = *impl_;
+  m.info = ctx.devices[deviceIndex];
+  m.physical = ctx.physical[deviceIndex];
+  VkPhysicalDeviceProperties props;
+  vkGetPhysicalDeviceProperties(m.physical, &props);
+  m.limits = props.limits;
+  vkGetPhysicalDeviceMemoryProperties(m.physical, &m.memory);
+  if (m.limits.minStorageBufferOffsetAlignment > 256)
+    throw Error(Error::Kind::Device, "device '" + m.info.name +
+                                         "' needs storage buffer offsets aligned to " +
+                                         std::to_string(m.limits.minStorageBufferOffsetAlignment) +
+                                         " bytes; bundles align them to 256");
+
+  uint32_t familyCount = 0;
+  vkGetPhysicalDeviceQueueFamilyProperties(m.physical, &familyCount, nullptr);
+  std::vector<VkQueueFamilyProperties> families(familyCount);
+  vkGetPhysicalDeviceQueueFamilyProperties(m.physical, &familyCount, families.data());
+  m.queueFamily = UINT32_MAX;
+  for (uint32_t i = 0; i < familyCount && m.queueFamily == UINT32_MAX; ++i)
+    if (families[i].queueFlags & VK_QUEUE_COMPUTE_BIT)
+      m.queueFamily = i;
+  if (m.queueFamily == UINT32_MAX)
+    throw Error(Error::Kind::Device, "device '" + m.info.name + "' has no compute queue");
+  m.timestamps = families[m.queueFamily].timestampValidBits > 0 && m.limits.timestampPeriod > 0;
+
+  float priority = 1.0f;
+  VkDeviceQueueCreateInfo queueInfo{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
+  queueInfo.queueFamilyIndex = m.queueFamily;
+  queueInfo.queueCount = 1;
+  queueInfo.pQueuePriorities = &priority;
+  VkDeviceCreateInfo deviceInfo{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
+  deviceInfo.queueCreateInfoCount = 1;
+  deviceInfo.pQueueCreateInfos = &queueInfo;
+  vkCheck(vkCreateDevice(m.physical, &deviceInfo, nullptr, &m.device), "vkCreateDevice");
+  vkGetDeviceQueue(m.device, m.queueFamily, 0, &m.queue);
+
+  VkCommandPoolCreateInfo poolInfo{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+  poolInfo.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
+  poolInfo.queueFamilyIndex = m.queueFamily;
+  vkCheck(vkCreateCommandPool(m.device, &poolInfo, nullptr, &m.pool), "vkCreateCommandPool");
+  VkCommandBufferAllocateInfo cmdInfo{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+  cmdInfo.commandPool = m.pool;
+  cmdInfo.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+  cmdInfo.commandBufferCount = 1;
+  vkCheck(vkAllocateCommandBuffers(m.device, &cmdInfo, &m.cmd), "vkAllocateCommandBuffers");
+  VkFenceCreateInfo fenceInfo{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+  vkCheck(vkCreateFence(m.device, &fenceInfo, nullptr, &m.fence), "vkCreateFence");
+
+  m.createPipelines();
+  m.uploadWeights();
+  m.stages.resize(bundle.stages().size());
+  ctx.throwIfNewMessages(seen);
+}
+
+Model::Model(Model &&) noexcept = default;
+Model &Model::operator=(Model &&) noexcept = default;
+Model::~Model() = default;
+
+const Bundle &Model::bundle() const { return *impl_->bundleRef; }
+const DeviceInfo &Model::device() const { return impl_->info; }
+
+TensorMap Model::run(const TensorMap &inputs) {
+  TensorMap outputs = impl_->run(0, impl_->bundle.stages.size() - 1, inputs);
+  // The last stage may carry tensors beyond the model outputs; return those.
+  TensorMap result;
+  for (const TensorInfo &t : impl_->bundle.outputs)
+    result[t.name] = std::move(outputs.at(t.name));
+  return result;
+}
+
+TensorMap Model::runStages(size_t first, size_t last, const TensorMap &inputs) {
+  return impl_->run(first, last, inputs);
+}
+
+void Model::setProfiling(bool on) { impl_->profiling = on; }
+double Model::lastDeviceMs() const { return impl_->lastMs; }
+std::vector<DispatchTime> Model::lastProfile() const { return impl_->profile; }
+
+} // namespace spire
