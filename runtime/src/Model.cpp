@@ -163,6 +163,7 @@ Buffer Model::Impl::createBuffer(VkDeviceSize size, bool hostVisible) {
 }
 
 void Model::Impl::createPipelines() {
+  size_t seenMessages = context.messageCount();
   const fb::Model *m = bundle.manifest;
   size_t count = m->kernels()->size();
   // Bindings per kernel, from its dispatches (the reader checked they agree).
@@ -178,6 +179,9 @@ void Model::Impl::createPipelines() {
     shaders.push_back(VK_NULL_HANDLE);
     vkCheck(vkCreateShaderModule(device, &shader, nullptr, &shaders.back()),
             "vkCreateShaderModule");
+    // Stop at a module the validation layer rejects, before a driver
+    // compiles it into a pipeline.
+    context.throwIfNewMessages(seenMessages);
 
     std::vector<VkDescriptorSetLayoutBinding> slots(bindings[k]);
     for (uint32_t i = 0; i < bindings[k]; ++i)

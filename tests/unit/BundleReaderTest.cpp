@@ -1,0 +1,124 @@
+// The bundle reader never trusts its input: every corruption is an Error of
+// kind Bundle naming the problem, never a crash.
+#include "TestSupport.h"
+
+#include "spire/BundleFormat.h"
+#include "spire/Runtime.h"
+#include "spire/bundle_generated.h"
+
+#include <catch2/catch.hpp>
+
+#include <cstring>
+
+using spire::Bundle;
+using spire::Error;
+namespace fb = spire::bundle;
+
+namespace {
+
+fb::Header header(const std::vector<uint8_t> &bytes) {
+  fb::Header h;
+  std::memcpy(&h, bytes.data(), sizeof(h));
+  return h;
+}
+
+} // namespace
+
+TEST_CASE("bundle_reader_loads_a_compiled_bundle", "[bundle]") {
+  Bundle bundle = Bundle::fromFile(spire::test::smallCnnBundle());
+  CHECK(bundle.name() == "small_cnn");
+  CHECK(bundle.batch() == -1);
+  REQUIRE(bundle.inputs().size() == 1);
+  CHECK(bundle.inputs()[0].name == "image");
+  CHECK(bundle.inputs()[0].shape == std::vector<int64_t>{-1, 3, 32, 32});
+  REQUIRE(bundle.outputs().size() == 1);
+  CHECK(bundle.outputs()[0].shape == std::vector<int64_t>{-1, 10});
+  // small_cnn.yaml splits after fc1's relu: stage 0 hands [N, 128] to stage 1.
+  REQUIRE(bundle.stages().size() == 2);
+  CHECK(bundle.stages()[0].outputs.at(0).shape == std::vector<int64_t>{-1, 128});
+  CHECK(bundle.stages()[1].inputs.at(0).name == bundle.stages()[0].outputs.at(0).name);
+  CHECK(bundle.kernelCount() > 0);
+  CHECK(bundle.weightsBytes() > 268650 * 4 - 1);
+}
+
+TEST_CASE("bundle_reader_refuses_truncated_files", "[bundle]") {
+  std::vector<uint8_t> bytes = spire::test::readFile(spire::test::smallCnnBundle());
+  for (size_t cut = 0; cut < bytes.size(); cut += 997) {
+    std::vector<uint8_t> part(bytes.begin(), bytes.begin() + cut);
+    CHECK_THROWS_AS(Bundle::fromMemory(part.data(), part.size()), Error);
+  }
+  std::vector<uint8_t> part(bytes.begin(), bytes.begin() + 10);
+  CHECK_THROWS_WITH(Bundle::fromMemory(part.data(), part.size()),
+                    Catch::Contains("file too small (10 bytes)"));
+  part.assign(bytes.begin(), bytes.end() - 1);
+  CHECK_THROWS_WITH(Bundle::fromMemory(part.data(), part.size()),
+                    Catch::Contains("truncated or padded"));
+}
+
+TEST_CASE("bundle_reader_refuses_corrupt_bytes", "[bundle]") {
+  std::vector<uint8_t> bytes = spire::test::readFile(spire::test::smallCnnBundle());
+  // Any flipped byte after the header breaks the checksum.
+  for (size_t at = sizeof(fb::Header); at < bytes.size(); at += 1009) {
+    std::vector<uint8_t> bad = bytes;
+    bad[at] ^= 0x5a;
+    CHECK_THROWS_WITH(Bundle::fromMemory(bad.data(), bad.size()),
+                      Catch::Contains("checksum mismatch"));
+  }
+  std::vector<uint8_t> bad = bytes;
+  bad[0] = 'X';
+  CHECK_THROWS_WITH(Bundle::fromMemory(bad.data(), bad.size()),
+                    Catch::Contains("not a Spire bundle (bad magic)"));
+  bad = bytes;
+  bad[8] = 7; // version
+  CHECK_THROWS_WITH(Bundle::fromMemory(bad.data(), bad.size()),
+                    Catch::Contains("bundle format version 7, this runtime reads version 1"));
+}
+
+TEST_CASE("bundle_reader_checks_offsets_behind_the_checksum", "[bundle]") {
+  std::vector<uint8_t> bytes = spire::test::readFile(spire::test::smallCnnBundle());
+  fb::Header h = header(bytes);
+
+  SECTION("manifest outside the file") {
+    h.manifestSize = bytes.size();
+    std::memcpy(bytes.data(), &h, sizeof(h));
+    spire::test::reseal(bytes);
+    CHECK_THROWS_WITH(Bundle::fromMemory(bytes.data(), bytes.size()),
+                      Catch::Contains("lies outside the file"));
+  }
+  SECTION("weights misaligned") {
+    h.weightsOffset -= 8;
+    std::memcpy(bytes.data(), &h, sizeof(h));
+    spire::test::reseal(bytes);
+    CHECK_THROWS_WITH(Bundle::fromMemory(bytes.data(), bytes.size()),
+                      Catch::Contains("misaligned"));
+  }
+  SECTION("manifest garbage") {
+    for (size_t i = 0; i < 64; ++i)
+      bytes[h.manifestOffset + i] ^= 0xff;
+    spire::test::reseal(bytes);
+    CHECK_THROWS_WITH(Bundle::fromMemory(bytes.data(), bytes.size()),
+                      Catch::Contains("the manifest is malformed"));
+  }
+}
+
+TEST_CASE("bundle_reader_checks_manifest_references", "[bundle]") {
+  std::vector<uint8_t> ok = spire::test::handMadeBundle(0, fb::Region(fb::Space::Arena, 0, 16));
+  CHECK_NOTHROW(Bundle::fromMemory(ok.data(), ok.size()));
+
+  std::vector<uint8_t> badKernel = spire::test::handMadeBundle(3, fb::Region(fb::Space::Arena, 0, 16));
+  CHECK_THROWS_WITH(Bundle::fromMemory(badKernel.data(), badKernel.size()),
+                    Catch::Contains("dispatch 0 of stage 0 uses kernel 3 of 1"));
+
+  std::vector<uint8_t> badArena = spire::test::handMadeBundle(0, fb::Region(fb::Space::Arena, 200, 100));
+  CHECK_THROWS_WITH(Bundle::fromMemory(badArena.data(), badArena.size()),
+                    Catch::Contains("binds arena bytes [200, 300) outside its arena (256 bytes"));
+
+  std::vector<uint8_t> badWeights = spire::test::handMadeBundle(0, fb::Region(fb::Space::Weights, 0, 4));
+  CHECK_THROWS_WITH(Bundle::fromMemory(badWeights.data(), badWeights.size()),
+                    Catch::Contains("binds weight bytes [0, 4) outside its weights (0 bytes)"));
+}
+
+TEST_CASE("bundle_reader_reports_missing_files", "[bundle]") {
+  CHECK_THROWS_WITH(Bundle::fromFile("/nonexistent/model.spire"),
+                    Catch::Contains("/nonexistent/model.spire: cannot open the bundle"));
+}

@@ -1,0 +1,73 @@
+// Shared by the unit tests: the bundles the build compiles for them.
+#pragma once
+
+#include "spire/BundleFormat.h"
+#include "spire/bundle_generated.h"
+
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+namespace spire::test {
+
+// small_cnn.yaml compiled with seeded random weights (see CMakeLists.txt).
+inline std::string smallCnnBundle() { return SPIRE_TEST_SMALL_CNN_BUNDLE; }
+
+// Re-seals a modified bundle so that the checks behind the checksum fire.
+inline void reseal(std::vector<uint8_t> &bytes) {
+  bundle::Header h;
+  std::memcpy(&h, bytes.data(), sizeof(h));
+  h.fileSize = bytes.size();
+  h.checksum = bundle::checksum(bytes.data() + h.headerSize, bytes.size() - h.headerSize);
+  std::memcpy(bytes.data(), &h, sizeof(h));
+}
+
+// A bundle assembled by hand: one stage, one dispatch, whose kernel index
+// and binding region the test chooses.
+inline std::vector<uint8_t> handMadeBundle(uint32_t kernelIndex, bundle::Region binding) {
+  flatbuffers::FlatBufferBuilder b;
+  std::vector<uint32_t> spirv = {0x07230203u, 0x00010000u, 0, 1, 0};
+  auto kernel = bundle::CreateKernel(b, b.CreateString("k"), b.CreateString("main"),
+                                 b.CreateVector(spirv), b.CreateVector(std::vector<uint32_t>{64, 1, 1}));
+  bundle::Region region(bundle::Space::Arena, 0, 16);
+  auto tensor = [&] {
+    return bundle::CreateTensor(b, b.CreateString("x"), b.CreateVector(std::vector<int64_t>{-1, 4}),
+                            bundle::DType::f32, &region);
+  };
+  std::vector<bundle::Region> bindings{binding};
+  auto dispatch = bundle::CreateDispatch(b, kernelIndex, b.CreateVectorOfStructs(bindings),
+                                     b.CreateVector(std::vector<uint32_t>{1, 1, 1}),
+                                     b.CreateString("layer"));
+  std::vector<flatbuffers::Offset<bundle::Tensor>> ins{tensor()}, outs{tensor()};
+  auto stage = bundle::CreateStage(b, b.CreateString("stage0"), b.CreateVector(ins),
+                               b.CreateVector(outs), b.CreateVector(std::vector{dispatch}), 256);
+  std::vector<flatbuffers::Offset<bundle::Tensor>> mins{tensor()}, mouts{tensor()};
+  auto model = bundle::CreateModel(b, b.CreateString("hand"), b.CreateString("test"), -1,
+                               b.CreateVector(mins), b.CreateVector(mouts),
+                               b.CreateVector(std::vector{stage}),
+                               b.CreateVector(std::vector{kernel}), 0);
+  bundle::FinishModelBuffer(b, model);
+
+  bundle::Header h{};
+  std::memcpy(h.magic, bundle::kMagic, 8);
+  h.version = bundle::kFormatVersion;
+  h.headerSize = sizeof(bundle::Header);
+  h.manifestOffset = sizeof(bundle::Header);
+  h.manifestSize = b.GetSize();
+  h.weightsOffset = bundle::kWeightsAlignment;
+  h.weightsSize = 0;
+  std::vector<uint8_t> bytes(h.weightsOffset, 0);
+  std::memcpy(bytes.data(), &h, sizeof(h));
+  std::memcpy(bytes.data() + h.manifestOffset, b.GetBufferPointer(), b.GetSize());
+  reseal(bytes);
+  return bytes;
+}
+
+inline std::vector<uint8_t> readFile(const std::string &path) {
+  std::ifstream file(path, std::ios::binary);
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(file), {});
+}
+
+} // namespace spire::test
