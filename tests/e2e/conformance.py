@@ -110,12 +110,83 @@ class MultiTask(nn.Module):
                 "attrs": torch.sigmoid(self.attrs(features))}
 
 
-# name -> (spec, reference module, {input: per-sample shape})
+class Conv1dSequence(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv1d(4, 16, 3)
+        self.bn1 = nn.BatchNorm1d(16)
+        self.conv2 = nn.Conv1d(16, 32, 3, stride=2)
+        self.fc = nn.Linear(32, 6)
+
+    def forward(self, signal):
+        x = torch.relu(self.conv2(torch.relu(self.bn1(self.conv1(signal)))))
+        return {"fc": self.fc(torch.flatten(nn.functional.adaptive_avg_pool1d(x, 1), 1))}
+
+
+class EncoderBlock(nn.Module):
+    """Pre-norm transformer encoder block."""
+
+    def __init__(self, dim, heads, hidden):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(dim)
+        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.ln2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
+
+    def forward(self, x):
+        y = self.ln1(x)
+        x = x + self.attn(y, y, y, need_weights=False)[0]
+        return x + self.mlp(self.ln2(x))
+
+
+class TransformerBlock(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.Sequential(EncoderBlock(64, 4, 128), EncoderBlock(64, 4, 128))
+        self.norm = nn.LayerNorm(64)
+        self.head = nn.Linear(64, 10)
+
+    def forward(self, tokens):
+        x = self.norm(self.blocks(tokens))
+        return {"head": self.head(x.mean(dim=1))}
+
+
+class OpsMix(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.dw = nn.Conv2d(4, 4, 3, padding=2, dilation=2, groups=4)
+        self.pw = nn.Conv2d(4, 6, 1, bias=False)
+        self.bn = nn.BatchNorm2d(6)
+        self.bn1d = nn.BatchNorm1d(6)
+        self.c1d_b = nn.Conv1d(15, 4, 1, stride=2)
+        self.c1d = nn.Conv1d(15, 8, 3, stride=2, padding=1)
+        self.ln = nn.LayerNorm(8)
+        self.fc = nn.Linear(12 * 8, 5)
+
+    def forward(self, image):
+        F = nn.functional
+        x = F.silu(self.bn(self.pw(F.relu6(self.dw(image)))))
+        x = F.leaky_relu(F.avg_pool2d(x, 3, 2, 1), 0.1)
+        aap = F.adaptive_avg_pool2d(x, (3, 5))
+        rs = (aap * aap).reshape(-1, 6, 15)
+        th = torch.tanh(self.bn1d(rs))
+        sm = F.softmax(rs.permute(0, 2, 1) @ th, dim=1)
+        cat = torch.cat([self.c1d(sm), self.c1d_b(sm)], 1)
+        out = torch.sigmoid(self.fc(torch.flatten(self.ln(cat), 1)))
+        return {"sm": sm, "out": out}
+
+
+# name -> (spec relative to the repository, reference module, {input: per-sample
+# shape}, extra `spire compile` arguments)
 MODELS = {
-    "small_cnn": ("small_cnn.yaml", SmallCnn, {"image": (3, 32, 32)}),
-    "mlp": ("mlp.yaml", Mlp, {"x": (784,)}),
-    "resblocks": ("resblocks.yaml", ResBlocks, {"image": (3, 32, 32)}),
-    "multitask": ("multitask.yaml", MultiTask, {"image": (3, 32, 32)}),
+    "small_cnn": ("specs/small_cnn.yaml", SmallCnn, {"image": (3, 32, 32)}, []),
+    "mlp": ("specs/mlp.yaml", Mlp, {"x": (784,)}, []),
+    "resblocks": ("specs/resblocks.yaml", ResBlocks, {"image": (3, 32, 32)}, []),
+    "multitask": ("specs/multitask.yaml", MultiTask, {"image": (3, 32, 32)}, []),
+    "conv1d_sequence": ("specs/conv1d_sequence.yaml", Conv1dSequence, {"signal": (4, 50)},
+                        ["--set", "L=50"]),
+    "transformer_block": ("specs/transformer_block.yaml", TransformerBlock, {"tokens": (16, 64)}, []),
+    "ops_mix": ("tests/e2e/specs/ops_mix.yaml", OpsMix, {"image": (4, 15, 15)}, []),
 }
 
 
@@ -124,6 +195,9 @@ def randomize(module, seed):
     that folding them into convolutions is really exercised."""
     torch.manual_seed(seed)
     for m in module.modules():
+        if isinstance(m, nn.LayerNorm):
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.5, 0.5)
         if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
             m.weight.data.uniform_(0.5, 1.5)
             m.bias.data.uniform_(-0.5, 0.5)
@@ -146,15 +220,15 @@ def main():
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     args = parser.parse_args()
 
-    spec, factory, inputs = MODELS[args.model]
+    spec, factory, inputs, compile_args = MODELS[args.model]
     module = randomize(factory(), seed=1234)
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:
         weights = os.path.join(tmp, "weights.safetensors")
         save_safetensors(module.state_dict(), weights)
         bundle = os.path.join(tmp, "model.spire")
-        run([args.spire, "compile", os.path.join(ROOT, "specs", spec), "--weights", weights,
-             "-o", bundle])
+        run([args.spire, "compile", os.path.join(ROOT, spec), "--weights", weights,
+             "-o", bundle] + compile_args)
         for batch in args.batches:
             torch.manual_seed(100 + batch)
             feeds = {name: torch.randn(batch, *shape) for name, shape in inputs.items()}

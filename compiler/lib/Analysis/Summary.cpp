@@ -41,11 +41,17 @@ static std::optional<int64_t> flopsOf(Operation *op) {
         return macs(k);
       })
       .Case<MatmulOp>([&](MatmulOp m) { return macs(m.getLhs().getType().getShape().back()); })
+      .Case<AttentionOp>([&](AttentionOp a) {
+        // Q/K/V and output projections, then QK^T and PV: 4C + 2T per output.
+        auto shape = a.getInput().getType().getShape();
+        return macs(4 * shape[2] + 2 * shape[1]);
+      })
       .Case<Maxpool2dOp, Avgpool2dOp>([&](auto p) {
         return std::optional<int64_t>(*out * p.getKernel()[0] * p.getKernel()[1]);
       })
-      .Case<GlobalAvgpoolOp>([&](auto p) { return numel(p.getInput()); })
-      .Case<FlattenOp, ReshapeOp, DropoutOp>([](auto) { return std::optional<int64_t>(0); })
+      .Case<GlobalAvgpoolOp, AdaptiveAvgpool2dOp>([&](auto p) { return numel(p.getInput()); })
+      .Case<FlattenOp, ReshapeOp, DropoutOp, PermuteOp, TransposeOp>(
+          [](auto) { return std::optional<int64_t>(0); })
       .Default([&](Operation *) { return out; });
 }
 

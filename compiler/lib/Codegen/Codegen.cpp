@@ -58,6 +58,10 @@ struct Group {
   Value residual;                 // the add's other operand
   Operation *activation = nullptr;
   Value result;                   // the value the kernel stores
+  // Per-sample bytes of temporaries live only during this group's kernels
+  // (attention's packed Q/K/V and its pre-projection output).
+  std::vector<int64_t> scratch;
+  std::vector<BufferRegion> scratchRegions; // filled by planMemory
 };
 
 class ModelCompiler {
@@ -81,7 +85,7 @@ private:
     return v;
   }
   std::vector<Group> formGroups(const StageInfo &stage);
-  void planMemory(const StageInfo &stage, const std::vector<Group> &groups, StagePlan &plan);
+  void planMemory(const StageInfo &stage, std::vector<Group> &groups, StagePlan &plan);
   BufferRegion packWeights(const std::vector<float> &data);
   void emitGroup(const Group &group, size_t stageIndex, StagePlan &plan);
   std::vector<std::vector<float>> parameters(const Group &group);
@@ -125,7 +129,11 @@ std::vector<Group> ModelCompiler::formGroups(const StageInfo &stage) {
       absorbed.insert(next);
       next = soleUser(g.result);
     }
-    bool takesResidual = foldsNorm || llvm::isa<Batchnorm1dOp, Batchnorm2dOp>(op);
+    bool takesResidual = foldsNorm || llvm::isa<Batchnorm1dOp, Batchnorm2dOp, AttentionOp>(op);
+    if (auto attention = llvm::dyn_cast<AttentionOp>(op)) {
+      auto shape = attention.getInput().getType().getShape();
+      g.scratch = {shape[1] * shape[2] * 3 * 4, shape[1] * shape[2] * 4};
+    }
     if (next && takesResidual && llvm::isa<AddOp>(next)) {
       Value other = next->getOperand(0) == g.result ? next->getOperand(1) : next->getOperand(0);
       // Kernels run in anchor order: the residual must exist before this
@@ -153,7 +161,7 @@ std::vector<Group> ModelCompiler::formGroups(const StageInfo &stage) {
 // Greedy liveness packing: each stored value gets [offset, offset+size) per
 // sample, sharing space with values whose lifetimes do not overlap. Largest
 // first, lowest free offset: close to the largest live set in practice.
-void ModelCompiler::planMemory(const StageInfo &stage, const std::vector<Group> &groups,
+void ModelCompiler::planMemory(const StageInfo &stage, std::vector<Group> &groups,
                                StagePlan &plan) {
   struct Interval {
     Value value;
@@ -177,6 +185,7 @@ void ModelCompiler::planMemory(const StageInfo &stage, const std::vector<Group> 
   int64_t end = static_cast<int64_t>(groups.size()) + 1;
   for (Value v : stage.inputs)
     touch(v, 0, true);
+  std::vector<std::pair<size_t, size_t>> scratchOf; // (group, index) per scratch interval
   for (auto [k, g] : llvm::enumerate(groups)) {
     int64_t t = static_cast<int64_t>(k) + 1;
     for (Value operand : g.anchor->getOperands())
@@ -184,6 +193,11 @@ void ModelCompiler::planMemory(const StageInfo &stage, const std::vector<Group> 
     if (g.residual)
       touch(g.residual, t, false);
     touch(g.result, t, true);
+    for (auto [i, bytes] : llvm::enumerate(g.scratch)) {
+      scratchOf.push_back({k, i});
+      intervals.push_back({Value(), static_cast<int64_t>(alignUp(bytes, bundle::kRegionAlignment)),
+                           t, t});
+    }
   }
   for (Value v : stage.outputs)
     touch(v, end, false);
@@ -214,9 +228,18 @@ void ModelCompiler::planMemory(const StageInfo &stage, const std::vector<Group> 
   }
   plan.arenaSize = std::max<uint64_t>(arena, bundle::kRegionAlignment);
   regions_.clear();
-  for (const Interval &iv : intervals)
-    regions_[iv.value] = {BufferRegion::Space::Arena, iv.offset,
-                          static_cast<uint64_t>(perSampleBytes(iv.value))};
+  size_t nextScratch = 0;
+  for (const Interval &iv : intervals) {
+    if (iv.value) {
+      regions_[iv.value] = {BufferRegion::Space::Arena, iv.offset,
+                            static_cast<uint64_t>(perSampleBytes(iv.value))};
+      continue;
+    }
+    auto [group, i] = scratchOf[nextScratch++];
+    groups[group].scratchRegions.resize(groups[group].scratch.size());
+    groups[group].scratchRegions[i] = {BufferRegion::Space::Arena, iv.offset,
+                                       static_cast<uint64_t>(groups[group].scratch[i])};
+  }
 }
 
 BufferRegion ModelCompiler::packWeights(const std::vector<float> &data) {
@@ -225,6 +248,17 @@ BufferRegion ModelCompiler::packWeights(const std::vector<float> &data) {
   blob.resize(offset + data.size() * 4);
   std::memcpy(blob.data() + offset, data.data(), data.size() * 4);
   return {BufferRegion::Space::Weights, offset, data.size() * 4};
+}
+
+// A [rows, cols] matrix as [cols, rows]: linear-style kernels read W^T so
+// threads computing neighbouring outputs read neighbouring weights.
+static std::vector<float> transposed(const std::vector<float> &w, size_t rows) {
+  size_t cols = w.size() / rows;
+  std::vector<float> t(w.size());
+  for (size_t r = 0; r < rows; ++r)
+    for (size_t c = 0; c < cols; ++c)
+      t[c * rows + r] = w[r * cols + c];
+  return t;
 }
 
 // The parameter buffers of a kernel, with batch norm folded in:
@@ -261,16 +295,8 @@ std::vector<std::vector<float>> ModelCompiler::parameters(const Group &g) {
         b[o] = static_cast<float>(b[o] * scale[o] + shift[o]);
       }
     }
-    if (llvm::isa<LinearOp>(op)) {
-      // [out, in] -> [in, out]: threads computing neighbouring outputs read
-      // neighbouring weights.
-      size_t in = w.size() / out;
-      std::vector<float> t(w.size());
-      for (int64_t o = 0; o < out; ++o)
-        for (size_t i = 0; i < in; ++i)
-          t[i * out + o] = w[o * in + i];
-      w = std::move(t);
-    }
+    if (llvm::isa<LinearOp>(op))
+      w = transposed(w, out);
     return {w, b};
   }
   if (llvm::isa<Batchnorm1dOp, Batchnorm2dOp>(op)) {
@@ -281,6 +307,11 @@ std::vector<std::vector<float>> ModelCompiler::parameters(const Group &g) {
   }
   if (llvm::isa<LayernormOp>(op))
     return {get(op, "weight"), get(op, "bias")};
+  if (auto attention = llvm::dyn_cast<AttentionOp>(op)) {
+    size_t c = attention.getInput().getType().getDimSize(2);
+    return {transposed(get(op, "in_proj_weight"), 3 * c), get(op, "in_proj_bias"),
+            transposed(get(op, "out_proj.weight"), c), get(op, "out_proj.bias")};
+  }
   return {};
 }
 
@@ -292,40 +323,64 @@ std::string kernelName(size_t stage, size_t index, llvm::StringRef layer) {
 }
 
 void ModelCompiler::emitGroup(const Group &g, size_t stageIndex, StagePlan &plan) {
-  std::vector<std::vector<float>> params = parameters(g);
-  // Concat copies each input with its own small kernel.
-  unsigned parts = llvm::isa<ConcatOp>(g.anchor) ? g.anchor->getNumOperands() : 1;
-  for (unsigned part = 0; part < parts; ++part) {
+  std::vector<BufferRegion> params;
+  for (const std::vector<float> &p : parameters(g))
+    params.push_back(packWeights(p));
+  BufferRegion out = regions_.lookup(root(g.result));
+  std::optional<BufferRegion> residual;
+  if (g.residual)
+    residual = regions_.lookup(root(g.residual));
+
+  // The kernels of the group: usually one; concat copies each input with
+  // its own; attention is projection, core, projection.
+  struct Part {
     KernelSpec spec;
-    spec.anchor = g.anchor;
-    spec.numInputs = parts > 1 || llvm::isa<ConcatOp>(g.anchor) ? 1 : g.anchor->getNumOperands();
-    spec.numParams = params.size();
-    spec.fusedAdd = static_cast<bool>(g.residual);
-    spec.activation = g.activation;
-    spec.part = part;
+    std::vector<BufferRegion> bindings;
+  };
+  std::vector<Part> parts;
+  auto addPart = [&](unsigned part, BufferRegion output, std::vector<BufferRegion> inputs,
+                     std::vector<BufferRegion> weights, bool epilogue) {
+    Part p;
+    p.spec.anchor = g.anchor;
+    p.spec.part = part;
+    p.spec.numInputs = inputs.size();
+    p.spec.numParams = weights.size();
+    p.spec.fusedAdd = epilogue && residual;
+    p.spec.activation = epilogue ? g.activation : nullptr;
+    p.bindings.push_back(output);
+    p.bindings.insert(p.bindings.end(), inputs.begin(), inputs.end());
+    p.bindings.insert(p.bindings.end(), weights.begin(), weights.end());
+    if (p.spec.fusedAdd)
+      p.bindings.push_back(*residual);
+    parts.push_back(std::move(p));
+  };
+  if (llvm::isa<ConcatOp>(g.anchor)) {
+    for (auto [i, operand] : llvm::enumerate(g.anchor->getOperands()))
+      addPart(i, out, {regions_.lookup(root(operand))}, {}, true);
+  } else if (llvm::isa<AttentionOp>(g.anchor)) {
+    BufferRegion qkv = g.scratchRegions[0], heads = g.scratchRegions[1];
+    addPart(0, qkv, {regions_.lookup(root(g.anchor->getOperand(0)))}, {params[0], params[1]}, false);
+    addPart(1, heads, {qkv}, {}, false);
+    addPart(2, out, {heads}, {params[2], params[3]}, true);
+  } else {
+    std::vector<BufferRegion> inputs;
+    for (Value operand : g.anchor->getOperands())
+      inputs.push_back(regions_.lookup(root(operand)));
+    addPart(0, out, inputs, params, true);
+  }
 
-    std::string layer = layerName(g.anchor).str();
-    for (Operation *op : {g.batchnorm, g.add, g.activation})
-      if (op)
-        layer += "+" + layerName(op).str();
+  std::string layer = layerName(g.anchor).str();
+  for (Operation *op : {g.batchnorm, g.add, g.activation})
+    if (op)
+      layer += "+" + layerName(op).str();
+  for (Part &p : parts) {
     std::string name = kernelName(stageIndex, model_.kernels.size(), layer);
-    KernelBuilder kb(*kernels_, name, spec.numBuffers(), g.anchor->getLoc(), options_.tiles);
-    std::array<uint32_t, 3> grid = emitKernel(kb, spec);
-
+    KernelBuilder kb(*kernels_, name, p.spec.numBuffers(), g.anchor->getLoc(), options_.tiles);
     DispatchPlan dispatch;
     dispatch.kernel = model_.kernels.size();
-    dispatch.grid = grid;
+    dispatch.grid = emitKernel(kb, p.spec);
     dispatch.layer = layer;
-    dispatch.bindings.push_back(regions_.lookup(root(g.result)));
-    if (parts > 1 || llvm::isa<ConcatOp>(g.anchor))
-      dispatch.bindings.push_back(regions_.lookup(root(g.anchor->getOperand(part))));
-    else
-      for (Value operand : g.anchor->getOperands())
-        dispatch.bindings.push_back(regions_.lookup(root(operand)));
-    for (const std::vector<float> &p : params)
-      dispatch.bindings.push_back(packWeights(p));
-    if (g.residual)
-      dispatch.bindings.push_back(regions_.lookup(root(g.residual)));
+    dispatch.bindings = std::move(p.bindings);
     plan.dispatches.push_back(std::move(dispatch));
     model_.kernels.push_back({name, {}, {static_cast<uint32_t>(options_.tiles.workgroupSize), 1, 1}});
     kernelModuleNames_.push_back(name);

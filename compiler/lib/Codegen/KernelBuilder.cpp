@@ -91,6 +91,11 @@ Value KernelBuilder::erf(Value x) {
   return select(fgt(x, f32(0)), y, fsub(f32(0), y));
 }
 
+Value KernelBuilder::toF32(Value index) {
+  Value i32 = arith::IndexCastOp::create(builder_, loc_, builder_.getI32Type(), index);
+  return arith::UIToFPOp::create(builder_, loc_, builder_.getF32Type(), i32);
+}
+
 Value KernelBuilder::load(unsigned buffer, Value index) {
   return memref::LoadOp::create(builder_, loc_, func_.getArgument(buffer), index);
 }

@@ -4,6 +4,8 @@
 
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <cmath>
+
 using namespace mlir;
 
 namespace spire {
@@ -120,12 +122,11 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, Conv
   });
 }
 
-// y[r, o] = sum_k x[r, k] W^T[k, o] + b[o]; each thread computes `tile`
-// consecutive outputs of one row, reading contiguous rows of W^T.
-std::array<uint32_t, 3> emitLinear(KernelBuilder &kb, const KernelSpec &spec, LinearOp op) {
-  ArrayRef<int64_t> in = shapeOf(op.getInput());
-  int64_t K = in.back(), O = op.getOut();
-  int64_t R = perSample(op.getInput()) / K;
+// y[r, o] = sum_k x[r, k] W^T[k, o] + b[o] for R rows of one sample; each
+// thread computes `tile` consecutive outputs of one row, reading contiguous
+// rows of W^T. Used by linear and by attention's projections.
+std::array<uint32_t, 3> emitRowsTimesMatrix(KernelBuilder &kb, const KernelSpec &spec, int64_t R,
+                                            int64_t K, int64_t O) {
   int64_t tile = channelTile(kb, O);
   return kb.forEachItem(R * (O / tile), [&](Value item) {
     Value row = kb.div(item, O / tile);
@@ -146,6 +147,68 @@ std::array<uint32_t, 3> emitLinear(KernelBuilder &kb, const KernelSpec &spec, Li
       finish(kb, spec, outBase, kb.add(kb.mul(row, O), o), v);
     }
   });
+}
+
+std::array<uint32_t, 3> emitLinear(KernelBuilder &kb, const KernelSpec &spec, LinearOp op) {
+  int64_t K = shapeOf(op.getInput()).back(), O = op.getOut();
+  return emitRowsTimesMatrix(kb, spec, perSample(op.getInput()) / K, K, O);
+}
+
+// The core of self-attention on the packed [T, 3C] projections: one thread
+// per (head, query row) computes the scores' max and sum, then accumulates
+// softmax(q k^T / sqrt(D)) v into its slice of the [T, C] output.
+std::array<uint32_t, 3> emitAttentionCore(KernelBuilder &kb, const KernelSpec &spec,
+                                          AttentionOp op) {
+  ArrayRef<int64_t> shape = shapeOf(op.getInput());
+  int64_t T = shape[1], C = shape[2], H = op.getHeads(), D = C / H;
+  double scale = 1.0 / std::sqrt(static_cast<double>(D));
+  return kb.forEachItem(H * T, [&](Value item) {
+    Value h = kb.div(item, T), i = kb.rem(item, T);
+    Value qkv = kb.sampleBase(T * 3 * C);
+    Value qBase = kb.add(qkv, kb.add(kb.mul(i, 3 * C), kb.mul(h, D)));
+    auto score = [&](Value j) {
+      Value kBase = kb.add(qkv, kb.add(kb.add(kb.mul(j, 3 * C), C), kb.mul(h, D)));
+      Value dot = kb.loop(0, D, {kb.f32(0)}, [&](Value d, ValueRange acc) {
+        Value q = kb.load(spec.input(0), kb.add(qBase, d));
+        return Values{kb.fadd(acc[0], kb.fmul(q, kb.load(spec.input(0), kb.add(kBase, d))))};
+      })[0];
+      return kb.fmul(dot, kb.f32(scale));
+    };
+    Value max = kb.loop(0, T, {kb.f32(-3.4028234663852886e38)}, [&](Value j, ValueRange acc) {
+      return Values{kb.fmax(acc[0], score(j))};
+    })[0];
+    Value sum = kb.loop(0, T, {kb.f32(0)}, [&](Value j, ValueRange acc) {
+      return Values{kb.fadd(acc[0], kb.exp(kb.fsub(score(j), max)))};
+    })[0];
+    Value outBase = kb.add(kb.sampleBase(T * C), kb.add(kb.mul(i, C), kb.mul(h, D)));
+    kb.loop(0, D, {}, [&](Value d, ValueRange) {
+      kb.store(0, kb.add(outBase, d), kb.f32(0));
+      return Values{};
+    });
+    kb.loop(0, T, {}, [&](Value j, ValueRange) {
+      Value p = kb.fdiv(kb.exp(kb.fsub(score(j), max)), sum);
+      Value vBase = kb.add(qkv, kb.add(kb.add(kb.mul(j, 3 * C), 2 * C), kb.mul(h, D)));
+      kb.loop(0, D, {}, [&](Value d, ValueRange) {
+        Value at = kb.add(outBase, d);
+        Value v = kb.load(spec.input(0), kb.add(vBase, d));
+        kb.store(0, at, kb.fadd(kb.load(0, at), kb.fmul(p, v)));
+        return Values{};
+      });
+      return Values{};
+    });
+  });
+}
+
+// Attention runs as three kernels (spec.part): the packed Q/K/V projection,
+// the core above, and the output projection (which takes the epilogue).
+std::array<uint32_t, 3> emitAttention(KernelBuilder &kb, const KernelSpec &spec, AttentionOp op) {
+  ArrayRef<int64_t> shape = shapeOf(op.getInput());
+  int64_t T = shape[1], C = shape[2];
+  if (spec.part == 0)
+    return emitRowsTimesMatrix(kb, spec, T, C, 3 * C);
+  if (spec.part == 1)
+    return emitAttentionCore(kb, spec, op);
+  return emitRowsTimesMatrix(kb, spec, T, C, C);
 }
 
 std::array<uint32_t, 3> emitMatmul(KernelBuilder &kb, const KernelSpec &spec, MatmulOp op) {
@@ -208,6 +271,35 @@ std::array<uint32_t, 3> emitGlobalAvgpool(KernelBuilder &kb, const KernelSpec &s
       return Values{kb.fadd(acc[0], kb.load(spec.input(0), kb.add(base, s)))};
     });
     finish(kb, spec, kb.sampleBase(C), c, kb.fdiv(acc[0], kb.f32(S)));
+  });
+}
+
+// PyTorch's adaptive bins: [floor(i*H/OH), ceil((i+1)*H/OH)). Bins differ in
+// size, so the loops run over the largest bin with a mask.
+std::array<uint32_t, 3> emitAdaptiveAvgpool(KernelBuilder &kb, const KernelSpec &spec,
+                                            AdaptiveAvgpool2dOp op) {
+  ArrayRef<int64_t> in = shapeOf(op.getInput());
+  int64_t C = in[1], H = in[2], W = in[3], OH = op.getSize()[0], OW = op.getSize()[1];
+  int64_t maxH = std::min(H, (H + OH - 1) / OH + 1), maxW = std::min(W, (W + OW - 1) / OW + 1);
+  return kb.forEachItem(C * OH * OW, [&](Value item) {
+    Value c = kb.div(item, OH * OW), pix = kb.rem(item, OH * OW);
+    Value oh = kb.div(pix, OW), ow = kb.rem(pix, OW);
+    Value h0 = kb.div(kb.mul(oh, H), OH), h1 = kb.div(kb.add(kb.mul(kb.add(oh, 1), H), OH - 1), OH);
+    Value w0 = kb.div(kb.mul(ow, W), OW), w1 = kb.div(kb.add(kb.mul(kb.add(ow, 1), W), OW - 1), OW);
+    Value base = kb.add(kb.sampleBase(C * H * W), kb.mul(c, H * W));
+    Value sum = kb.loop(0, maxH, {kb.f32(0)}, [&](Value kh, ValueRange acc) {
+      Value ih = kb.add(h0, kh);
+      Value rowOk = kb.lt(ih, h1);
+      Value rowBase = kb.add(base, kb.mul(kb.clamp(ih, 0, H - 1), W));
+      return kb.loop(0, maxW, acc, [&](Value kw, ValueRange acc) {
+        Value iw = kb.add(w0, kw);
+        Value ok = kb.both(rowOk, kb.lt(iw, w1));
+        Value x = kb.load(spec.input(0), kb.add(rowBase, kb.clamp(iw, 0, W - 1)));
+        return Values{kb.select(ok, kb.fadd(acc[0], x), acc[0])};
+      });
+    })[0];
+    Value count = kb.toF32(kb.mul(kb.sub(h1, h0), kb.sub(w1, w0)));
+    finish(kb, spec, kb.sampleBase(C * OH * OW), item, kb.fdiv(sum, count));
   });
 }
 
@@ -307,13 +399,14 @@ std::array<uint32_t, 3> emitConcatPart(KernelBuilder &kb, const KernelSpec &spec
   });
 }
 
-std::array<uint32_t, 3> emitPermute(KernelBuilder &kb, const KernelSpec &spec, PermuteOp op) {
-  ArrayRef<int64_t> in = shapeOf(op.getInput()), out = shapeOf(op.getResult());
-  ArrayRef<int64_t> perm = op.getDims();
+// out[coords] = in[coords permuted]: permute and transpose.
+std::array<uint32_t, 3> emitPermutation(KernelBuilder &kb, const KernelSpec &spec, Value input,
+                                        Value result, ArrayRef<int64_t> perm) {
+  ArrayRef<int64_t> in = shapeOf(input), out = shapeOf(result);
   SmallVector<int64_t> inStride(in.size(), 1);
   for (int64_t i = in.size() - 2; i >= 1; --i)
     inStride[i] = inStride[i + 1] * in[i + 1];
-  int64_t n = perSample(op.getInput());
+  int64_t n = perSample(input);
   return kb.forEachItem(n, [&](Value item) {
     // Output coordinates, innermost first, mapped to the input's strides.
     Value rest = item, src = kb.idx(0);
@@ -325,6 +418,16 @@ std::array<uint32_t, 3> emitPermute(KernelBuilder &kb, const KernelSpec &spec, P
     Value x = kb.load(spec.input(0), kb.add(kb.sampleBase(n), src));
     finish(kb, spec, kb.sampleBase(n), item, x);
   });
+}
+
+std::array<uint32_t, 3> emitTranspose(KernelBuilder &kb, const KernelSpec &spec, TransposeOp op) {
+  int64_t rank = shapeOf(op.getInput()).size();
+  SmallVector<int64_t> perm;
+  for (int64_t i = 0; i < rank; ++i)
+    perm.push_back(i);
+  int64_t d0 = static_cast<int64_t>(op.getDim0()), d1 = static_cast<int64_t>(op.getDim1());
+  std::swap(perm[d0 < 0 ? d0 + rank : d0], perm[d1 < 0 ? d1 + rank : d1]);
+  return emitPermutation(kb, spec, op.getInput(), op.getResult(), perm);
 }
 
 } // namespace
@@ -345,7 +448,12 @@ std::array<uint32_t, 3> emitKernel(KernelBuilder &kb, const KernelSpec &spec) {
       .Case<LayernormOp>([&](LayernormOp op) { return emitLayernorm(kb, spec, op); })
       .Case<SoftmaxOp>([&](SoftmaxOp op) { return emitSoftmax(kb, spec, op); })
       .Case<ConcatOp>([&](ConcatOp op) { return emitConcatPart(kb, spec, op); })
-      .Case<PermuteOp>([&](PermuteOp op) { return emitPermute(kb, spec, op); })
+      .Case<PermuteOp>([&](PermuteOp op) {
+        return emitPermutation(kb, spec, op.getInput(), op.getResult(), op.getDims());
+      })
+      .Case<TransposeOp>([&](TransposeOp op) { return emitTranspose(kb, spec, op); })
+      .Case<AttentionOp>([&](AttentionOp op) { return emitAttention(kb, spec, op); })
+      .Case<AdaptiveAvgpool2dOp>([&](auto op) { return emitAdaptiveAvgpool(kb, spec, op); })
       .Default([&](Operation *op) { return emitElementwise(kb, spec, op); });
 }
 

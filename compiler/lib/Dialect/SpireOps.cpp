@@ -320,6 +320,31 @@ SmallVector<ParameterSpec> LayernormOp::getParameters() {
   return {{"weight", {c}}, {"bias", {c}}};
 }
 
+FailureOr<Shape> AttentionOp::inferShape(ShapeContext &ctx) {
+  if (failed(requireRank(ctx, {3}, "[N, T, C]")))
+    return failure();
+  FailureOr<int64_t> channels = ctx.requireStatic(ctx.operand(0)[2], 0, "embedding size C");
+  if (failed(channels))
+    return failure();
+  int64_t heads = getHeads();
+  if (heads < 1 || *channels % heads != 0) {
+    InFlightDiagnostic diag = ctx.error();
+    diag << "has heads = " << heads << ", which must divide the embedding size " << *channels
+         << " of " << ctx.str(ctx.operand(0)) << " from " << ctx.producer(0);
+    ctx.noteProducer(diag, 0);
+    return failure();
+  }
+  return inferSameShape(ctx);
+}
+
+SmallVector<ParameterSpec> AttentionOp::getParameters() {
+  int64_t c = staticDim(getInput(), 2);
+  return {{"in_proj_weight", {3 * c, c}},
+          {"in_proj_bias", {3 * c}},
+          {"out_proj.weight", {c, c}},
+          {"out_proj.bias", {c}}};
+}
+
 //===----------------------------------------------------------------------===//
 // Pooling
 //===----------------------------------------------------------------------===//
@@ -348,6 +373,18 @@ FailureOr<Shape> GlobalAvgpoolOp::inferShape(ShapeContext &ctx) {
   for (size_t i = 2; i < out.size(); ++i)
     out[i] = ctx.constant(1);
   return out;
+}
+
+FailureOr<Shape> AdaptiveAvgpool2dOp::inferShape(ShapeContext &ctx) {
+  if (failed(requireRank(ctx, {4}, "[N, C, H, W]")))
+    return failure();
+  ArrayRef<int64_t> size = getSize();
+  if (size.size() != 2 || size[0] < 1 || size[1] < 1) {
+    ctx.error() << "has size " << list(size) << "; expected two output sizes >= 1";
+    return failure();
+  }
+  return Shape{ctx.operand(0)[0], ctx.operand(0)[1], ctx.constant(size[0]),
+               ctx.constant(size[1])};
 }
 
 //===----------------------------------------------------------------------===//
@@ -509,6 +546,21 @@ FailureOr<Shape> PermuteOp::inferShape(ShapeContext &ctx) {
   Shape out;
   for (int64_t d : dims)
     out.push_back(in[d]);
+  return out;
+}
+
+FailureOr<Shape> TransposeOp::inferShape(ShapeContext &ctx) {
+  const Shape &in = ctx.operand(0);
+  FailureOr<int64_t> d0 = normalizeDim(ctx, getDim0(), in.size(), "dim0");
+  FailureOr<int64_t> d1 = normalizeDim(ctx, getDim1(), in.size(), "dim1");
+  if (failed(d0) || failed(d1))
+    return failure();
+  if (*d0 == 0 || *d1 == 0) {
+    ctx.error() << "swaps the batch dim 0; only dims >= 1 can be transposed";
+    return failure();
+  }
+  Shape out(in);
+  std::swap(out[*d0], out[*d1]);
   return out;
 }
 

@@ -134,6 +134,32 @@ Operation *buildPermute(LayerArgs &a) {
                            a.builder.getDenseI64ArrayAttr(*dims));
 }
 
+Operation *buildAttention(LayerArgs &a) {
+  int64_t heads = a.params.requireInt("heads");
+  if (a.params.failed())
+    return nullptr;
+  return AttentionOp::create(a.builder, a.loc, placeholder(a), a.inputs[0], a.name,
+                             a.builder.getI64IntegerAttr(heads));
+}
+
+Operation *buildAdaptiveAvgpool(LayerArgs &a) {
+  if (!a.params.has("size"))
+    a.params.error(nullptr, "missing required key 'size' (the output [h, w])");
+  auto size = a.params.getInts("size", 2, 1);
+  if (a.params.failed())
+    return nullptr;
+  return AdaptiveAvgpool2dOp::create(a.builder, a.loc, placeholder(a), a.inputs[0], a.name,
+                                     a.builder.getDenseI64ArrayAttr(size));
+}
+
+Operation *buildTranspose(LayerArgs &a) {
+  int64_t d0 = a.params.requireInt("dim0"), d1 = a.params.requireInt("dim1");
+  if (a.params.failed())
+    return nullptr;
+  return TransposeOp::create(a.builder, a.loc, placeholder(a), a.inputs[0], a.name,
+                             a.builder.getI64IntegerAttr(d0), a.builder.getI64IntegerAttr(d1));
+}
+
 Operation *buildConcat(LayerArgs &a) {
   int64_t dim = a.params.getInt("dim", 1);
   if (a.params.failed())
@@ -153,9 +179,11 @@ const LayerKind kLayerKinds[] = {
     {"batchnorm1d", In::One, {"eps"}, buildNorm<Batchnorm1dOp>},
     {"batchnorm2d", In::One, {"eps"}, buildNorm<Batchnorm2dOp>},
     {"layernorm", In::One, {"eps"}, buildNorm<LayernormOp>},
+    {"attention", In::One, {"heads"}, buildAttention},
     {"maxpool2d", In::One, {"kernel", "stride", "padding"}, buildPool<Maxpool2dOp>},
     {"avgpool2d", In::One, {"kernel", "stride", "padding"}, buildPool<Avgpool2dOp>},
     {"global_avgpool", In::One, {}, buildUnary<GlobalAvgpoolOp>},
+    {"adaptive_avgpool2d", In::One, {"size"}, buildAdaptiveAvgpool},
     {"relu", In::One, {}, buildUnary<ReluOp>},
     {"relu6", In::One, {}, buildUnary<Relu6Op>},
     {"leaky_relu", In::One, {"negative_slope"}, buildLeakyRelu},
@@ -168,6 +196,7 @@ const LayerKind kLayerKinds[] = {
     {"flatten", In::One, {"start_dim", "end_dim"}, buildFlatten},
     {"reshape", In::One, {"shape"}, buildReshape},
     {"permute", In::One, {"dims"}, buildPermute},
+    {"transpose", In::One, {"dim0", "dim1"}, buildTranspose},
     {"add", In::Join, {}, buildBinary<AddOp>},
     {"mul", In::Join, {}, buildBinary<MulOp>},
     {"matmul", In::Join, {}, buildBinary<MatmulOp>},

@@ -365,8 +365,7 @@ void ModuleBuilder::buildOp(const LayerKind &kind, const SpecNode *params, const
     allowed.push_back(k.str());
   if (kind.inputs == LayerKind::Inputs::Join) {
     allowed.push_back("with");
-    if (kind.withCount == 1)
-      allowed.push_back("project");
+    allowed.push_back("project");
   }
   if (params && params->isMap())
     checkKeys(*params, allowed, kind.name.str() + " '" + fullName + "'");

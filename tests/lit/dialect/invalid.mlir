@@ -184,3 +184,28 @@ func.func @global_avgpool_rank(%a: tensor<?x8xf32>) {
   return
 }
 
+
+// -----
+
+// expected-note @+1 {{argument #0 produces [?, 16, 64]}}
+func.func @attention_heads(%a: tensor<?x16x64xf32>) {
+  // expected-error @+1 {{attention 'attn' has heads = 3, which must divide the embedding size 64 of [?, 16, 64] from argument #0}}
+  %0 = spire.attention %a {name = "attn", heads = 3} : tensor<?x16x64xf32> -> tensor<?x16x64xf32>
+  return
+}
+
+// -----
+
+func.func @transpose_batch(%a: tensor<?x16x64xf32>) {
+  // expected-error @+1 {{transpose 't' swaps the batch dim 0; only dims >= 1 can be transposed}}
+  %0 = spire.transpose %a {name = "t", dim0 = 0, dim1 = 2} : tensor<?x16x64xf32> -> tensor<?x16x64xf32>
+  return
+}
+
+// -----
+
+func.func @adaptive_size(%a: tensor<?x4x8x8xf32>) {
+  // expected-error @+1 {{adaptive_avgpool2d 'p' has size [0, 2]; expected two output sizes >= 1}}
+  %0 = spire.adaptive_avgpool2d %a {name = "p", size = array<i64: 0, 2>} : tensor<?x4x8x8xf32> -> tensor<?x4x1x2xf32>
+  return
+}

@@ -68,3 +68,14 @@ func.func @sequence(%x: tensor<?x8x100xf32>, %t: tensor<?x16x64xf32>) -> tensor<
   %14 = spire.reshape %13 {name = "r2", shape = array<i64: 16, 16>} : tensor<?x4x64xf32> -> tensor<?x16x16xf32>
   return %14 : tensor<?x16x16xf32>
 }
+
+// CHECK-LABEL: func @attention_and_friends
+func.func @attention_and_friends(%t: tensor<?x16x64xf32>, %img: tensor<?x6x15x15xf32>) -> (tensor<?x64x16xf32>, tensor<?x6x3x5xf32>) {
+  // CHECK: spire.attention {{.*}}heads = 4
+  %0 = spire.attention %t {name = "attn", heads = 4} : tensor<?x16x64xf32> -> tensor<?x16x64xf32>
+  // CHECK: spire.transpose {{.*}} -> tensor<?x64x16xf32>
+  %1 = spire.transpose %0 {name = "tr", dim0 = 1, dim1 = 2} : tensor<?x16x64xf32> -> tensor<?x64x16xf32>
+  // CHECK: spire.adaptive_avgpool2d {{.*}} -> tensor<?x6x3x5xf32>
+  %2 = spire.adaptive_avgpool2d %img {name = "aap", size = array<i64: 3, 5>} : tensor<?x6x15x15xf32> -> tensor<?x6x3x5xf32>
+  return %1, %2 : tensor<?x64x16xf32>, tensor<?x6x3x5xf32>
+}

@@ -58,6 +58,7 @@ public:
   mlir::Value tanh(mlir::Value a);
   mlir::Value sqrt(mlir::Value a);
   mlir::Value erf(mlir::Value a);
+  mlir::Value toF32(mlir::Value index); // a non-negative index as f32
 
   mlir::Value load(unsigned buffer, mlir::Value index);
   void store(unsigned buffer, mlir::Value index, mlir::Value value);

@@ -70,6 +70,18 @@ def Spire_LayernormOp : Spire_ParamLayerOp<"layernorm"> {
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
 }
 
+def Spire_AttentionOp : Spire_ParamLayerOp<"attention"> {
+  let summary = "multi-head self-attention over [N, T, C] (torch.nn.MultiheadAttention, batch_first)";
+  let description = [{
+    softmax(Q K^T / sqrt(C / heads)) V per head, with Q, K, V the rows of
+    `in_proj_weight` applied to the input and `out_proj` applied after, named
+    as PyTorch's state_dict names them.
+  }];
+  let arguments = (ins Spire_Tensor:$input, StrAttr:$name, I64Attr:$heads);
+  let results = (outs Spire_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
 //===----------------------------------------------------------------------===//
 // Pooling
 //===----------------------------------------------------------------------===//
@@ -88,6 +100,13 @@ def Spire_Avgpool2dOp : Spire_Pool2dOp<"avgpool2d",
 def Spire_GlobalAvgpoolOp : Spire_LayerOp<"global_avgpool"> {
   let summary = "mean over all spatial dims, kept as size 1 (AdaptiveAvgPool2d(1) / AdaptiveAvgPool1d(1))";
   let arguments = (ins Spire_Tensor:$input, StrAttr:$name);
+  let results = (outs Spire_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
+def Spire_AdaptiveAvgpool2dOp : Spire_LayerOp<"adaptive_avgpool2d"> {
+  let summary = "average over adaptive bins to a fixed [oh, ow] (torch.nn.AdaptiveAvgPool2d)";
+  let arguments = (ins Spire_Tensor:$input, StrAttr:$name, DenseI64ArrayAttr:$size);
   let results = (outs Spire_Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
 }
@@ -160,6 +179,13 @@ def Spire_ReshapeOp : Spire_LayerOp<"reshape"> {
 def Spire_PermuteOp : Spire_LayerOp<"permute"> {
   let summary = "reorders dims (torch.permute); the batch dim 0 stays first";
   let arguments = (ins Spire_Tensor:$input, StrAttr:$name, DenseI64ArrayAttr:$dims);
+  let results = (outs Spire_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
+def Spire_TransposeOp : Spire_LayerOp<"transpose"> {
+  let summary = "swaps two dims (torch.transpose); neither may be the batch dim 0";
+  let arguments = (ins Spire_Tensor:$input, StrAttr:$name, I64Attr:$dim0, I64Attr:$dim1);
   let results = (outs Spire_Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
 }
