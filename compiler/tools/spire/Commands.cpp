@@ -153,12 +153,16 @@ int runCompile(const CommonOptions &o) {
   }
   os.write(reinterpret_cast<const char *>(bytes.data()), bytes.size());
   size_t dispatches = 0;
-  for (const StagePlan &s : model->stages)
+  uint64_t arena = 0;
+  for (const StagePlan &s : model->stages) {
     dispatches += s.dispatches.size();
+    arena = std::max(arena, s.arenaSize);
+  }
   llvm::outs() << "wrote " << output << ": " << model->stages.size() << " stage(s), "
                << model->kernels.size() << " kernels, " << dispatches << " dispatches, "
                << model->weights.size() << " bytes of weights ("
-               << (o.weights.empty() ? "seeded random, seed 0" : o.weights) << ")\n";
+               << (o.weights.empty() ? "seeded random, seed 0" : o.weights)
+               << "), activation arena " << arena << " bytes per sample\n";
   return kExitOk;
 }
 

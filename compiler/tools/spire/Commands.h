@@ -24,6 +24,7 @@ struct CommonOptions {
   std::string bundle;                // run, bench
   std::vector<std::string> inputs;   // run --input NAME=FILE
   std::string outputDir;             // run --output-dir
+  std::string outputFile;            // run --output
   int device = -1;                   // run/bench --device
   int batch = 1;                     // run/bench --batch
   int iters = 20;                    // bench --iters

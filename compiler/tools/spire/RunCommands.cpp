@@ -145,6 +145,11 @@ int runRun(const CommonOptions &o) {
   TensorMap outputs = o.stages.empty() ? model.run(inputs) : model.runStages(first, last, inputs);
   std::printf("device %u: %s (%s); %.3f ms on the device\n", s.device,
               model.device().name.c_str(), kindName(model.device().kind), model.lastDeviceMs());
+  if (!o.outputFile.empty() && outputs.size() != 1)
+    throw Error(Error::Kind::Usage, "--output takes a file when there is one output; this run "
+                                    "has " + std::to_string(outputs.size()) + ": use --output-dir");
+  if (!o.outputFile.empty())
+    writeNpy(o.outputFile, outputs.begin()->second);
   if (!o.outputDir.empty())
     std::filesystem::create_directories(o.outputDir);
   for (const auto &[name, tensor] : outputs) {
@@ -216,6 +221,7 @@ void addRunCommands(CLI::App &app, CommonOptions &o) {
   CLI::App *run = app.add_subcommand("run", "run a bundle on a Vulkan device");
   addBundleArgs(run, o);
   run->add_option("--input", o.inputs, "NAME=FILE.npy (repeatable; default: seeded random)");
+  run->add_option("--output", o.outputFile, "write the output as .npy (single-output runs)");
   run->add_option("--output-dir", o.outputDir, "write each output as NAME.npy here");
   run->add_option("--stages", o.stages, "run stages A..B (or one stage K) only");
 
