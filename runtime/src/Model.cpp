@@ -295,7 +295,8 @@ void Model::Impl::prepareStage(size_t s, int64_t batch) {
         throw Error(Error::Kind::Device,
                     "a binding of layer '" + d->layer()->str() + "' needs " +
                         std::to_string(range) + " bytes, over this device's maxStorageBufferRange (" +
-                        std::to_string(limits.maxStorageBufferRange) + "); use a smaller batch");
+                        std::to_string(limits.maxStorageBufferRange) + ")" +
+                        (arena ? "; use a smaller batch" : ""));
       infos.push_back({arena ? state.arena.buffer : weights.buffer,
                        arena ? r->offset() * batch : r->offset(), range});
     }

@@ -11,6 +11,7 @@ each batch size, and every output compared by relative L2 error.
     conformance.py --spire build/bin/spire --model small_cnn --batches 1 8
 """
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -176,6 +177,24 @@ class OpsMix(nn.Module):
         return {"sm": sm, "out": out}
 
 
+def torchvision_model(name, output, **kwargs):
+    """A torchvision model whose single output gets the spec's output name."""
+    import torchvision
+
+    class Named(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = getattr(torchvision.models, name)(**kwargs)
+
+        def state_dict(self, *args, **kw):
+            return self.model.state_dict(*args, **kw)
+
+        def forward(self, image):
+            return {output: self.model(image)}
+
+    return Named
+
+
 # name -> (spec relative to the repository, reference module, {input: per-sample
 # shape}, extra `spire compile` arguments)
 MODELS = {
@@ -187,6 +206,14 @@ MODELS = {
                         ["--set", "L=50"]),
     "transformer_block": ("specs/transformer_block.yaml", TransformerBlock, {"tokens": (16, 64)}, []),
     "ops_mix": ("tests/e2e/specs/ops_mix.yaml", OpsMix, {"image": (4, 15, 15)}, []),
+    "resnet18": ("specs/resnet18.yaml", torchvision_model("resnet18", "fc"),
+                 {"image": (3, 224, 224)}, []),
+    "resnet50": ("specs/resnet50.yaml", torchvision_model("resnet50", "fc"),
+                 {"image": (3, 224, 224)}, []),
+    "mobilenet_v2": ("specs/mobilenet_v2.yaml", torchvision_model("mobilenet_v2", "classifier.1"),
+                     {"image": (3, 224, 224)}, []),
+    "vgg11_bn": ("specs/vgg11_bn.yaml", torchvision_model("vgg11_bn", "classifier.6"),
+                 {"image": (3, 224, 224)}, []),
 }
 
 
@@ -211,6 +238,37 @@ def run(cmd):
     if result.returncode != 0:
         sys.exit(f"FAILED: {' '.join(cmd)}\n{result.stdout}{result.stderr}")
     return result.stdout
+
+
+def check_stages(args, bundle, tmp, batch, feeds, spec, compile_args):
+    """Runs the model stage by stage, each stage reading the interface the
+    previous one saved as .npy files; the result must equal the whole run
+    bit for bit (same kernels, same device). Returns the number of failures."""
+    summary = json.loads(run([args.spire, "summary", "--json", os.path.join(ROOT, spec)]
+                             + [a for a in compile_args if a.startswith("--set") or "=" in a]))
+    stages = summary["stages"]
+    if len(stages) < 2:
+        return 0
+    previous = None
+    for k, stage in enumerate(stages):
+        out_dir = os.path.join(tmp, f"stage{k}_{batch}")
+        cmd = [args.spire, "run", bundle, "--validate", "--stages", str(k), "--output-dir", out_dir]
+        for tensor in stage["inputs"]:
+            name = tensor["name"]
+            path = (os.path.join(tmp, f"{name}_{batch}.npy") if previous is None
+                    else os.path.join(previous, f"{name}.npy"))
+            cmd += ["--input", f"{name}={path}"]
+        run(cmd)
+        previous = out_dir
+    failures = 0
+    whole = os.path.join(tmp, f"out{batch}")
+    for name in os.listdir(whole):
+        same = np.array_equal(np.load(os.path.join(whole, name)), np.load(os.path.join(previous, name)))
+        print(f"{'ok' if same else 'FAIL'} {args.model} batch {batch} output {name[:-4]}: "
+              f"{len(stages)} stages run one by one through saved interfaces "
+              f"{'equal' if same else 'differ from'} the whole run bit for bit")
+        failures += not same
+    return failures
 
 
 def main():
@@ -239,6 +297,7 @@ def main():
                 np.save(path, tensor.numpy())
                 cmd += ["--input", f"{name}={path}"]
             run(cmd)
+            failures += check_stages(args, bundle, tmp, batch, feeds, spec, compile_args)
             with torch.no_grad():
                 expected = module(**feeds)
             for name, want in expected.items():

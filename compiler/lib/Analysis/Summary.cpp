@@ -87,8 +87,10 @@ ModelSummary summarize(SpecModule &spec) {
     for (Operation *op : stage.ops) {
       SummaryLayer row{layerName(op).str(), op->getName().stripDialect().str(),
                        shapeString(spec, op->getResult(0)), 0, flopsOf(op), k};
+      // Parameters as PyTorch counts them: batch-norm statistics are buffers.
       for (const ParameterSpec &p : llvm::cast<LayerOpInterface>(op).getParameters())
-        row.params += p.numel();
+        if (!llvm::StringRef(p.suffix).starts_with("running_"))
+          row.params += p.numel();
       st.params += row.params;
       st.flops = addOpt(st.flops, row.flops);
       s.layers.push_back(row);

@@ -295,9 +295,16 @@ std::vector<std::vector<float>> ModelCompiler::parameters(const Group &g) {
         b[o] = static_cast<float>(b[o] * scale[o] + shift[o]);
       }
     }
-    if (llvm::isa<LinearOp>(op))
-      w = transposed(w, out);
-    return {w, b};
+    if (!llvm::isa<LinearOp>(op))
+      return {w, b};
+    // W^T in row chunks, one binding each (see weightRowsPerBinding).
+    w = transposed(w, out);
+    size_t in = w.size() / out, rows = weightRowsPerBinding(in, out);
+    std::vector<std::vector<float>> params;
+    for (size_t k = 0; k < in; k += rows)
+      params.emplace_back(w.begin() + k * out, w.begin() + std::min(in, k + rows) * out);
+    params.push_back(std::move(b));
+    return params;
   }
   if (llvm::isa<Batchnorm1dOp, Batchnorm2dOp>(op)) {
     size_t channels = llvm::cast<RankedTensorType>(op->getOperand(0).getType()).getDimSize(1);
@@ -358,6 +365,7 @@ void ModelCompiler::emitGroup(const Group &g, size_t stageIndex, StagePlan &plan
     for (auto [i, operand] : llvm::enumerate(g.anchor->getOperands()))
       addPart(i, out, {regions_.lookup(root(operand))}, {}, true);
   } else if (llvm::isa<AttentionOp>(g.anchor)) {
+    // The projections are small: one binding each (see weightRowsPerBinding).
     BufferRegion qkv = g.scratchRegions[0], heads = g.scratchRegions[1];
     addPart(0, qkv, {regions_.lookup(root(g.anchor->getOperand(0)))}, {params[0], params[1]}, false);
     addPart(1, heads, {qkv}, {}, false);

@@ -128,22 +128,27 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, Conv
 std::array<uint32_t, 3> emitRowsTimesMatrix(KernelBuilder &kb, const KernelSpec &spec, int64_t R,
                                             int64_t K, int64_t O) {
   int64_t tile = channelTile(kb, O);
+  int64_t rows = weightRowsPerBinding(K, O), chunks = (K + rows - 1) / rows;
   return kb.forEachItem(R * (O / tile), [&](Value item) {
     Value row = kb.div(item, O / tile);
     Value o0 = kb.mul(kb.rem(item, O / tile), tile);
     Value xBase = kb.add(kb.sampleBase(R * K), kb.mul(row, K));
-    Values acc = kb.loop(0, K, Values(tile, kb.f32(0)), [&](Value k, ValueRange acc) {
-      Value x = kb.load(spec.input(0), kb.add(xBase, k));
-      Value wBase = kb.add(kb.mul(k, O), o0);
-      Values next;
-      for (int64_t t = 0; t < tile; ++t)
-        next.push_back(kb.fadd(acc[t], kb.fmul(x, kb.load(spec.param(0), kb.add(wBase, t)))));
-      return next;
-    });
+    Values acc(tile, kb.f32(0));
+    // One reduction loop per weight binding (one for all but huge weights).
+    for (int64_t c = 0; c < chunks; ++c) {
+      acc = kb.loop(0, std::min(rows, K - c * rows), acc, [&](Value k, ValueRange acc) {
+        Value x = kb.load(spec.input(0), kb.add(xBase, kb.add(k, c * rows)));
+        Value wBase = kb.add(kb.mul(k, O), o0);
+        Values next;
+        for (int64_t t = 0; t < tile; ++t)
+          next.push_back(kb.fadd(acc[t], kb.fmul(x, kb.load(spec.param(c), kb.add(wBase, t)))));
+        return next;
+      });
+    }
     Value outBase = kb.sampleBase(R * O);
     for (int64_t t = 0; t < tile; ++t) {
       Value o = kb.add(o0, t);
-      Value v = kb.fadd(acc[t], kb.load(spec.param(1), o));
+      Value v = kb.fadd(acc[t], kb.load(spec.param(chunks), o));
       finish(kb, spec, outBase, kb.add(kb.mul(row, O), o), v);
     }
   });

@@ -6,6 +6,8 @@
 
 #include "mlir/IR/Operation.h"
 
+#include <algorithm>
+
 namespace spire {
 
 // The buffers of a kernel, in binding order: 0 the output, then the
@@ -24,9 +26,17 @@ struct KernelSpec {
   unsigned numBuffers() const { return 1 + numInputs + numParams + (fusedAdd ? 1 : 0); }
 };
 
+// Rows of a [K, O] weight matrix per binding: every binding stays within
+// 2^26 bytes, half of the maxStorageBufferRange Vulkan guarantees (2^27),
+// so VGG's 400 MB classifier weight runs on any device as several bindings.
+inline int64_t weightRowsPerBinding(int64_t K, int64_t O) {
+  return std::max<int64_t>(1, std::min<int64_t>(K, (int64_t(1) << 26) / (O * 4)));
+}
+
 // Per-layer parameter buffers the emitter expects (prepared by Codegen.cpp):
 //   conv1d/conv2d: weight [O, C/g, k...] (batch norm folded), bias [O]
-//   linear:        weight transposed to [in, out] (folded), bias [out]
+//   linear:        weight transposed to [in, out] (folded) in row chunks of
+//                  weightRowsPerBinding, then bias [out]
 //   batchnorm*:    scale [C], shift [C]
 //   layernorm:     weight [C], bias [C]
 // Returns the grid for one sample.
