@@ -50,7 +50,7 @@ static std::optional<int64_t> flopsOf(Operation *op) {
         return std::optional<int64_t>(*out * p.getKernel()[0] * p.getKernel()[1]);
       })
       .Case<GlobalAvgpoolOp, AdaptiveAvgpool2dOp>([&](auto p) { return numel(p.getInput()); })
-      .Case<FlattenOp, ReshapeOp, DropoutOp, PermuteOp, TransposeOp>(
+      .Case<FlattenOp, ReshapeOp, DropoutOp, PermuteOp, TransposeOp, ParameterOp, SelectOp>(
           [](auto) { return std::optional<int64_t>(0); })
       .Default([&](Operation *) { return out; });
 }

@@ -265,7 +265,7 @@ static std::vector<float> transposed(const std::vector<float> &w, size_t rows) {
 // scale = gamma / sqrt(var + eps); W' = W * scale[o]; b' = (b - mean) * scale + beta.
 std::vector<std::vector<float>> ModelCompiler::parameters(const Group &g) {
   auto get = [&](Operation *op, llvm::StringRef suffix) -> const std::vector<float> & {
-    return weights_.find((layerName(op) + "." + suffix).str())->data;
+    return weights_.find(parameterName(op, suffix))->data;
   };
   auto normScaleShift = [&](Operation *bn, size_t channels) {
     double eps = bn->getAttrOfType<FloatAttr>("eps").getValueAsDouble();
@@ -314,6 +314,8 @@ std::vector<std::vector<float>> ModelCompiler::parameters(const Group &g) {
   }
   if (llvm::isa<LayernormOp>(op))
     return {get(op, "weight"), get(op, "bias")};
+  if (llvm::isa<ParameterOp>(op))
+    return {get(op, "")};
   if (auto attention = llvm::dyn_cast<AttentionOp>(op)) {
     size_t c = attention.getInput().getType().getDimSize(2);
     return {transposed(get(op, "in_proj_weight"), 3 * c), get(op, "in_proj_bias"),
@@ -370,6 +372,8 @@ void ModelCompiler::emitGroup(const Group &g, size_t stageIndex, StagePlan &plan
     addPart(0, qkv, {regions_.lookup(root(g.anchor->getOperand(0)))}, {params[0], params[1]}, false);
     addPart(1, heads, {qkv}, {}, false);
     addPart(2, out, {heads}, {params[2], params[3]}, true);
+  } else if (llvm::isa<ParameterOp>(g.anchor)) {
+    addPart(0, out, {}, params, true); // the input gives only the batch
   } else {
     std::vector<BufferRegion> inputs;
     for (Value operand : g.anchor->getOperands())

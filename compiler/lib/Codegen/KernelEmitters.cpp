@@ -385,6 +385,31 @@ std::array<uint32_t, 3> emitElementwise(KernelBuilder &kb, const KernelSpec &spe
   });
 }
 
+// Repeats a learned tensor for every sample.
+std::array<uint32_t, 3> emitParameter(KernelBuilder &kb, const KernelSpec &spec, ParameterOp op) {
+  int64_t n = perSample(op.getResult());
+  return kb.forEachItem(n, [&](Value item) {
+    finish(kb, spec, kb.sampleBase(n), item, kb.load(spec.param(0), item));
+  });
+}
+
+std::array<uint32_t, 3> emitSelect(KernelBuilder &kb, const KernelSpec &spec, SelectOp op) {
+  ArrayRef<int64_t> in = shapeOf(op.getInput());
+  int64_t dim = static_cast<int64_t>(op.getDim());
+  dim = dim < 0 ? dim + in.size() : dim;
+  int64_t inner = 1;
+  for (size_t i = dim + 1; i < in.size(); ++i)
+    inner *= in[i];
+  int64_t D = in[dim], n = perSample(op.getResult());
+  int64_t index = static_cast<int64_t>(op.getIndex());
+  return kb.forEachItem(n, [&](Value item) {
+    Value src = kb.add(kb.mul(kb.div(item, inner), D * inner),
+                       kb.add(kb.rem(item, inner), index * inner));
+    Value x = kb.load(spec.input(0), kb.add(kb.sampleBase(perSample(op.getInput())), src));
+    finish(kb, spec, kb.sampleBase(n), item, x);
+  });
+}
+
 // Copies input `part` of a concat into its slice of the output.
 std::array<uint32_t, 3> emitConcatPart(KernelBuilder &kb, const KernelSpec &spec, ConcatOp op) {
   ArrayRef<int64_t> out = shapeOf(op.getResult());
@@ -457,6 +482,8 @@ std::array<uint32_t, 3> emitKernel(KernelBuilder &kb, const KernelSpec &spec) {
         return emitPermutation(kb, spec, op.getInput(), op.getResult(), op.getDims());
       })
       .Case<TransposeOp>([&](TransposeOp op) { return emitTranspose(kb, spec, op); })
+      .Case<ParameterOp>([&](ParameterOp op) { return emitParameter(kb, spec, op); })
+      .Case<SelectOp>([&](SelectOp op) { return emitSelect(kb, spec, op); })
       .Case<AttentionOp>([&](AttentionOp op) { return emitAttention(kb, spec, op); })
       .Case<AdaptiveAvgpool2dOp>([&](auto op) { return emitAdaptiveAvgpool(kb, spec, op); })
       .Default([&](Operation *op) { return emitElementwise(kb, spec, op); });

@@ -121,7 +121,7 @@ LogicalResult WeightStore::checkAgainst(SpecModule &spec, const std::string &sou
   spec.modelFunc().walk([&](LayerOpInterface layer) {
     Operation *op = layer.getOperation();
     for (const ParameterSpec &p : layer.getParameters()) {
-      std::string name = layerName(op).str() + "." + p.suffix;
+      std::string name = parameterName(op, p.suffix);
       wanted.insert(name);
       const WeightTensor *t = find(name);
       if (!t) {
@@ -168,7 +168,7 @@ WeightStore WeightStore::random(SpecModule &spec, uint64_t seed) {
   WeightStore store;
   spec.modelFunc().walk([&](LayerOpInterface layer) {
     for (const ParameterSpec &p : layer.getParameters()) {
-      std::string name = layerName(layer.getOperation()).str() + "." + p.suffix;
+      std::string name = parameterName(layer.getOperation(), p.suffix);
       // Seeded per name, so editing one layer leaves the others' weights alone.
       Rng rng{seed ^ llvm::xxh3_64bits(name)};
       WeightTensor t{std::vector<int64_t>(p.shape.begin(), p.shape.end()),

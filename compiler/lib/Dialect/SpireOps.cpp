@@ -21,6 +21,10 @@ StringRef layerName(Operation *op) {
   return {};
 }
 
+std::string parameterName(Operation *op, StringRef suffix) {
+  return suffix.empty() ? layerName(op).str() : (layerName(op) + "." + suffix).str();
+}
+
 static std::string describe(Operation *op) {
   return op->getName().stripDialect().str() + " '" + layerName(op).str() + "'";
 }
@@ -345,6 +349,25 @@ SmallVector<ParameterSpec> AttentionOp::getParameters() {
           {"out_proj.bias", {c}}};
 }
 
+FailureOr<Shape> ParameterOp::inferShape(ShapeContext &ctx) {
+  ArrayRef<int64_t> shape = getShape();
+  if (shape.empty() || llvm::any_of(shape, [](int64_t d) { return d < 1; })) {
+    ctx.error() << "has shape " << list(shape)
+                << "; expected the dims after the batch, each >= 1";
+    return failure();
+  }
+  Shape out{ctx.operand(0)[0]};
+  for (int64_t d : shape)
+    out.push_back(ctx.constant(d));
+  return out;
+}
+
+SmallVector<ParameterSpec> ParameterOp::getParameters() {
+  ParameterSpec p{"", {1}};
+  p.shape.append(getShape().begin(), getShape().end());
+  return {p};
+}
+
 //===----------------------------------------------------------------------===//
 // Pooling
 //===----------------------------------------------------------------------===//
@@ -561,6 +584,29 @@ FailureOr<Shape> TransposeOp::inferShape(ShapeContext &ctx) {
   }
   Shape out(in);
   std::swap(out[*d0], out[*d1]);
+  return out;
+}
+
+FailureOr<Shape> SelectOp::inferShape(ShapeContext &ctx) {
+  const Shape &in = ctx.operand(0);
+  FailureOr<int64_t> dim = normalizeDim(ctx, getDim(), in.size(), "dim");
+  if (failed(dim))
+    return failure();
+  if (*dim == 0) {
+    ctx.error() << "selects along the batch dim 0; only dims >= 1 can be indexed";
+    return failure();
+  }
+  int64_t index = static_cast<int64_t>(getIndex());
+  std::optional<int64_t> size = in[*dim].value();
+  if (index < 0 || (size && index >= *size)) {
+    InFlightDiagnostic diag = ctx.error();
+    diag << "selects index " << index << " of dim " << *dim << ", which has size "
+         << ctx.str(in[*dim]) << " in " << ctx.str(in) << " from " << ctx.producer(0);
+    ctx.noteProducer(diag, 0);
+    return failure();
+  }
+  Shape out(in);
+  out.erase(out.begin() + *dim);
   return out;
 }
 

@@ -160,6 +160,24 @@ Operation *buildTranspose(LayerArgs &a) {
                              a.builder.getI64IntegerAttr(d0), a.builder.getI64IntegerAttr(d1));
 }
 
+Operation *buildParameter(LayerArgs &a) {
+  auto shape = a.params.getIntList("shape");
+  if (!shape && !a.params.failed())
+    a.params.error(nullptr, "missing required key 'shape' (the dims after the batch)");
+  if (a.params.failed())
+    return nullptr;
+  return ParameterOp::create(a.builder, a.loc, placeholder(a), a.inputs[0], a.name,
+                             a.builder.getDenseI64ArrayAttr(*shape));
+}
+
+Operation *buildSelect(LayerArgs &a) {
+  int64_t dim = a.params.requireInt("dim"), index = a.params.requireInt("index");
+  if (a.params.failed())
+    return nullptr;
+  return SelectOp::create(a.builder, a.loc, placeholder(a), a.inputs[0], a.name,
+                          a.builder.getI64IntegerAttr(dim), a.builder.getI64IntegerAttr(index));
+}
+
 Operation *buildConcat(LayerArgs &a) {
   int64_t dim = a.params.getInt("dim", 1);
   if (a.params.failed())
@@ -180,6 +198,7 @@ const LayerKind kLayerKinds[] = {
     {"batchnorm2d", In::One, {"eps"}, buildNorm<Batchnorm2dOp>},
     {"layernorm", In::One, {"eps"}, buildNorm<LayernormOp>},
     {"attention", In::One, {"heads"}, buildAttention},
+    {"parameter", In::One, {"shape"}, buildParameter},
     {"maxpool2d", In::One, {"kernel", "stride", "padding"}, buildPool<Maxpool2dOp>},
     {"avgpool2d", In::One, {"kernel", "stride", "padding"}, buildPool<Avgpool2dOp>},
     {"global_avgpool", In::One, {}, buildUnary<GlobalAvgpoolOp>},
@@ -197,6 +216,7 @@ const LayerKind kLayerKinds[] = {
     {"reshape", In::One, {"shape"}, buildReshape},
     {"permute", In::One, {"dims"}, buildPermute},
     {"transpose", In::One, {"dim0", "dim1"}, buildTranspose},
+    {"select", In::One, {"dim", "index"}, buildSelect},
     {"add", In::Join, {}, buildBinary<AddOp>},
     {"mul", In::Join, {}, buildBinary<MulOp>},
     {"matmul", In::Join, {}, buildBinary<MatmulOp>},

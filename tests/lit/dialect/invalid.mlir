@@ -209,3 +209,20 @@ func.func @adaptive_size(%a: tensor<?x4x8x8xf32>) {
   %0 = spire.adaptive_avgpool2d %a {name = "p", size = array<i64: 0, 2>} : tensor<?x4x8x8xf32> -> tensor<?x4x1x2xf32>
   return
 }
+
+// -----
+
+// expected-note @+1 {{argument #0 produces [?, 197, 192]}}
+func.func @select_range(%a: tensor<?x197x192xf32>) {
+  // expected-error @+1 {{select 's' selects index 197 of dim 1, which has size 197 in [?, 197, 192] from argument #0}}
+  %0 = spire.select %a {name = "s", dim = 1, index = 197} : tensor<?x197x192xf32> -> tensor<?x192xf32>
+  return
+}
+
+// -----
+
+func.func @parameter_shape(%a: tensor<?x4xf32>) {
+  // expected-error @+1 {{parameter 'p' has shape [0, 2]; expected the dims after the batch, each >= 1}}
+  %0 = spire.parameter %a {name = "p", shape = array<i64: 0, 2>} : tensor<?x4xf32> -> tensor<?x1x2xf32>
+  return
+}

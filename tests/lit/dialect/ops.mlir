@@ -79,3 +79,13 @@ func.func @attention_and_friends(%t: tensor<?x16x64xf32>, %img: tensor<?x6x15x15
   %2 = spire.adaptive_avgpool2d %img {name = "aap", size = array<i64: 3, 5>} : tensor<?x6x15x15xf32> -> tensor<?x6x3x5xf32>
   return %1, %2 : tensor<?x64x16xf32>, tensor<?x6x3x5xf32>
 }
+
+// CHECK-LABEL: func @vit_pieces
+func.func @vit_pieces(%t: tensor<?x196x192xf32>) -> tensor<?x192xf32> {
+  // CHECK: spire.parameter {{.*}} -> tensor<?x1x192xf32>
+  %0 = spire.parameter %t {name = "class_token", shape = array<i64: 1, 192>} : tensor<?x196x192xf32> -> tensor<?x1x192xf32>
+  %1 = spire.concat %0, %t {name = "tokens"} : tensor<?x1x192xf32>, tensor<?x196x192xf32> -> tensor<?x197x192xf32>
+  // CHECK: spire.select {{.*}} -> tensor<?x192xf32>
+  %2 = spire.select %1 {name = "cls", dim = 1, index = 0} : tensor<?x197x192xf32> -> tensor<?x192xf32>
+  return %2 : tensor<?x192xf32>
+}

@@ -69,6 +69,10 @@ llvm::LogicalResult verifyLayerShape(mlir::Operation *op);
 // The layer name every spire op carries (its `name` attribute).
 llvm::StringRef layerName(mlir::Operation *op);
 
+// The state_dict name of a parameter: `<layer>.<suffix>`, or the layer name
+// itself for a bare parameter (empty suffix).
+std::string parameterName(mlir::Operation *op, llvm::StringRef suffix);
+
 } // namespace spire
 
 #include "spire/Dialect/SpireInterfaces.h.inc"

@@ -82,6 +82,18 @@ def Spire_AttentionOp : Spire_ParamLayerOp<"attention"> {
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
 }
 
+def Spire_ParameterOp : Spire_ParamLayerOp<"parameter"> {
+  let summary = "a learned tensor, repeated for every sample of the input's batch";
+  let description = [{
+    ViT's class token and position embedding: the parameter is named exactly
+    by the layer name (`class_token`, `encoder.pos_embedding`), with shape
+    [1, shape...] as PyTorch stores it. The input supplies only the batch.
+  }];
+  let arguments = (ins Spire_Tensor:$input, StrAttr:$name, DenseI64ArrayAttr:$shape);
+  let results = (outs Spire_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
 //===----------------------------------------------------------------------===//
 // Pooling
 //===----------------------------------------------------------------------===//
@@ -186,6 +198,13 @@ def Spire_PermuteOp : Spire_LayerOp<"permute"> {
 def Spire_TransposeOp : Spire_LayerOp<"transpose"> {
   let summary = "swaps two dims (torch.transpose); neither may be the batch dim 0";
   let arguments = (ins Spire_Tensor:$input, StrAttr:$name, I64Attr:$dim0, I64Attr:$dim1);
+  let results = (outs Spire_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
+def Spire_SelectOp : Spire_LayerOp<"select"> {
+  let summary = "takes index `index` of dim `dim`, removing the dim (x[:, index] for dim 1)";
+  let arguments = (ins Spire_Tensor:$input, StrAttr:$name, I64Attr:$dim, I64Attr:$index);
   let results = (outs Spire_Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
 }
