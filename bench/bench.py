@@ -9,6 +9,7 @@ the conformance references in tests/e2e/conformance.py.
     /usr/bin/python3 bench/bench.py --spire build/bin/spire [--iters 20]
 """
 import argparse
+import json
 import os
 import platform
 import re
@@ -25,6 +26,8 @@ from conformance import MODELS, randomize  # noqa: E402
 
 DEFAULT_RUNS = [("small_cnn", 1), ("small_cnn", 8), ("resblocks", 1), ("resblocks", 8),
                 ("mlp", 1), ("mlp", 8), ("transformer_block", 1), ("transformer_block", 8)]
+ZOO_RUNS = [("resnet18", 1), ("resnet50", 1), ("mobilenet_v2", 1), ("vgg11_bn", 1),
+            ("vit_tiny", 1)]
 
 
 def torch_median_ms(module, feeds, iters):
@@ -51,6 +54,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--spire", default=os.path.join(ROOT, "build", "bin", "spire"))
     parser.add_argument("--iters", type=int, default=20)
+    parser.add_argument("--zoo", action="store_true",
+                        help="the ImageNet-sized zoo at batch 1, with summary columns")
     args = parser.parse_args()
     # Both sides get every core: lavapipe uses one thread per core.
     torch.set_num_threads(os.cpu_count())
@@ -60,10 +65,11 @@ def main():
           f"{os.cpu_count()} cores; PyTorch {torch.__version__} with {torch.get_num_threads()} "
           f"threads; Vulkan device: {devices.strip()}")
     print()
-    print("| model | batch | Spire host ms | Spire device ms | PyTorch ms | Spire / PyTorch |")
-    print("|---|---|---|---|---|---|")
+    extra = " params | GFLOPs | peak activations MiB |" if args.zoo else ""
+    print(f"| model | batch |{extra} Spire host ms | Spire device ms | PyTorch ms | Spire / PyTorch |")
+    print("|---|---|" + ("---|---|---|" if args.zoo else "") + "---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
-        for name, batch in DEFAULT_RUNS:
+        for name, batch in ZOO_RUNS if args.zoo else DEFAULT_RUNS:
             spec, factory, inputs, compile_args = MODELS[name]
             bundle = os.path.join(tmp, f"{name}.spire")
             if not os.path.exists(bundle):
@@ -73,8 +79,15 @@ def main():
             module = randomize(factory(), seed=0)
             feeds = {k: torch.randn(batch, *shape) for k, shape in inputs.items()}
             reference = torch_median_ms(module, feeds, args.iters)
-            print(f"| {name} | {batch} | {host:.2f} | {device:.2f} | {reference:.2f} | "
-                  f"{host / reference:.1f}x |")
+            columns = ""
+            if args.zoo:
+                summary = json.loads(subprocess.run(
+                    [args.spire, "summary", "--json", os.path.join(ROOT, spec)] + compile_args,
+                    check=True, capture_output=True, text=True).stdout)
+                columns = (f" {summary['params'] / 1e6:.2f}M | {summary['flops'] / 1e9:.2f} | "
+                           f"{summary['peak_activation_bytes'] / 2**20:.2f} |")
+            print(f"| {name} | {batch} |{columns} {host:.2f} | {device:.2f} | {reference:.2f} | "
+                  f"{host / reference:.1f}x |", flush=True)
 
 
 if __name__ == "__main__":
