@@ -1,20 +1,25 @@
 #!/usr/bin/python3
-"""PyTorch interop for Spire: write a state_dict as .safetensors.
+"""PyTorch interop for Spire: a spec from a module, weights as .safetensors.
 
-Runs on Debian's python3-torch (/usr/bin/python3); no other package. The
-safetensors format is small enough to write directly: an 8-byte little-endian
-header length, a JSON header {name: {dtype, shape, data_offsets}}, then the
-raw little-endian tensor bytes.
+Runs on Debian's python3-torch (/usr/bin/python3); no other package.
 
-    /usr/bin/python3 compiler/tools/torch/spire_torch.py export model.pt -o weights.safetensors
+    # the spec, traced with torch.fx (MODEL: package.module:factory or a
+    # torch.save()d module file)
+    spire_torch.py spec torchvision.models:resnet18 --input image=N,3,224,224 -o resnet18.yaml
+    # the weights, by state_dict name (MODEL may also be a saved state_dict)
+    spire_torch.py export torchvision.models:resnet18 -o resnet18.safetensors
 
-where model.pt is a torch.save()d state_dict or whole module. From Python:
+The safetensors format is small enough to write directly: an 8-byte
+little-endian header length, a JSON header {name: {dtype, shape,
+data_offsets}}, then the raw little-endian tensor bytes. From Python:
 
     from spire_torch import save_safetensors
     save_safetensors(module.state_dict(), "weights.safetensors")
 """
 import argparse
+import importlib
 import json
+import os
 import struct
 import sys
 
@@ -44,19 +49,54 @@ def save_safetensors(state_dict, path):
             f.write(blob)
 
 
+def load_model(spec):
+    """`package.module:factory` (called with no arguments) or a torch.save()d file."""
+    if ":" in spec and not os.path.exists(spec):
+        module_name, factory = spec.split(":", 1)
+        return getattr(importlib.import_module(module_name), factory)()
+    return torch.load(spec, map_location="cpu")
+
+
+def parse_input(text):
+    """image=N,3,224,224 -> ("image", ["N", 3, 224, 224])"""
+    name, _, dims = text.partition("=")
+    if not name or not dims:
+        raise argparse.ArgumentTypeError(f"expected NAME=D0,D1,..., got '{text}'")
+    return name, [int(d) if d.isdigit() else d for d in dims.split(",")]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    export = sub.add_parser("export", help="a torch.save()d state_dict or module to .safetensors")
-    export.add_argument("checkpoint")
+    export = sub.add_parser("export", help="a model's state_dict to .safetensors")
+    export.add_argument("model", help="package.module:factory, or a saved module or state_dict")
     export.add_argument("-o", "--output", required=True)
+    spec = sub.add_parser("spec", help="a Spire spec from a module, through torch.fx")
+    spec.add_argument("model", help="package.module:factory, or a saved module")
+    spec.add_argument("--input", type=parse_input, action="append", required=True,
+                      help="NAME=D0,D1,... in forward's argument order; N for the batch")
+    spec.add_argument("--name", help="model name (default: the module's class)")
+    spec.add_argument("-o", "--output", required=True)
     args = parser.parse_args(argv)
-    obj = torch.load(args.checkpoint, map_location="cpu")
-    state = obj.state_dict() if isinstance(obj, torch.nn.Module) else obj
-    if not isinstance(state, dict):
-        sys.exit(f"error: {args.checkpoint} holds neither a state_dict nor a module")
-    save_safetensors(state, args.output)
-    print(f"wrote {args.output}: {len(state)} tensors")
+
+    obj = load_model(args.model)
+    if args.command == "export":
+        state = obj.state_dict() if isinstance(obj, torch.nn.Module) else obj
+        if not isinstance(state, dict):
+            sys.exit(f"error: {args.model} holds neither a state_dict nor a module")
+        save_safetensors(state, args.output)
+        print(f"wrote {args.output}: {len(state)} tensors")
+        return
+    if not isinstance(obj, torch.nn.Module):
+        sys.exit(f"error: {args.model} is not a torch.nn.Module")
+    from fx_to_spec import UnsupportedError, module_to_spec
+    try:
+        text, _ = module_to_spec(obj, dict(args.input), args.name or type(obj).__name__.lower())
+    except UnsupportedError as e:
+        sys.exit(f"error: cannot express in a spec: {e}")
+    with open(args.output, "w") as f:
+        f.write(text)
+    print(f"wrote {args.output}: {text.count(chr(10) + '  - ')} layers")
 
 
 if __name__ == "__main__":

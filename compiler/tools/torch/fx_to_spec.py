@@ -1,0 +1,286 @@
+"""torch.fx graph -> Spire spec (flat layer list).
+
+Each traced module call becomes one layer named by its module path, so the
+module's state_dict loads onto the spec by name; function and method calls
+become layers named by their fx node names. A layer whose input is not the
+previous layer's output gets `from:`, joins get `with:`. What Spire cannot
+express is reported as an error naming the node, never silently dropped.
+"""
+import operator
+
+import torch
+import torch.nn.functional as F
+from torch import fx, nn
+
+
+class UnsupportedError(Exception):
+    pass
+
+
+def _pair(v):
+    return list(v) if isinstance(v, (tuple, list)) else [v, v]
+
+
+def _single(v):
+    return v[0] if isinstance(v, (tuple, list)) else v
+
+
+def _compact(values):
+    """[3, 3] -> 3 (the spec accepts one number for all dims)."""
+    return values[0] if len(set(values)) == 1 else values
+
+
+class _Converter:
+    def __init__(self, module, inputs):
+        self.module = module
+        self.modules = dict(module.named_modules())
+        self.inputs = inputs  # name -> shape list (strings allowed for symbols)
+        self.layers = []      # (kind, keys) in order
+        self.alias = {}       # fx node -> tensor name
+        self.previous = None  # tensor name of the previous layer's output
+        self.used = set()     # layer names given out
+
+    # -- helpers ----------------------------------------------------------
+    def name_of(self, node):
+        if not isinstance(node, fx.Node):
+            raise UnsupportedError(f"expected a tensor, got the constant {node!r}")
+        if node not in self.alias:
+            raise UnsupportedError(f"'{node.name}' is not a tensor Spire tracks")
+        return self.alias[node]
+
+    def emit(self, node, kind, keys, inputs, name=None):
+        if name and name in self.used:
+            # A module called twice (torchvision reuses one ReLU per block).
+            if any(True for _ in self.modules[name].parameters()):
+                raise UnsupportedError(f"module '{name}' is called twice: shared weights are "
+                                       "not supported")
+            name = None
+        name = name or node.name
+        self.used.add(name)
+        keys = dict(keys)
+        first = self.name_of(inputs[0])
+        if first != self.previous:
+            keys["from"] = first
+        if len(inputs) > 1:
+            others = [self.name_of(i) for i in inputs[1:]]
+            keys["with"] = others[0] if len(others) == 1 else others
+        self.layers.append((kind, {"name": name, **keys}))
+        self.alias[node] = name
+        self.previous = name
+
+    def passthrough(self, node, source):
+        self.alias[node] = self.name_of(source)
+
+    # -- node kinds -------------------------------------------------------
+    def call_module(self, node):
+        m = self.modules[node.target]
+        x = node.args[0] if node.args else None
+        name = node.target
+        if isinstance(m, (nn.Conv1d, nn.Conv2d)):
+            if isinstance(m.padding, str) or m.padding_mode != "zeros":
+                raise UnsupportedError(f"{name}: padding '{m.padding}'/{m.padding_mode} "
+                                       "is not supported; use explicit zero padding")
+            kind = "conv1d" if isinstance(m, nn.Conv1d) else "conv2d"
+            keys = {"out": m.out_channels, "kernel": _compact(list(m.kernel_size))}
+            for key, value, default in (("stride", m.stride, 1), ("padding", m.padding, 0),
+                                        ("dilation", m.dilation, 1)):
+                if _compact(list(value)) != default:
+                    keys[key] = _compact(list(value))
+            if m.groups != 1:
+                keys["groups"] = m.groups
+            if m.bias is None:
+                keys["bias"] = False
+            self.emit(node, kind, keys, [x], name)
+        elif isinstance(m, nn.Linear):
+            self.emit(node, "linear", {"out": m.out_features, **({} if m.bias is not None else
+                                                                  {"bias": False})}, [x], name)
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            kind = "batchnorm1d" if isinstance(m, nn.BatchNorm1d) else "batchnorm2d"
+            self.emit(node, kind, {} if m.eps == 1e-5 else {"eps": m.eps}, [x], name)
+        elif isinstance(m, nn.LayerNorm):
+            if len(m.normalized_shape) != 1:
+                raise UnsupportedError(f"{name}: LayerNorm over {len(m.normalized_shape)} dims")
+            self.emit(node, "layernorm", {} if m.eps == 1e-5 else {"eps": m.eps}, [x], name)
+        elif isinstance(m, (nn.ReLU, nn.ReLU6, nn.SiLU, nn.Sigmoid, nn.Tanh)):
+            kind = {nn.ReLU: "relu", nn.ReLU6: "relu6", nn.SiLU: "silu", nn.Sigmoid: "sigmoid",
+                    nn.Tanh: "tanh"}[type(m)]
+            self.emit(node, kind, {}, [x], name)
+        elif isinstance(m, nn.GELU):
+            if m.approximate != "none":
+                raise UnsupportedError(f"{name}: GELU(approximate='{m.approximate}')")
+            self.emit(node, "gelu", {}, [x], name)
+        elif isinstance(m, nn.LeakyReLU):
+            self.emit(node, "leaky_relu", {"negative_slope": m.negative_slope}, [x], name)
+        elif isinstance(m, nn.Softmax):
+            self.emit(node, "softmax", {"dim": m.dim}, [x], name)
+        elif isinstance(m, nn.Dropout):
+            self.emit(node, "dropout", {"p": m.p}, [x], name)
+        elif isinstance(m, nn.Identity):
+            self.passthrough(node, x)
+        elif isinstance(m, nn.Flatten):
+            self.emit(node, "flatten", {"start_dim": m.start_dim, "end_dim": m.end_dim}, [x], name)
+        elif isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
+            self.pool(node, "maxpool2d" if isinstance(m, nn.MaxPool2d) else "avgpool2d", x,
+                      m.kernel_size, m.stride, m.padding, m.ceil_mode,
+                      getattr(m, "dilation", 1), getattr(m, "count_include_pad", True), name)
+        elif isinstance(m, (nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool1d)):
+            self.adaptive(node, x, m.output_size, name)
+        elif isinstance(m, nn.MultiheadAttention):
+            q, k, v = node.args[:3]
+            if not (q is k is v) or not m.batch_first:
+                raise UnsupportedError(f"{name}: only self-attention with batch_first=True")
+            self.emit(node, "attention", {"heads": m.num_heads}, [q], name)
+        else:
+            raise UnsupportedError(f"module '{name}' of type {type(m).__name__}")
+
+    def pool(self, node, kind, x, kernel, stride, padding, ceil_mode, dilation,
+             count_include_pad, name=None):
+        if ceil_mode or _single(dilation) != 1 or not count_include_pad:
+            raise UnsupportedError(f"{node.name}: ceil_mode, dilation or count_include_pad=False")
+        keys = {"kernel": _compact(_pair(kernel))}
+        stride = stride if stride not in (None, ()) else kernel
+        if _pair(stride) != _pair(kernel):
+            keys["stride"] = _compact(_pair(stride))
+        if _compact(_pair(padding)) != 0:
+            keys["padding"] = _compact(_pair(padding))
+        self.emit(node, kind, keys, [x], name)
+
+    def adaptive(self, node, x, size, name=None):
+        size = _pair(size) if not isinstance(size, int) else [size, size]
+        if all(s == 1 for s in size):
+            self.emit(node, "global_avgpool", {}, [x], name)
+        else:
+            self.emit(node, "adaptive_avgpool2d", {"size": _compact(size)}, [x], name)
+
+    def call_function(self, node):
+        f, args, kw = node.target, node.args, node.kwargs
+        if f in (operator.add, torch.add, operator.mul, torch.mul):
+            kind = "add" if f in (operator.add, torch.add) else "mul"
+            self.emit(node, kind, {}, [args[0], args[1]])
+        elif f in (operator.matmul, torch.matmul):
+            self.emit(node, "matmul", {}, [args[0], args[1]])
+        elif f in (torch.relu, F.relu, F.relu6, torch.sigmoid, F.silu, torch.tanh):
+            kind = {torch.relu: "relu", F.relu: "relu", F.relu6: "relu6",
+                    torch.sigmoid: "sigmoid", F.silu: "silu", torch.tanh: "tanh"}[f]
+            self.emit(node, kind, {}, [args[0]])
+        elif f is F.gelu:
+            if kw.get("approximate", "none") != "none":
+                raise UnsupportedError(f"{node.name}: gelu(approximate=...)")
+            self.emit(node, "gelu", {}, [args[0]])
+        elif f is F.softmax:
+            self.emit(node, "softmax", {"dim": kw.get("dim", args[1] if len(args) > 1 else -1)},
+                      [args[0]])
+        elif f is torch.flatten:
+            start = kw.get("start_dim", args[1] if len(args) > 1 else 0)
+            end = kw.get("end_dim", args[2] if len(args) > 2 else -1)
+            self.emit(node, "flatten", {"start_dim": start, "end_dim": end}, [args[0]])
+        elif f is torch.cat:
+            tensors = list(args[0])
+            self.emit(node, "concat", {"dim": kw.get("dim", args[1] if len(args) > 1 else 0)},
+                      tensors)
+        elif f is torch.transpose:
+            self.emit(node, "transpose", {"dim0": args[1], "dim1": args[2]}, [args[0]])
+        elif f is F.adaptive_avg_pool2d:
+            self.adaptive(node, args[0], kw.get("output_size", args[1] if len(args) > 1 else None))
+        elif f in (F.max_pool2d, F.avg_pool2d):
+            get = lambda i, key, default: kw.get(key, args[i] if len(args) > i else default)
+            self.pool(node, "maxpool2d" if f is F.max_pool2d else "avgpool2d", args[0],
+                      get(1, "kernel_size", None), get(2, "stride", None), get(3, "padding", 0),
+                      get(5 if f is F.max_pool2d else 4, "ceil_mode", False),
+                      get(4, "dilation", 1) if f is F.max_pool2d else 1,
+                      get(5, "count_include_pad", True) if f is F.avg_pool2d else True)
+        elif f is F.dropout:
+            self.passthrough(node, args[0])
+        elif f is operator.getitem and isinstance(args[0], fx.Node) and \
+                args[0].op == "call_module" and \
+                isinstance(self.modules.get(args[0].target), nn.MultiheadAttention):
+            if args[1] != 0:
+                raise UnsupportedError(f"{node.name}: attention weights are not computed")
+            self.passthrough(node, args[0])
+        else:
+            raise UnsupportedError(f"function {getattr(f, '__name__', f)} ({node.name})")
+
+    def call_method(self, node):
+        method, args = node.target, node.args
+        if method in ("relu", "sigmoid", "tanh"):
+            self.emit(node, method, {}, [args[0]])
+        elif method == "flatten":
+            start = node.kwargs.get("start_dim", args[1] if len(args) > 1 else 0)
+            self.emit(node, "flatten", {"start_dim": start}, [args[0]])
+        elif method in ("view", "reshape"):
+            dims = list(args[1:]) if not isinstance(args[1], (tuple, list)) else list(args[1])
+            batch, rest = dims[0], dims[1:]
+            if not (isinstance(batch, fx.Node) or batch == -1) or \
+                    any(isinstance(d, fx.Node) for d in rest):
+                raise UnsupportedError(f"{node.name}: {method} must keep dim 0 (the batch)")
+            self.emit(node, "reshape", {"shape": rest}, [args[0]])
+        elif method == "permute":
+            dims = list(args[1:]) if not isinstance(args[1], (tuple, list)) else list(args[1])
+            self.emit(node, "permute", {"dims": dims}, [args[0]])
+        elif method == "transpose":
+            self.emit(node, "transpose", {"dim0": args[1], "dim1": args[2]}, [args[0]])
+        elif method == "size":
+            pass  # only used as x.size(0) in view/reshape: the batch
+        elif method in ("contiguous",):
+            self.passthrough(node, args[0])
+        else:
+            raise UnsupportedError(f"method .{method}() ({node.name})")
+
+    def convert(self):
+        graph = fx.symbolic_trace(self.module).graph
+        outputs = []
+        placeholders = [n for n in graph.nodes if n.op == "placeholder"]
+        if len(placeholders) != len(self.inputs):
+            raise UnsupportedError(f"forward takes {len(placeholders)} inputs "
+                                   f"({', '.join(p.target for p in placeholders)}); "
+                                   f"{len(self.inputs)} were given")
+        # Inputs are named by position, as given.
+        for placeholder, name in zip(placeholders, self.inputs):
+            self.alias[placeholder] = name
+        self.previous = next(iter(self.inputs))
+        for node in graph.nodes:
+            if node.op == "placeholder":
+                continue
+            elif node.op == "call_module":
+                self.call_module(node)
+            elif node.op == "call_function":
+                self.call_function(node)
+            elif node.op == "call_method":
+                self.call_method(node)
+            elif node.op == "output":
+                result = node.args[0]
+                items = result.values() if isinstance(result, dict) else \
+                    result if isinstance(result, (tuple, list)) else [result]
+                outputs = [self.name_of(r) for r in items]
+            else:
+                raise UnsupportedError(f"{node.op} '{node.target}' (parameters used directly "
+                                       "in forward are not supported yet)")
+        return outputs
+
+
+def _yaml_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_yaml_value(x) for x in v) + "]"
+    if isinstance(v, float):
+        return repr(v)
+    return str(v)
+
+
+def module_to_spec(module, inputs, name):
+    """Returns (spec text, output tensor names) for `module` traced with
+    torch.fx; `inputs` maps input names, in forward's argument order, to
+    shapes (e.g. {"image": ["N", 3, 224, 224]})."""
+    converter = _Converter(module.eval(), inputs)
+    outputs = converter.convert()
+    lines = [f"# Generated from {type(module).__name__} by compiler/tools/torch/spire_torch.py",
+             "spire: 1", f"name: {name}", "inputs:"]
+    lines += [f"  {k}: {_yaml_value(v)}" for k, v in inputs.items()]
+    lines.append("layers:")
+    for kind, keys in converter.layers:
+        body = ", ".join(f"{k}: {_yaml_value(v)}" for k, v in keys.items())
+        lines.append(f"  - {kind}: {{{body}}}")
+    if not converter.layers or outputs != [converter.layers[-1][1]["name"]]:
+        lines.append(f"outputs: {_yaml_value(outputs)}")
+    return "\n".join(lines) + "\n", outputs
