@@ -2,6 +2,7 @@
 
 #include "spire/Analysis/Summary.h"
 #include "spire/Bundle/BundleWriter.h"
+#include "spire/Bundle/Embedding.h"
 #include "spire/Codegen/Codegen.h"
 #include "spire/FrontEnd/ModuleBuilder.h"
 
@@ -102,8 +103,9 @@ int runCompile(const CommonOptions &o) {
   if (o.emit == "gpu" || o.emit == "spirv") {
     options.dump = o.emit == "gpu" ? CodegenOptions::Dump::Gpu : CodegenOptions::Dump::Spirv;
     options.dumpStream = &llvm::outs();
-  } else if (!o.emit.empty() && o.emit != "bundle") {
-    llvm::errs() << "error: --emit takes mlir, gpu, spirv or bundle, got '" << o.emit << "'\n";
+  } else if (!o.emit.empty() && o.emit != "bundle" && o.emit != "header") {
+    llvm::errs() << "error: --emit takes bundle, header, mlir, gpu or spirv, got '" << o.emit
+                 << "'\n";
     return kExitUsage;
   }
 
@@ -142,16 +144,39 @@ int runCompile(const CommonOptions &o) {
     }
   }
   std::string output = o.output;
+  std::string ns = cppIdentifier(o.cppNamespace.empty() ? model->name : o.cppNamespace);
+  auto writeFile = [](const std::string &path, llvm::StringRef bytes) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
+    if (!ec)
+      os << bytes;
+    if (ec)
+      llvm::errs() << "error: cannot write '" << path << "': " << ec.message() << "\n";
+    return !ec;
+  };
+  if (o.emit == "header") {
+    std::string header = generateHeader(*model, ns, o.spec);
+    if (output.empty())
+      llvm::outs() << header;
+    return output.empty() || writeFile(output, header) ? kExitOk : kExitSpec;
+  }
   if (output.empty())
     output = llvm::sys::path::stem(o.spec).str() + ".spire";
   std::vector<uint8_t> bytes = serializeBundle(*model);
-  std::error_code ec;
-  llvm::raw_fd_ostream os(output, ec, llvm::sys::fs::OF_None);
-  if (ec) {
-    llvm::errs() << "error: cannot write '" << output << "': " << ec.message() << "\n";
+  if (!writeFile(output, llvm::StringRef(reinterpret_cast<const char *>(bytes.data()), bytes.size())))
     return kExitSpec;
+  if (!o.header.empty() && !writeFile(o.header, generateHeader(*model, ns, o.spec)))
+    return kExitSpec;
+  if (!o.embed.empty()) {
+    llvm::SmallString<256> absolute(output);
+    llvm::sys::fs::make_absolute(absolute);
+    if (!writeFile(o.embed, generateEmbedSource(ns, absolute.str().str())))
+      return kExitSpec;
   }
-  os.write(reinterpret_cast<const char *>(bytes.data()), bytes.size());
+  // Make-style dependencies: the bundle depends on the spec and the weights.
+  if (!o.depfile.empty() &&
+      !writeFile(o.depfile, output + ": " + o.spec + (o.weights.empty() ? "" : " " + o.weights) + "\n"))
+    return kExitSpec;
   size_t dispatches = 0;
   uint64_t arena = 0;
   for (const StagePlan &s : model->stages) {
@@ -191,6 +216,10 @@ void addCommands(CLI::App &app, CommonOptions &o) {
   compile->add_option("--emit", o.emit, "what to produce: bundle (default), mlir, gpu, spirv");
   compile->add_option("--stage", o.stage, "write a bundle with only this stage (0-based)");
   compile->add_option("--spirv-dir", o.spirvDir, "also write each kernel's SPIR-V here");
+  compile->add_option("--header", o.header, "also write the C++ header of the model's typed API");
+  compile->add_option("--embed", o.embed, "also write a C++ source that embeds the bundle");
+  compile->add_option("--depfile", o.depfile, "also write make-style dependencies of the bundle");
+  compile->add_option("--namespace", o.cppNamespace, "C++ namespace of the header (default: the model name)");
 
   addRunCommands(app, o);
 }

@@ -32,6 +32,10 @@ struct CommonOptions {
   std::string stages;                // run --stages A..B
   int stage = -1;                    // compile --stage K
   std::string spirvDir;              // compile --spirv-dir
+  std::string header;                // compile --header
+  std::string embed;                 // compile --embed
+  std::string depfile;               // compile --depfile
+  std::string cppNamespace;          // compile --namespace
   bool validate = false;             // run/bench --validate
 };
 
