@@ -104,3 +104,21 @@ TEST_CASE("runtime_reports_validation_messages", "[runtime]") {
                     Catch::Contains("Vulkan validation:"));
   CHECK_FALSE(context.validationMessages().empty());
 }
+
+TEST_CASE("runtime_pipeline_equals_plain_run", "[runtime]") {
+  Loaded l;
+  Tensor batch = ramp({5, 3, 32, 32}, 0.75f);
+  Tensor plain = l.model.run({{"image", batch}}).at("fc2");
+  // Each stage on its own device instance and thread, 1..5 micro-batches.
+  Pipeline pipeline(l.context, l.bundle, {l.context.defaultDevice(), l.context.defaultDevice()});
+  for (size_t parts : {1, 2, 3, 5, 8}) {
+    Tensor piped = pipeline.run({{"image", batch}}, parts).at("fc2");
+    CHECK(piped.shape == plain.shape);
+    CHECK(piped.data == plain.data);
+  }
+  CHECK_THROWS_WITH(Pipeline(l.context, l.bundle, {0}),
+                    Catch::Contains("the placement names 1 device(s) but the model has 2 stage(s)"));
+  CHECK_THROWS_WITH(pipeline.run({{"image", ramp({2, 3, 8, 8}, 1.0f)}}, 2),
+                    Catch::Contains("input 'image': expected [N, 3, 32, 32]"));
+  CHECK(l.context.validationMessages().empty());
+}

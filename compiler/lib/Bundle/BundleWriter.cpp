@@ -4,6 +4,7 @@
 #include "spire/bundle_generated.h"
 
 #include <cstring>
+#include <map>
 
 namespace spire {
 
@@ -83,16 +84,28 @@ CompiledModel selectStage(const CompiledModel &model, size_t stage) {
   CompiledModel out;
   out.name = model.name;
   out.batch = model.batch;
-  out.weights = model.weights;
   StagePlan s = model.stages[stage];
-  // Renumber the kernels this stage uses.
+  // Only this stage's kernels and weights, renumbered and repacked.
   std::vector<int64_t> remap(model.kernels.size(), -1);
+  std::map<uint64_t, uint64_t> weightOffsets; // old offset -> new offset
   for (DispatchPlan &d : s.dispatches) {
     if (remap[d.kernel] < 0) {
       remap[d.kernel] = out.kernels.size();
       out.kernels.push_back(model.kernels[d.kernel]);
     }
     d.kernel = remap[d.kernel];
+    for (BufferRegion &r : d.bindings) {
+      if (r.space != BufferRegion::Space::Weights)
+        continue;
+      auto [it, inserted] = weightOffsets.try_emplace(r.offset, 0);
+      if (inserted) {
+        uint64_t a = bundle::kRegionAlignment;
+        it->second = (out.weights.size() + a - 1) / a * a;
+        out.weights.resize(it->second + r.size);
+        std::memcpy(out.weights.data() + it->second, model.weights.data() + r.offset, r.size);
+      }
+      r.offset = it->second;
+    }
   }
   out.inputs = s.inputs;
   out.outputs = s.outputs;

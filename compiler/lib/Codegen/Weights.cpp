@@ -1,6 +1,7 @@
 #include "spire/Codegen/Weights.h"
 
 #include "spire/Dialect/SpireOps.h"
+#include "spire/Support/Safetensors.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/StringSet.h"
@@ -9,7 +10,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <nlohmann/json.hpp>
 
 using namespace mlir;
 
@@ -23,95 +23,14 @@ static std::string shapeStr(llvm::ArrayRef<int64_t> shape) {
 }
 
 FailureOr<WeightStore> WeightStore::readSafetensors(MLIRContext &ctx, const std::string &path) {
-  Location loc = FileLineColLoc::get(&ctx, path, 0, 0);
-  auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/false);
-  if (!file) {
-    emitError(loc) << "cannot read weights: " << file.getError().message();
+  llvm::Expected<std::vector<NamedTensor>> tensors = spire::readSafetensors(path);
+  if (!tensors) {
+    emitError(FileLineColLoc::get(&ctx, path, 0, 0)) << llvm::toString(tensors.takeError());
     return failure();
   }
-  llvm::StringRef bytes = (*file)->getBuffer();
-  uint64_t headerSize = 0;
-  if (bytes.size() < 8) {
-    emitError(loc) << "not a .safetensors file: " << bytes.size() << " bytes";
-    return failure();
-  }
-  std::memcpy(&headerSize, bytes.data(), 8); // little endian, as the format says
-  if (headerSize > bytes.size() - 8) {
-    emitError(loc) << "truncated .safetensors file: the header says " << headerSize
-                   << " bytes of JSON but the file has " << bytes.size() - 8;
-    return failure();
-  }
-  nlohmann::json header = nlohmann::json::parse(bytes.substr(8, headerSize).str(), nullptr,
-                                                /*allow_exceptions=*/false);
-  if (header.is_discarded() || !header.is_object()) {
-    emitError(loc) << "the .safetensors header is not a JSON object";
-    return failure();
-  }
-  uint64_t dataSize = bytes.size() - 8 - headerSize;
-  const char *data = bytes.data() + 8 + headerSize;
-
   WeightStore store;
-  bool ok = true;
-  for (auto &[name, info] : header.items()) {
-    if (name == "__metadata__")
-      continue;
-    auto bad = [&](const std::string &why) {
-      emitError(loc) << "tensor '" << name << "': " << why;
-      ok = false;
-    };
-    if (!info.is_object() || !info["dtype"].is_string() || !info["shape"].is_array() ||
-        !info["data_offsets"].is_array() || info["data_offsets"].size() != 2) {
-      bad("malformed entry (needs dtype, shape, data_offsets)");
-      continue;
-    }
-    std::string dtype = info["dtype"];
-    std::vector<int64_t> shape;
-    int64_t numel = 1;
-    bool shapeOk = true;
-    for (auto &d : info["shape"]) {
-      shapeOk &= d.is_number_integer() && d.get<int64_t>() >= 0 &&
-                 d.get<int64_t>() < (int64_t(1) << 40);
-      shape.push_back(shapeOk ? d.get<int64_t>() : 0);
-      numel *= shape.back();
-    }
-    auto &offsets = info["data_offsets"];
-    if (!shapeOk || !offsets[0].is_number_unsigned() || !offsets[1].is_number_unsigned()) {
-      bad("malformed shape or data_offsets");
-      continue;
-    }
-    uint64_t begin = offsets[0], end = offsets[1];
-    if (begin > end || end > dataSize) {
-      bad("data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
-          ") outside the data (" + std::to_string(dataSize) + " bytes)");
-      continue;
-    }
-    size_t elemSize = dtype == "F32" ? 4 : dtype == "F64" || dtype == "I64" ? 8 : 0;
-    // PyTorch's batch-norm step counter is not a weight; skip it by dtype.
-    if (dtype == "I64" && llvm::StringRef(name).ends_with("num_batches_tracked"))
-      continue;
-    if (dtype != "F32" && dtype != "F64") {
-      bad("dtype " + dtype + " is not supported (F32 or F64)");
-      continue;
-    }
-    if (end - begin != static_cast<uint64_t>(numel) * elemSize) {
-      bad("holds " + std::to_string(end - begin) + " bytes but " + dtype + " " +
-          shapeStr(shape) + " needs " + std::to_string(numel * elemSize));
-      continue;
-    }
-    WeightTensor t{shape, std::vector<float>(numel)};
-    if (dtype == "F32") {
-      std::memcpy(t.data.data(), data + begin, numel * 4);
-    } else {
-      for (int64_t i = 0; i < numel; ++i) {
-        double d;
-        std::memcpy(&d, data + begin + i * 8, 8);
-        t.data[i] = static_cast<float>(d);
-      }
-    }
-    store.tensors_[name] = std::move(t);
-  }
-  if (!ok)
-    return failure();
+  for (NamedTensor &t : *tensors)
+    store.tensors_[t.name] = WeightTensor{std::move(t.shape), std::move(t.data)};
   return store;
 }
 

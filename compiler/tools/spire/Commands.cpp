@@ -1,5 +1,6 @@
 #include "Commands.h"
 
+#include "spire/Analysis/Split.h"
 #include "spire/Analysis/Summary.h"
 #include "spire/Bundle/BundleWriter.h"
 #include "spire/Bundle/Embedding.h"
@@ -191,6 +192,14 @@ int runCompile(const CommonOptions &o) {
   return kExitOk;
 }
 
+int runSplit(const CommonOptions &o) {
+  LoadedSpec loaded;
+  if (int rc = loadSpec(o, loaded); rc >= 0)
+    return rc;
+  return mlir::succeeded(proposeSplit(*loaded.spec, o.splitStages, llvm::outs())) ? kExitOk
+                                                                                 : kExitSpec;
+}
+
 void addSpecArgs(CLI::App *cmd, CommonOptions &o) {
   cmd->add_option("spec", o.spec, "model spec (YAML)")->required();
   cmd->add_option("--set", o.sets, "bind a size symbol, e.g. --set L=128 (repeatable)");
@@ -207,6 +216,11 @@ void addCommands(CLI::App &app, CommonOptions &o) {
       "summary", "per-layer shapes, parameters, FLOPs and stages; stage interfaces");
   addSpecArgs(summary, o);
   summary->add_flag("--json", o.json, "machine-readable output");
+
+  CLI::App *split = app.add_subcommand(
+      "split", "propose split points that balance FLOPs and interface sizes");
+  addSpecArgs(split, o);
+  split->add_option("--stages", o.splitStages, "number of stages")->required()->check(CLI::Range(1, 64));
 
   CLI::App *compile = app.add_subcommand("compile", "compile a spec to a .spire bundle");
   addSpecArgs(compile, o);
@@ -231,6 +245,8 @@ int runSelected(CLI::App &app, const CommonOptions &o) {
     return runSummary(o);
   if (app.got_subcommand("compile"))
     return runCompile(o);
+  if (app.got_subcommand("split"))
+    return runSplit(o);
   return runRunCommand(app, o);
 }
 

@@ -30,7 +30,10 @@ struct CommonOptions {
   int iters = 20;                    // bench --iters
   bool profile = false;              // bench --profile
   std::string stages;                // run --stages A..B
+  int microBatches = 0;              // run --micro-batches M
+  std::string place;                 // run --place S:D,...
   int stage = -1;                    // compile --stage K
+  unsigned splitStages = 2;          // split --stages S
   std::string spirvDir;              // compile --spirv-dir
   std::string header;                // compile --header
   std::string embed;                 // compile --embed

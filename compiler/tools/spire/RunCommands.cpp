@@ -3,6 +3,7 @@
 
 #include "spire/Npy.h"
 #include "spire/Runtime.h"
+#include "spire/Support/Safetensors.h"
 
 #include <algorithm>
 #include <chrono>
@@ -119,9 +120,57 @@ void printDigest(const std::string &name, const Tensor &t) {
   std::printf("%s\n", t.data.size() > shown ? " ..." : "");
 }
 
+bool isSafetensors(const std::string &path) {
+  return path.size() > 12 && path.substr(path.size() - 12) == ".safetensors";
+}
+
+// All tensors of a .safetensors file: a whole stage interface at once.
+TensorMap readInterface(const std::string &path) {
+  llvm::Expected<std::vector<NamedTensor>> tensors = readSafetensors(path);
+  if (!tensors)
+    throw Error(Error::Kind::Input, path + ": " + llvm::toString(tensors.takeError()));
+  TensorMap out;
+  for (NamedTensor &t : *tensors)
+    out[t.name] = Tensor{std::move(t.shape), std::move(t.data)};
+  return out;
+}
+
+void writeInterface(const std::string &path, const TensorMap &tensors) {
+  std::vector<NamedTensor> named;
+  for (const auto &[name, t] : tensors)
+    named.push_back({name, t.shape, t.data});
+  if (llvm::Error e = writeSafetensors(path, named))
+    throw Error(Error::Kind::Input, path + ": " + llvm::toString(std::move(e)));
+}
+
+// "0:0,1:1" -> device per stage; stages not named go to `fallback`.
+std::vector<uint32_t> parsePlacement(const std::string &text, size_t stages, uint32_t fallback,
+                                     size_t devices) {
+  std::vector<uint32_t> placement(stages, fallback);
+  size_t at = 0;
+  while (!text.empty() && at <= text.size()) {
+    size_t comma = text.find(',', at);
+    std::string item = text.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+    size_t colon = item.find(':');
+    try {
+      size_t stage = std::stoul(item.substr(0, colon)), device = std::stoul(item.substr(colon + 1));
+      if (colon == std::string::npos || stage >= stages || device >= devices)
+        throw std::out_of_range(item);
+      placement[stage] = static_cast<uint32_t>(device);
+    } catch (const std::exception &) {
+      throw Error(Error::Kind::Usage, "--place '" + text + "': expected STAGE:DEVICE,... with " +
+                                          std::to_string(stages) + " stage(s) and " +
+                                          std::to_string(devices) + " device(s)");
+    }
+    if (comma == std::string::npos)
+      break;
+    at = comma + 1;
+  }
+  return placement;
+}
+
 int runRun(const CommonOptions &o) {
   RunSetup s = open(o);
-  Model model(s.context, s.bundle, s.device);
   const auto &stages = s.bundle.stages();
   auto [first, last] = o.stages.empty() ? std::pair<size_t, size_t>{0, stages.size() - 1}
                                         : parseStages(o.stages, stages.size());
@@ -130,9 +179,14 @@ int runRun(const CommonOptions &o) {
 
   TensorMap inputs;
   for (const std::string &arg : o.inputs) {
+    if (isSafetensors(arg) && arg.find('=') == std::string::npos) {
+      inputs.merge(readInterface(arg));
+      continue;
+    }
     size_t eq = arg.find('=');
     if (eq == std::string::npos || eq == 0)
-      throw Error(Error::Kind::Usage, "--input expects NAME=FILE.npy, got '" + arg + "'");
+      throw Error(Error::Kind::Usage, "--input expects NAME=FILE.npy or FILE.safetensors, got '" +
+                                          arg + "'");
     inputs[arg.substr(0, eq)] = readNpy(arg.substr(eq + 1));
   }
   if (o.inputs.empty()) {
@@ -142,14 +196,34 @@ int runRun(const CommonOptions &o) {
                   shapeText(inputs[wanted[i].name].shape).c_str(), i);
     }
   }
-  TensorMap outputs = o.stages.empty() ? model.run(inputs) : model.runStages(first, last, inputs);
-  std::printf("device %u: %s (%s); %.3f ms on the device\n", s.device,
-              model.device().name.c_str(), kindName(model.device().kind), model.lastDeviceMs());
-  if (!o.outputFile.empty() && outputs.size() != 1)
-    throw Error(Error::Kind::Usage, "--output takes a file when there is one output; this run "
-                                    "has " + std::to_string(outputs.size()) + ": use --output-dir");
-  if (!o.outputFile.empty())
+  TensorMap outputs;
+  if (o.microBatches > 0 || !o.place.empty()) {
+    if (!o.stages.empty())
+      throw Error(Error::Kind::Usage, "--micro-batches and --place run the whole model, not --stages");
+    std::vector<uint32_t> placement =
+        parsePlacement(o.place, stages.size(), s.device, s.context.devices().size());
+    Pipeline pipeline(s.context, s.bundle, placement);
+    size_t parts = std::max(1, o.microBatches);
+    outputs = pipeline.run(inputs, parts);
+    std::printf("pipeline: %zu stage(s) on device(s)", stages.size());
+    for (uint32_t d : placement)
+      std::printf(" %u", d);
+    std::printf(", %zu micro-batch(es)\n", parts);
+  } else {
+    Model model(s.context, s.bundle, s.device);
+    outputs = o.stages.empty() ? model.run(inputs) : model.runStages(first, last, inputs);
+    std::printf("device %u: %s (%s); %.3f ms on the device\n", s.device,
+                model.device().name.c_str(), kindName(model.device().kind), model.lastDeviceMs());
+  }
+  if (isSafetensors(o.outputFile)) {
+    writeInterface(o.outputFile, outputs);
+  } else if (!o.outputFile.empty()) {
+    if (outputs.size() != 1)
+      throw Error(Error::Kind::Usage, "--output FILE.npy takes one output; this run has " +
+                                          std::to_string(outputs.size()) +
+                                          ": use --output-dir or --output FILE.safetensors");
     writeNpy(o.outputFile, outputs.begin()->second);
+  }
   if (!o.outputDir.empty())
     std::filesystem::create_directories(o.outputDir);
   for (const auto &[name, tensor] : outputs) {
@@ -220,10 +294,16 @@ void addBundleArgs(CLI::App *cmd, CommonOptions &o) {
 void addRunCommands(CLI::App &app, CommonOptions &o) {
   CLI::App *run = app.add_subcommand("run", "run a bundle on a Vulkan device");
   addBundleArgs(run, o);
-  run->add_option("--input", o.inputs, "NAME=FILE.npy (repeatable; default: seeded random)");
-  run->add_option("--output", o.outputFile, "write the output as .npy (single-output runs)");
+  run->add_option("--input", o.inputs,
+                  "NAME=FILE.npy, or FILE.safetensors with several inputs (repeatable; "
+                  "default: seeded random)");
+  run->add_option("--output", o.outputFile,
+                  "write the output as FILE.npy, or all outputs as FILE.safetensors");
   run->add_option("--output-dir", o.outputDir, "write each output as NAME.npy here");
   run->add_option("--stages", o.stages, "run stages A..B (or one stage K) only");
+  run->add_option("--micro-batches", o.microBatches,
+                  "pipeline the stages over this many micro-batches")->check(CLI::Range(1, 65535));
+  run->add_option("--place", o.place, "stage placement STAGE:DEVICE,... (pipelined run)");
 
   CLI::App *bench = app.add_subcommand("bench", "time a bundle: latency and throughput");
   addBundleArgs(bench, o);

@@ -162,4 +162,27 @@ private:
   std::unique_ptr<Impl> impl_;
 };
 
+// A model's stages placed on devices and run as a pipeline over
+// micro-batches (GPipe-style fill and drain): while stage k works on
+// micro-batch i, stage k+1 works on micro-batch i-1. Each stage has its own
+// Vulkan device and queue (several stages may share a physical device), and
+// one host thread feeding it. The result equals Model::run bit for bit.
+class Pipeline {
+public:
+  // placement[k]: the device index of stage k (one entry per stage).
+  Pipeline(Context &context, const Bundle &bundle, std::vector<uint32_t> placement);
+  Pipeline(Pipeline &&) noexcept;
+  Pipeline &operator=(Pipeline &&) noexcept;
+  ~Pipeline();
+
+  // Splits the batch into `microBatches` nearly equal parts (at most the
+  // batch), runs them through the stages, and returns the model outputs.
+  TensorMap run(const TensorMap &inputs, size_t microBatches);
+
+  struct Impl;
+
+private:
+  std::unique_ptr<Impl> impl_;
+};
+
 } // namespace spire

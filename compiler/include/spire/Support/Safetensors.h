@@ -1,0 +1,27 @@
+// The .safetensors format (an 8-byte little-endian header length, a JSON
+// header {name: {dtype, shape, data_offsets}}, then the raw bytes): weights
+// for the compiler, and stage interfaces for `spire run`.
+#pragma once
+
+#include "llvm/Support/Error.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace spire {
+
+struct NamedTensor {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::vector<float> data;
+};
+
+// Reads the F32 and F64 tensors (as f32) of a file, in file order; I64
+// tensors named `*num_batches_tracked` (PyTorch's batch-norm step counter)
+// are skipped. Any other problem is an error naming the tensor (the caller
+// names the file).
+llvm::Expected<std::vector<NamedTensor>> readSafetensors(const std::string &path);
+llvm::Error writeSafetensors(const std::string &path, const std::vector<NamedTensor> &tensors);
+
+} // namespace spire

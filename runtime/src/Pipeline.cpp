@@ -1,0 +1,147 @@
+// Stages on their own devices and threads, micro-batches flowing through
+// them. Hand-offs between stages go through host tensors (the interface a
+// stage would save to a file), so stages may sit on different devices.
+#include "Internal.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+namespace spire {
+
+namespace {
+
+// A queue of (micro-batch index, tensors) between two stages.
+class Channel {
+public:
+  void push(size_t index, TensorMap tensors) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    items_.emplace_back(index, std::move(tensors));
+    ready_.notify_one();
+  }
+  // Waits for the next item; nullopt once the pipeline was cancelled.
+  std::optional<std::pair<size_t, TensorMap>> pop(const std::atomic<bool> &cancelled) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    ready_.wait(lock, [&] { return cancelled || !items_.empty(); });
+    if (cancelled)
+      return std::nullopt;
+    auto item = std::move(items_.front());
+    items_.pop_front();
+    return item;
+  }
+  void wake() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ready_.notify_all();
+  }
+private:
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<std::pair<size_t, TensorMap>> items_;
+};
+
+// Rows [begin, end) of every tensor (dim 0 is the batch).
+TensorMap slice(const TensorMap &tensors, int64_t begin, int64_t end) {
+  TensorMap out;
+  for (const auto &[name, t] : tensors) {
+    int64_t row = t.shape.empty() || t.shape[0] == 0 ? 0 : t.numel() / t.shape[0];
+    Tensor part{t.shape, {}};
+    part.shape[0] = end - begin;
+    part.data.assign(t.data.begin() + begin * row, t.data.begin() + end * row);
+    out[name] = std::move(part);
+  }
+  return out;
+}
+
+} // namespace
+
+struct Pipeline::Impl {
+  const Bundle *bundle;
+  std::vector<std::unique_ptr<Model>> stages;
+};
+
+Pipeline::Pipeline(Context &context, const Bundle &bundle, std::vector<uint32_t> placement)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->bundle = &bundle;
+  if (placement.size() != bundle.stages().size())
+    throw Error(Error::Kind::Usage, "the placement names " + std::to_string(placement.size()) +
+                                        " device(s) but the model has " +
+                                        std::to_string(bundle.stages().size()) + " stage(s)");
+  for (uint32_t device : placement)
+    impl_->stages.push_back(std::make_unique<Model>(context, bundle, device));
+}
+
+Pipeline::Pipeline(Pipeline &&) noexcept = default;
+Pipeline &Pipeline::operator=(Pipeline &&) noexcept = default;
+Pipeline::~Pipeline() = default;
+
+TensorMap Pipeline::run(const TensorMap &inputs, size_t microBatches) {
+  if (inputs.empty())
+    throw Error(Error::Kind::Input, "a pipeline run needs its inputs");
+  int64_t batch = inputs.begin()->second.shape.empty() ? 0 : inputs.begin()->second.shape[0];
+  size_t parts = std::max<size_t>(1, std::min<size_t>(microBatches, std::max<int64_t>(batch, 1)));
+  size_t count = impl_->stages.size();
+
+  // channels[k] feeds stage k; channels[count] collects the outputs.
+  std::vector<Channel> channels(count + 1);
+  std::atomic<bool> cancelled = false;
+  std::exception_ptr failure;
+  std::mutex failureMutex;
+  auto cancel = [&](std::exception_ptr e) {
+    {
+      std::lock_guard<std::mutex> lock(failureMutex);
+      if (!failure)
+        failure = e;
+    }
+    cancelled = true;
+    for (Channel &c : channels)
+      c.wake(); // under each channel's lock: no waiter misses it
+  };
+
+  for (size_t i = 0; i < parts; ++i) {
+    int64_t begin = batch * i / parts, end = batch * (i + 1) / parts;
+    channels[0].push(i, slice(inputs, begin, end));
+  }
+  std::vector<std::thread> threads;
+  for (size_t k = 0; k < count; ++k)
+    threads.emplace_back([&, k] {
+      try {
+        for (size_t n = 0; n < parts; ++n) {
+          auto item = channels[k].pop(cancelled);
+          if (!item)
+            return;
+          TensorMap out = impl_->stages[k]->runStages(k, k, item->second);
+          channels[k + 1].push(item->first, std::move(out));
+        }
+      } catch (...) {
+        cancel(std::current_exception());
+      }
+    });
+  for (std::thread &t : threads)
+    t.join();
+  if (failure)
+    std::rethrow_exception(failure);
+
+  // Reassemble the micro-batches in order, keeping the model outputs.
+  std::vector<TensorMap> results(parts);
+  for (size_t n = 0; n < parts; ++n) {
+    auto item = channels[count].pop(cancelled);
+    results[item->first] = std::move(item->second);
+  }
+  TensorMap outputs;
+  for (const TensorInfo &info : impl_->bundle->outputs()) {
+    Tensor joined{results[0].at(info.name).shape, {}};
+    joined.shape[0] = batch;
+    for (const TensorMap &r : results) {
+      const Tensor &t = r.at(info.name);
+      joined.data.insert(joined.data.end(), t.data.begin(), t.data.end());
+    }
+    outputs[info.name] = std::move(joined);
+  }
+  return outputs;
+}
+
+} // namespace spire
