@@ -118,11 +118,15 @@ std::array<uint32_t, 3> KernelBuilder::forEachItem(int64_t items,
   Value group = add(mul(by, gx), bx);
   Value item = add(mul(group, tiles_.workgroupSize), tx);
   auto inRange = arith::CmpIOp::create(builder_, loc_, arith::CmpIPredicate::ult, item, idx(items));
-  auto ifOp = scf::IfOp::create(builder_, loc_, inRange, /*withElseRegion=*/false);
+  ifThen(inRange, [&] { body(item); });
+  return {static_cast<uint32_t>(gx), static_cast<uint32_t>(gy), 1};
+}
+
+void KernelBuilder::ifThen(Value cond, const std::function<void()> &body) {
+  auto ifOp = scf::IfOp::create(builder_, loc_, cond, /*withElseRegion=*/false);
   OpBuilder::InsertionGuard guard(builder_);
   builder_.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-  body(item);
-  return {static_cast<uint32_t>(gx), static_cast<uint32_t>(gy), 1};
+  body();
 }
 
 SmallVector<Value> KernelBuilder::loop(

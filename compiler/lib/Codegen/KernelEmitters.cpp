@@ -55,16 +55,21 @@ void finish(KernelBuilder &kb, const KernelSpec &spec, Value outBase, Value inde
   kb.store(0, at, v);
 }
 
-// Outputs per thread along the channel dim: the tile size when it divides
-// the channels, else 1.
+// Outputs per thread along the channel dim: the largest power of two up to
+// the configured tile that divides the channels (24 channels, tile 16: 8).
 int64_t channelTile(KernelBuilder &kb, int64_t channels) {
-  int64_t t = kb.tiles().channelsPerThread;
-  return channels % t == 0 ? t : 1;
+  int64_t t = 1;
+  while (t * 2 <= kb.tiles().channelsPerThread && channels % (t * 2) == 0)
+    t *= 2;
+  return t;
 }
 
-// Direct convolution. Each thread computes `tile` output channels of one
-// output position, so every input value loaded is used `tile` times, with
-// the accumulators carried in registers through the reduction loops.
+// Direct convolution, register-tiled: each thread computes `tile` output
+// channels at `pixels` consecutive output positions. The loop over the
+// kernel taps is outside the loop over input channels, so the bounds and
+// addresses of a tap are computed once and the inner loop is loads and FMAs:
+// per input channel, `pixels` input loads and `tile` (uniform) weight loads
+// feed tile x pixels accumulators.
 template <typename ConvOpT>
 std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, ConvOpT op) {
   ArrayRef<int64_t> in = shapeOf(op.getInput()), out = shapeOf(op.getResult());
@@ -80,44 +85,65 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, Conv
   auto [DH, DW] = pick(op.getDilation(), 1);
   int64_t G = op.getGroups(), Cg = C / G, Og = O / G;
   int64_t tile = channelTile(kb, Og);
-  int64_t pixels = OH * OW;
+  int64_t P = OH * OW, TP = std::min<int64_t>(kb.tiles().pixelsPerThread, P);
+  int64_t pixelTiles = (P + TP - 1) / TP, taps = KH * KW;
 
-  return kb.forEachItem((O / tile) * pixels, [&](Value item) {
-    Value pix = kb.rem(item, pixels);
-    Value oc0 = kb.mul(kb.div(item, pixels), tile);
+  return kb.forEachItem((O / tile) * pixelTiles, [&](Value item) {
+    Value pix0 = kb.mul(kb.rem(item, pixelTiles), TP);
+    Value oc0 = kb.mul(kb.div(item, pixelTiles), tile);
     Value group = kb.div(oc0, Og);
-    Value oh = kb.div(pix, OW), ow = kb.rem(pix, OW);
     Value inBase = kb.add(kb.sampleBase(C * H * W), kb.mul(kb.mul(group, Cg), H * W));
-    Value ih0 = kb.add(kb.mul(oh, SH), -PH), iw0 = kb.add(kb.mul(ow, SW), -PW);
-    Values zeros(tile, kb.f32(0));
-    Values acc = kb.loop(0, Cg, zeros, [&](Value c, ValueRange acc) {
-      Value chanBase = kb.add(inBase, kb.mul(c, H * W));
-      return kb.loop(0, KH, acc, [&](Value kh, ValueRange acc) {
-        Value ih = kb.add(ih0, kb.mul(kh, DH));
-        Value rowOk = kb.both(kb.ge(ih, 0), kb.lt(ih, kb.idx(H)));
-        Value rowBase = kb.add(chanBase, kb.mul(kb.clamp(ih, 0, H - 1), W));
-        return kb.loop(0, KW, acc, [&](Value kw, ValueRange acc) {
-          Value iw = kb.add(iw0, kb.mul(kw, DW));
-          Value ok = kb.both(rowOk, kb.both(kb.ge(iw, 0), kb.lt(iw, kb.idx(W))));
-          // Clamped address, masked value: no branch in the inner loop.
-          Value x = kb.select(ok, kb.load(spec.input(0), kb.add(rowBase, kb.clamp(iw, 0, W - 1))),
-                              kb.f32(0));
-          Value wBase = kb.add(kb.mul(kb.add(kb.mul(oc0, Cg), c), KH * KW),
-                               kb.add(kb.mul(kh, KW), kw));
-          Values next;
-          for (int64_t t = 0; t < tile; ++t) {
-            Value w = kb.load(spec.param(0), kb.add(wBase, t * Cg * KH * KW));
-            next.push_back(kb.fadd(acc[t], kb.fmul(x, w)));
-          }
-          return next;
-        });
+    // Each pixel's window origin; a tail pixel past the end is clamped for
+    // reading and not stored.
+    Values ih0, iw0;
+    for (int64_t t = 0; t < TP; ++t) {
+      Value p = kb.clamp(kb.add(pix0, t), 0, P - 1);
+      ih0.push_back(kb.add(kb.mul(kb.div(p, OW), SH), -PH));
+      iw0.push_back(kb.add(kb.mul(kb.rem(p, OW), SW), -PW));
+    }
+    Value wBase = kb.mul(oc0, Cg * taps);
+    Values acc = kb.loop(0, taps, Values(tile * TP, kb.f32(0)), [&](Value tap, ValueRange acc) {
+      Value kh = kb.div(tap, KW), kw = kb.rem(tap, KW);
+      Values address, valid;
+      for (int64_t t = 0; t < TP; ++t) {
+        Value ih = kb.add(ih0[t], kb.mul(kh, DH)), iw = kb.add(iw0[t], kb.mul(kw, DW));
+        valid.push_back(kb.both(kb.both(kb.ge(ih, 0), kb.lt(ih, kb.idx(H))),
+                                kb.both(kb.ge(iw, 0), kb.lt(iw, kb.idx(W)))));
+        address.push_back(kb.add(inBase, kb.add(kb.mul(kb.clamp(ih, 0, H - 1), W),
+                                                kb.clamp(iw, 0, W - 1))));
+      }
+      Value wTap = kb.add(wBase, tap);
+      return kb.loop(0, Cg, acc, [&](Value c, ValueRange acc) {
+        Value channel = kb.mul(c, H * W);
+        Values x, w;
+        for (int64_t t = 0; t < TP; ++t)
+          x.push_back(kb.select(valid[t], kb.load(spec.input(0), kb.add(address[t], channel)),
+                                kb.f32(0)));
+        Value wc = kb.add(wTap, kb.mul(c, taps));
+        for (int64_t j = 0; j < tile; ++j)
+          w.push_back(kb.load(spec.param(0), kb.add(wc, j * Cg * taps)));
+        Values next;
+        for (int64_t j = 0; j < tile; ++j)
+          for (int64_t t = 0; t < TP; ++t)
+            next.push_back(kb.fadd(acc[j * TP + t], kb.fmul(x[t], w[j])));
+        return next;
       });
     });
-    Value outBase = kb.sampleBase(O * pixels);
-    for (int64_t t = 0; t < tile; ++t) {
-      Value oc = kb.add(oc0, t);
-      Value v = kb.fadd(acc[t], kb.load(spec.param(1), oc));
-      finish(kb, spec, outBase, kb.add(kb.mul(oc, pixels), pix), v);
+    Value outBase = kb.sampleBase(O * P);
+    Values bias;
+    for (int64_t j = 0; j < tile; ++j)
+      bias.push_back(kb.load(spec.param(1), kb.add(oc0, j)));
+    for (int64_t t = 0; t < TP; ++t) {
+      Value p = kb.add(pix0, t);
+      auto store = [&] {
+        for (int64_t j = 0; j < tile; ++j)
+          finish(kb, spec, outBase, kb.add(kb.mul(kb.add(oc0, j), P), p),
+                 kb.fadd(acc[j * TP + t], bias[j]));
+      };
+      if (P % TP == 0)
+        store();
+      else
+        kb.ifThen(kb.lt(p, kb.idx(P)), store);
     }
   });
 }

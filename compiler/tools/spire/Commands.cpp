@@ -101,6 +101,10 @@ int runCompile(const CommonOptions &o) {
     return kExitOk;
   }
   CodegenOptions options;
+  if (o.tileChannels > 0)
+    options.tiles.channelsPerThread = o.tileChannels;
+  if (o.tilePixels > 0)
+    options.tiles.pixelsPerThread = o.tilePixels;
   if (o.emit == "gpu" || o.emit == "spirv") {
     options.dump = o.emit == "gpu" ? CodegenOptions::Dump::Gpu : CodegenOptions::Dump::Spirv;
     options.dumpStream = &llvm::outs();
@@ -230,6 +234,10 @@ void addCommands(CLI::App &app, CommonOptions &o) {
   compile->add_option("--emit", o.emit, "what to produce: bundle (default), mlir, gpu, spirv");
   compile->add_option("--stage", o.stage, "write a bundle with only this stage (0-based)");
   compile->add_option("--spirv-dir", o.spirvDir, "also write each kernel's SPIR-V here");
+  compile->add_option("--tile-channels", o.tileChannels, "output channels per invocation (tuning)")
+      ->check(CLI::Range(1, 16));
+  compile->add_option("--tile-pixels", o.tilePixels, "conv output positions per invocation (tuning)")
+      ->check(CLI::Range(1, 16));
   compile->add_option("--header", o.header, "also write the C++ header of the model's typed API");
   compile->add_option("--embed", o.embed, "also write a C++ source that embeds the bundle");
   compile->add_option("--depfile", o.depfile, "also write make-style dependencies of the bundle");

@@ -34,6 +34,8 @@ struct CommonOptions {
   std::string place;                 // run --place S:D,...
   int stage = -1;                    // compile --stage K
   unsigned splitStages = 2;          // split --stages S
+  int tileChannels = 0;              // compile --tile-channels (0: TileConfig's default)
+  int tilePixels = 0;                // compile --tile-pixels (0: TileConfig's default)
   std::string spirvDir;              // compile --spirv-dir
   std::string header;                // compile --header
   std::string embed;                 // compile --embed

@@ -17,7 +17,8 @@ namespace spire {
 // change them without touching the emitters.
 struct TileConfig {
   int64_t workgroupSize = 64;   // invocations per workgroup
-  int64_t channelsPerThread = 4; // conv/linear/matmul outputs per invocation
+  int64_t channelsPerThread = 16; // conv/linear outputs per invocation (measured: docs/PERFORMANCE.md)
+  int64_t pixelsPerThread = 8;    // conv output positions per invocation
 };
 
 class KernelBuilder {
@@ -71,6 +72,9 @@ public:
   // Runs `body(item)` for each work item in [0, items) of the current sample;
   // returns the grid (x, y, 1) to dispatch per sample.
   std::array<uint32_t, 3> forEachItem(int64_t items, const std::function<void(mlir::Value)> &body);
+
+  // Runs `body` only where `cond` holds (scf.if).
+  void ifThen(mlir::Value cond, const std::function<void()> &body);
 
   // scf.for over [lb, ub) carrying `init`; `body` returns the next values.
   llvm::SmallVector<mlir::Value>
