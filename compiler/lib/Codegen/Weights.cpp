@@ -2,6 +2,7 @@
 
 #include "spire/Dialect/SpireOps.h"
 #include "spire/Support/Safetensors.h"
+#include "spire/Support/SplitMix.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/StringSet.h"
@@ -66,22 +67,6 @@ LogicalResult WeightStore::checkAgainst(SpecModule &spec, const std::string &sou
   return success(ok);
 }
 
-namespace {
-// splitmix64: a tiny, well-known generator with the same output everywhere
-// (std::uniform_real_distribution differs between standard libraries).
-struct Rng {
-  uint64_t state;
-  uint64_t next() {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  float uniform(float lo, float hi) {
-    return lo + (hi - lo) * static_cast<float>((next() >> 40) * (1.0 / (1ull << 24)));
-  }
-};
-} // namespace
 
 WeightStore WeightStore::random(SpecModule &spec, uint64_t seed) {
   WeightStore store;
@@ -89,7 +74,7 @@ WeightStore WeightStore::random(SpecModule &spec, uint64_t seed) {
     for (const ParameterSpec &p : layer.getParameters()) {
       std::string name = parameterName(layer.getOperation(), p.suffix);
       // Seeded per name, so editing one layer leaves the others' weights alone.
-      Rng rng{seed ^ llvm::xxh3_64bits(name)};
+      SplitMix64 rng{seed ^ llvm::xxh3_64bits(name)};
       WeightTensor t{std::vector<int64_t>(p.shape.begin(), p.shape.end()),
                      std::vector<float>(p.numel())};
       int64_t fanIn = p.shape.size() > 1 ? p.numel() / p.shape[0] : p.numel();

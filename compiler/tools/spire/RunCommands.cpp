@@ -4,6 +4,7 @@
 #include "spire/Npy.h"
 #include "spire/Runtime.h"
 #include "spire/Support/Safetensors.h"
+#include "spire/Support/SplitMix.h"
 
 #include <algorithm>
 #include <chrono>
@@ -58,14 +59,9 @@ Tensor randomTensor(std::vector<int64_t> shape, int64_t batch, uint64_t seed) {
     shape[0] = batch;
   Tensor t{shape, {}};
   t.data.resize(t.numel());
-  uint64_t state = seed;
-  for (float &v : t.data) {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    v = -1.0f + 2.0f * static_cast<float>((z >> 40) * (1.0 / (1ull << 24)));
-  }
+  SplitMix64 rng{seed};
+  for (float &v : t.data)
+    v = rng.uniform(-1.0f, 1.0f);
   return t;
 }
 
