@@ -1,14 +1,15 @@
 # spire_add_model(<target> SPEC <spec.yaml> [WEIGHTS <w.safetensors>]
-#                 [NAMESPACE <ns>] [SET <SYMBOL=SIZE>...])
+#                 [NAMESPACE <ns>] [STAGES <K or A..B>] [SET <SYMBOL=SIZE>...])
 #
 # Compiles the spec at build time (again whenever the spec or the weights
 # change, through the compiler's depfile) and makes <target>, a static
 # library that embeds the bundle and exports the generated header
 # <target>.h: the model's typed C++ API in namespace <ns> (default: the
-# target name). A spec error fails the build with the compiler's
+# target name). STAGES embeds only those stages (their kernels and weights).
+# A spec error fails the build with the compiler's
 # `file:line:col: error:` message.
 function(spire_add_model target)
-  cmake_parse_arguments(ARG "" "SPEC;WEIGHTS;NAMESPACE" "SET" ${ARGN})
+  cmake_parse_arguments(ARG "" "SPEC;WEIGHTS;NAMESPACE;STAGES" "SET" ${ARGN})
   if(NOT ARG_SPEC)
     message(FATAL_ERROR "spire_add_model(${target}): SPEC is required")
   endif()
@@ -26,6 +27,9 @@ function(spire_add_model target)
     get_filename_component(weights "${ARG_WEIGHTS}" ABSOLUTE)
     list(APPEND args --weights "${weights}")
     list(APPEND depends "${weights}")
+  endif()
+  if(DEFINED ARG_STAGES)
+    list(APPEND args --stage ${ARG_STAGES})
   endif()
   foreach(binding ${ARG_SET})
     list(APPEND args --set ${binding})

@@ -80,36 +80,39 @@ std::vector<uint8_t> serializeBundle(const CompiledModel &model) {
   return file;
 }
 
-CompiledModel selectStage(const CompiledModel &model, size_t stage) {
+CompiledModel selectStages(const CompiledModel &model, size_t first, size_t last) {
   CompiledModel out;
   out.name = model.name;
   out.batch = model.batch;
-  StagePlan s = model.stages[stage];
-  // Only this stage's kernels and weights, renumbered and repacked.
+  // Only these stages' kernels and weights, renumbered and repacked.
   std::vector<int64_t> remap(model.kernels.size(), -1);
   std::map<uint64_t, uint64_t> weightOffsets; // old offset -> new offset
-  for (DispatchPlan &d : s.dispatches) {
-    if (remap[d.kernel] < 0) {
-      remap[d.kernel] = out.kernels.size();
-      out.kernels.push_back(model.kernels[d.kernel]);
-    }
-    d.kernel = remap[d.kernel];
-    for (BufferRegion &r : d.bindings) {
-      if (r.space != BufferRegion::Space::Weights)
-        continue;
-      auto [it, inserted] = weightOffsets.try_emplace(r.offset, 0);
-      if (inserted) {
-        uint64_t a = bundle::kRegionAlignment;
-        it->second = (out.weights.size() + a - 1) / a * a;
-        out.weights.resize(it->second + r.size);
-        std::memcpy(out.weights.data() + it->second, model.weights.data() + r.offset, r.size);
+  for (size_t k = first; k <= last; ++k) {
+    StagePlan s = model.stages[k];
+    for (DispatchPlan &d : s.dispatches) {
+      if (remap[d.kernel] < 0) {
+        remap[d.kernel] = out.kernels.size();
+        out.kernels.push_back(model.kernels[d.kernel]);
       }
-      r.offset = it->second;
+      d.kernel = remap[d.kernel];
+      for (BufferRegion &r : d.bindings) {
+        if (r.space != BufferRegion::Space::Weights)
+          continue;
+        auto [it, inserted] = weightOffsets.try_emplace(r.offset, 0);
+        if (inserted) {
+          uint64_t a = bundle::kRegionAlignment;
+          it->second = (out.weights.size() + a - 1) / a * a;
+          out.weights.resize(it->second + r.size);
+          std::memcpy(out.weights.data() + it->second, model.weights.data() + r.offset, r.size);
+        }
+        r.offset = it->second;
+      }
     }
+    out.stages.push_back(std::move(s));
   }
-  out.inputs = s.inputs;
-  out.outputs = s.outputs;
-  out.stages.push_back(std::move(s));
+  out.inputs = out.stages.front().inputs;
+  // The last stage's outputs: the model outputs when it is the last stage.
+  out.outputs = last + 1 == model.stages.size() ? model.outputs : out.stages.back().outputs;
   return out;
 }
 

@@ -128,13 +128,18 @@ int runCompile(const CommonOptions &o) {
   if (options.dump != CodegenOptions::Dump::None)
     return kExitOk;
 
-  if (o.stage >= 0) {
-    if (static_cast<size_t>(o.stage) >= model->stages.size()) {
-      llvm::errs() << "error: --stage " << o.stage << ": the model has "
-                   << model->stages.size() << " stage(s), numbered from 0\n";
+  if (!o.stage.empty()) {
+    // "K" or "A..B", 0-based.
+    llvm::StringRef text(o.stage);
+    auto [a, b] = text.split("..");
+    size_t first = 0, last = 0;
+    if (a.getAsInteger(10, first) || (b.empty() ? (last = first, false) : b.getAsInteger(10, last)) ||
+        first > last || last >= model->stages.size()) {
+      llvm::errs() << "error: --stage '" << o.stage << "': expected K or A..B with 0 <= A <= B < "
+                   << model->stages.size() << "\n";
       return kExitUsage;
     }
-    *model = selectStage(*model, o.stage);
+    *model = selectStages(*model, first, last);
   }
   if (!o.spirvDir.empty()) {
     llvm::sys::fs::create_directories(o.spirvDir);
@@ -232,7 +237,7 @@ void addCommands(CLI::App &app, CommonOptions &o) {
   compile->add_option("--weights", o.weights,
                       "weights as .safetensors, by layer name (default: seeded random)");
   compile->add_option("--emit", o.emit, "what to produce: bundle (default), mlir, gpu, spirv");
-  compile->add_option("--stage", o.stage, "write a bundle with only this stage (0-based)");
+  compile->add_option("--stage", o.stage, "write a bundle with only stage K, or stages A..B (0-based)");
   compile->add_option("--spirv-dir", o.spirvDir, "also write each kernel's SPIR-V here");
   compile->add_option("--tile-channels", o.tileChannels, "output channels per invocation (tuning)")
       ->check(CLI::Range(1, 16));

@@ -32,7 +32,7 @@ struct CommonOptions {
   std::string stages;                // run --stages A..B
   int microBatches = 0;              // run --micro-batches M
   std::string place;                 // run --place S:D,...
-  int stage = -1;                    // compile --stage K
+  std::string stage;                 // compile --stage K or A..B
   unsigned splitStages = 2;          // split --stages S
   int tileChannels = 0;              // compile --tile-channels (0: TileConfig's default)
   int tilePixels = 0;                // compile --tile-pixels (0: TileConfig's default)

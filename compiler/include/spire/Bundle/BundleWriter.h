@@ -11,8 +11,8 @@ namespace spire {
 
 std::vector<uint8_t> serializeBundle(const CompiledModel &model);
 
-// Keeps only stage `stage` (its kernels, dispatches and interface): a bundle
-// that runs that stage on its own.
-CompiledModel selectStage(const CompiledModel &model, size_t stage);
+// Keeps only stages [first, last] (their kernels, dispatches, interfaces and
+// the weights they bind): a bundle that runs those stages on their own.
+CompiledModel selectStages(const CompiledModel &model, size_t first, size_t last);
 
 } // namespace spire
