@@ -344,6 +344,10 @@ bool ModuleBuilder::inferAndSet(Operation *op) {
   }
   op->getResult(0).setType(toTensorType(*shape, builder_.getF32Type()));
   result_.shapes[op->getResult(0)] = *shape;
+  // The type says `?` for a symbolic size; keep its expression readable in
+  // `spire check --emit=mlir` (the batch alone needs no note).
+  if (llvm::any_of(llvm::drop_begin(*shape), [](const Dim &d) { return !d.value(); }))
+    op->setAttr("spire.shape", builder_.getStringAttr(toString(*shape, result_.symbols)));
   return true;
 }
 
