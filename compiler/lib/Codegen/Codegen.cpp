@@ -132,7 +132,9 @@ std::vector<Group> ModelCompiler::formGroups(const StageInfo &stage) {
     bool takesResidual = foldsNorm || llvm::isa<Batchnorm1dOp, Batchnorm2dOp, AttentionOp>(op);
     if (auto attention = llvm::dyn_cast<AttentionOp>(op)) {
       auto shape = attention.getInput().getType().getShape();
-      g.scratch = {shape[1] * shape[2] * 3 * 4, shape[1] * shape[2] * 4};
+      int64_t heads = static_cast<int64_t>(attention.getHeads());
+      g.scratch = {shape[1] * shape[2] * 3 * 4, heads * shape[1] * shape[1] * 4,
+                   shape[1] * shape[2] * 4};
     }
     if (next && takesResidual && llvm::isa<AddOp>(next)) {
       Value other = next->getOperand(0) == g.result ? next->getOperand(1) : next->getOperand(0);
@@ -367,11 +369,15 @@ void ModelCompiler::emitGroup(const Group &g, size_t stageIndex, StagePlan &plan
     for (auto [i, operand] : llvm::enumerate(g.anchor->getOperands()))
       addPart(i, out, {regions_.lookup(root(operand))}, {}, true);
   } else if (llvm::isa<AttentionOp>(g.anchor)) {
-    // The projections are small: one binding each (see weightRowsPerBinding).
-    BufferRegion qkv = g.scratchRegions[0], heads = g.scratchRegions[1];
+    // See emitAttention for the five parts. The projections are small: one
+    // weight binding each (see weightRowsPerBinding).
+    BufferRegion qkv = g.scratchRegions[0], scores = g.scratchRegions[1],
+                 heads = g.scratchRegions[2];
     addPart(0, qkv, {regions_.lookup(root(g.anchor->getOperand(0)))}, {params[0], params[1]}, false);
-    addPart(1, heads, {qkv}, {}, false);
-    addPart(2, out, {heads}, {params[2], params[3]}, true);
+    addPart(1, scores, {qkv}, {}, false);
+    addPart(2, scores, {}, {}, false);
+    addPart(3, heads, {scores, qkv}, {}, false);
+    addPart(4, out, {heads}, {params[2], params[3]}, true);
   } else if (llvm::isa<ParameterOp>(g.anchor)) {
     addPart(0, out, {}, params, true); // the input gives only the batch
   } else {

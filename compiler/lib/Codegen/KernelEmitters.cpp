@@ -148,34 +148,53 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, Conv
   });
 }
 
-// y[r, o] = sum_k x[r, k] W^T[k, o] + b[o] for R rows of one sample; each
-// thread computes `tile` consecutive outputs of one row, reading contiguous
-// rows of W^T. Used by linear and by attention's projections.
+// y[r, o] = sum_k x[r, k] W^T[k, o] + b[o] for R rows of one sample. Each
+// thread computes `tile` consecutive outputs for up to 4 rows, so every
+// weight it loads serves all its rows. Used by linear and attention.
 std::array<uint32_t, 3> emitRowsTimesMatrix(KernelBuilder &kb, const KernelSpec &spec, int64_t R,
                                             int64_t K, int64_t O) {
   int64_t tile = channelTile(kb, O);
+  int64_t RT = std::min<int64_t>(R, 4), rowTiles = (R + RT - 1) / RT;
   int64_t rows = weightRowsPerBinding(K, O), chunks = (K + rows - 1) / rows;
-  return kb.forEachItem(R * (O / tile), [&](Value item) {
-    Value row = kb.div(item, O / tile);
+  return kb.forEachItem(rowTiles * (O / tile), [&](Value item) {
+    Value r0 = kb.mul(kb.div(item, O / tile), RT);
     Value o0 = kb.mul(kb.rem(item, O / tile), tile);
-    Value xBase = kb.add(kb.sampleBase(R * K), kb.mul(row, K));
-    Values acc(tile, kb.f32(0));
+    Values xBase;
+    for (int64_t r = 0; r < RT; ++r) // a tail row past R is clamped, not stored
+      xBase.push_back(kb.add(kb.sampleBase(R * K), kb.mul(kb.clamp(kb.add(r0, r), 0, R - 1), K)));
+    Values acc(RT * tile, kb.f32(0));
     // One reduction loop per weight binding (one for all but huge weights).
     for (int64_t c = 0; c < chunks; ++c) {
       acc = kb.loop(0, std::min(rows, K - c * rows), acc, [&](Value k, ValueRange acc) {
-        Value x = kb.load(spec.input(0), kb.add(xBase, kb.add(k, c * rows)));
+        Value kk = kb.add(k, c * rows);
+        Values x, w;
+        for (int64_t r = 0; r < RT; ++r)
+          x.push_back(kb.load(spec.input(0), kb.add(xBase[r], kk)));
         Value wBase = kb.add(kb.mul(k, O), o0);
-        Values next;
         for (int64_t t = 0; t < tile; ++t)
-          next.push_back(kb.fadd(acc[t], kb.fmul(x, kb.load(spec.param(c), kb.add(wBase, t)))));
+          w.push_back(kb.load(spec.param(c), kb.add(wBase, t)));
+        Values next;
+        for (int64_t r = 0; r < RT; ++r)
+          for (int64_t t = 0; t < tile; ++t)
+            next.push_back(kb.fadd(acc[r * tile + t], kb.fmul(x[r], w[t])));
         return next;
       });
     }
     Value outBase = kb.sampleBase(R * O);
-    for (int64_t t = 0; t < tile; ++t) {
-      Value o = kb.add(o0, t);
-      Value v = kb.fadd(acc[t], kb.load(spec.param(chunks), o));
-      finish(kb, spec, outBase, kb.add(kb.mul(row, O), o), v);
+    Values bias;
+    for (int64_t t = 0; t < tile; ++t)
+      bias.push_back(kb.load(spec.param(chunks), kb.add(o0, t)));
+    for (int64_t r = 0; r < RT; ++r) {
+      Value row = kb.add(r0, r);
+      auto store = [&] {
+        for (int64_t t = 0; t < tile; ++t)
+          finish(kb, spec, outBase, kb.add(kb.mul(row, O), kb.add(o0, t)),
+                 kb.fadd(acc[r * tile + t], bias[t]));
+      };
+      if (R % RT == 0)
+        store();
+      else
+        kb.ifThen(kb.lt(row, kb.idx(R)), store);
     }
   });
 }
@@ -185,61 +204,81 @@ std::array<uint32_t, 3> emitLinear(KernelBuilder &kb, const KernelSpec &spec, Li
   return emitRowsTimesMatrix(kb, spec, perSample(op.getInput()) / K, K, O);
 }
 
-// The core of self-attention on the packed [T, 3C] projections: one thread
-// per (head, query row) computes the scores' max and sum, then accumulates
-// softmax(q k^T / sqrt(D)) v into its slice of the [T, C] output.
-std::array<uint32_t, 3> emitAttentionCore(KernelBuilder &kb, const KernelSpec &spec,
-                                          AttentionOp op) {
-  ArrayRef<int64_t> shape = shapeOf(op.getInput());
-  int64_t T = shape[1], C = shape[2], H = op.getHeads(), D = C / H;
-  double scale = 1.0 / std::sqrt(static_cast<double>(D));
-  return kb.forEachItem(H * T, [&](Value item) {
-    Value h = kb.div(item, T), i = kb.rem(item, T);
-    Value qkv = kb.sampleBase(T * 3 * C);
-    Value qBase = kb.add(qkv, kb.add(kb.mul(i, 3 * C), kb.mul(h, D)));
-    auto score = [&](Value j) {
-      Value kBase = kb.add(qkv, kb.add(kb.add(kb.mul(j, 3 * C), C), kb.mul(h, D)));
-      Value dot = kb.loop(0, D, {kb.f32(0)}, [&](Value d, ValueRange acc) {
-        Value q = kb.load(spec.input(0), kb.add(qBase, d));
-        return Values{kb.fadd(acc[0], kb.fmul(q, kb.load(spec.input(0), kb.add(kBase, d))))};
-      })[0];
-      return kb.fmul(dot, kb.f32(scale));
-    };
-    Value max = kb.loop(0, T, {kb.f32(-3.4028234663852886e38)}, [&](Value j, ValueRange acc) {
-      return Values{kb.fmax(acc[0], score(j))};
-    })[0];
-    Value sum = kb.loop(0, T, {kb.f32(0)}, [&](Value j, ValueRange acc) {
-      return Values{kb.fadd(acc[0], kb.exp(kb.fsub(score(j), max)))};
-    })[0];
-    Value outBase = kb.add(kb.sampleBase(T * C), kb.add(kb.mul(i, C), kb.mul(h, D)));
-    kb.loop(0, D, {}, [&](Value d, ValueRange) {
-      kb.store(0, kb.add(outBase, d), kb.f32(0));
-      return Values{};
-    });
-    kb.loop(0, T, {}, [&](Value j, ValueRange) {
-      Value p = kb.fdiv(kb.exp(kb.fsub(score(j), max)), sum);
-      Value vBase = kb.add(qkv, kb.add(kb.add(kb.mul(j, 3 * C), 2 * C), kb.mul(h, D)));
-      kb.loop(0, D, {}, [&](Value d, ValueRange) {
-        Value at = kb.add(outBase, d);
-        Value v = kb.load(spec.input(0), kb.add(vBase, d));
-        kb.store(0, at, kb.fadd(kb.load(0, at), kb.fmul(p, v)));
-        return Values{};
-      });
-      return Values{};
-    });
-  });
-}
-
-// Attention runs as three kernels (spec.part): the packed Q/K/V projection,
-// the core above, and the output projection (which takes the epilogue).
+// Self-attention runs as five kernels (spec.part), each a simple loop nest
+// over the packed [T, 3C] projections (q | k | v, heads side by side):
+//   0  qkv = x W_in^T + b_in                       [T, 3C]
+//   1  scores[h, i, j] = q_i . k_j / sqrt(D)        [H, T, T], 4 keys a thread
+//   2  softmax over j, in place                     one row a thread
+//   3  heads[i, h*D + d] = sum_j p[h, i, j] v_j      4 dims a thread
+//   4  out = heads W_out^T + b_out, then the epilogue
 std::array<uint32_t, 3> emitAttention(KernelBuilder &kb, const KernelSpec &spec, AttentionOp op) {
   ArrayRef<int64_t> shape = shapeOf(op.getInput());
-  int64_t T = shape[1], C = shape[2];
+  int64_t T = shape[1], C = shape[2], H = op.getHeads(), D = C / H;
   if (spec.part == 0)
     return emitRowsTimesMatrix(kb, spec, T, C, 3 * C);
-  if (spec.part == 1)
-    return emitAttentionCore(kb, spec, op);
-  return emitRowsTimesMatrix(kb, spec, T, C, C);
+  if (spec.part == 4)
+    return emitRowsTimesMatrix(kb, spec, T, C, C);
+  Value qkv = kb.sampleBase(T * 3 * C);
+  if (spec.part == 1) {
+    int64_t KT = T % 4 == 0 ? 4 : 1; // keys per thread
+    double scale = 1.0 / std::sqrt(static_cast<double>(D));
+    return kb.forEachItem(H * T * (T / KT), [&](Value item) {
+      Value j0 = kb.mul(kb.rem(item, T / KT), KT), row = kb.div(item, T / KT);
+      Value h = kb.div(row, T), i = kb.rem(row, T);
+      Value qBase = kb.add(qkv, kb.add(kb.mul(i, 3 * C), kb.mul(h, D)));
+      Values kBase;
+      for (int64_t t = 0; t < KT; ++t)
+        kBase.push_back(kb.add(qkv, kb.add(kb.add(kb.mul(kb.add(j0, t), 3 * C), C), kb.mul(h, D))));
+      Values dots = kb.loop(0, D, Values(KT, kb.f32(0)), [&](Value d, ValueRange acc) {
+        Value q = kb.load(spec.input(0), kb.add(qBase, d));
+        Values next;
+        for (int64_t t = 0; t < KT; ++t)
+          next.push_back(kb.fadd(acc[t], kb.fmul(q, kb.load(spec.input(0), kb.add(kBase[t], d)))));
+        return next;
+      });
+      Value out = kb.add(kb.sampleBase(H * T * T), kb.add(kb.mul(row, T), j0));
+      for (int64_t t = 0; t < KT; ++t)
+        kb.store(0, kb.add(out, t), kb.fmul(dots[t], kb.f32(scale)));
+    });
+  }
+  if (spec.part == 2) {
+    return kb.forEachItem(H * T, [&](Value row) {
+      Value base = kb.add(kb.sampleBase(H * T * T), kb.mul(row, T));
+      Value max = kb.loop(0, T, {kb.f32(-3.4028234663852886e38)}, [&](Value j, ValueRange acc) {
+        return Values{kb.fmax(acc[0], kb.load(0, kb.add(base, j)))};
+      })[0];
+      Value sum = kb.loop(0, T, {kb.f32(0)}, [&](Value j, ValueRange acc) {
+        Value e = kb.exp(kb.fsub(kb.load(0, kb.add(base, j)), max));
+        kb.store(0, kb.add(base, j), e);
+        return Values{kb.fadd(acc[0], e)};
+      })[0];
+      Value inv = kb.fdiv(kb.f32(1), sum);
+      kb.loop(0, T, {}, [&](Value j, ValueRange) {
+        Value at = kb.add(base, j);
+        kb.store(0, at, kb.fmul(kb.load(0, at), inv));
+        return Values{};
+      });
+    });
+  }
+  // part 3: probabilities (input 0) times values (input 1, the packed qkv).
+  int64_t DT = D % 4 == 0 ? 4 : 1; // dims per thread
+  return kb.forEachItem(T * H * (D / DT), [&](Value item) {
+    Value d0 = kb.mul(kb.rem(item, D / DT), DT), row = kb.div(item, D / DT);
+    Value i = kb.div(row, H), h = kb.rem(row, H);
+    Value pBase = kb.add(kb.sampleBase(H * T * T), kb.mul(kb.add(kb.mul(h, T), i), T));
+    Value vBase = kb.add(kb.sampleBase(T * 3 * C), kb.add(kb.add(kb.mul(h, D), 2 * C), d0));
+    Values acc = kb.loop(0, T, Values(DT, kb.f32(0)), [&](Value j, ValueRange acc) {
+      Value p = kb.load(spec.input(0), kb.add(pBase, j));
+      Value v = kb.add(vBase, kb.mul(j, 3 * C));
+      Values next;
+      for (int64_t t = 0; t < DT; ++t)
+        next.push_back(kb.fadd(acc[t], kb.fmul(p, kb.load(spec.input(1), kb.add(v, t)))));
+      return next;
+    });
+    Value out = kb.add(kb.sampleBase(T * C), kb.add(kb.mul(i, C), kb.add(kb.mul(h, D), d0)));
+    for (int64_t t = 0; t < DT; ++t)
+      kb.store(0, kb.add(out, t), acc[t]);
+  });
 }
 
 std::array<uint32_t, 3> emitMatmul(KernelBuilder &kb, const KernelSpec &spec, MatmulOp op) {
