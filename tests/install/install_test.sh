@@ -5,6 +5,8 @@
 # Usage: install_test.sh BUILD_DIR SOURCE_DIR
 set -uo pipefail
 build=$1 src=$2
+# The examples run under the Vulkan validation layer: a message is an error.
+export SPIRE_VALIDATION=1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 passed=0 failed=0

@@ -13,4 +13,7 @@ config.test_exec_root = os.path.join(os.path.dirname(config.spire_tools_dir), "l
 
 config.environment["PATH"] = os.pathsep.join(
     [config.spire_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", "")])
+# Every Vulkan use in these tests runs under the validation layer, and any
+# message it reports is an error (see ContextOptions::validation).
+config.environment["SPIRE_VALIDATION"] = "1"
 config.substitutions.append(("%specs", os.path.join(config.spire_source_dir, "specs")))
