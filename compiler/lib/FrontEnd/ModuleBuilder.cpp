@@ -684,7 +684,8 @@ FailureOr<SpecModule> ModuleBuilder::build(const SpecNode &root) {
   result_.module = ModuleOp::create(loc(root.loc));
   builder_.setInsertionPointToEnd(result_.module->getBody());
   readInputs(*inputs);
-  if (!func_)
+  // Layers cannot be checked against inputs that are not all known.
+  if (!func_ || failed_)
     return failure();
   if (const SpecNode *blocks = root.get("blocks"))
     readBlocks(*blocks);

@@ -3,6 +3,7 @@
 #include "spire/FrontEnd/Spec.h"
 
 #include <set>
+#include <string_view>
 #include <yaml-cpp/yaml.h>
 
 namespace spire {
@@ -55,20 +56,64 @@ SpecNode convert(const YAML::Node &node, std::vector<ParseError> &errors) {
 
 } // namespace
 
+// The line of a `---` that starts a second document, or 0. (A spec is one
+// document; YAML::LoadAll cannot be used to tell: yaml-cpp 0.7 loops forever
+// on some malformed input there, e.g. a leading ',', yaml-cpp issue #1040.)
+static unsigned secondDocumentLine(const std::string &text) {
+  bool content = false;
+  unsigned line = 0;
+  size_t at = 0;
+  while (at <= text.size()) {
+    size_t end = text.find('\n', at);
+    std::string_view l(text.data() + at, (end == std::string::npos ? text.size() : end) - at);
+    ++line;
+    if (l.substr(0, 3) == "---" && (l.size() == 3 || l[3] == ' ')) {
+      if (content)
+        return line;
+    } else if (!l.empty() && l.find_first_not_of(" \t\r") != std::string_view::npos &&
+               l[l.find_first_not_of(" \t\r")] != '#') {
+      content = true;
+    }
+    if (end == std::string::npos)
+      break;
+    at = end + 1;
+  }
+  return 0;
+}
+
+// The first line that is neither blank nor a comment, or {0, 0}.
+static SourceLoc firstContent(const std::string &text) {
+  unsigned line = 1;
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t end = std::min(text.find('\n', at), text.size());
+    size_t c = text.find_first_not_of(" \t\r", at);
+    if (c < end && text[c] != '#')
+      return {line, static_cast<unsigned>(c - at + 1)};
+    at = end + 1;
+    ++line;
+  }
+  return {};
+}
+
 ParseResult parseSpecYaml(const std::string &text) noexcept {
   ParseResult result;
   try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(text);
-    if (docs.empty()) {
-      result.errors.push_back({{1, 1}, "the spec is empty"});
+    if (unsigned line = secondDocumentLine(text)) {
+      result.errors.push_back({{line, 1}, "the file holds several YAML documents; a spec is one"});
       return result;
     }
-    if (docs.size() > 1) {
-      result.errors.push_back({toLoc(docs[1].Mark()),
-                               "the file holds several YAML documents; a spec is one"});
+    YAML::Node doc = YAML::Load(text);
+    if (!doc.IsDefined() || doc.IsNull()) {
+      // Null from a file with content means yaml-cpp gave up on it silently.
+      SourceLoc first = firstContent(text);
+      result.errors.push_back({first.line ? first : SourceLoc{1, 1},
+                               first.line ? "malformed YAML: this line does not start a map, a "
+                                            "list or a value"
+                                          : "the spec is empty"});
       return result;
     }
-    result.root = convert(docs.front(), result.errors);
+    result.root = convert(doc, result.errors);
   } catch (const YAML::Exception &e) {
     result.errors.push_back({toLoc(e.mark), "malformed YAML: " + e.msg});
   } catch (const std::exception &e) {
