@@ -15,9 +15,33 @@ SourceLoc toLoc(const YAML::Mark &mark) {
   return {static_cast<unsigned>(mark.line + 1), static_cast<unsigned>(mark.column + 1)};
 }
 
-SpecNode convert(const YAML::Node &node, std::vector<ParseError> &errors) {
+// Deeper than any spec needs; also what stops a recursive alias
+// (`a: &x [*x]`), which yaml-cpp turns into a cyclic node graph.
+constexpr int kMaxDepth = 64;
+// Aliases can expand a small file exponentially ("billion laughs").
+constexpr size_t kMaxNodes = 1 << 20;
+
+struct Converter {
+  std::vector<ParseError> &errors;
+  size_t nodes = 0;
+
+  SpecNode convert(const YAML::Node &node, int depth);
+};
+
+SpecNode Converter::convert(const YAML::Node &node, int depth) {
   SpecNode out;
   out.loc = toLoc(node.Mark());
+  if (depth > kMaxDepth) {
+    errors.push_back({out.loc, "the YAML nests deeper than " + std::to_string(kMaxDepth) +
+                                   " levels (a recursive alias?)"});
+    return out;
+  }
+  if (++nodes > kMaxNodes) {
+    if (nodes == kMaxNodes + 1)
+      errors.push_back({out.loc, "the YAML expands to over " + std::to_string(kMaxNodes) +
+                                     " nodes (aliases repeating aliases?)"});
+    return out;
+  }
   switch (node.Type()) {
   case YAML::NodeType::Undefined:
   case YAML::NodeType::Null:
@@ -31,13 +55,13 @@ SpecNode convert(const YAML::Node &node, std::vector<ParseError> &errors) {
   case YAML::NodeType::Sequence:
     out.kind = SpecNode::Kind::List;
     for (const YAML::Node &item : node)
-      out.items.push_back(convert(item, errors));
+      out.items.push_back(convert(item, depth + 1));
     break;
   case YAML::NodeType::Map: {
     out.kind = SpecNode::Kind::Map;
     std::set<std::string> seen;
     for (const auto &entry : node) {
-      SpecNode key = convert(entry.first, errors);
+      SpecNode key = convert(entry.first, depth + 1);
       if (!key.isScalar()) {
         errors.push_back({key.loc, "map keys must be plain names, not " + key.kindName()});
         continue;
@@ -46,7 +70,7 @@ SpecNode convert(const YAML::Node &node, std::vector<ParseError> &errors) {
         errors.push_back({key.loc, "duplicate key '" + key.scalar + "'"});
         continue;
       }
-      out.entries.emplace_back(std::move(key), convert(entry.second, errors));
+      out.entries.emplace_back(std::move(key), convert(entry.second, depth + 1));
     }
     break;
   }
@@ -113,7 +137,7 @@ ParseResult parseSpecYaml(const std::string &text) noexcept {
                                           : "the spec is empty"});
       return result;
     }
-    result.root = convert(doc, result.errors);
+    result.root = Converter{result.errors}.convert(doc, 0);
   } catch (const YAML::Exception &e) {
     result.errors.push_back({toLoc(e.mark), "malformed YAML: " + e.msg});
   } catch (const std::exception &e) {
