@@ -128,6 +128,8 @@ private:
   llvm::StringMap<Operation *> opsByName_; // full layer name -> its op
   std::vector<std::pair<Operation *, std::string>> splits_;
   int blockDepth_ = 0;
+  size_t layerCount_ = 0;
+  static constexpr size_t kMaxLayers = 100000;
 };
 
 void ModuleBuilder::checkKeys(const SpecNode &map, llvm::ArrayRef<std::string> allowed,
@@ -534,6 +536,13 @@ void ModuleBuilder::buildBlock(const std::string &blockName, const BlockDef &def
 
 void ModuleBuilder::buildLayer(const SpecNode &item, size_t index, Scope &scope,
                                Tensor &current) {
+  // Repeats of repeats can expand a page of YAML into millions of layers.
+  if (++layerCount_ > kMaxLayers) {
+    if (layerCount_ == kMaxLayers + 1)
+      error(item.loc, &scope) << "the spec expands to over " << kMaxLayers
+                              << " layers; check the 'repeat' counts";
+    return;
+  }
   std::string kindName;
   const SpecNode *params = nullptr;
   SourceLoc at = item.loc;
