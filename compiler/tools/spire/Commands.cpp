@@ -12,6 +12,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -91,6 +92,45 @@ int runSummary(const CommonOptions &o) {
   return kExitOk;
 }
 
+// --emit=object: the bundle's bytes in an object file, through the system
+// C++ compiler ($CXX, else c++) assembling the same `.incbin` source that
+// --embed writes. Link it with the --header's API and Spire::runtime.
+template <typename WriteFile>
+int emitObject(const CompiledModel &model, const std::string &ns, const std::string &output,
+               WriteFile writeFile) {
+  llvm::SmallString<128> dir;
+  if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("spire-object", dir)) {
+    llvm::errs() << "error: cannot create a temporary directory: " << ec.message() << "\n";
+    return kExitSpec;
+  }
+  std::string bundlePath = (dir + "/model.spire").str(), source = (dir + "/embed.cpp").str();
+  std::vector<uint8_t> bytes = serializeBundle(model);
+  bool written =
+      writeFile(bundlePath, llvm::StringRef(reinterpret_cast<const char *>(bytes.data()), bytes.size())) &&
+      writeFile(source, generateEmbedSource(ns, bundlePath));
+  const char *cxxEnv = std::getenv("CXX");
+  auto cxx = llvm::sys::findProgramByName(cxxEnv && *cxxEnv ? cxxEnv : "c++");
+  int rc = kExitSpec;
+  if (!written) {
+  } else if (!cxx) {
+    llvm::errs() << "error: --emit=object needs a C++ compiler (set CXX, or install g++)\n";
+  } else {
+    llvm::StringRef args[] = {*cxx, "-c", source, "-o", output};
+    std::string message;
+    if (llvm::sys::ExecuteAndWait(*cxx, args, std::nullopt, {}, 0, 0, &message) == 0)
+      rc = kExitOk;
+    else
+      llvm::errs() << "error: " << *cxx << " could not assemble the bundle " << message << "\n";
+  }
+  llvm::sys::fs::remove(bundlePath);
+  llvm::sys::fs::remove(source);
+  llvm::sys::fs::remove(dir);
+  if (rc == kExitOk)
+    llvm::outs() << "wrote " << output << ": the bundle of '" << model.name << "' as symbols spire_"
+                 << ns << "_bundle[_end]\n";
+  return rc;
+}
+
 int runCompile(const CommonOptions &o) {
   LoadedSpec loaded;
   if (int rc = loadSpec(o, loaded); rc >= 0)
@@ -108,9 +148,9 @@ int runCompile(const CommonOptions &o) {
   if (o.emit == "gpu" || o.emit == "spirv") {
     options.dump = o.emit == "gpu" ? CodegenOptions::Dump::Gpu : CodegenOptions::Dump::Spirv;
     options.dumpStream = &llvm::outs();
-  } else if (!o.emit.empty() && o.emit != "bundle" && o.emit != "header") {
-    llvm::errs() << "error: --emit takes bundle, header, mlir, gpu or spirv, got '" << o.emit
-                 << "'\n";
+  } else if (!o.emit.empty() && o.emit != "bundle" && o.emit != "header" && o.emit != "object") {
+    llvm::errs() << "error: --emit takes bundle, header, object, mlir, gpu or spirv, got '"
+                 << o.emit << "'\n";
     return kExitUsage;
   }
 
@@ -164,11 +204,25 @@ int runCompile(const CommonOptions &o) {
       llvm::errs() << "error: cannot write '" << path << "': " << ec.message() << "\n";
     return !ec;
   };
+  // Make-style dependencies of what this run writes: the spec and the weights.
+  auto writeDepfile = [&](const std::string &target) {
+    return o.depfile.empty() ||
+           writeFile(o.depfile, target + ": " + o.spec +
+                                    (o.weights.empty() ? "" : " " + o.weights) + "\n");
+  };
   if (o.emit == "header") {
     std::string header = generateHeader(*model, ns, o.spec);
-    if (output.empty())
+    if (output.empty()) {
       llvm::outs() << header;
-    return output.empty() || writeFile(output, header) ? kExitOk : kExitSpec;
+      return kExitOk;
+    }
+    return writeFile(output, header) && writeDepfile(output) ? kExitOk : kExitSpec;
+  }
+  if (o.emit == "object") {
+    if (output.empty())
+      output = llvm::sys::path::stem(o.spec).str() + ".o";
+    int rc = emitObject(*model, ns, output, writeFile);
+    return rc == kExitOk && !writeDepfile(output) ? kExitSpec : rc;
   }
   if (output.empty())
     output = llvm::sys::path::stem(o.spec).str() + ".spire";
@@ -183,9 +237,7 @@ int runCompile(const CommonOptions &o) {
     if (!writeFile(o.embed, generateEmbedSource(ns, absolute.str().str())))
       return kExitSpec;
   }
-  // Make-style dependencies: the bundle depends on the spec and the weights.
-  if (!o.depfile.empty() &&
-      !writeFile(o.depfile, output + ": " + o.spec + (o.weights.empty() ? "" : " " + o.weights) + "\n"))
+  if (!writeDepfile(output))
     return kExitSpec;
   size_t dispatches = 0;
   uint64_t arena = 0;
@@ -236,7 +288,8 @@ void addCommands(CLI::App &app, CommonOptions &o) {
   compile->add_option("-o,--output", o.output, "bundle to write (default: <spec>.spire)");
   compile->add_option("--weights", o.weights,
                       "weights as .safetensors, by layer name (default: seeded random)");
-  compile->add_option("--emit", o.emit, "what to produce: bundle (default), mlir, gpu, spirv");
+  compile->add_option("--emit", o.emit,
+                      "what to produce: bundle (default), header, object, mlir, gpu, spirv");
   compile->add_option("--stage", o.stage, "write a bundle with only stage K, or stages A..B (0-based)");
   compile->add_option("--spirv-dir", o.spirvDir, "also write each kernel's SPIR-V here");
   compile->add_option("--tile-channels", o.tileChannels, "output channels per invocation (tuning)")
