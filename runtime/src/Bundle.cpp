@@ -22,6 +22,7 @@ int64_t Bundle::batch() const { return impl_->batch; }
 const std::vector<TensorInfo> &Bundle::inputs() const { return impl_->inputs; }
 const std::vector<TensorInfo> &Bundle::outputs() const { return impl_->outputs; }
 const std::vector<StageInfo> &Bundle::stages() const { return impl_->stages; }
+const std::vector<uint32_t> &Bundle::placement() const { return impl_->placement; }
 size_t Bundle::kernelCount() const { return impl_->manifest->kernels()->size(); }
 uint64_t Bundle::weightsBytes() const { return impl_->weightsSize; }
 
@@ -176,6 +177,12 @@ void verify(Bundle::Impl &b) {
   b.outputs = readTensors(b, m->outputs(), "model output", 0, false);
   if (b.inputs.size() != b.stages.front().inputs.size())
     fail(src, "the model inputs do not match the first stage's inputs");
+  if (m->placement()) {
+    if (m->placement()->size() != b.stages.size())
+      fail(src, "the placement names " + std::to_string(m->placement()->size()) +
+                    " device(s) for " + std::to_string(b.stages.size()) + " stage(s)");
+    b.placement.assign(m->placement()->begin(), m->placement()->end());
+  }
 }
 
 } // namespace

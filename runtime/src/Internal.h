@@ -30,6 +30,7 @@ struct Bundle::Impl {
   int64_t batch = -1;
   std::vector<TensorInfo> inputs, outputs;
   std::vector<StageInfo> stages;
+  std::vector<uint32_t> placement;
 };
 
 struct Context::Impl {

@@ -56,7 +56,8 @@ std::vector<uint8_t> serializeBundle(const CompiledModel &model) {
   auto root = fb::CreateModel(b, b.CreateString(model.name), b.CreateString(SPIRE_VERSION),
                               model.batch, writeTensors(b, model.inputs),
                               writeTensors(b, model.outputs), b.CreateVector(stages),
-                              b.CreateVector(kernels), model.weights.size());
+                              b.CreateVector(kernels), model.weights.size(),
+                              model.placement.empty() ? 0 : b.CreateVector(model.placement));
   fb::FinishModelBuffer(b, root);
 
   bundle::Header header{};
@@ -110,6 +111,8 @@ CompiledModel selectStages(const CompiledModel &model, size_t first, size_t last
     }
     out.stages.push_back(std::move(s));
   }
+  if (!model.placement.empty())
+    out.placement.assign(model.placement.begin() + first, model.placement.begin() + last + 1);
   out.inputs = out.stages.front().inputs;
   // The last stage's outputs: the model outputs when it is the last stage.
   out.outputs = last + 1 == model.stages.size() ? model.outputs : out.stages.back().outputs;

@@ -473,6 +473,9 @@ FailureOr<CompiledModel> ModelCompiler::run() {
                       : llvm::cast<RankedTensorType>(func.getArgument(0).getType()).getDimSize(0);
   model_.name = spec_.modelName;
   model_.batch = batch;
+  if (auto placement = func->getAttrOfType<DenseI64ArrayAttr>("spire.placement"))
+    for (int64_t d : placement.asArrayRef())
+      model_.placement.push_back(static_cast<uint32_t>(d));
   for (Value arg : func.getArguments())
     model_.inputs.push_back({valueName(arg), tensorShape(arg, batch), {}});
   for (auto [i, out] : llvm::enumerate(func.getBody().front().getTerminator()->getOperands())) {

@@ -113,6 +113,7 @@ private:
   void define(Scope &scope, const std::string &localName, Tensor t, const SourceLoc &at);
   bool inferAndSet(Operation *op);
   void placeStages(const SpecNode &stages);
+  void readPlacement(const SpecNode &placement);
   void addSplit(const std::string &name, const SourceLoc &at, Operation *after);
 
   MLIRContext &ctx_;
@@ -668,12 +669,37 @@ void ModuleBuilder::placeStages(const SpecNode &stages) {
   }
 }
 
+// `placement: [0, 0, 1]`: the default Vulkan device of each stage for
+// pipelined runs (`spire run --micro-batches`), one entry per stage.
+void ModuleBuilder::readPlacement(const SpecNode &placement) {
+  size_t stages = splits_.size() + 1;
+  if (!placement.isList() || placement.items.size() != stages) {
+    error(placement.loc) << "'placement' must list one device index per stage; the spec has "
+                         << stages << " stage(s)"
+                         << (placement.isList() ? ", the list has " +
+                                                      std::to_string(placement.items.size())
+                                                : "");
+    return;
+  }
+  SmallVector<int64_t> devices;
+  for (const SpecNode &item : placement.items) {
+    std::optional<int64_t> device = scalarToInt(item);
+    if (!device || *device < 0 || *device > 255) {
+      error(item.loc) << "a device index must be an integer in [0, 255], got "
+                      << (item.isScalar() ? "'" + item.scalar + "'" : item.kindName());
+      return;
+    }
+    devices.push_back(*device);
+  }
+  func_->setAttr("spire.placement", builder_.getDenseI64ArrayAttr(devices));
+}
+
 FailureOr<SpecModule> ModuleBuilder::build(const SpecNode &root) {
   if (!root.isMap()) {
     error(root.loc) << "a spec is a map with 'inputs' and 'layers', got " << root.kindName();
     return failure();
   }
-  checkKeys(root, {"spire", "name", "inputs", "blocks", "layers", "outputs", "stages"},
+  checkKeys(root, {"spire", "name", "inputs", "blocks", "layers", "outputs", "stages", "placement"},
             "the spec");
   if (const SpecNode *version = root.get("spire"); version && version->scalar != "1")
     error(version->loc) << "spec format version '" << version->scalar
@@ -726,6 +752,8 @@ FailureOr<SpecModule> ModuleBuilder::build(const SpecNode &root) {
   }
   if (const SpecNode *stages = root.get("stages"))
     placeStages(*stages);
+  if (const SpecNode *placement = root.get("placement"))
+    readPlacement(*placement);
   if (failed_ || llvm::any_of(outputs, [](Value v) { return !v; }))
     return failure();
 

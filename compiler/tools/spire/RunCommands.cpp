@@ -196,8 +196,18 @@ int runRun(const CommonOptions &o) {
   if (o.microBatches > 0 || !o.place.empty()) {
     if (!o.stages.empty())
       throw Error(Error::Kind::Usage, "--micro-batches and --place run the whole model, not --stages");
+    // --place, else the spec's placement, else every stage on --device.
     std::vector<uint32_t> placement =
         parsePlacement(o.place, stages.size(), s.device, s.context.devices().size());
+    if (o.place.empty() && !s.bundle.placement().empty()) {
+      placement = s.bundle.placement();
+      for (uint32_t d : placement)
+        if (d >= s.context.devices().size())
+          throw Error(Error::Kind::Device,
+                      "the spec places a stage on device " + std::to_string(d) + ", but there are " +
+                          std::to_string(s.context.devices().size()) +
+                          " device(s) here; override it with --place");
+    }
     Pipeline pipeline(s.context, s.bundle, placement);
     size_t parts = std::max(1, o.microBatches);
     outputs = pipeline.run(inputs, parts);

@@ -77,6 +77,8 @@ public:
   const std::vector<TensorInfo> &inputs() const;
   const std::vector<TensorInfo> &outputs() const;
   const std::vector<StageInfo> &stages() const;
+  // The spec's default device per stage for pipelined runs; empty if none.
+  const std::vector<uint32_t> &placement() const;
   size_t kernelCount() const;
   uint64_t weightsBytes() const;
 

@@ -50,6 +50,7 @@ struct CompiledModel {
   std::vector<StagePlan> stages;
   std::vector<KernelCode> kernels;
   std::vector<uint8_t> weights;
+  std::vector<uint32_t> placement; // default device per stage; empty: none
 };
 
 } // namespace spire
