@@ -55,6 +55,25 @@ void finish(KernelBuilder &kb, const KernelSpec &spec, Value outBase, Value inde
   kb.store(0, at, v);
 }
 
+// The register tile's update: acc[i * |b| + k] += a[i] * b[k].
+Values accumulateOuter(KernelBuilder &kb, ValueRange acc, const Values &a, const Values &b) {
+  Values next;
+  for (size_t i = 0; i < a.size(); ++i)
+    for (size_t k = 0; k < b.size(); ++k)
+      next.push_back(kb.fadd(acc[i * b.size() + k], kb.fmul(a[i], b[k])));
+  return next;
+}
+
+// Runs `store` for a tile row that may lie past the end (`index >= count`);
+// the check is emitted only when tiles do not divide the count evenly.
+void storeIfInside(KernelBuilder &kb, bool ragged, Value index, int64_t count,
+                   const std::function<void()> &store) {
+  if (ragged)
+    kb.ifThen(kb.lt(index, kb.idx(count)), store);
+  else
+    store();
+}
+
 // Outputs per thread along the channel dim: the largest power of two up to
 // the configured tile that divides the channels (24 channels, tile 16: 8).
 int64_t channelTile(KernelBuilder &kb, int64_t channels) {
@@ -122,11 +141,7 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, Conv
         Value wc = kb.add(wTap, kb.mul(c, taps));
         for (int64_t j = 0; j < tile; ++j)
           w.push_back(kb.load(spec.param(0), kb.add(wc, j * Cg * taps)));
-        Values next;
-        for (int64_t j = 0; j < tile; ++j)
-          for (int64_t t = 0; t < TP; ++t)
-            next.push_back(kb.fadd(acc[j * TP + t], kb.fmul(x[t], w[j])));
-        return next;
+        return accumulateOuter(kb, acc, w, x);
       });
     });
     Value outBase = kb.sampleBase(O * P);
@@ -135,15 +150,11 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, Conv
       bias.push_back(kb.load(spec.param(1), kb.add(oc0, j)));
     for (int64_t t = 0; t < TP; ++t) {
       Value p = kb.add(pix0, t);
-      auto store = [&] {
+      storeIfInside(kb, P % TP != 0, p, P, [&] {
         for (int64_t j = 0; j < tile; ++j)
           finish(kb, spec, outBase, kb.add(kb.mul(kb.add(oc0, j), P), p),
                  kb.fadd(acc[j * TP + t], bias[j]));
-      };
-      if (P % TP == 0)
-        store();
-      else
-        kb.ifThen(kb.lt(p, kb.idx(P)), store);
+      });
     }
   });
 }
@@ -173,11 +184,7 @@ std::array<uint32_t, 3> emitRowsTimesMatrix(KernelBuilder &kb, const KernelSpec 
         Value wBase = kb.add(kb.mul(k, O), o0);
         for (int64_t t = 0; t < tile; ++t)
           w.push_back(kb.load(spec.param(c), kb.add(wBase, t)));
-        Values next;
-        for (int64_t r = 0; r < RT; ++r)
-          for (int64_t t = 0; t < tile; ++t)
-            next.push_back(kb.fadd(acc[r * tile + t], kb.fmul(x[r], w[t])));
-        return next;
+        return accumulateOuter(kb, acc, x, w);
       });
     }
     Value outBase = kb.sampleBase(R * O);
@@ -186,15 +193,11 @@ std::array<uint32_t, 3> emitRowsTimesMatrix(KernelBuilder &kb, const KernelSpec 
       bias.push_back(kb.load(spec.param(chunks), kb.add(o0, t)));
     for (int64_t r = 0; r < RT; ++r) {
       Value row = kb.add(r0, r);
-      auto store = [&] {
+      storeIfInside(kb, R % RT != 0, row, R, [&] {
         for (int64_t t = 0; t < tile; ++t)
           finish(kb, spec, outBase, kb.add(kb.mul(row, O), kb.add(o0, t)),
                  kb.fadd(acc[r * tile + t], bias[t]));
-      };
-      if (R % RT == 0)
-        store();
-      else
-        kb.ifThen(kb.lt(row, kb.idx(R)), store);
+      });
     }
   });
 }
