@@ -125,6 +125,7 @@ private:
   SpecModule result_;
   func::FuncOp func_;
   std::vector<std::string> inputNames_;
+  llvm::StringSet<> boundSymbolsUsed_; // --set bindings some input used
   llvm::StringMap<BlockDef> blocks_;
   llvm::StringMap<Operation *> opsByName_; // full layer name -> its op
   std::vector<std::pair<Operation *, std::string>> splits_;
@@ -177,6 +178,7 @@ FailureOr<Shape> ModuleBuilder::readShape(const SpecNode &shape, StringRef input
     }
     if (i > 0) {
       if (auto bound = options_.symbolValues.find(sym); bound != options_.symbolValues.end()) {
+        boundSymbolsUsed_.insert(sym);
         out.push_back(Dim::constant(&ctx_, bound->second));
         continue;
       }
@@ -232,18 +234,12 @@ void ModuleBuilder::readInputs(const SpecNode &inputs) {
   if (batch && !batch->value())
     result_.batchSymbol = static_cast<int>(symbolsOf(*batch).front());
 
+  // A --set for a symbol no input uses is likely a typo.
   for (const auto &[name, value] : options_.symbolValues)
-    if (!llvm::is_contained(result_.symbols, name) &&
-        (result_.batchSymbol < 0 || result_.symbols[result_.batchSymbol] != name)) {
-      // A --set for a symbol the spec binds nowhere is likely a typo.
-      bool used = false;
-      for (const auto &[key, v] : inputs.entries)
-        used |= llvm::any_of(v.isMap() && v.get("shape") ? v.get("shape")->items : v.items,
-                             [&](const SpecNode &n) { return n.scalar == name; });
-      if (!used)
-        error(inputs.loc) << "--set " << name << "=" << value
-                          << ": the inputs have no size symbol '" << name << "'";
-    }
+    if (!boundSymbolsUsed_.contains(name))
+      error(inputs.loc) << "--set " << name << "=" << value
+                        << ": no input has a size symbol '" << name
+                        << "' outside the batch dim";
 
   func_ = func::FuncOp::create(builder_, loc(inputs.loc), "model",
                                builder_.getFunctionType(types, {}));
