@@ -61,13 +61,19 @@ def main():
     torch.set_num_threads(os.cpu_count())
 
     devices = subprocess.run([args.spire, "devices"], capture_output=True, text=True).stdout
+    peak_line = subprocess.run([args.spire, "peak", "--iters", "5"], check=True,
+                               capture_output=True, text=True).stdout.strip()
+    peak = float(re.search(r"([\d.]+) GFLOP/s", peak_line).group(1))
     print(f"date: {time.strftime('%Y-%m-%d')}, machine: {platform.machine()}, "
           f"{os.cpu_count()} cores; PyTorch {torch.__version__} with {torch.get_num_threads()} "
           f"threads; Vulkan device: {devices.strip()}")
+    print(f"device peak (`spire peak`): {peak_line}")
     print()
     extra = " params | GFLOPs | peak activations MiB |" if args.zoo else ""
-    print(f"| model | batch |{extra} Spire host ms | Spire device ms | PyTorch ms | Spire / PyTorch |")
-    print("|---|---|" + ("---|---|---|" if args.zoo else "") + "---|---|---|---|")
+    eff = " % of device peak |" if args.zoo else ""
+    print(f"| model | batch |{extra} Spire host ms | Spire device ms | PyTorch ms | Spire / PyTorch |{eff}")
+    print("|---|---|" + ("---|---|---|" if args.zoo else "") + "---|---|---|---|"
+          + ("---|" if args.zoo else ""))
     with tempfile.TemporaryDirectory() as tmp:
         for name, batch in ZOO_RUNS if args.zoo else DEFAULT_RUNS:
             spec, factory, inputs, compile_args = MODELS[name]
@@ -86,8 +92,12 @@ def main():
                     check=True, capture_output=True, text=True).stdout)
                 columns = (f" {summary['params'] / 1e6:.2f}M | {summary['flops'] / 1e9:.2f} | "
                            f"{summary['peak_activation_bytes'] / 2**20:.2f} |")
+                achieved = summary['flops'] * batch / (device * 1e6)  # GFLOP/s
+                efficiency = f" {100 * achieved / peak:.1f}% |"
+            else:
+                efficiency = ""
             print(f"| {name} | {batch} |{columns} {host:.2f} | {device:.2f} | {reference:.2f} | "
-                  f"{host / reference:.1f}x |", flush=True)
+                  f"{host / reference:.1f}x |{efficiency}", flush=True)
 
 
 if __name__ == "__main__":

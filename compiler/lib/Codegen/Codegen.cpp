@@ -406,42 +406,13 @@ void ModelCompiler::emitGroup(const Group &g, size_t stageIndex, StagePlan &plan
 }
 
 LogicalResult ModelCompiler::lowerAndSerialize() {
-  MLIRContext *ctx = spec_.module->getContext();
-  Attribute env = parseAttribute(kTargetEnv, ctx);
-  for (auto module : (*kernels_).getOps<gpu::GPUModuleOp>())
-    module->setAttr(spirv::getTargetEnvAttrName(), env);
-  if (options_.dump == CodegenOptions::Dump::Gpu) {
-    (*kernels_)->print(*options_.dumpStream);
+  FailureOr<llvm::StringMap<std::vector<uint32_t>>> spirv = lowerKernels(*kernels_, options_);
+  if (failed(spirv))
+    return failure();
+  if (options_.dump != CodegenOptions::Dump::None)
     return success();
-  }
-  PassManager pm(ctx);
-  // Fold the emitters' index arithmetic before it becomes SPIR-V.
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
-  pm.addPass(createConvertMathToSPIRVPass());
-  pm.addPass(createConvertGPUToSPIRVPass());
-  OpPassManager &spirvModule = pm.nest<spirv::ModuleOp>();
-  spirvModule.addPass(spirv::createSPIRVLowerABIAttributesPass());
-  spirvModule.addPass(spirv::createSPIRVUpdateVCEPass());
-  if (failed(pm.run(*kernels_)))
-    return emitError(UnknownLoc::get(ctx)) << "lowering the kernels to SPIR-V failed";
-  if (options_.dump == CodegenOptions::Dump::Spirv) {
-    for (auto module : (*kernels_).getOps<spirv::ModuleOp>())
-      module->print(*options_.dumpStream), *options_.dumpStream << "\n";
-    return success();
-  }
-  llvm::StringMap<size_t> byName;
-  for (auto [i, n] : llvm::enumerate(kernelModuleNames_))
-    byName["__spv__" + n] = i;
-  for (auto module : (*kernels_).getOps<spirv::ModuleOp>()) {
-    auto it = byName.find(module.getSymName().value_or(""));
-    if (it == byName.end())
-      return emitError(module.getLoc()) << "SPIR-V module without a kernel";
-    SmallVector<uint32_t> words;
-    if (failed(spirv::serialize(module, words)))
-      return failure();
-    model_.kernels[it->second].spirv.assign(words.begin(), words.end());
-  }
+  for (auto [i, name] : llvm::enumerate(kernelModuleNames_))
+    model_.kernels[i].spirv = spirv->lookup(name);
   return success();
 }
 
@@ -505,6 +476,45 @@ FailureOr<CompiledModel> ModelCompiler::run() {
 }
 
 } // namespace
+
+FailureOr<llvm::StringMap<std::vector<uint32_t>>> lowerKernels(ModuleOp kernels,
+                                                               const CodegenOptions &options) {
+  MLIRContext *ctx = kernels.getContext();
+  Attribute env = parseAttribute(kTargetEnv, ctx);
+  for (auto module : kernels.getOps<gpu::GPUModuleOp>())
+    module->setAttr(spirv::getTargetEnvAttrName(), env);
+  llvm::StringMap<std::vector<uint32_t>> words;
+  if (options.dump == CodegenOptions::Dump::Gpu) {
+    kernels->print(*options.dumpStream);
+    return words;
+  }
+  PassManager pm(ctx);
+  // Fold the emitters' index arithmetic before it becomes SPIR-V.
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createConvertMathToSPIRVPass());
+  pm.addPass(createConvertGPUToSPIRVPass());
+  OpPassManager &spirvModule = pm.nest<spirv::ModuleOp>();
+  spirvModule.addPass(spirv::createSPIRVLowerABIAttributesPass());
+  spirvModule.addPass(spirv::createSPIRVUpdateVCEPass());
+  if (failed(pm.run(kernels)))
+    return emitError(UnknownLoc::get(ctx)) << "lowering the kernels to SPIR-V failed";
+  for (auto module : kernels.getOps<spirv::ModuleOp>()) {
+    if (options.dump == CodegenOptions::Dump::Spirv) {
+      module->print(*options.dumpStream);
+      *options.dumpStream << "\n";
+      continue;
+    }
+    // convert-gpu-to-spirv names the module of gpu.module @k `__spv__k`.
+    StringRef name = module.getSymName().value_or("");
+    name.consume_front("__spv__");
+    SmallVector<uint32_t> binary;
+    if (failed(spirv::serialize(module, binary)))
+      return failure();
+    words[name].assign(binary.begin(), binary.end());
+  }
+  return words;
+}
 
 FailureOr<CompiledModel> compileModel(SpecModule &spec, const WeightStore &weights,
                                       const CodegenOptions &options) {

@@ -1,6 +1,8 @@
 // spire run / bench / devices: the verbs that load a bundle into the runtime.
 #include "Commands.h"
 
+#include "spire/Bundle/BundleWriter.h"
+#include "spire/Codegen/Codegen.h"
 #include "spire/Npy.h"
 #include "spire/Runtime.h"
 #include "spire/Support/Safetensors.h"
@@ -271,6 +273,35 @@ int runBench(const CommonOptions &o) {
   return kExitOk;
 }
 
+// The device's f32 arithmetic peak, measured: the ceiling that kernel
+// efficiency (achieved GFLOP/s per layer) is read against.
+int runPeak(const CommonOptions &o) {
+  constexpr int64_t kInvocations = 1 << 17, kIterations = 2048;
+  mlir::MLIRContext mlir;
+  mlir::FailureOr<CompiledModel> probe = buildPeakProbe(mlir, kInvocations, kIterations);
+  if (mlir::failed(probe))
+    return kExitSpec;
+  std::vector<uint8_t> bytes = serializeBundle(*probe);
+  ContextOptions options;
+  options.validation = o.validate;
+  Context context(options);
+  Bundle bundle = Bundle::fromMemory(bytes.data(), bytes.size());
+  uint32_t device = o.device >= 0 ? static_cast<uint32_t>(o.device) : context.defaultDevice();
+  Model model(context, bundle, device);
+  TensorMap inputs{{"x", randomTensor({-1, 64}, 1, 0)}};
+  model.run(inputs); // warm-up: the driver compiles the shader on first use
+  double best = 1e30;
+  for (int i = 0; i < std::max(1, o.iters); ++i) {
+    model.run(inputs);
+    best = std::min(best, model.lastDeviceMs());
+  }
+  double flops = peakProbeFlops(kInvocations, kIterations);
+  std::printf("%s: %.1f GFLOP/s f32 peak (%.3g FLOPs of independent multiply-add chains in "
+              "%.3f ms, best of %d)\n",
+              model.device().name.c_str(), flops / (best * 1e6), flops, best, std::max(1, o.iters));
+  return kExitOk;
+}
+
 int runDevices(const CommonOptions &o) {
   ContextOptions options;
   options.validation = o.validate;
@@ -316,6 +347,11 @@ void addRunCommands(CLI::App &app, CommonOptions &o) {
   bench->add_option("--iters", o.iters, "timed iterations")->check(CLI::Range(1, 100000));
   bench->add_flag("--profile", o.profile, "per-dispatch device times by layer");
 
+  CLI::App *peak = app.add_subcommand("peak", "measure a device's f32 arithmetic peak");
+  peak->add_option("--device", o.device, "Vulkan device index (default: the best)");
+  peak->add_option("--iters", o.iters, "timed runs (the best counts)")->check(CLI::Range(1, 1000));
+  peak->add_flag("--validate", o.validate, "enable the Vulkan validation layer");
+
   CLI::App *devices = app.add_subcommand("devices", "list Vulkan devices");
   devices->add_flag("--validate", o.validate, "enable the Vulkan validation layer");
 }
@@ -328,6 +364,8 @@ int runRunCommand(CLI::App &app, const CommonOptions &o) {
       return runBench(o);
     if (app.got_subcommand("devices"))
       return runDevices(o);
+    if (app.got_subcommand("peak"))
+      return runPeak(o);
   } catch (const Error &e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return exitCodeFor(e);

@@ -12,6 +12,7 @@
 #include "spire/Codegen/KernelBuilder.h"
 #include "spire/Codegen/Weights.h"
 
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <optional>
@@ -25,6 +26,22 @@ struct CodegenOptions {
   enum class Dump { None, Gpu, Spirv } dump = Dump::None;
   llvm::raw_ostream *dumpStream = nullptr;
 };
+
+// Lowers every gpu.module of `kernels` to SPIR-V and serializes it; returns
+// the words by kernel (gpu.module) name, or prints instead when dumping.
+mlir::FailureOr<llvm::StringMap<std::vector<uint32_t>>>
+lowerKernels(mlir::ModuleOp kernels, const CodegenOptions &options);
+
+// A one-kernel bundle that measures the device's arithmetic peak: each
+// invocation runs kPeakProbeChains independent chains of `iterations`
+// multiply-adds (unfused, as the kernels compute) from registers.
+inline constexpr int64_t kPeakProbeChains = 16;
+mlir::FailureOr<CompiledModel> buildPeakProbe(mlir::MLIRContext &context, int64_t invocations,
+                                              int64_t iterations);
+inline double peakProbeFlops(int64_t invocations, int64_t iterations) {
+  return 2.0 * kPeakProbeChains * static_cast<double>(invocations) *
+         static_cast<double>(iterations);
+}
 
 // Fails with diagnostics (e.g. a size symbol other than the batch that was
 // not bound with --set).
