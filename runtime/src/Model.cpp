@@ -91,6 +91,7 @@ struct Model::Impl {
 
   uint32_t memoryType(uint32_t bits, VkMemoryPropertyFlags want) const;
   Buffer createBuffer(VkDeviceSize size, bool hostVisible);
+  void checkSubgroups(uint32_t apiVersion) const;
   void createPipelines();
   void uploadWeights();
   void prepareStage(size_t s, int64_t batch);
@@ -160,6 +161,41 @@ Buffer Model::Impl::createBuffer(VkDeviceSize size, bool hostVisible) {
   if (hostVisible)
     vkCheck(vkMapMemory(device, b.memory, 0, VK_WHOLE_SIZE, 0, &b.mapped), "vkMapMemory");
   return b;
+}
+
+// Kernels share loads by subgroup broadcast from their first lanes; refuse a
+// device whose compute subgroups cannot do that, before any pipeline exists.
+void Model::Impl::checkSubgroups(uint32_t apiVersion) const {
+  uint32_t needed = 0;
+  for (const fb::Kernel *k : *bundle.manifest->kernels())
+    needed = std::max(needed, k->subgroup_lanes());
+  if (needed == 0)
+    return;
+  const std::string fix = "; recompile with `spire compile --broadcast-lanes 1` for this device";
+  if (apiVersion < VK_API_VERSION_1_1)
+    throw Error(Error::Kind::Device, "device '" + info.name +
+                                         "' is Vulkan 1.0; this bundle's kernels use subgroup "
+                                         "operations (Vulkan 1.1)" + fix);
+  VkPhysicalDeviceSubgroupProperties subgroups{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+  VkPhysicalDeviceProperties2 props2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
+  props2.pNext = &subgroups;
+  vkGetPhysicalDeviceProperties2(physical, &props2);
+  constexpr VkSubgroupFeatureFlags ops = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_BALLOT_BIT;
+  if (!(subgroups.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) ||
+      (subgroups.supportedOperations & ops) != ops)
+    throw Error(Error::Kind::Device, "device '" + info.name +
+                                         "' has no subgroup broadcast in compute shaders" + fix);
+  if (subgroups.subgroupSize < needed) {
+    uint32_t fits = 1;
+    while (fits * 2 <= subgroups.subgroupSize)
+      fits *= 2;
+    throw Error(Error::Kind::Device,
+                "device '" + info.name + "' has subgroups of " +
+                    std::to_string(subgroups.subgroupSize) + " lanes; this bundle's kernels share "
+                    "loads across " + std::to_string(needed) +
+                    "; recompile with `spire compile --broadcast-lanes " + std::to_string(fits) +
+                    "` for this device");
+  }
 }
 
 void Model::Impl::createPipelines() {
@@ -513,6 +549,7 @@ Model::Model(Context &context, const Bundle &bundle, uint32_t deviceIndex)
                                          "' needs storage buffer offsets aligned to " +
                                          std::to_string(m.limits.minStorageBufferOffsetAlignment) +
                                          " bytes; bundles align them to 256");
+  m.checkSubgroups(props.apiVersion);
 
   uint32_t familyCount = 0;
   vkGetPhysicalDeviceQueueFamilyProperties(m.physical, &familyCount, nullptr);

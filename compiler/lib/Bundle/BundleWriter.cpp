@@ -36,7 +36,8 @@ std::vector<uint8_t> serializeBundle(const CompiledModel &model) {
   for (const KernelCode &k : model.kernels) {
     std::vector<uint32_t> wg(k.workgroupSize.begin(), k.workgroupSize.end());
     kernels.push_back(fb::CreateKernel(b, b.CreateString(k.name), b.CreateString("main"),
-                                       b.CreateVector(k.spirv), b.CreateVector(wg)));
+                                       b.CreateVector(k.spirv), b.CreateVector(wg),
+                                       k.subgroupLanes));
   }
   std::vector<flatbuffers::Offset<fb::Stage>> stages;
   for (const StagePlan &s : model.stages) {

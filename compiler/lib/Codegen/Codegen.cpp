@@ -29,9 +29,10 @@ using namespace mlir;
 namespace spire {
 namespace {
 
-// Vulkan 1.0 SPIR-V with storage buffers: what every Vulkan device runs.
+// SPIR-V 1.3 (Vulkan 1.1) with storage buffers and subgroup broadcast, which
+// the kernels use to share loads; the runtime checks the device's subgroups.
 constexpr const char *kTargetEnv =
-    "#spirv.target_env<#spirv.vce<v1.0, [Shader], [SPV_KHR_storage_buffer_storage_class]>, "
+    "#spirv.target_env<#spirv.vce<v1.3, [Shader, GroupNonUniform, GroupNonUniformBallot], [SPV_KHR_storage_buffer_storage_class]>, "
     "api=Vulkan, #spirv.resource_limits<>>";
 
 uint64_t alignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
@@ -400,7 +401,10 @@ void ModelCompiler::emitGroup(const Group &g, size_t stageIndex, StagePlan &plan
     dispatch.layer = layer;
     dispatch.bindings = std::move(p.bindings);
     plan.dispatches.push_back(std::move(dispatch));
-    model_.kernels.push_back({name, {}, {static_cast<uint32_t>(options_.tiles.workgroupSize), 1, 1}});
+    model_.kernels.push_back({name,
+                              {},
+                              {static_cast<uint32_t>(kb.workgroupSize()), 1, 1},
+                              static_cast<uint32_t>(kb.subgroupLanesNeeded())});
     kernelModuleNames_.push_back(name);
   }
 }
@@ -492,7 +496,8 @@ FailureOr<llvm::StringMap<std::vector<uint32_t>>> lowerKernels(ModuleOp kernels,
   // Fold the emitters' index arithmetic before it becomes SPIR-V.
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-  pm.addPass(createConvertMathToSPIRVPass());
+  // Nested, so the pass sees each module's target environment.
+  pm.nest<gpu::GPUModuleOp>().addPass(createConvertMathToSPIRVPass());
   pm.addPass(createConvertGPUToSPIRVPass());
   OpPassManager &spirvModule = pm.nest<spirv::ModuleOp>();
   spirvModule.addPass(spirv::createSPIRVLowerABIAttributesPass());

@@ -5,6 +5,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SPIRV/IR/SPIRVAttributes.h"
+#include "mlir/Dialect/SPIRV/IR/SPIRVOps.h"
 #include "mlir/Dialect/SPIRV/IR/TargetAndABI.h"
 
 using namespace mlir;
@@ -17,7 +18,6 @@ static constexpr int64_t kMaxGridX = 65535;
 KernelBuilder::KernelBuilder(ModuleOp container, StringRef name, unsigned numBuffers,
                              Location loc, const TileConfig &tiles)
     : builder_(container.getContext()), loc_(loc), name_(name.str()), tiles_(tiles) {
-  MLIRContext *ctx = container.getContext();
   builder_.setInsertionPointToEnd(container.getBody());
   module_ = gpu::GPUModuleOp::create(builder_, loc, name);
   builder_.setInsertionPointToStart(module_.getBody());
@@ -25,13 +25,18 @@ KernelBuilder::KernelBuilder(ModuleOp container, StringRef name, unsigned numBuf
   SmallVector<Type> args(numBuffers, buffer);
   func_ = gpu::GPUFuncOp::create(builder_, loc, "main", builder_.getFunctionType(args, {}));
   func_->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), builder_.getUnitAttr());
-  func_->setAttr(spirv::getEntryPointABIAttrName(),
-                 spirv::getEntryPointABIAttr(
-                     ctx, {static_cast<int32_t>(tiles.workgroupSize), 1, 1}));
+  setWorkgroupSize(tiles.workgroupSize);
   builder_.setInsertionPointToStart(&func_.getBody().front());
   // The terminator goes in first; everything else is inserted before it.
   auto ret = gpu::ReturnOp::create(builder_, loc);
   builder_.setInsertionPoint(ret);
+}
+
+void KernelBuilder::setWorkgroupSize(int64_t size) {
+  workgroupSize_ = size;
+  func_->setAttr(spirv::getEntryPointABIAttrName(),
+                 spirv::getEntryPointABIAttr(builder_.getContext(),
+                                             {static_cast<int32_t>(size), 1, 1}));
 }
 
 Value KernelBuilder::idx(int64_t v) { return arith::ConstantIndexOp::create(builder_, loc_, v); }
@@ -103,22 +108,74 @@ void KernelBuilder::store(unsigned buffer, Value index, Value value) {
   memref::StoreOp::create(builder_, loc_, value, func_.getArgument(buffer), index);
 }
 
+Value KernelBuilder::laneId() {
+  if (!laneId_) {
+    OpBuilder::InsertionGuard guard(builder_);
+    builder_.setInsertionPointToStart(&func_.getBody().front());
+    laneId_ = gpu::LaneIdOp::create(builder_, loc_, IntegerAttr());
+  }
+  return laneId_;
+}
+
+Value KernelBuilder::broadcast(Value v, int64_t lane) {
+  subgroupLanesNeeded_ = std::max(subgroupLanesNeeded_, lane + 1);
+  // Before SPIR-V 1.5 the lane must come from a SPIR-V constant instruction.
+  Value id = spirv::ConstantOp::create(builder_, loc_, builder_.getI32Type(),
+                                       builder_.getI32IntegerAttr(lane));
+  return spirv::GroupNonUniformBroadcastOp::create(builder_, loc_, v.getType(),
+                                                   spirv::Scope::Subgroup, v, id);
+}
+
 Value KernelBuilder::batch() {
   return gpu::BlockIdOp::create(builder_, loc_, gpu::Dimension::z);
 }
 
 std::array<uint32_t, 3> KernelBuilder::forEachItem(int64_t items,
                                                    const std::function<void(Value)> &body) {
-  int64_t groups = (items + tiles_.workgroupSize - 1) / tiles_.workgroupSize;
+  int64_t groups = (items + workgroupSize_ - 1) / workgroupSize_;
   int64_t gx = std::min(groups, kMaxGridX);
   int64_t gy = (groups + gx - 1) / gx;
   Value bx = gpu::BlockIdOp::create(builder_, loc_, gpu::Dimension::x);
   Value by = gpu::BlockIdOp::create(builder_, loc_, gpu::Dimension::y);
   Value tx = gpu::ThreadIdOp::create(builder_, loc_, gpu::Dimension::x);
   Value group = add(mul(by, gx), bx);
-  Value item = add(mul(group, tiles_.workgroupSize), tx);
+  Value item = add(mul(group, workgroupSize_), tx);
   auto inRange = arith::CmpIOp::create(builder_, loc_, arith::CmpIPredicate::ult, item, idx(items));
   ifThen(inRange, [&] { body(item); });
+  return {static_cast<uint32_t>(gx), static_cast<uint32_t>(gy), 1};
+}
+
+std::array<uint32_t, 3>
+KernelBuilder::forEachTile(int64_t groups, int64_t lanes,
+                           const std::function<void(Value, Value)> &body) {
+  // A workgroup no larger than the lanes need, so idle lanes stay few;
+  // grids past the limit loop over the rest (uniform loops, so every lane of
+  // a subgroup stays active).
+  int64_t step = tiles_.broadcastLanes;
+  setWorkgroupSize(std::min(workgroupSize_, (lanes + step - 1) / step * step));
+  int64_t laneGroups = (lanes + workgroupSize_ - 1) / workgroupSize_;
+  int64_t gx = std::min(laneGroups, kMaxGridX), gy = std::min(groups, kMaxGridX);
+  int64_t sx = (laneGroups + gx - 1) / gx, sy = (groups + gy - 1) / gy;
+  Value by = gpu::BlockIdOp::create(builder_, loc_, gpu::Dimension::y);
+  Value bx = gpu::BlockIdOp::create(builder_, loc_, gpu::Dimension::x);
+  Value tx = gpu::ThreadIdOp::create(builder_, loc_, gpu::Dimension::x);
+  Value lane = add(mul(bx, workgroupSize_), tx);
+  auto overGroups = [&](Value lane) {
+    if (sy == 1)
+      return body(by, lane);
+    loop(0, sy, {}, [&](Value i, ValueRange) {
+      Value group = add(by, mul(i, gy));
+      ifThen(lt(group, idx(groups)), [&] { body(group, lane); });
+      return SmallVector<Value>{};
+    });
+  };
+  if (sx == 1)
+    overGroups(lane);
+  else
+    loop(0, sx, {}, [&](Value i, ValueRange) {
+      overGroups(add(lane, mul(i, gx * workgroupSize_)));
+      return SmallVector<Value>{};
+    });
   return {static_cast<uint32_t>(gx), static_cast<uint32_t>(gy), 1};
 }
 

@@ -74,6 +74,28 @@ void storeIfInside(KernelBuilder &kb, bool ragged, Value index, int64_t count,
     store();
 }
 
+// Loads element at(j) for each j in [0, count), where at() is the same in
+// every invocation of a subgroup (inside forEachTile, indexed by its group): with broadcastLanes > 1, lane j loads one
+// value and every lane reads it by subgroup broadcast, so a lane issues
+// count / broadcastLanes loads instead of count.
+Values loadShared(KernelBuilder &kb, unsigned buffer, int64_t count,
+                  const std::function<Value(Value)> &at) {
+  int64_t lanes = std::min(kb.tiles().broadcastLanes, count);
+  Values v;
+  if (lanes <= 1 || count % lanes != 0) {
+    for (int64_t j = 0; j < count; ++j)
+      v.push_back(kb.load(buffer, at(kb.idx(j))));
+    return v;
+  }
+  Value mine = kb.rem(kb.laneId(), lanes);
+  for (int64_t r = 0; r < count; r += lanes) {
+    Value loaded = kb.load(buffer, at(kb.add(mine, r)));
+    for (int64_t j = 0; j < lanes; ++j)
+      v.push_back(kb.broadcast(loaded, j));
+  }
+  return v;
+}
+
 // Outputs per thread along the channel dim: the largest power of two up to
 // the configured tile that divides the channels (24 channels, tile 16: 8).
 int64_t channelTile(KernelBuilder &kb, int64_t channels) {
@@ -88,7 +110,8 @@ int64_t channelTile(KernelBuilder &kb, int64_t channels) {
 // kernel taps is outside the loop over input channels, so the bounds and
 // addresses of a tap are computed once and the inner loop is loads and FMAs:
 // per input channel, `pixels` input loads and `tile` (uniform) weight loads
-// feed tile x pixels accumulators.
+// feed tile x pixels accumulators. Weights are loaded cooperatively
+// (loadShared): a thread's channel block is the same across its workgroup.
 template <typename ConvOpT>
 std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, ConvOpT op) {
   ArrayRef<int64_t> in = shapeOf(op.getInput()), out = shapeOf(op.getResult());
@@ -107,9 +130,9 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, Conv
   int64_t P = OH * OW, TP = std::min<int64_t>(kb.tiles().pixelsPerThread, P);
   int64_t pixelTiles = (P + TP - 1) / TP, taps = KH * KW;
 
-  return kb.forEachItem((O / tile) * pixelTiles, [&](Value item) {
-    Value pix0 = kb.mul(kb.rem(item, pixelTiles), TP);
-    Value oc0 = kb.mul(kb.div(item, pixelTiles), tile);
+  return kb.forEachTile(O / tile, pixelTiles, [&](Value channelBlock, Value pixelTile) {
+    Value pix0 = kb.mul(pixelTile, TP);
+    Value oc0 = kb.mul(channelBlock, tile);
     Value group = kb.div(oc0, Og);
     Value inBase = kb.add(kb.sampleBase(C * H * W), kb.mul(kb.mul(group, Cg), H * W));
     // Each pixel's window origin; a tail pixel past the end is clamped for
@@ -134,13 +157,14 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, Conv
       Value wTap = kb.add(wBase, tap);
       return kb.loop(0, Cg, acc, [&](Value c, ValueRange acc) {
         Value channel = kb.mul(c, H * W);
-        Values x, w;
+        Values x;
         for (int64_t t = 0; t < TP; ++t)
           x.push_back(kb.select(valid[t], kb.load(spec.input(0), kb.add(address[t], channel)),
                                 kb.f32(0)));
         Value wc = kb.add(wTap, kb.mul(c, taps));
-        for (int64_t j = 0; j < tile; ++j)
-          w.push_back(kb.load(spec.param(0), kb.add(wc, j * Cg * taps)));
+        Values w = loadShared(kb, spec.param(0), tile, [&](Value j) {
+          return kb.add(wc, kb.mul(j, Cg * taps));
+        });
         return accumulateOuter(kb, acc, w, x);
       });
     });
@@ -150,7 +174,7 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, Conv
       bias.push_back(kb.load(spec.param(1), kb.add(oc0, j)));
     for (int64_t t = 0; t < TP; ++t) {
       Value p = kb.add(pix0, t);
-      storeIfInside(kb, P % TP != 0, p, P, [&] {
+      storeIfInside(kb, P % TP != 0 || pixelTiles % kb.workgroupSize() != 0, p, P, [&] {
         for (int64_t j = 0; j < tile; ++j)
           finish(kb, spec, outBase, kb.add(kb.mul(kb.add(oc0, j), P), p),
                  kb.fadd(acc[j * TP + t], bias[j]));

@@ -145,6 +145,8 @@ int runCompile(const CommonOptions &o) {
     options.tiles.channelsPerThread = o.tileChannels;
   if (o.tilePixels > 0)
     options.tiles.pixelsPerThread = o.tilePixels;
+  if (o.broadcastLanes > 0)
+    options.tiles.broadcastLanes = o.broadcastLanes;
   if (o.emit == "gpu" || o.emit == "spirv") {
     options.dump = o.emit == "gpu" ? CodegenOptions::Dump::Gpu : CodegenOptions::Dump::Spirv;
     options.dumpStream = &llvm::outs();
@@ -296,6 +298,10 @@ void addCommands(CLI::App &app, CommonOptions &o) {
       ->check(CLI::Range(1, 16));
   compile->add_option("--tile-pixels", o.tilePixels, "conv output positions per invocation (tuning)")
       ->check(CLI::Range(1, 16));
+  compile->add_option("--broadcast-lanes", o.broadcastLanes,
+                      "subgroup lanes that share weight loads; the device's subgroups need at "
+                      "least this many (1: no subgroup operations)")
+      ->check(CLI::IsMember({1, 2, 4, 8, 16, 32, 64}));
   compile->add_option("--header", o.header, "also write the C++ header of the model's typed API");
   compile->add_option("--embed", o.embed, "also write a C++ source that embeds the bundle");
   compile->add_option("--depfile", o.depfile, "also write make-style dependencies of the bundle");

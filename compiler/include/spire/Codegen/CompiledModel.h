@@ -21,6 +21,7 @@ struct KernelCode {
   std::string name;
   std::vector<uint32_t> spirv;
   std::array<uint32_t, 3> workgroupSize{};
+  uint32_t subgroupLanes = 0; // lanes a subgroup needs for its broadcasts; 0: none
 };
 
 struct DispatchPlan {

@@ -19,6 +19,11 @@ struct TileConfig {
   int64_t workgroupSize = 64;   // invocations per workgroup
   int64_t channelsPerThread = 16; // conv/linear outputs per invocation (measured: docs/PERFORMANCE.md)
   int64_t pixelsPerThread = 8;    // conv output positions per invocation
+  // Lanes that load a tile's weights together, one value each, and share
+  // them by subgroup broadcast: loads per lane are the costly part on
+  // SIMD-on-CPU devices. A device's subgroups must have at least this many
+  // lanes (the runtime checks); 1 turns the sharing off.
+  int64_t broadcastLanes = 8;
 };
 
 class KernelBuilder {
@@ -62,6 +67,13 @@ public:
   mlir::Value toF32(mlir::Value index); // a non-negative index as f32
 
   mlir::Value load(unsigned buffer, mlir::Value index);
+
+  // This invocation's lane in its subgroup (computed once, at the kernel's entry).
+  mlir::Value laneId();
+  // `v` as held by subgroup lane `lane` (a constant), for every lane.
+  mlir::Value broadcast(mlir::Value v, int64_t lane);
+  // Lanes a subgroup must have for this kernel's broadcasts; 0: none used.
+  int64_t subgroupLanesNeeded() const { return subgroupLanesNeeded_; }
   void store(unsigned buffer, mlir::Value index, mlir::Value value);
 
   // The sample this workgroup works on (grid z).
@@ -73,6 +85,15 @@ public:
   // returns the grid (x, y, 1) to dispatch per sample.
   std::array<uint32_t, 3> forEachItem(int64_t items, const std::function<void(mlir::Value)> &body);
 
+  // Runs `body(group, lane)` for each pair in [0, groups) x [0, lanes) of
+  // the current sample. `group` is the same for every invocation of a
+  // workgroup, so values indexed by it alone can be loaded once per subgroup
+  // and shared with `broadcast`. Every invocation runs `body`, also those
+  // with `lane >= lanes` (subgroup operations need all lanes active): the
+  // body clamps what such a lane reads and must not let it store.
+  std::array<uint32_t, 3> forEachTile(int64_t groups, int64_t lanes,
+                                      const std::function<void(mlir::Value, mlir::Value)> &body);
+
   // Runs `body` only where `cond` holds (scf.if).
   void ifThen(mlir::Value cond, const std::function<void()> &body);
 
@@ -82,14 +103,21 @@ public:
        const std::function<llvm::SmallVector<mlir::Value>(mlir::Value, mlir::ValueRange)> &body);
 
   const TileConfig &tiles() const { return tiles_; }
+  // Invocations per workgroup of this kernel.
+  int64_t workgroupSize() const { return workgroupSize_; }
 
 private:
   mlir::OpBuilder builder_;
   mlir::Location loc_;
   std::string name_;
   const TileConfig &tiles_;
+  int64_t workgroupSize_;
+  int64_t subgroupLanesNeeded_ = 0;
+  mlir::Value laneId_;
   mlir::gpu::GPUModuleOp module_;
   mlir::gpu::GPUFuncOp func_;
+
+  void setWorkgroupSize(int64_t size);
 };
 
 } // namespace spire
