@@ -74,19 +74,26 @@ void storeIfInside(KernelBuilder &kb, bool ragged, Value index, int64_t count,
     store();
 }
 
-// Loads element at(j) for each j in [0, count), where at() is the same in
-// every invocation of a subgroup (inside forEachTile, indexed by its group): with broadcastLanes > 1, lane j loads one
-// value and every lane reads it by subgroup broadcast, so a lane issues
-// count / broadcastLanes loads instead of count.
+// Loads element at(j) for each j in [0, count).
+Values loadEach(KernelBuilder &kb, unsigned buffer, int64_t count,
+                const std::function<Value(Value)> &at) {
+  Values v;
+  for (int64_t j = 0; j < count; ++j)
+    v.push_back(kb.load(buffer, at(kb.idx(j))));
+  return v;
+}
+
+
+// loadEach where at() is the same in every invocation of a subgroup (inside
+// forEachTile, indexed by its group): lane j loads one value and every lane
+// reads it by subgroup broadcast, so a lane issues count / broadcastLanes
+// loads instead of count.
 Values loadShared(KernelBuilder &kb, unsigned buffer, int64_t count,
                   const std::function<Value(Value)> &at) {
   int64_t lanes = std::min(kb.tiles().broadcastLanes, count);
+  if (lanes <= 1 || count % lanes != 0)
+    return loadEach(kb, buffer, count, at);
   Values v;
-  if (lanes <= 1 || count % lanes != 0) {
-    for (int64_t j = 0; j < count; ++j)
-      v.push_back(kb.load(buffer, at(kb.idx(j))));
-    return v;
-  }
   Value mine = kb.rem(kb.laneId(), lanes);
   for (int64_t r = 0; r < count; r += lanes) {
     Value loaded = kb.load(buffer, at(kb.add(mine, r)));
@@ -208,16 +215,20 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, Conv
 }
 
 // y[r, o] = sum_k x[r, k] W^T[k, o] + b[o] for R rows of one sample. Each
-// thread computes `tile` consecutive outputs for up to 4 rows, so every
-// weight it loads serves all its rows. Used by linear and attention.
+// thread computes `tile` consecutive outputs for several rows, so every
+// weight it loads serves all its rows. With rows enough to fill the
+// subgroups, a workgroup shares one output block (8 rows a thread, weights by
+// loadShared); otherwise each thread takes its own block (up to 4 rows).
+// Used by linear and attention.
 std::array<uint32_t, 3> emitRowsTimesMatrix(KernelBuilder &kb, const KernelSpec &spec, int64_t R,
                                             int64_t K, int64_t O) {
-  int64_t tile = channelTile(kb, O);
-  int64_t RT = std::min<int64_t>(R, 4), rowTiles = (R + RT - 1) / RT;
+  int64_t tile = channelTile(kb, O), blocks = O / tile;
+  int64_t sharedRows = kb.tiles().pixelsPerThread;
+  bool shared = kb.tiles().broadcastLanes > 1 && R >= sharedRows * kb.tiles().broadcastLanes;
+  int64_t RT = std::min<int64_t>(R, shared ? sharedRows : 4), rowTiles = (R + RT - 1) / RT;
   int64_t rows = weightRowsPerBinding(K, O), chunks = (K + rows - 1) / rows;
-  return kb.forEachItem(rowTiles * (O / tile), [&](Value item) {
-    Value r0 = kb.mul(kb.div(item, O / tile), RT);
-    Value o0 = kb.mul(kb.rem(item, O / tile), tile);
+  auto body = [&](Value rowTile, Value block) {
+    Value r0 = kb.mul(rowTile, RT), o0 = kb.mul(block, tile);
     Values xBase;
     for (int64_t r = 0; r < RT; ++r) // a tail row past R is clamped, not stored
       xBase.push_back(kb.add(kb.sampleBase(R * K), kb.mul(kb.clamp(kb.add(r0, r), 0, R - 1), K)));
@@ -226,12 +237,13 @@ std::array<uint32_t, 3> emitRowsTimesMatrix(KernelBuilder &kb, const KernelSpec 
     for (int64_t c = 0; c < chunks; ++c) {
       acc = kb.loop(0, std::min(rows, K - c * rows), acc, [&](Value k, ValueRange acc) {
         Value kk = kb.add(k, c * rows);
-        Values x, w;
+        Values x;
         for (int64_t r = 0; r < RT; ++r)
           x.push_back(kb.load(spec.input(0), kb.add(xBase[r], kk)));
         Value wBase = kb.add(kb.mul(k, O), o0);
-        for (int64_t t = 0; t < tile; ++t)
-          w.push_back(kb.load(spec.param(c), kb.add(wBase, t)));
+        auto at = [&](Value t) { return kb.add(wBase, t); };
+        Values w = shared ? loadShared(kb, spec.param(c), tile, at)
+                          : loadEach(kb, spec.param(c), tile, at);
         return accumulateOuter(kb, acc, x, w);
       });
     }
@@ -239,14 +251,20 @@ std::array<uint32_t, 3> emitRowsTimesMatrix(KernelBuilder &kb, const KernelSpec 
     Values bias;
     for (int64_t t = 0; t < tile; ++t)
       bias.push_back(kb.load(spec.param(chunks), kb.add(o0, t)));
+    bool ragged = R % RT != 0 || (shared && rowTiles % kb.workgroupSize() != 0);
     for (int64_t r = 0; r < RT; ++r) {
       Value row = kb.add(r0, r);
-      storeIfInside(kb, R % RT != 0, row, R, [&] {
+      storeIfInside(kb, ragged, row, R, [&] {
         for (int64_t t = 0; t < tile; ++t)
           finish(kb, spec, outBase, kb.add(kb.mul(row, O), kb.add(o0, t)),
                  kb.fadd(acc[r * tile + t], bias[t]));
       });
     }
+  };
+  if (shared)
+    return kb.forEachTile(blocks, rowTiles, [&](Value block, Value rowTile) { body(rowTile, block); });
+  return kb.forEachItem(rowTiles * blocks, [&](Value item) {
+    body(kb.div(item, blocks), kb.rem(item, blocks));
   });
 }
 
