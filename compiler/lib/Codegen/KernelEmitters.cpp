@@ -214,6 +214,22 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, Conv
   });
 }
 
+// One thread's register tile of a product, over k in [0, K):
+// acc[r * cols + t] += x(r, k) * w(k, t) for r < rows, t < cols. With
+// `shared`, w(k, t) must be the same across the subgroup (loadShared).
+Values tileProduct(KernelBuilder &kb, ValueRange init, int64_t K, int64_t rows, int64_t cols,
+                   bool shared, unsigned xBuffer, const std::function<Value(int64_t, Value)> &xAt,
+                   unsigned wBuffer, const std::function<Value(Value, Value)> &wAt) {
+  return kb.loop(0, K, init, [&](Value k, ValueRange acc) {
+    Values x;
+    for (int64_t r = 0; r < rows; ++r)
+      x.push_back(kb.load(xBuffer, xAt(r, k)));
+    auto at = [&](Value t) { return wAt(k, t); };
+    Values w = shared ? loadShared(kb, wBuffer, cols, at) : loadEach(kb, wBuffer, cols, at);
+    return accumulateOuter(kb, acc, x, w);
+  });
+}
+
 // y[r, o] = sum_k x[r, k] W^T[k, o] + b[o] for R rows of one sample. Each
 // thread computes `tile` consecutive outputs for several rows, so every
 // weight it loads serves all its rows. With rows enough to fill the
@@ -234,19 +250,11 @@ std::array<uint32_t, 3> emitRowsTimesMatrix(KernelBuilder &kb, const KernelSpec 
       xBase.push_back(kb.add(kb.sampleBase(R * K), kb.mul(kb.clamp(kb.add(r0, r), 0, R - 1), K)));
     Values acc(RT * tile, kb.f32(0));
     // One reduction loop per weight binding (one for all but huge weights).
-    for (int64_t c = 0; c < chunks; ++c) {
-      acc = kb.loop(0, std::min(rows, K - c * rows), acc, [&](Value k, ValueRange acc) {
-        Value kk = kb.add(k, c * rows);
-        Values x;
-        for (int64_t r = 0; r < RT; ++r)
-          x.push_back(kb.load(spec.input(0), kb.add(xBase[r], kk)));
-        Value wBase = kb.add(kb.mul(k, O), o0);
-        auto at = [&](Value t) { return kb.add(wBase, t); };
-        Values w = shared ? loadShared(kb, spec.param(c), tile, at)
-                          : loadEach(kb, spec.param(c), tile, at);
-        return accumulateOuter(kb, acc, x, w);
-      });
-    }
+    for (int64_t c = 0; c < chunks; ++c)
+      acc = tileProduct(
+          kb, acc, std::min(rows, K - c * rows), RT, tile, shared, spec.input(0),
+          [&](int64_t r, Value k) { return kb.add(xBase[r], kb.add(k, c * rows)); },
+          spec.param(c), [&](Value k, Value t) { return kb.add(kb.add(kb.mul(k, O), o0), t); });
     Value outBase = kb.sampleBase(R * O);
     Values bias;
     for (int64_t t = 0; t < tile; ++t)
@@ -276,9 +284,9 @@ std::array<uint32_t, 3> emitLinear(KernelBuilder &kb, const KernelSpec &spec, Li
 // Self-attention runs as five kernels (spec.part), each a simple loop nest
 // over the packed [T, 3C] projections (q | k | v, heads side by side):
 //   0  qkv = x W_in^T + b_in                       [T, 3C]
-//   1  scores[h, i, j] = q_i . k_j / sqrt(D)        [H, T, T], 4 keys a thread
+//   1  scores[h, i, j] = q_i . k_j / sqrt(D)        [H, T, T], 8 x 8 a thread
 //   2  softmax over j, in place                     one row a thread
-//   3  heads[i, h*D + d] = sum_j p[h, i, j] v_j      4 dims a thread
+//   3  heads[i, h*D + d] = sum_j p[h, i, j] v_j      8 x 8 a thread
 //   4  out = heads W_out^T + b_out, then the epilogue
 std::array<uint32_t, 3> emitAttention(KernelBuilder &kb, const KernelSpec &spec, AttentionOp op) {
   ArrayRef<int64_t> shape = shapeOf(op.getInput());
@@ -288,27 +296,48 @@ std::array<uint32_t, 3> emitAttention(KernelBuilder &kb, const KernelSpec &spec,
   if (spec.part == 4)
     return emitRowsTimesMatrix(kb, spec, T, C, C);
   Value qkv = kb.sampleBase(T * 3 * C);
-  if (spec.part == 1) {
-    int64_t KT = T % 4 == 0 ? 4 : 1; // keys per thread
-    double scale = 1.0 / std::sqrt(static_cast<double>(D));
-    return kb.forEachItem(H * T * (T / KT), [&](Value item) {
-      Value j0 = kb.mul(kb.rem(item, T / KT), KT), row = kb.div(item, T / KT);
-      Value h = kb.div(row, T), i = kb.rem(row, T);
-      Value qBase = kb.add(qkv, kb.add(kb.mul(i, 3 * C), kb.mul(h, D)));
-      Values kBase;
-      for (int64_t t = 0; t < KT; ++t)
-        kBase.push_back(kb.add(qkv, kb.add(kb.add(kb.mul(kb.add(j0, t), 3 * C), C), kb.mul(h, D))));
-      Values dots = kb.loop(0, D, Values(KT, kb.f32(0)), [&](Value d, ValueRange acc) {
-        Value q = kb.load(spec.input(0), kb.add(qBase, d));
-        Values next;
-        for (int64_t t = 0; t < KT; ++t)
-          next.push_back(kb.fadd(acc[t], kb.fmul(q, kb.load(spec.input(0), kb.add(kBase[t], d)))));
-        return next;
-      });
-      Value out = kb.add(kb.sampleBase(H * T * T), kb.add(kb.mul(row, T), j0));
-      for (int64_t t = 0; t < KT; ++t)
-        kb.store(0, kb.add(out, t), kb.fmul(dots[t], kb.f32(scale)));
+  // Parts 1 and 3 are per-head products [T, K] x [K, N]: a workgroup takes
+  // one head and 8 columns (keys, or value dims), shared by loadShared, and
+  // each thread 8 query rows; tail rows and keys are clamped, not stored.
+  constexpr int64_t RT = 8, NT = 8;
+  int64_t rowTiles = (T + RT - 1) / RT;
+  auto perHead = [&](int64_t N, int64_t K, unsigned xBuffer,
+                     const std::function<Value(Value h, Value i, Value k)> &xAt, unsigned wBuffer,
+                     const std::function<Value(Value h, Value k, Value n)> &wAt,
+                     const std::function<void(Value h, Value i, Value n, Value v)> &store) {
+    int64_t blocks = (N + NT - 1) / NT;
+    return kb.forEachTile(H * blocks, rowTiles, [&](Value group, Value rowTile) {
+      Value h = kb.div(group, blocks), n0 = kb.mul(kb.rem(group, blocks), NT);
+      Value i0 = kb.mul(rowTile, RT);
+      Values acc = tileProduct(
+          kb, Values(RT * NT, kb.f32(0)), K, RT, NT, true, xBuffer,
+          [&](int64_t r, Value k) { return xAt(h, kb.clamp(kb.add(i0, r), 0, T - 1), k); },
+          wBuffer, [&](Value k, Value t) { return wAt(h, k, kb.clamp(kb.add(n0, t), 0, N - 1)); });
+      bool ragged = T % RT != 0 || N % NT != 0 || rowTiles % kb.workgroupSize() != 0;
+      for (int64_t r = 0; r < RT; ++r)
+        for (int64_t t = 0; t < NT; ++t) {
+          Value i = kb.add(i0, r), n = kb.add(n0, t);
+          auto put = [&] { store(h, i, n, acc[r * NT + t]); };
+          if (ragged)
+            kb.ifThen(kb.both(kb.lt(i, kb.idx(T)), kb.lt(n, kb.idx(N))), put);
+          else
+            put();
+        }
     });
+  };
+  // q, k and v of token i, head h, in the packed projections; score (i, j).
+  auto qkvAt = [&](int64_t which, Value i, Value h, Value d) {
+    return kb.add(qkv, kb.add(kb.add(kb.mul(i, 3 * C), which * C), kb.add(kb.mul(h, D), d)));
+  };
+  auto scoreAt = [&](Value h, Value i, Value j) {
+    return kb.add(kb.sampleBase(H * T * T), kb.add(kb.mul(kb.add(kb.mul(h, T), i), T), j));
+  };
+  if (spec.part == 1) {
+    double scale = 1.0 / std::sqrt(static_cast<double>(D));
+    return perHead(
+        T, D, spec.input(0), [&](Value h, Value i, Value d) { return qkvAt(0, i, h, d); },
+        spec.input(0), [&](Value h, Value d, Value j) { return qkvAt(1, j, h, d); },
+        [&](Value h, Value i, Value j, Value v) { kb.store(0, scoreAt(h, i, j), kb.fmul(v, kb.f32(scale))); });
   }
   if (spec.part == 2) {
     return kb.forEachItem(H * T, [&](Value row) {
@@ -330,24 +359,12 @@ std::array<uint32_t, 3> emitAttention(KernelBuilder &kb, const KernelSpec &spec,
     });
   }
   // part 3: probabilities (input 0) times values (input 1, the packed qkv).
-  int64_t DT = D % 4 == 0 ? 4 : 1; // dims per thread
-  return kb.forEachItem(T * H * (D / DT), [&](Value item) {
-    Value d0 = kb.mul(kb.rem(item, D / DT), DT), row = kb.div(item, D / DT);
-    Value i = kb.div(row, H), h = kb.rem(row, H);
-    Value pBase = kb.add(kb.sampleBase(H * T * T), kb.mul(kb.add(kb.mul(h, T), i), T));
-    Value vBase = kb.add(kb.sampleBase(T * 3 * C), kb.add(kb.add(kb.mul(h, D), 2 * C), d0));
-    Values acc = kb.loop(0, T, Values(DT, kb.f32(0)), [&](Value j, ValueRange acc) {
-      Value p = kb.load(spec.input(0), kb.add(pBase, j));
-      Value v = kb.add(vBase, kb.mul(j, 3 * C));
-      Values next;
-      for (int64_t t = 0; t < DT; ++t)
-        next.push_back(kb.fadd(acc[t], kb.fmul(p, kb.load(spec.input(1), kb.add(v, t)))));
-      return next;
-    });
-    Value out = kb.add(kb.sampleBase(T * C), kb.add(kb.mul(i, C), kb.add(kb.mul(h, D), d0)));
-    for (int64_t t = 0; t < DT; ++t)
-      kb.store(0, kb.add(out, t), acc[t]);
-  });
+  return perHead(
+      D, T, spec.input(0), scoreAt, spec.input(1),
+      [&](Value h, Value j, Value d) { return qkvAt(2, j, h, d); },
+      [&](Value h, Value i, Value d, Value v) {
+        kb.store(0, kb.add(kb.sampleBase(T * C), kb.add(kb.mul(i, C), kb.add(kb.mul(h, D), d))), v);
+      });
 }
 
 std::array<uint32_t, 3> emitMatmul(KernelBuilder &kb, const KernelSpec &spec, MatmulOp op) {

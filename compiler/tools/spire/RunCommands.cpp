@@ -243,33 +243,51 @@ int runRun(const CommonOptions &o) {
 }
 
 int runBench(const CommonOptions &o) {
+  using Clock = std::chrono::steady_clock;
+  auto ms = [](Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); };
   RunSetup s = open(o);
+  auto loadStart = Clock::now();
   Model model(s.context, s.bundle, s.device);
+  double loadMs = ms(Clock::now() - loadStart);
   int64_t batch = s.bundle.batch() > 0 ? s.bundle.batch() : o.batch;
   TensorMap inputs;
   for (size_t i = 0; i < s.bundle.inputs().size(); ++i)
     inputs[s.bundle.inputs()[i].name] = randomTensor(s.bundle.inputs()[i].shape, batch, i);
   model.setProfiling(o.profile);
+  auto firstStart = Clock::now();
   model.run(inputs); // warm-up: first-use allocations and driver compiles
+  double firstMs = ms(Clock::now() - firstStart);
   std::vector<double> wall, device;
+  std::vector<std::vector<double>> perDispatch; // [dispatch][iteration]
   for (int i = 0; i < std::max(1, o.iters); ++i) {
-    auto t0 = std::chrono::steady_clock::now();
+    auto t0 = Clock::now();
     model.run(inputs);
-    auto t1 = std::chrono::steady_clock::now();
-    wall.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    wall.push_back(ms(Clock::now() - t0));
     device.push_back(model.lastDeviceMs());
+    std::vector<DispatchTime> profile = model.lastProfile();
+    perDispatch.resize(profile.size());
+    for (size_t d = 0; d < profile.size(); ++d)
+      perDispatch[d].push_back(profile[d].ms);
   }
   std::sort(wall.begin(), wall.end());
   std::sort(device.begin(), device.end());
   double median = wall[wall.size() / 2];
   std::printf("%s on %s, batch %lld, %zu iterations\n", s.bundle.name().c_str(),
               model.device().name.c_str(), static_cast<long long>(batch), wall.size());
+  std::printf("load   %.3f ms (%.3f ms of it creating pipelines in the driver)\n", loadMs,
+              model.pipelineCreateMs());
+  std::printf("first  %.3f ms (first run: also the driver's deferred compiles)\n", firstMs);
   std::printf("host   min %.3f ms  median %.3f ms\n", wall.front(), median);
   std::printf("device min %.3f ms  median %.3f ms\n", device.front(), device[device.size() / 2]);
   std::printf("throughput %.1f samples/s\n", 1000.0 * batch / median);
-  if (o.profile)
-    for (const DispatchTime &d : model.lastProfile())
-      std::printf("  %10.3f ms  %s\n", d.ms, d.layer.c_str());
+  if (o.profile) { // each dispatch's median over the iterations
+    std::vector<DispatchTime> profile = model.lastProfile();
+    for (size_t d = 0; d < profile.size(); ++d) {
+      std::sort(perDispatch[d].begin(), perDispatch[d].end());
+      std::printf("  %10.3f ms  %s\n", perDispatch[d][perDispatch[d].size() / 2],
+                  profile[d].layer.c_str());
+    }
+  }
   return kExitOk;
 }
 
