@@ -4,6 +4,7 @@
 #include "Internal.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <set>
 
@@ -84,6 +85,7 @@ struct Model::Impl {
   std::vector<StageState> stages;
 
   double lastMs = 0;
+  double pipelineCreateMs = 0;
   std::vector<DispatchTime> profile;
 
   Impl(Context::Impl &c, const Bundle &b) : context(c), bundle(b.impl()), bundleRef(&b) {}
@@ -213,8 +215,10 @@ void Model::Impl::createPipelines() {
     shader.codeSize = kernel->spirv()->size() * 4;
     shader.pCode = kernel->spirv()->data();
     shaders.push_back(VK_NULL_HANDLE);
+    auto start = std::chrono::steady_clock::now();
     vkCheck(vkCreateShaderModule(device, &shader, nullptr, &shaders.back()),
             "vkCreateShaderModule");
+    auto created = std::chrono::steady_clock::now();
     // Stop at a module the validation layer rejects, before a driver
     // compiles it into a pipeline.
     context.throwIfNewMessages(seenMessages);
@@ -243,8 +247,11 @@ void Model::Impl::createPipelines() {
     pipe.stage.pName = kernel->entry_point()->c_str();
     pipe.layout = layouts.back();
     pipelines.push_back(VK_NULL_HANDLE);
+    auto pipelineStart = std::chrono::steady_clock::now();
     vkCheck(vkCreateComputePipelines(device, VK_NULL_HANDLE, 1, &pipe, nullptr, &pipelines.back()),
             "vkCreateComputePipelines");
+    auto end = std::chrono::steady_clock::now();
+    pipelineCreateMs += std::chrono::duration<double, std::milli>(created - start + end - pipelineStart).count();
   }
 }
 
@@ -615,5 +622,6 @@ TensorMap Model::runStages(size_t first, size_t last, const TensorMap &inputs) {
 void Model::setProfiling(bool on) { impl_->profiling = on; }
 double Model::lastDeviceMs() const { return impl_->lastMs; }
 std::vector<DispatchTime> Model::lastProfile() const { return impl_->profile; }
+double Model::pipelineCreateMs() const { return impl_->pipelineCreateMs; }
 
 } // namespace spire

@@ -157,6 +157,9 @@ public:
   void setProfiling(bool on);
   double lastDeviceMs() const;
   std::vector<DispatchTime> lastProfile() const;
+  // Wall time the driver spent creating this model's shader modules and
+  // pipelines while it loaded (a driver may also compile lazily, at first use).
+  double pipelineCreateMs() const;
 
   struct Impl;
 
