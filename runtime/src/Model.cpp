@@ -14,6 +14,10 @@ namespace fb = spire::bundle;
 
 namespace {
 
+constexpr VkMemoryPropertyFlags kDeviceMemory = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
+constexpr VkMemoryPropertyFlags kHostMemory =
+    VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+
 struct Buffer {
   VkDevice device = VK_NULL_HANDLE;
   VkBuffer buffer = VK_NULL_HANDLE;
@@ -92,7 +96,8 @@ struct Model::Impl {
   ~Impl();
 
   uint32_t memoryType(uint32_t bits, VkMemoryPropertyFlags want) const;
-  Buffer createBuffer(VkDeviceSize size, bool hostVisible);
+  Buffer createBuffer(VkDeviceSize size, std::initializer_list<VkMemoryPropertyFlags> preferred,
+                      bool map);
   void checkSubgroups(uint32_t apiVersion) const;
   void createPipelines();
   void uploadWeights();
@@ -137,7 +142,11 @@ uint32_t Model::Impl::memoryType(uint32_t bits, VkMemoryPropertyFlags want) cons
 
 // Device-local buffers hold arenas and weights; the staging buffer is
 // host-visible. Both are usable as storage buffers and copy ends.
-Buffer Model::Impl::createBuffer(VkDeviceSize size, bool hostVisible) {
+// Memory of the first type with all the flags of the earliest `preferred`
+// entry that any type has (else of any type), mapped when `map` asks and the
+// type is host visible.
+Buffer Model::Impl::createBuffer(VkDeviceSize size,
+                                 std::initializer_list<VkMemoryPropertyFlags> preferred, bool map) {
   Buffer b;
   b.device = device;
   b.size = size;
@@ -149,10 +158,10 @@ Buffer Model::Impl::createBuffer(VkDeviceSize size, bool hostVisible) {
   vkCheck(vkCreateBuffer(device, &info, nullptr, &b.buffer), "vkCreateBuffer");
   VkMemoryRequirements req;
   vkGetBufferMemoryRequirements(device, b.buffer, &req);
-  VkMemoryPropertyFlags want = hostVisible ? VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
-                                                 VK_MEMORY_PROPERTY_HOST_COHERENT_BIT
-                                           : VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
-  uint32_t type = memoryType(req.memoryTypeBits, want);
+  uint32_t type = UINT32_MAX;
+  for (VkMemoryPropertyFlags want : preferred)
+    if (type == UINT32_MAX)
+      type = memoryType(req.memoryTypeBits, want);
   if (type == UINT32_MAX)
     type = memoryType(req.memoryTypeBits, 0);
   VkMemoryAllocateInfo alloc{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
@@ -160,7 +169,7 @@ Buffer Model::Impl::createBuffer(VkDeviceSize size, bool hostVisible) {
   alloc.memoryTypeIndex = type;
   vkCheck(vkAllocateMemory(device, &alloc, nullptr, &b.memory), "vkAllocateMemory");
   vkCheck(vkBindBufferMemory(device, b.buffer, b.memory, 0), "vkBindBufferMemory");
-  if (hostVisible)
+  if (map && (memory.memoryTypes[type].propertyFlags & kHostMemory) == kHostMemory)
     vkCheck(vkMapMemory(device, b.memory, 0, VK_WHOLE_SIZE, 0, &b.mapped), "vkMapMemory");
   return b;
 }
@@ -281,10 +290,16 @@ static void barrier(VkCommandBuffer cmd, VkPipelineStageFlags src, VkAccessFlags
 
 void Model::Impl::uploadWeights() {
   VkDeviceSize size = std::max<VkDeviceSize>(bundle.weightsSize, 256);
-  weights = createBuffer(size, false);
+  // Where device memory is also host memory (CPU devices, integrated GPUs),
+  // the weights are copied in directly, with no staging buffer.
+  weights = createBuffer(size, {kDeviceMemory | kHostMemory, kDeviceMemory}, true);
   if (bundle.weightsSize == 0)
     return;
-  Buffer upload = createBuffer(bundle.weightsSize, true);
+  if (weights.mapped) {
+    std::memcpy(weights.mapped, bundle.weights, bundle.weightsSize);
+    return;
+  }
+  Buffer upload = createBuffer(bundle.weightsSize, {kHostMemory}, true);
   std::memcpy(upload.mapped, bundle.weights, bundle.weightsSize);
   beginCommands(cmd);
   VkBufferCopy copy{0, 0, bundle.weightsSize};
@@ -304,7 +319,7 @@ void Model::Impl::prepareStage(size_t s, int64_t batch) {
   VkDeviceSize arenaSize = std::max<VkDeviceSize>(stage->arena_size() * batch, 256);
   if (state.arena.size < arenaSize) {
     vkDeviceWaitIdle(device);
-    state.arena = createBuffer(arenaSize, false);
+    state.arena = createBuffer(arenaSize, {kDeviceMemory}, false);
   }
   if (!state.descriptors) {
     uint32_t sets = stage->dispatches()->size(), slots = 0;
@@ -416,7 +431,7 @@ TensorMap Model::Impl::run(size_t first, size_t last, const TensorMap &inputs) {
   for (const fb::Tensor *t : *lastStage->outputs())
     stagingSize += t->region()->size() * batch;
   if (staging.size < stagingSize)
-    staging = createBuffer(stagingSize, true);
+    staging = createBuffer(stagingSize, {kHostMemory}, true);
   for (size_t s = first; s <= last; ++s)
     prepareStage(s, batch);
 
