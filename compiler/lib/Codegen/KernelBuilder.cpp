@@ -159,7 +159,6 @@ KernelBuilder::forEachTile(int64_t groups, int64_t lanes,
   Value by = gpu::BlockIdOp::create(builder_, loc_, gpu::Dimension::y);
   Value bx = gpu::BlockIdOp::create(builder_, loc_, gpu::Dimension::x);
   Value tx = gpu::ThreadIdOp::create(builder_, loc_, gpu::Dimension::x);
-  Value lane = add(mul(bx, workgroupSize_), tx);
   auto overGroups = [&](Value lane) {
     if (sy == 1)
       return body(by, lane);
@@ -170,10 +169,12 @@ KernelBuilder::forEachTile(int64_t groups, int64_t lanes,
     });
   };
   if (sx == 1)
-    overGroups(lane);
-  else
+    overGroups(add(mul(bx, workgroupSize_), tx));
+  else // the guard is per workgroup; lanes past `lanes` in the last one stay active
     loop(0, sx, {}, [&](Value i, ValueRange) {
-      overGroups(add(lane, mul(i, gx * workgroupSize_)));
+      Value laneGroup = add(bx, mul(i, gx));
+      ifThen(lt(laneGroup, idx(laneGroups)),
+             [&] { overGroups(add(mul(laneGroup, workgroupSize_), tx)); });
       return SmallVector<Value>{};
     });
   return {static_cast<uint32_t>(gx), static_cast<uint32_t>(gy), 1};
