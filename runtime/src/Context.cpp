@@ -95,6 +95,7 @@ static DeviceKind kindOf(VkPhysicalDeviceType type) {
 Context::Context(ContextOptions options) : impl_(std::make_unique<Impl>()) {
   const char *env = std::getenv("SPIRE_VALIDATION");
   impl_->validation = options.validation || (env && std::strcmp(env, "1") == 0);
+  impl_->stagedUploads = options.stagedUploads;
 
   std::vector<const char *> layers, extensions;
   if (impl_->validation) {

@@ -37,6 +37,7 @@ struct Context::Impl {
   VkInstance instance = VK_NULL_HANDLE;
   VkDebugUtilsMessengerEXT messenger = VK_NULL_HANDLE;
   bool validation = false;
+  bool stagedUploads = false;
   std::vector<VkPhysicalDevice> physical;
   std::vector<DeviceInfo> devices;
 

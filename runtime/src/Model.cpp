@@ -292,7 +292,9 @@ void Model::Impl::uploadWeights() {
   VkDeviceSize size = std::max<VkDeviceSize>(bundle.weightsSize, 256);
   // Where device memory is also host memory (CPU devices, integrated GPUs),
   // the weights are copied in directly, with no staging buffer.
-  weights = createBuffer(size, {kDeviceMemory | kHostMemory, kDeviceMemory}, true);
+  weights = context.stagedUploads
+                ? createBuffer(size, {kDeviceMemory}, false)
+                : createBuffer(size, {kDeviceMemory | kHostMemory, kDeviceMemory}, true);
   if (bundle.weightsSize == 0)
     return;
   if (weights.mapped) {

@@ -104,6 +104,10 @@ struct ContextOptions {
   // Enables VK_LAYER_KHRONOS_validation and turns every message it reports
   // into an Error at the next call. Also on when SPIRE_VALIDATION=1.
   bool validation = false;
+  // Uploads weights through a staging buffer even where device memory is
+  // host visible (lavapipe, integrated GPUs), as discrete GPUs need; lets
+  // tests cover that path on any device.
+  bool stagedUploads = false;
 };
 
 // A Vulkan instance. Devices are created from it.
