@@ -173,6 +173,13 @@ void verify(Bundle::Impl &b) {
     }
     b.stages.push_back(std::move(info));
   }
+  for (size_t k = 0; k < m->kernels()->size(); ++k)
+    if (const auto *texels = m->kernels()->Get(k)->texel_bindings())
+      for (uint32_t t : *texels)
+        if (static_cast<int64_t>(t) >= bindingsOfKernel[k])
+          fail(src, "kernel " + std::to_string(k) + " reads binding " + std::to_string(t) +
+                        " as texels but is dispatched with " +
+                        std::to_string(std::max<int64_t>(bindingsOfKernel[k], 0)) + " bindings");
   b.inputs = readTensors(b, m->inputs(), "model input", 0, false);
   b.outputs = readTensors(b, m->outputs(), "model output", 0, false);
   if (b.inputs.size() != b.stages.front().inputs.size())

@@ -85,6 +85,7 @@ struct Model::Impl {
     int64_t batch = 0; // the batch the descriptor sets are written for
     VkDescriptorPool descriptors = VK_NULL_HANDLE;
     std::vector<VkDescriptorSet> sets;
+    std::vector<VkBufferView> views; // of the texel bindings, for this batch
   };
   std::vector<StageState> stages;
 
@@ -110,9 +111,12 @@ Model::Impl::~Impl() {
   if (!device)
     return;
   vkDeviceWaitIdle(device);
-  for (StageState &s : stages)
+  for (StageState &s : stages) {
     if (s.descriptors)
       vkDestroyDescriptorPool(device, s.descriptors, nullptr);
+    for (VkBufferView v : s.views)
+      vkDestroyBufferView(device, v, nullptr);
+  }
   stages.clear();
   weights = Buffer();
   staging = Buffer();
@@ -152,8 +156,8 @@ Buffer Model::Impl::createBuffer(VkDeviceSize size,
   b.size = size;
   VkBufferCreateInfo info{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
   info.size = size;
-  info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
-               VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+  info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
+               VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
   info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
   vkCheck(vkCreateBuffer(device, &info, nullptr, &b.buffer), "vkCreateBuffer");
   VkMemoryRequirements req;
@@ -172,6 +176,15 @@ Buffer Model::Impl::createBuffer(VkDeviceSize size,
   if (map && (memory.memoryTypes[type].propertyFlags & kHostMemory) == kHostMemory)
     vkCheck(vkMapMemory(device, b.memory, 0, VK_WHOLE_SIZE, 0, &b.mapped), "vkMapMemory");
   return b;
+}
+
+// Binding `b` of `kernel`: a uniform texel buffer (R32_SFLOAT view) or a
+// storage buffer.
+static VkDescriptorType descriptorType(const fb::Kernel *kernel, size_t b) {
+  const auto *texels = kernel->texel_bindings();
+  return texels && std::find(texels->begin(), texels->end(), b) != texels->end()
+             ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
+             : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
 }
 
 // Kernels share loads by subgroup broadcast from their first lanes; refuse a
@@ -234,7 +247,7 @@ void Model::Impl::createPipelines() {
 
     std::vector<VkDescriptorSetLayoutBinding> slots(bindings[k]);
     for (uint32_t i = 0; i < bindings[k]; ++i)
-      slots[i] = {i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
+      slots[i] = {i, descriptorType(kernel, i), 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
     VkDescriptorSetLayoutCreateInfo setInfo{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
     setInfo.bindingCount = bindings[k];
     setInfo.pBindings = slots.data();
@@ -324,14 +337,19 @@ void Model::Impl::prepareStage(size_t s, int64_t batch) {
     state.arena = createBuffer(arenaSize, {kDeviceMemory}, false);
   }
   if (!state.descriptors) {
-    uint32_t sets = stage->dispatches()->size(), slots = 0;
-    for (const fb::Dispatch *d : *stage->dispatches())
-      slots += d->bindings()->size();
-    VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, std::max(slots, 1u)};
+    uint32_t sets = stage->dispatches()->size(), slots = 0, texels = 0;
+    for (const fb::Dispatch *d : *stage->dispatches()) {
+      const fb::Kernel *kernel = bundle.manifest->kernels()->Get(d->kernel());
+      uint32_t t = kernel->texel_bindings() ? kernel->texel_bindings()->size() : 0;
+      texels += t;
+      slots += d->bindings()->size() - t;
+    }
+    VkDescriptorPoolSize sizes[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, std::max(slots, 1u)},
+                                     {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, std::max(texels, 1u)}};
     VkDescriptorPoolCreateInfo info{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
     info.maxSets = std::max(sets, 1u);
-    info.poolSizeCount = 1;
-    info.pPoolSizes = &size;
+    info.poolSizeCount = 2;
+    info.pPoolSizes = sizes;
     vkCheck(vkCreateDescriptorPool(device, &info, nullptr, &state.descriptors),
             "vkCreateDescriptorPool");
     state.sets.resize(sets);
@@ -345,29 +363,50 @@ void Model::Impl::prepareStage(size_t s, int64_t batch) {
   } else {
     vkDeviceWaitIdle(device);
   }
+  for (VkBufferView v : state.views)
+    vkDestroyBufferView(device, v, nullptr);
+  state.views.clear();
   for (uint32_t i = 0; i < stage->dispatches()->size(); ++i) {
     const fb::Dispatch *d = stage->dispatches()->Get(i);
-    std::vector<VkDescriptorBufferInfo> infos;
-    for (const fb::Region *r : *d->bindings()) {
+    const fb::Kernel *kernel = bundle.manifest->kernels()->Get(d->kernel());
+    size_t count = d->bindings()->size();
+    std::vector<VkDescriptorBufferInfo> infos(count);
+    std::vector<VkBufferView> views(count, VK_NULL_HANDLE);
+    std::vector<VkWriteDescriptorSet> writes(count);
+    for (size_t b = 0; b < count; ++b) {
+      const fb::Region *r = d->bindings()->Get(b);
       bool arena = r->space() == fb::Space::Arena;
+      VkDescriptorType type = descriptorType(kernel, b);
+      bool texel = type == VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
       VkDeviceSize range = arena ? r->size() * batch : r->size();
-      if (range > limits.maxStorageBufferRange)
+      uint64_t limit = texel ? uint64_t(limits.maxTexelBufferElements) * 4 : limits.maxStorageBufferRange;
+      if (range > limit)
         throw Error(Error::Kind::Device,
                     "a binding of layer '" + d->layer()->str() + "' needs " +
-                        std::to_string(range) + " bytes, over this device's maxStorageBufferRange (" +
-                        std::to_string(limits.maxStorageBufferRange) + ")" +
-                        (arena ? "; use a smaller batch" : ""));
-      infos.push_back({arena ? state.arena.buffer : weights.buffer,
-                       arena ? r->offset() * batch : r->offset(), range});
-    }
-    std::vector<VkWriteDescriptorSet> writes(infos.size());
-    for (size_t b = 0; b < infos.size(); ++b) {
+                        std::to_string(range) + " bytes, over this device's " +
+                        (texel ? "maxTexelBufferElements x 4 (" : "maxStorageBufferRange (") +
+                        std::to_string(limit) + ")" +
+                        (texel ? "; recompile with `spire compile --no-texel-inputs`"
+                               : arena ? "; use a smaller batch" : ""));
+      infos[b] = {arena ? state.arena.buffer : weights.buffer,
+                  arena ? r->offset() * batch : r->offset(), range};
       writes[b] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
       writes[b].dstSet = state.sets[i];
       writes[b].dstBinding = static_cast<uint32_t>(b);
       writes[b].descriptorCount = 1;
-      writes[b].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-      writes[b].pBufferInfo = &infos[b];
+      writes[b].descriptorType = type;
+      if (texel) {
+        VkBufferViewCreateInfo view{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
+        view.buffer = infos[b].buffer;
+        view.format = VK_FORMAT_R32_SFLOAT;
+        view.offset = infos[b].offset;
+        view.range = range;
+        vkCheck(vkCreateBufferView(device, &view, nullptr, &views[b]), "vkCreateBufferView");
+        state.views.push_back(views[b]);
+        writes[b].pTexelBufferView = &views[b];
+      } else {
+        writes[b].pBufferInfo = &infos[b];
+      }
     }
     vkUpdateDescriptorSets(device, writes.size(), writes.data(), 0, nullptr);
   }
@@ -568,11 +607,11 @@ Model::Model(Context &context, const Bundle &bundle, uint32_t deviceIndex)
   vkGetPhysicalDeviceProperties(m.physical, &props);
   m.limits = props.limits;
   vkGetPhysicalDeviceMemoryProperties(m.physical, &m.memory);
-  if (m.limits.minStorageBufferOffsetAlignment > 256)
-    throw Error(Error::Kind::Device, "device '" + m.info.name +
-                                         "' needs storage buffer offsets aligned to " +
-                                         std::to_string(m.limits.minStorageBufferOffsetAlignment) +
-                                         " bytes; bundles align them to 256");
+  VkDeviceSize alignment = std::max(m.limits.minStorageBufferOffsetAlignment,
+                                    m.limits.minTexelBufferOffsetAlignment);
+  if (alignment > 256)
+    throw Error(Error::Kind::Device, "device '" + m.info.name + "' needs buffer offsets aligned to " +
+                                         std::to_string(alignment) + " bytes; bundles align them to 256");
   m.checkSubgroups(props.apiVersion);
 
   uint32_t familyCount = 0;

@@ -113,6 +113,11 @@ TEST_CASE("bundle_reader_checks_manifest_references", "[bundle]") {
   CHECK_THROWS_WITH(Bundle::fromMemory(badArena.data(), badArena.size()),
                     Catch::Contains("binds arena bytes [200, 300) outside its arena (256 bytes"));
 
+  std::vector<uint8_t> badTexels =
+      spire::test::handMadeBundle(0, fb::Region(fb::Space::Arena, 0, 16), {1});
+  CHECK_THROWS_WITH(Bundle::fromMemory(badTexels.data(), badTexels.size()),
+                    Catch::Contains("kernel 0 reads binding 1 as texels but is dispatched with 1 bindings"));
+
   std::vector<uint8_t> badWeights = spire::test::handMadeBundle(0, fb::Region(fb::Space::Weights, 0, 4));
   CHECK_THROWS_WITH(Bundle::fromMemory(badWeights.data(), badWeights.size()),
                     Catch::Contains("binds weight bytes [0, 4) outside its weights (0 bytes)"));

@@ -1,6 +1,7 @@
 #include "spire/Codegen/Codegen.h"
 
 #include "KernelEmitters.h"
+#include "TexelInputs.h"
 #include "spire/Analysis/Stages.h"
 #include "spire/Analysis/Summary.h"
 #include "spire/Dialect/SpireOps.h"
@@ -32,7 +33,7 @@ namespace {
 // SPIR-V 1.3 (Vulkan 1.1) with storage buffers and subgroup broadcast, which
 // the kernels use to share loads; the runtime checks the device's subgroups.
 constexpr const char *kTargetEnv =
-    "#spirv.target_env<#spirv.vce<v1.3, [Shader, GroupNonUniform, GroupNonUniformBallot], [SPV_KHR_storage_buffer_storage_class]>, "
+    "#spirv.target_env<#spirv.vce<v1.3, [Shader, GroupNonUniform, GroupNonUniformBallot, SampledBuffer], [SPV_KHR_storage_buffer_storage_class]>, "
     "api=Vulkan, #spirv.resource_limits<>>";
 
 uint64_t alignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
@@ -404,7 +405,8 @@ void ModelCompiler::emitGroup(const Group &g, size_t stageIndex, StagePlan &plan
     model_.kernels.push_back({name,
                               {},
                               {static_cast<uint32_t>(kb.workgroupSize()), 1, 1},
-                              static_cast<uint32_t>(kb.subgroupLanesNeeded())});
+                              static_cast<uint32_t>(kb.subgroupLanesNeeded()),
+                              {kb.texelBuffers().begin(), kb.texelBuffers().end()}});
     kernelModuleNames_.push_back(name);
   }
 }
@@ -492,6 +494,12 @@ FailureOr<llvm::StringMap<std::vector<uint32_t>>> lowerKernels(ModuleOp kernels,
     kernels->print(*options.dumpStream);
     return words;
   }
+  // convert-gpu-to-spirv names the module of gpu.module @k `__spv__k`.
+  llvm::StringMap<SmallVector<int32_t>> texelBindings;
+  for (auto module : kernels.getOps<gpu::GPUModuleOp>())
+    if (auto bindings = module->getAttrOfType<DenseI32ArrayAttr>(kTexelBindingsAttr))
+      texelBindings[("__spv__" + module.getName()).str()].assign(bindings.asArrayRef().begin(),
+                                                                  bindings.asArrayRef().end());
   PassManager pm(ctx);
   // Fold the emitters' index arithmetic before it becomes SPIR-V.
   pm.addPass(createCanonicalizerPass());
@@ -501,16 +509,21 @@ FailureOr<llvm::StringMap<std::vector<uint32_t>>> lowerKernels(ModuleOp kernels,
   pm.addPass(createConvertGPUToSPIRVPass());
   OpPassManager &spirvModule = pm.nest<spirv::ModuleOp>();
   spirvModule.addPass(spirv::createSPIRVLowerABIAttributesPass());
-  spirvModule.addPass(spirv::createSPIRVUpdateVCEPass());
   if (failed(pm.run(kernels)))
     return emitError(UnknownLoc::get(ctx)) << "lowering the kernels to SPIR-V failed";
+  for (auto module : kernels.getOps<spirv::ModuleOp>())
+    if (failed(readAsTexels(module, texelBindings.lookup(module.getSymName().value_or("")))))
+      return failure();
+  PassManager vce(ctx);
+  vce.nest<spirv::ModuleOp>().addPass(spirv::createSPIRVUpdateVCEPass());
+  if (failed(vce.run(kernels)))
+    return failure();
   for (auto module : kernels.getOps<spirv::ModuleOp>()) {
     if (options.dump == CodegenOptions::Dump::Spirv) {
       module->print(*options.dumpStream);
       *options.dumpStream << "\n";
       continue;
     }
-    // convert-gpu-to-spirv names the module of gpu.module @k `__spv__k`.
     StringRef name = module.getSymName().value_or("");
     name.consume_front("__spv__");
     SmallVector<uint32_t> binary;

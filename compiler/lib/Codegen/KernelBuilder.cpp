@@ -8,6 +8,8 @@
 #include "mlir/Dialect/SPIRV/IR/SPIRVOps.h"
 #include "mlir/Dialect/SPIRV/IR/TargetAndABI.h"
 
+#include "TexelInputs.h"
+
 using namespace mlir;
 
 namespace spire {
@@ -106,6 +108,13 @@ Value KernelBuilder::load(unsigned buffer, Value index) {
 }
 void KernelBuilder::store(unsigned buffer, Value index, Value value) {
   memref::StoreOp::create(builder_, loc_, value, func_.getArgument(buffer), index);
+}
+
+void KernelBuilder::readAsTexels(unsigned buffer) {
+  if (!tiles_.texelInputs)
+    return;
+  texelBuffers_.push_back(static_cast<int32_t>(buffer));
+  module_->setAttr(kTexelBindingsAttr, builder_.getDenseI32ArrayAttr(texelBuffers_));
 }
 
 Value KernelBuilder::laneId() {

@@ -148,6 +148,7 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, Conv
   auto column = [&](int64_t t, int64_t kw) {
     return llvm::lower_bound(columns, t * SW + kw * DW) - columns.begin();
   };
+  kb.readAsTexels(spec.input(0));
 
   return kb.forEachTile(O / tile, pixelTiles, [&](Value channelBlock, Value pixelTile) {
     Value oc0 = kb.mul(channelBlock, tile);
@@ -243,6 +244,7 @@ std::array<uint32_t, 3> emitRowsTimesMatrix(KernelBuilder &kb, const KernelSpec 
   bool shared = kb.tiles().broadcastLanes > 1 && R >= sharedRows * kb.tiles().broadcastLanes;
   int64_t RT = std::min<int64_t>(R, shared ? sharedRows : 4), rowTiles = (R + RT - 1) / RT;
   int64_t rows = weightRowsPerBinding(K, O), chunks = (K + rows - 1) / rows;
+  kb.readAsTexels(spec.input(0));
   auto body = [&](Value rowTile, Value block) {
     Value r0 = kb.mul(rowTile, RT), o0 = kb.mul(block, tile);
     Values xBase;
@@ -301,6 +303,8 @@ std::array<uint32_t, 3> emitAttention(KernelBuilder &kb, const KernelSpec &spec,
   // each thread 8 query rows; tail rows and keys are clamped, not stored.
   constexpr int64_t RT = 8, NT = 8;
   int64_t rowTiles = (T + RT - 1) / RT;
+  for (unsigned i = 0; i < spec.numInputs; ++i)
+    kb.readAsTexels(spec.input(i));
   auto perHead = [&](int64_t N, int64_t K, unsigned xBuffer,
                      const std::function<Value(Value h, Value i, Value k)> &xAt, unsigned wBuffer,
                      const std::function<Value(Value h, Value k, Value n)> &wAt,

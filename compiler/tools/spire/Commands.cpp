@@ -147,6 +147,7 @@ int runCompile(const CommonOptions &o) {
     options.tiles.pixelsPerThread = o.tilePixels;
   if (o.broadcastLanes > 0)
     options.tiles.broadcastLanes = o.broadcastLanes;
+  options.tiles.texelInputs = !o.noTexelInputs;
   if (o.emit == "gpu" || o.emit == "spirv") {
     options.dump = o.emit == "gpu" ? CodegenOptions::Dump::Gpu : CodegenOptions::Dump::Spirv;
     options.dumpStream = &llvm::outs();
@@ -302,6 +303,9 @@ void addCommands(CLI::App &app, CommonOptions &o) {
                       "subgroup lanes that share weight loads; the device's subgroups need at "
                       "least this many (1: no subgroup operations)")
       ->check(CLI::IsMember({1, 2, 4, 8, 16, 32, 64}));
+  compile->add_flag("--no-texel-inputs", o.noTexelInputs,
+                    "read kernel inputs from storage buffers, not texel buffers (for devices "
+                    "with a small maxTexelBufferElements)");
   compile->add_option("--header", o.header, "also write the C++ header of the model's typed API");
   compile->add_option("--embed", o.embed, "also write a C++ source that embeds the bundle");
   compile->add_option("--depfile", o.depfile, "also write make-style dependencies of the bundle");

@@ -37,6 +37,7 @@ struct CommonOptions {
   int tileChannels = 0;              // compile --tile-channels (0: TileConfig's default)
   int tilePixels = 0;                // compile --tile-pixels (0: TileConfig's default)
   int broadcastLanes = 0;            // compile --broadcast-lanes (0: TileConfig's default)
+  bool noTexelInputs = false;        // compile --no-texel-inputs
   std::string spirvDir;              // compile --spirv-dir
   std::string header;                // compile --header
   std::string embed;                 // compile --embed

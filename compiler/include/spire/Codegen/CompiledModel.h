@@ -22,6 +22,7 @@ struct KernelCode {
   std::vector<uint32_t> spirv;
   std::array<uint32_t, 3> workgroupSize{};
   uint32_t subgroupLanes = 0; // lanes a subgroup needs for its broadcasts; 0: none
+  std::vector<uint32_t> texelBindings; // bindings read as uniform texel buffers
 };
 
 struct DispatchPlan {

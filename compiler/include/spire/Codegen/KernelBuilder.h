@@ -24,6 +24,10 @@ struct TileConfig {
   // SIMD-on-CPU devices. A device's subgroups must have at least this many
   // lanes (the runtime checks); 1 turns the sharing off.
   int64_t broadcastLanes = 8;
+  // Read-only kernel inputs as uniform texel buffers instead of storage
+  // buffers (half the load cost on lavapipe); a device's
+  // maxTexelBufferElements then bounds those bindings (the runtime checks).
+  bool texelInputs = true;
 };
 
 class KernelBuilder {
@@ -67,6 +71,10 @@ public:
   mlir::Value toF32(mlir::Value index); // a non-negative index as f32
 
   mlir::Value load(unsigned buffer, mlir::Value index);
+  // Reads `buffer` (only loaded, never stored) as a uniform texel buffer,
+  // unless TileConfig::texelInputs is off.
+  void readAsTexels(unsigned buffer);
+  const llvm::SmallVector<int32_t> &texelBuffers() const { return texelBuffers_; }
 
   // This invocation's lane in its subgroup (computed once, at the kernel's entry).
   mlir::Value laneId();
@@ -114,6 +122,7 @@ private:
   int64_t workgroupSize_;
   int64_t subgroupLanesNeeded_ = 0;
   mlir::Value laneId_;
+  llvm::SmallVector<int32_t> texelBuffers_;
   mlir::gpu::GPUModuleOp module_;
   mlir::gpu::GPUFuncOp func_;
 

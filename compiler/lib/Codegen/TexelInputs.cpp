@@ -1,0 +1,61 @@
+#include "TexelInputs.h"
+
+#include "llvm/ADT/STLExtras.h"
+
+using namespace mlir;
+
+namespace spire {
+
+LogicalResult readAsTexels(spirv::ModuleOp module, ArrayRef<int32_t> bindings) {
+  MLIRContext *ctx = module.getContext();
+  auto image = spirv::ImageType::get(Float32Type::get(ctx), spirv::Dim::Buffer,
+                                     spirv::ImageDepthInfo::NoDepth,
+                                     spirv::ImageArrayedInfo::NonArrayed,
+                                     spirv::ImageSamplingInfo::SingleSampled,
+                                     spirv::ImageSamplerUseInfo::NeedSampler);
+  auto imagePtr = spirv::PointerType::get(image, spirv::StorageClass::UniformConstant);
+  auto texel = VectorType::get({4}, Float32Type::get(ctx));
+  OpBuilder b(ctx);
+  for (auto var : llvm::make_early_inc_range(module.getOps<spirv::GlobalVariableOp>())) {
+    std::optional<uint32_t> binding = var.getBinding();
+    if (!binding || !llvm::is_contained(bindings, static_cast<int32_t>(*binding)))
+      continue;
+    b.setInsertionPoint(var);
+    std::string name = (var.getSymName() + "_texels").str();
+    auto texels = spirv::GlobalVariableOp::create(b, var.getLoc(), imagePtr, name,
+                                                  var.getDescriptorSet().value_or(0), *binding);
+    // Every use: addressof -> access chain [0, i] -> load.
+    SmallVector<spirv::AddressOfOp> addresses;
+    module.walk([&](spirv::AddressOfOp a) {
+      if (a.getVariable() == var.getSymName())
+        addresses.push_back(a);
+    });
+    for (spirv::AddressOfOp address : addresses) {
+      for (Operation *user : llvm::make_early_inc_range(address->getUsers())) {
+        auto chain = llvm::dyn_cast<spirv::AccessChainOp>(user);
+        if (!chain || chain.getIndices().size() != 2)
+          return user->emitError("a texel input is used other than by element loads");
+        for (Operation *use : llvm::make_early_inc_range(chain->getUsers())) {
+          auto load = llvm::dyn_cast<spirv::LoadOp>(use);
+          if (!load)
+            return use->emitError("a texel input is written or used other than by loads");
+          b.setInsertionPoint(load);
+          Location loc = load.getLoc();
+          Value handle = spirv::LoadOp::create(
+              b, loc, spirv::AddressOfOp::create(b, loc, imagePtr, name).getResult());
+          Value fetched = spirv::ImageFetchOp::create(b, loc, texel, handle, chain.getIndices()[1],
+                                                      spirv::ImageOperandsAttr(), ValueRange{});
+          Value first = spirv::CompositeExtractOp::create(b, loc, fetched, ArrayRef<int32_t>{0});
+          load.replaceAllUsesWith(first);
+          load.erase();
+        }
+        chain.erase();
+      }
+      address.erase();
+    }
+    var.erase();
+  }
+  return success();
+}
+
+} // namespace spire
