@@ -149,6 +149,7 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, Conv
     return llvm::lower_bound(columns, t * SW + kw * DW) - columns.begin();
   };
   kb.readAsTexels(spec.input(0));
+  kb.readAsTexels(spec.param(0));
 
   return kb.forEachTile(O / tile, pixelTiles, [&](Value channelBlock, Value pixelTile) {
     Value oc0 = kb.mul(channelBlock, tile);
@@ -245,6 +246,8 @@ std::array<uint32_t, 3> emitRowsTimesMatrix(KernelBuilder &kb, const KernelSpec 
   int64_t RT = std::min<int64_t>(R, shared ? sharedRows : 4), rowTiles = (R + RT - 1) / RT;
   int64_t rows = weightRowsPerBinding(K, O), chunks = (K + rows - 1) / rows;
   kb.readAsTexels(spec.input(0));
+  for (int64_t c = 0; c < chunks; ++c)
+    kb.readAsTexels(spec.param(c));
   auto body = [&](Value rowTile, Value block) {
     Value r0 = kb.mul(rowTile, RT), o0 = kb.mul(block, tile);
     Values xBase;
