@@ -386,8 +386,10 @@ void Model::Impl::prepareStage(size_t s, int64_t batch) {
                         std::to_string(range) + " bytes, over this device's " +
                         (texel ? "maxTexelBufferElements x 4 (" : "maxStorageBufferRange (") +
                         std::to_string(limit) + ")" +
-                        (texel ? "; recompile with `spire compile --no-texel-inputs`"
-                               : arena ? "; use a smaller batch" : ""));
+                        (arena ? "; use a smaller batch" : "") +
+                        (texel ? (arena ? " or" : ";") +
+                                     std::string(" recompile with `spire compile --no-texel-inputs`")
+                               : ""));
       infos[b] = {arena ? state.arena.buffer : weights.buffer,
                   arena ? r->offset() * batch : r->offset(), range};
       writes[b] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
