@@ -18,7 +18,7 @@ namespace spire {
 struct TileConfig {
   int64_t workgroupSize = 64;   // invocations per workgroup
   int64_t channelsPerThread = 16; // conv/linear outputs per invocation (measured: docs/PERFORMANCE.md)
-  int64_t pixelsPerThread = 8;    // conv output positions per invocation
+  int64_t pixelsPerThread = 16;   // conv output positions (linear: rows) per invocation
   // Lanes that load a tile's weights together, one value each, and share
   // them by subgroup broadcast: loads per lane are the costly part on
   // SIMD-on-CPU devices. A device's subgroups must have at least this many
