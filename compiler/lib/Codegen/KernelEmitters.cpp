@@ -83,7 +83,6 @@ Values loadEach(KernelBuilder &kb, unsigned buffer, int64_t count,
   return v;
 }
 
-
 // loadEach where at() is the same in every invocation of a subgroup (inside
 // forEachTile, indexed by its group): lane j loads one value and every lane
 // reads it by subgroup broadcast, so a lane issues count / broadcastLanes
