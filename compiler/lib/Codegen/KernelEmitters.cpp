@@ -236,6 +236,9 @@ Values tileProduct(KernelBuilder &kb, ValueRange init, int64_t K, int64_t rows, 
 // weight it loads serves all its rows. With rows enough to fill the
 // subgroups, a workgroup shares one output block (8 rows a thread, weights by
 // loadShared); otherwise each thread takes its own block (up to 4 rows).
+// A single row (a batch-1 classifier) splits the reduction over the lanes of
+// a subgroup instead (lane l takes k = l, l + L, ...; the partial sums are
+// added by broadcast), so its few output blocks still fill the device.
 // Used by linear and attention.
 std::array<uint32_t, 3> emitRowsTimesMatrix(KernelBuilder &kb, const KernelSpec &spec, int64_t R,
                                             int64_t K, int64_t O) {
@@ -244,21 +247,33 @@ std::array<uint32_t, 3> emitRowsTimesMatrix(KernelBuilder &kb, const KernelSpec 
   bool shared = kb.tiles().broadcastLanes > 1 && R >= sharedRows * kb.tiles().broadcastLanes;
   int64_t RT = std::min<int64_t>(R, shared ? sharedRows : 4), rowTiles = (R + RT - 1) / RT;
   int64_t rows = weightRowsPerBinding(K, O), chunks = (K + rows - 1) / rows;
+  int64_t L = kb.tiles().broadcastLanes;
+  bool splitK = R == 1 && L > 1 && rows % L == 0 && K % L == 0;
   kb.readAsTexels(spec.input(0));
   for (int64_t c = 0; c < chunks; ++c)
     kb.readAsTexels(spec.param(c));
-  auto body = [&](Value rowTile, Value block) {
+  // `lane`: this invocation's share of a split reduction; null when not split.
+  auto body = [&](Value rowTile, Value block, Value lane) {
     Value r0 = kb.mul(rowTile, RT), o0 = kb.mul(block, tile);
     Values xBase;
     for (int64_t r = 0; r < RT; ++r) // a tail row past R is clamped, not stored
       xBase.push_back(kb.add(kb.sampleBase(R * K), kb.mul(kb.clamp(kb.add(r0, r), 0, R - 1), K)));
     Values acc(RT * tile, kb.f32(0));
     // One reduction loop per weight binding (one for all but huge weights).
+    auto kOf = [&](Value k) { return lane ? kb.add(kb.mul(k, L), lane) : k; };
     for (int64_t c = 0; c < chunks; ++c)
       acc = tileProduct(
-          kb, acc, std::min(rows, K - c * rows), RT, tile, shared, spec.input(0),
-          [&](int64_t r, Value k) { return kb.add(xBase[r], kb.add(k, c * rows)); },
-          spec.param(c), [&](Value k, Value t) { return kb.add(kb.add(kb.mul(k, O), o0), t); });
+          kb, acc, std::min(rows, K - c * rows) / (lane ? L : 1), RT, tile, shared, spec.input(0),
+          [&](int64_t r, Value k) { return kb.add(xBase[r], kb.add(kOf(k), c * rows)); },
+          spec.param(c),
+          [&](Value k, Value t) { return kb.add(kb.add(kb.mul(kOf(k), O), o0), t); });
+    if (lane)
+      for (Value &a : acc) {
+        Value sum = kb.broadcast(a, 0);
+        for (int64_t j = 1; j < L; ++j)
+          sum = kb.fadd(sum, kb.broadcast(a, j));
+        a = sum;
+      }
     Value outBase = kb.sampleBase(R * O);
     Values bias;
     for (int64_t t = 0; t < tile; ++t)
@@ -266,17 +281,26 @@ std::array<uint32_t, 3> emitRowsTimesMatrix(KernelBuilder &kb, const KernelSpec 
     bool ragged = R % RT != 0 || (shared && rowTiles % kb.workgroupSize() != 0);
     for (int64_t r = 0; r < RT; ++r) {
       Value row = kb.add(r0, r);
-      storeIfInside(kb, ragged, row, R, [&] {
+      auto store = [&] {
         for (int64_t t = 0; t < tile; ++t)
           finish(kb, spec, outBase, kb.add(kb.mul(row, O), kb.add(o0, t)),
                  kb.fadd(acc[r * tile + t], bias[t]));
-      });
+      };
+      if (lane) // every lane holds the sum; the first stores it
+        kb.ifThen(kb.lt(lane, kb.idx(1)), store);
+      else
+        storeIfInside(kb, ragged, row, R, store);
     }
   };
+  if (splitK)
+    return kb.forEachTile(blocks, L, [&](Value block, Value) {
+      body(kb.idx(0), block, kb.rem(kb.laneId(), L));
+    });
   if (shared)
-    return kb.forEachTile(blocks, rowTiles, [&](Value block, Value rowTile) { body(rowTile, block); });
+    return kb.forEachTile(blocks, rowTiles,
+                          [&](Value block, Value rowTile) { body(rowTile, block, Value()); });
   return kb.forEachItem(rowTiles * blocks, [&](Value item) {
-    body(kb.div(item, blocks), kb.rem(item, blocks));
+    body(kb.div(item, blocks), kb.rem(item, blocks), Value());
   });
 }
 
