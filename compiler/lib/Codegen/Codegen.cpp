@@ -1,9 +1,9 @@
 #include "spire/Codegen/Codegen.h"
 
 #include "KernelEmitters.h"
-#include "TexelInputs.h"
 #include "spire/Analysis/Stages.h"
 #include "spire/Analysis/Summary.h"
+#include "spire/Codegen/Passes.h"
 #include "spire/Dialect/SpireOps.h"
 
 #include "mlir/Conversion/GPUToSPIRV/GPUToSPIRVPass.h"
@@ -494,12 +494,13 @@ FailureOr<llvm::StringMap<std::vector<uint32_t>>> lowerKernels(ModuleOp kernels,
     kernels->print(*options.dumpStream);
     return words;
   }
-  // convert-gpu-to-spirv names the module of gpu.module @k `__spv__k`.
-  llvm::StringMap<SmallVector<int32_t>> texelBindings;
+  // The gpu.modules' texel bindings, for their spirv.modules (which
+  // convert-gpu-to-spirv names `__spv__k` for gpu.module @k, without its
+  // attributes).
+  llvm::StringMap<Attribute> texelBindings;
   for (auto module : kernels.getOps<gpu::GPUModuleOp>())
-    if (auto bindings = module->getAttrOfType<DenseI32ArrayAttr>(kTexelBindingsAttr))
-      texelBindings[("__spv__" + module.getName()).str()].assign(bindings.asArrayRef().begin(),
-                                                                  bindings.asArrayRef().end());
+    if (Attribute bindings = module->getAttr(kTexelBindingsAttr))
+      texelBindings[("__spv__" + module.getName()).str()] = bindings;
   PassManager pm(ctx);
   // Fold the emitters' index arithmetic before it becomes SPIR-V.
   pm.addPass(createCanonicalizerPass());
@@ -512,12 +513,14 @@ FailureOr<llvm::StringMap<std::vector<uint32_t>>> lowerKernels(ModuleOp kernels,
   if (failed(pm.run(kernels)))
     return emitError(UnknownLoc::get(ctx)) << "lowering the kernels to SPIR-V failed";
   for (auto module : kernels.getOps<spirv::ModuleOp>())
-    if (failed(readAsTexels(module, texelBindings.lookup(module.getSymName().value_or("")))))
-      return failure();
-  PassManager vce(ctx);
-  vce.nest<spirv::ModuleOp>().addPass(spirv::createSPIRVUpdateVCEPass());
-  if (failed(vce.run(kernels)))
-    return failure();
+    if (Attribute bindings = texelBindings.lookup(module.getSymName().value_or("")))
+      module->setAttr(kTexelBindingsAttr, bindings);
+  PassManager finish(ctx);
+  OpPassManager &lowered = finish.nest<spirv::ModuleOp>();
+  lowered.addPass(createSpirvTexelInputs());
+  lowered.addPass(spirv::createSPIRVUpdateVCEPass());
+  if (failed(finish.run(kernels)))
+    return emitError(UnknownLoc::get(ctx)) << "lowering the kernels to SPIR-V failed";
   for (auto module : kernels.getOps<spirv::ModuleOp>()) {
     if (options.dump == CodegenOptions::Dump::Spirv) {
       module->print(*options.dumpStream);

@@ -8,7 +8,7 @@
 #include "mlir/Dialect/SPIRV/IR/SPIRVOps.h"
 #include "mlir/Dialect/SPIRV/IR/TargetAndABI.h"
 
-#include "TexelInputs.h"
+#include "spire/Codegen/Passes.h"
 
 using namespace mlir;
 

@@ -1,10 +1,16 @@
-#include "TexelInputs.h"
+// SpirvTexelInputs (Passes.td): storage buffers read as uniform texel buffers.
+#include "spire/Codegen/Passes.h"
 
 #include "llvm/ADT/STLExtras.h"
 
 using namespace mlir;
 
 namespace spire {
+
+#define GEN_PASS_DEF_SPIRVTEXELINPUTS
+#include "spire/Codegen/Passes.h.inc"
+
+namespace {
 
 LogicalResult readAsTexels(spirv::ModuleOp module, ArrayRef<int32_t> bindings) {
   MLIRContext *ctx = module.getContext();
@@ -22,8 +28,8 @@ LogicalResult readAsTexels(spirv::ModuleOp module, ArrayRef<int32_t> bindings) {
       continue;
     b.setInsertionPoint(var);
     std::string name = (var.getSymName() + "_texels").str();
-    auto texels = spirv::GlobalVariableOp::create(b, var.getLoc(), imagePtr, name,
-                                                  var.getDescriptorSet().value_or(0), *binding);
+    spirv::GlobalVariableOp::create(b, var.getLoc(), imagePtr, name,
+                                    var.getDescriptorSet().value_or(0), *binding);
     // Every use: addressof -> access chain [0, i] -> load.
     SmallVector<spirv::AddressOfOp> addresses;
     module.walk([&](spirv::AddressOfOp a) {
@@ -58,4 +64,17 @@ LogicalResult readAsTexels(spirv::ModuleOp module, ArrayRef<int32_t> bindings) {
   return success();
 }
 
+struct SpirvTexelInputs : impl::SpirvTexelInputsBase<SpirvTexelInputs> {
+  void runOnOperation() override {
+    spirv::ModuleOp module = getOperation();
+    auto bindings = module->getAttrOfType<DenseI32ArrayAttr>(kTexelBindingsAttr);
+    if (!bindings)
+      return;
+    module->removeAttr(kTexelBindingsAttr);
+    if (failed(readAsTexels(module, bindings.asArrayRef())))
+      signalPassFailure();
+  }
+};
+
+} // namespace
 } // namespace spire
