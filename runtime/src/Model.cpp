@@ -246,8 +246,20 @@ void Model::Impl::createPipelines() {
     context.throwIfNewMessages(seenMessages);
 
     std::vector<VkDescriptorSetLayoutBinding> slots(bindings[k]);
-    for (uint32_t i = 0; i < bindings[k]; ++i)
+    uint32_t texels = 0;
+    for (uint32_t i = 0; i < bindings[k]; ++i) {
       slots[i] = {i, descriptorType(kernel, i), 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
+      texels += slots[i].descriptorType == VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
+    }
+    // Uniform texel buffers count against the sampled-image limits.
+    if (bindings[k] - texels > limits.maxPerStageDescriptorStorageBuffers ||
+        texels > limits.maxPerStageDescriptorSampledImages)
+      throw Error(Error::Kind::Device,
+                  "kernel '" + kernel->name()->str() + "' binds " +
+                      std::to_string(bindings[k] - texels) + " storage and " +
+                      std::to_string(texels) + " texel buffers; device '" + info.name +
+                      "' allows " + std::to_string(limits.maxPerStageDescriptorStorageBuffers) +
+                      " and " + std::to_string(limits.maxPerStageDescriptorSampledImages));
     VkDescriptorSetLayoutCreateInfo setInfo{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
     setInfo.bindingCount = bindings[k];
     setInfo.pBindings = slots.data();
