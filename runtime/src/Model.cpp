@@ -4,9 +4,12 @@
 #include "Internal.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
+#include <thread>
 #include <set>
+#include <system_error>
 
 namespace spire {
 
@@ -240,7 +243,8 @@ void Model::Impl::createPipelines() {
     auto start = std::chrono::steady_clock::now();
     vkCheck(vkCreateShaderModule(device, &shader, nullptr, &shaders.back()),
             "vkCreateShaderModule");
-    auto created = std::chrono::steady_clock::now();
+    pipelineCreateMs +=
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     // Stop at a module the validation layer rejects, before a driver
     // compiles it into a pipeline.
     context.throwIfNewMessages(seenMessages);
@@ -274,19 +278,41 @@ void Model::Impl::createPipelines() {
     vkCheck(vkCreatePipelineLayout(device, &layoutInfo, nullptr, &layouts.back()),
             "vkCreatePipelineLayout");
 
-    VkComputePipelineCreateInfo pipe{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
-    pipe.stage = {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO};
-    pipe.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
-    pipe.stage.module = shaders.back();
-    pipe.stage.pName = kernel->entry_point()->c_str();
-    pipe.layout = layouts.back();
-    pipelines.push_back(VK_NULL_HANDLE);
-    auto pipelineStart = std::chrono::steady_clock::now();
-    vkCheck(vkCreateComputePipelines(device, VK_NULL_HANDLE, 1, &pipe, nullptr, &pipelines.back()),
-            "vkCreateComputePipelines");
-    auto end = std::chrono::steady_clock::now();
-    pipelineCreateMs += std::chrono::duration<double, std::milli>(created - start + end - pipelineStart).count();
   }
+
+  // The driver compiles each pipeline; do that on every core (pipelines may
+  // be created from several threads at once).
+  auto start = std::chrono::steady_clock::now();
+  pipelines.assign(count, VK_NULL_HANDLE);
+  std::vector<VkResult> results(count, VK_SUCCESS);
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t k = next++; k < count; k = next++) {
+      VkComputePipelineCreateInfo pipe{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
+      pipe.stage = {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO};
+      pipe.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
+      pipe.stage.module = shaders[k];
+      pipe.stage.pName = m->kernels()->Get(k)->entry_point()->c_str();
+      pipe.layout = layouts[k];
+      results[k] = vkCreateComputePipelines(device, VK_NULL_HANDLE, 1, &pipe, nullptr, &pipelines[k]);
+    }
+  };
+  std::vector<std::thread> threads;
+  size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  size_t helpers = std::min(count, cores) > 1 ? std::min(count, cores) - 1 : 0;
+  try {
+    while (threads.size() < helpers)
+      threads.emplace_back(work);
+  } catch (const std::system_error &) {
+    // Fewer threads than cores: this one does the rest.
+  }
+  work();
+  for (std::thread &t : threads)
+    t.join();
+  pipelineCreateMs +=
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  for (VkResult r : results)
+    vkCheck(r, "vkCreateComputePipelines");
 }
 
 void Model::Impl::submit() {

@@ -162,7 +162,8 @@ public:
   double lastDeviceMs() const;
   std::vector<DispatchTime> lastProfile() const;
   // Wall time the driver spent creating this model's shader modules and
-  // pipelines while it loaded (a driver may also compile lazily, at first use).
+  // pipelines while it loaded (pipelines are created on every core; a driver
+  // may also compile lazily, at first use).
   double pipelineCreateMs() const;
 
   struct Impl;
