@@ -102,6 +102,15 @@ Values loadShared(KernelBuilder &kb, unsigned buffer, int64_t count,
   return v;
 }
 
+// Reduction indices per loop iteration: the largest power of two up to
+// TileConfig::reductionStep that divides `k`.
+int64_t reductionStep(KernelBuilder &kb, int64_t k) {
+  int64_t s = 1;
+  while (s * 2 <= kb.tiles().reductionStep && k % (s * 2) == 0)
+    s *= 2;
+  return s;
+}
+
 // Outputs per thread along the channel dim: the largest power of two up to
 // the configured tile that divides the channels (24 channels, tile 16: 8).
 int64_t channelTile(KernelBuilder &kb, int64_t channels) {
@@ -175,23 +184,33 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, Conv
         valid.push_back(kb.both(rowValid, columnValid[i]));
       }
       Value wRow = kb.add(wBase, kb.mul(kh, KW));
-      return kb.loop(0, Cg, acc, [&](Value c, ValueRange acc) {
-        Value channel = kb.mul(c, H * W);
-        Values segment;
-        for (size_t i = 0; i < columns.size(); ++i)
-          segment.push_back(kb.select(
-              valid[i], kb.load(spec.input(0), kb.add(address[i], channel)), kb.f32(0)));
-        Value wc = kb.add(wRow, kb.mul(c, taps));
-        Values next(acc.begin(), acc.end());
-        for (int64_t kw = 0; kw < KW; ++kw) {
-          Values w = loadShared(kb, spec.param(0), tile, [&](Value j) {
-            return kb.add(kb.add(wc, kw), kb.mul(j, Cg * taps));
-          });
-          Values x;
-          for (int64_t t = 0; t < TP; ++t)
-            x.push_back(segment[column(t, kw)]);
-          next = accumulateOuter(kb, next, w, x);
+      // A 1x1 takes `step` input channels per iteration (a multi-tap row
+      // already does several multiply-adds per accumulator and load).
+      int64_t step = taps == 1 ? reductionStep(kb, Cg) : 1;
+      return kb.loop(0, Cg / step, acc, [&](Value cs, ValueRange acc) {
+        // Every load of the iteration first, then its multiply-adds.
+        std::vector<Values> segments, weights;
+        for (int64_t s = 0; s < step; ++s) {
+          Value c = kb.add(kb.mul(cs, step), s);
+          Value channel = kb.mul(c, H * W);
+          Values &segment = segments.emplace_back();
+          for (size_t i = 0; i < columns.size(); ++i)
+            segment.push_back(kb.select(
+                valid[i], kb.load(spec.input(0), kb.add(address[i], channel)), kb.f32(0)));
+          Value wc = kb.add(wRow, kb.mul(c, taps));
+          for (int64_t kw = 0; kw < KW; ++kw)
+            weights.push_back(loadShared(kb, spec.param(0), tile, [&](Value j) {
+              return kb.add(kb.add(wc, kw), kb.mul(j, Cg * taps));
+            }));
         }
+        Values next(acc.begin(), acc.end());
+        for (int64_t s = 0; s < step; ++s)
+          for (int64_t kw = 0; kw < KW; ++kw) {
+            Values x;
+            for (int64_t t = 0; t < TP; ++t)
+              x.push_back(segments[s][column(t, kw)]);
+            next = accumulateOuter(kb, next, weights[s * KW + kw], x);
+          }
         return next;
       });
     });
@@ -217,17 +236,25 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, Conv
 
 // One thread's register tile of a product, over k in [0, K):
 // acc[r * cols + t] += x(r, k) * w(k, t) for r < rows, t < cols. With
-// `shared`, w(k, t) must be the same across the subgroup (loadShared).
+// `shared`, w(k, t) must be the same across the subgroup (loadShared). Each
+// iteration loads reductionStep indices, then runs their multiply-adds.
 Values tileProduct(KernelBuilder &kb, ValueRange init, int64_t K, int64_t rows, int64_t cols,
                    bool shared, unsigned xBuffer, const std::function<Value(int64_t, Value)> &xAt,
                    unsigned wBuffer, const std::function<Value(Value, Value)> &wAt) {
-  return kb.loop(0, K, init, [&](Value k, ValueRange acc) {
-    Values x;
-    for (int64_t r = 0; r < rows; ++r)
-      x.push_back(kb.load(xBuffer, xAt(r, k)));
-    auto at = [&](Value t) { return wAt(k, t); };
-    Values w = shared ? loadShared(kb, wBuffer, cols, at) : loadEach(kb, wBuffer, cols, at);
-    return accumulateOuter(kb, acc, x, w);
+  int64_t step = reductionStep(kb, K);
+  return kb.loop(0, K / step, init, [&](Value ks, ValueRange acc) {
+    std::vector<Values> x(step), w(step);
+    for (int64_t s = 0; s < step; ++s) {
+      Value k = kb.add(kb.mul(ks, step), s);
+      for (int64_t r = 0; r < rows; ++r)
+        x[s].push_back(kb.load(xBuffer, xAt(r, k)));
+      auto at = [&](Value t) { return wAt(k, t); };
+      w[s] = shared ? loadShared(kb, wBuffer, cols, at) : loadEach(kb, wBuffer, cols, at);
+    }
+    Values next(acc.begin(), acc.end());
+    for (int64_t s = 0; s < step; ++s)
+      next = accumulateOuter(kb, next, x[s], w[s]);
+    return next;
   });
 }
 

@@ -145,6 +145,8 @@ int runCompile(const CommonOptions &o) {
     options.tiles.channelsPerThread = o.tileChannels;
   if (o.tilePixels > 0)
     options.tiles.pixelsPerThread = o.tilePixels;
+  if (o.tileStep > 0)
+    options.tiles.reductionStep = o.tileStep;
   if (o.broadcastLanes > 0)
     options.tiles.broadcastLanes = o.broadcastLanes;
   options.tiles.texelInputs = !o.noTexelInputs;
@@ -298,6 +300,9 @@ void addCommands(CLI::App &app, CommonOptions &o) {
   compile->add_option("--tile-channels", o.tileChannels, "output channels per invocation (tuning)")
       ->check(CLI::Range(1, 16));
   compile->add_option("--tile-pixels", o.tilePixels, "conv output positions per invocation (tuning)")
+      ->check(CLI::Range(1, 16));
+  compile->add_option("--tile-step", o.tileStep,
+                      "input channels per loop iteration of 1x1 convs and linear layers (tuning)")
       ->check(CLI::Range(1, 16));
   compile->add_option("--broadcast-lanes", o.broadcastLanes,
                       "subgroup lanes that share weight loads; the device's subgroups need at "

@@ -36,6 +36,7 @@ struct CommonOptions {
   unsigned splitStages = 2;          // split --stages S
   int tileChannels = 0;              // compile --tile-channels (0: TileConfig's default)
   int tilePixels = 0;                // compile --tile-pixels (0: TileConfig's default)
+  int tileStep = 0;                  // compile --tile-step (0: TileConfig's default)
   int broadcastLanes = 0;            // compile --broadcast-lanes (0: TileConfig's default)
   bool noTexelInputs = false;        // compile --no-texel-inputs
   std::string spirvDir;              // compile --spirv-dir

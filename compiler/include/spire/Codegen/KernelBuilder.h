@@ -19,6 +19,10 @@ struct TileConfig {
   int64_t workgroupSize = 64;   // invocations per workgroup
   int64_t channelsPerThread = 16; // conv/linear outputs per invocation (measured: docs/PERFORMANCE.md)
   int64_t pixelsPerThread = 16;   // conv output positions (linear: rows) per invocation
+  // Reduction indices (input channels) per loop iteration of 1x1 convs and
+  // linear layers, loaded before their multiply-adds: fewer loop-carried
+  // accumulator updates per multiply-add (measured: docs/PERFORMANCE.md).
+  int64_t reductionStep = 2;
   // Lanes that load a tile's weights together, one value each, and share
   // them by subgroup broadcast: loads per lane are the costly part on
   // SIMD-on-CPU devices. A device's subgroups must have at least this many
