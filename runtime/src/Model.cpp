@@ -207,11 +207,11 @@ void Model::Impl::checkSubgroups(uint32_t apiVersion) const {
   VkPhysicalDeviceProperties2 props2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
   props2.pNext = &subgroups;
   vkGetPhysicalDeviceProperties2(physical, &props2);
-  constexpr VkSubgroupFeatureFlags ops = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_BALLOT_BIT;
+  constexpr VkSubgroupFeatureFlags ops = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_SHUFFLE_BIT;
   if (!(subgroups.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) ||
       (subgroups.supportedOperations & ops) != ops)
     throw Error(Error::Kind::Device, "device '" + info.name +
-                                         "' has no subgroup broadcast in compute shaders" + fix);
+                                         "' has no subgroup shuffle in compute shaders" + fix);
   if (subgroups.subgroupSize < needed) {
     uint32_t fits = 1;
     while (fits * 2 <= subgroups.subgroupSize)

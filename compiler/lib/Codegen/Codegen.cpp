@@ -30,10 +30,10 @@ using namespace mlir;
 namespace spire {
 namespace {
 
-// SPIR-V 1.3 (Vulkan 1.1) with storage buffers and subgroup broadcast, which
+// SPIR-V 1.3 (Vulkan 1.1) with storage buffers and subgroup shuffles, which
 // the kernels use to share loads; the runtime checks the device's subgroups.
 constexpr const char *kTargetEnv =
-    "#spirv.target_env<#spirv.vce<v1.3, [Shader, GroupNonUniform, GroupNonUniformBallot, SampledBuffer], [SPV_KHR_storage_buffer_storage_class]>, "
+    "#spirv.target_env<#spirv.vce<v1.3, [Shader, GroupNonUniform, GroupNonUniformShuffle, SampledBuffer], [SPV_KHR_storage_buffer_storage_class]>, "
     "api=Vulkan, #spirv.resource_limits<>>";
 
 uint64_t alignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }

@@ -82,7 +82,8 @@ public:
 
   // This invocation's lane in its subgroup (computed once, at the kernel's entry).
   mlir::Value laneId();
-  // `v` as held by subgroup lane `lane` (a constant), for every lane.
+  // `v` as held by subgroup lane `lane` (a constant), for every lane (a
+  // subgroup shuffle; needs VK_SUBGROUP_FEATURE_SHUFFLE_BIT).
   mlir::Value broadcast(mlir::Value v, int64_t lane);
   // Lanes a subgroup must have for this kernel's broadcasts; 0: none used.
   int64_t subgroupLanesNeeded() const { return subgroupLanesNeeded_; }
