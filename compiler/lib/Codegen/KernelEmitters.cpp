@@ -120,8 +120,17 @@ int64_t channelTile(KernelBuilder &kb, int64_t channels) {
   return t;
 }
 
+// Output positions per thread of a conv. Wide overlapping windows (a 7x7
+// stem) take a quarter of the tile: measured on ResNet's stem, 16 positions
+// 10.6 ms, 8 7.1 ms, 4 6.3 ms (docs/PERFORMANCE.md); 16x16 patchify convs
+// and 3x3s keep the full tile.
+int64_t convPositions(KernelBuilder &kb, int64_t KW, int64_t SW) {
+  int64_t p = kb.tiles().pixelsPerThread;
+  return KW >= 5 && SW < KW ? std::max<int64_t>(1, p / 4) : p;
+}
+
 // Direct convolution, register-tiled: each thread computes `tile` output
-// channels at up to `pixelsPerThread` consecutive positions of one output
+// channels at up to convPositions() consecutive positions of one output
 // row. Per kernel row and input channel it loads the input row segment those
 // positions read once (each column once, however many taps read it: 10 loads
 // instead of 24 for a 3x3 at 8 positions), then runs every tap of the row
@@ -143,7 +152,8 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, Conv
   int64_t G = op.getGroups(), Cg = C / G, Og = O / G;
   int64_t tile = channelTile(kb, Og), taps = KH * KW, P = OH * OW;
   // Row tiles of near-equal width: a 28-wide row is 4 x 7, not 8+8+8+4.
-  int64_t tilesPerRow = (OW + kb.tiles().pixelsPerThread - 1) / kb.tiles().pixelsPerThread;
+  int64_t positions = convPositions(kb, KW, SW);
+  int64_t tilesPerRow = (OW + positions - 1) / positions;
   int64_t TP = (OW + tilesPerRow - 1) / tilesPerRow, pixelTiles = OH * tilesPerRow;
   // The segment columns (relative to the tile's first window) that some
   // position and tap read, and where tap kw of position t finds its column.
