@@ -64,14 +64,19 @@ Values accumulateOuter(KernelBuilder &kb, ValueRange acc, const Values &a, const
   return next;
 }
 
-// Runs `store` for a tile row that may lie past the end (`index >= count`);
-// the check is emitted only when tiles do not divide the count evenly.
-void storeIfInside(KernelBuilder &kb, bool ragged, Value index, int64_t count,
+// Runs `store` only where every index is below its count (a tile's row or
+// column may lie past the end); the check is emitted only when the tiles do
+// not divide the counts evenly (`ragged`).
+void storeIfInside(KernelBuilder &kb, bool ragged, ArrayRef<std::pair<Value, int64_t>> bounds,
                    const std::function<void()> &store) {
-  if (ragged)
-    kb.ifThen(kb.lt(index, kb.idx(count)), store);
-  else
-    store();
+  if (!ragged)
+    return store();
+  Value inside;
+  for (auto [index, count] : bounds) {
+    Value below = kb.lt(index, kb.idx(count));
+    inside = inside ? kb.both(inside, below) : below;
+  }
+  kb.ifThen(inside, store);
 }
 
 // Loads element at(j) for each j in [0, count).
@@ -236,10 +241,7 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, Conv
           finish(kb, spec, outBase, kb.add(kb.add(kb.mul(kb.add(oc0, j), P), kb.mul(oh, OW)), ow),
                  kb.fadd(acc[j * TP + t], bias[j]));
       };
-      if (ragged)
-        kb.ifThen(kb.both(kb.lt(pixelTile, kb.idx(pixelTiles)), kb.lt(ow, kb.idx(OW))), store);
-      else
-        store();
+      storeIfInside(kb, ragged, {{pixelTile, pixelTiles}, {ow, OW}}, store);
     }
   });
 }
@@ -326,7 +328,7 @@ std::array<uint32_t, 3> emitRowsTimesMatrix(KernelBuilder &kb, const KernelSpec 
       if (lane) // every lane holds the sum; the first stores it
         kb.ifThen(kb.lt(lane, kb.idx(1)), store);
       else
-        storeIfInside(kb, ragged, row, R, store);
+        storeIfInside(kb, ragged, {{row, R}}, store);
     }
   };
   if (splitK)
@@ -384,11 +386,7 @@ std::array<uint32_t, 3> emitAttention(KernelBuilder &kb, const KernelSpec &spec,
       for (int64_t r = 0; r < RT; ++r)
         for (int64_t t = 0; t < NT; ++t) {
           Value i = kb.add(i0, r), n = kb.add(n0, t);
-          auto put = [&] { store(h, i, n, acc[r * NT + t]); };
-          if (ragged)
-            kb.ifThen(kb.both(kb.lt(i, kb.idx(T)), kb.lt(n, kb.idx(N))), put);
-          else
-            put();
+          storeIfInside(kb, ragged, {{i, T}, {n, N}}, [&] { store(h, i, n, acc[r * NT + t]); });
         }
     });
   };
