@@ -34,8 +34,9 @@ lowerKernels(mlir::ModuleOp kernels, const CodegenOptions &options);
 
 // A one-kernel bundle that measures the device's arithmetic peak: each
 // invocation runs kPeakProbeChains independent chains of `iterations`
-// multiply-adds (unfused, as the kernels compute) from registers.
-inline constexpr int64_t kPeakProbeChains = 16;
+// multiply-adds (unfused, as the kernels compute) from registers,
+// kPeakProbeUnroll of them per loop iteration (`iterations` is a multiple).
+inline constexpr int64_t kPeakProbeChains = 16, kPeakProbeUnroll = 8;
 mlir::FailureOr<CompiledModel> buildPeakProbe(mlir::MLIRContext &context, int64_t invocations,
                                               int64_t iterations);
 inline double peakProbeFlops(int64_t invocations, int64_t iterations) {
