@@ -510,6 +510,7 @@ FailureOr<llvm::StringMap<std::vector<uint32_t>>> lowerKernels(ModuleOp kernels,
   pm.addPass(createConvertGPUToSPIRVPass());
   OpPassManager &spirvModule = pm.nest<spirv::ModuleOp>();
   spirvModule.addPass(spirv::createSPIRVLowerABIAttributesPass());
+  spirvModule.addPass(createSpirvLoopResults());
   if (failed(pm.run(kernels)))
     return emitError(UnknownLoc::get(ctx)) << "lowering the kernels to SPIR-V failed";
   for (auto module : kernels.getOps<spirv::ModuleOp>())

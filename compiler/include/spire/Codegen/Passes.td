@@ -21,4 +21,23 @@ def SpirvTexelInputs : Pass<"spire-spirv-texel-inputs", "mlir::spirv::ModuleOp">
   let dependentDialects = ["mlir::spirv::SPIRVDialect"];
 }
 
+def SpirvLoopResults : Pass<"spire-spirv-loop-results", "mlir::spirv::ModuleOp"> {
+  let summary = "Carry a loop's values out as its results, not through variables";
+  let description = [{
+    Upstream scf-to-spirv gives each result of an `scf.for` a Function
+    variable, stores the yielded value into it in every iteration and loads
+    it after the loop. Drivers that run a loop under an execution mask
+    (lavapipe) pay a masked write per variable and iteration for that, as
+    much as for the loop-carried value itself. Where the only store to such
+    a variable is in the loop's continue block, of the value the back edge
+    carries to a header argument, and its only other uses are loads after
+    the loop, the loop is rebuilt to yield that header argument
+    (`spirv.mlir.merge`), the loads become the loop's result and the
+    variable and store go. On exit the header argument holds the last
+    iteration's value, or the initial one if the loop ran zero times (where
+    the variable was never written).
+  }];
+  let dependentDialects = ["mlir::spirv::SPIRVDialect"];
+}
+
 #endif // SPIRE_CODEGEN_PASSES
