@@ -218,13 +218,16 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, Conv
               return kb.add(kb.add(wc, kw), kb.mul(j, Cg * taps));
             }));
         }
-        Values next(acc.begin(), acc.end());
-        for (int64_t s = 0; s < step; ++s)
-          for (int64_t kw = 0; kw < KW; ++kw) {
-            Values x;
-            for (int64_t t = 0; t < TP; ++t)
-              x.push_back(segments[s][column(t, kw)]);
-            next = accumulateOuter(kb, next, weights[s * KW + kw], x);
+        // Accumulator by accumulator, each taking all its multiply-adds of the
+        // iteration in a row: one load and store of it where it is spilled.
+        Values next;
+        for (int64_t j = 0; j < tile; ++j)
+          for (int64_t t = 0; t < TP; ++t) {
+            Value a = acc[j * TP + t];
+            for (int64_t s = 0; s < step; ++s)
+              for (int64_t kw = 0; kw < KW; ++kw)
+                a = kb.fadd(a, kb.fmul(weights[s * KW + kw][j], segments[s][column(t, kw)]));
+            next.push_back(a);
           }
         return next;
       });
