@@ -55,12 +55,21 @@ void finish(KernelBuilder &kb, const KernelSpec &spec, Value outBase, Value inde
   kb.store(0, at, v);
 }
 
-// The register tile's update: acc[i * |b| + k] += a[i] * b[k].
-Values accumulateOuter(KernelBuilder &kb, ValueRange acc, const Values &a, const Values &b) {
+// The register tile's update: acc[i * cols + k] += a(u, i) * b(u, k) for
+// each term u, accumulator by accumulator with its terms in a row, so an
+// accumulator the driver keeps in memory is loaded and stored once per
+// update, not once per term (measured: docs/PERFORMANCE.md).
+Values accumulateTile(KernelBuilder &kb, ValueRange acc, int64_t rows, int64_t cols,
+                      int64_t terms, llvm::function_ref<Value(int64_t, int64_t)> a,
+                      llvm::function_ref<Value(int64_t, int64_t)> b) {
   Values next;
-  for (size_t i = 0; i < a.size(); ++i)
-    for (size_t k = 0; k < b.size(); ++k)
-      next.push_back(kb.fadd(acc[i * b.size() + k], kb.fmul(a[i], b[k])));
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t k = 0; k < cols; ++k) {
+      Value sum = acc[i * cols + k];
+      for (int64_t u = 0; u < terms; ++u)
+        sum = kb.fadd(sum, kb.fmul(a(u, i), b(u, k)));
+      next.push_back(sum);
+    }
   return next;
 }
 
@@ -218,18 +227,9 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, Conv
               return kb.add(kb.add(wc, kw), kb.mul(j, Cg * taps));
             }));
         }
-        // Accumulator by accumulator, each taking all its multiply-adds of the
-        // iteration in a row: one load and store of it where it is spilled.
-        Values next;
-        for (int64_t j = 0; j < tile; ++j)
-          for (int64_t t = 0; t < TP; ++t) {
-            Value a = acc[j * TP + t];
-            for (int64_t s = 0; s < step; ++s)
-              for (int64_t kw = 0; kw < KW; ++kw)
-                a = kb.fadd(a, kb.fmul(weights[s * KW + kw][j], segments[s][column(t, kw)]));
-            next.push_back(a);
-          }
-        return next;
+        return accumulateTile(
+            kb, acc, tile, TP, step * KW, [&](int64_t u, int64_t j) { return weights[u][j]; },
+            [&](int64_t u, int64_t t) { return segments[u / KW][column(t, u % KW)]; });
       });
     });
     Value outBase = kb.sampleBase(O * P);
@@ -266,10 +266,9 @@ Values tileProduct(KernelBuilder &kb, ValueRange init, int64_t K, int64_t rows, 
       auto at = [&](Value t) { return wAt(k, t); };
       w[s] = shared ? loadShared(kb, wBuffer, cols, at) : loadEach(kb, wBuffer, cols, at);
     }
-    Values next(acc.begin(), acc.end());
-    for (int64_t s = 0; s < step; ++s)
-      next = accumulateOuter(kb, next, x[s], w[s]);
-    return next;
+    return accumulateTile(
+        kb, acc, rows, cols, step, [&](int64_t s, int64_t r) { return x[s][r]; },
+        [&](int64_t s, int64_t t) { return w[s][t]; });
   });
 }
 
