@@ -460,6 +460,7 @@ std::array<uint32_t, 3> emitPool(KernelBuilder &kb, const KernelSpec &spec, Pool
   int64_t KH = op.getKernel()[0], KW = op.getKernel()[1];
   int64_t SH = op.getStride()[0], SW = op.getStride()[1];
   int64_t PH = op.getPadding()[0], PW = op.getPadding()[1];
+  kb.readAsTexels(spec.input(0));
   return kb.forEachItem(C * OH * OW, [&](Value item) {
     Value c = kb.div(item, OH * OW), pix = kb.rem(item, OH * OW);
     Value oh = kb.div(pix, OW), ow = kb.rem(pix, OW);
