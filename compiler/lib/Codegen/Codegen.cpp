@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/SPIRV/IR/SPIRVDialect.h"
 #include "mlir/Dialect/SPIRV/IR/SPIRVOps.h"
 #include "mlir/Dialect/SPIRV/IR/TargetAndABI.h"
@@ -425,7 +426,8 @@ LogicalResult ModelCompiler::lowerAndSerialize() {
 FailureOr<CompiledModel> ModelCompiler::run() {
   MLIRContext *ctx = spec_.module->getContext();
   ctx->loadDialect<gpu::GPUDialect, arith::ArithDialect, math::MathDialect,
-                   memref::MemRefDialect, scf::SCFDialect, spirv::SPIRVDialect>();
+                   memref::MemRefDialect, scf::SCFDialect, spirv::SPIRVDialect,
+                   vector::VectorDialect>();
   func::FuncOp func = spec_.modelFunc();
 
   // Every size but the batch must be known to generate kernels.

@@ -4,6 +4,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/SPIRV/IR/SPIRVAttributes.h"
 #include "mlir/Dialect/SPIRV/IR/SPIRVOps.h"
 #include "mlir/Dialect/SPIRV/IR/TargetAndABI.h"
@@ -108,6 +109,19 @@ Value KernelBuilder::load(unsigned buffer, Value index) {
 }
 void KernelBuilder::store(unsigned buffer, Value index, Value value) {
   memref::StoreOp::create(builder_, loc_, value, func_.getArgument(buffer), index);
+}
+
+void KernelBuilder::storeVectors(unsigned buffer, int64_t width) {
+  BlockArgument arg = func_.getArgument(buffer);
+  arg.setType(MemRefType::get({ShapedType::kDynamic},
+                              VectorType::get({width}, builder_.getF32Type())));
+  func_.setType(builder_.getFunctionType(func_.getBody().getArgumentTypes(), {}));
+}
+
+void KernelBuilder::storeVector(unsigned buffer, Value vectorIndex, ArrayRef<Value> elements) {
+  auto type = VectorType::get({static_cast<int64_t>(elements.size())}, builder_.getF32Type());
+  Value v = vector::FromElementsOp::create(builder_, loc_, type, elements);
+  memref::StoreOp::create(builder_, loc_, v, func_.getArgument(buffer), vectorIndex);
 }
 
 void KernelBuilder::readAsTexels(unsigned buffer) {

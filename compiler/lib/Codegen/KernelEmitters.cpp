@@ -45,14 +45,19 @@ Value applyActivation(KernelBuilder &kb, Operation *act, Value x) {
       .Default([&](Operation *) { return x; });
 }
 
-// Residual add, activation, store: the common tail of every kernel.
-void finish(KernelBuilder &kb, const KernelSpec &spec, Value outBase, Value index, Value v) {
-  Value at = kb.add(outBase, index);
+// Residual add and activation of output element `at`.
+Value epilogue(KernelBuilder &kb, const KernelSpec &spec, Value at, Value v) {
   if (spec.fusedAdd)
     v = kb.fadd(v, kb.load(spec.residual(), at));
   if (spec.activation)
     v = applyActivation(kb, spec.activation, v);
-  kb.store(0, at, v);
+  return v;
+}
+
+// Residual add, activation, store: the common tail of every kernel.
+void finish(KernelBuilder &kb, const KernelSpec &spec, Value outBase, Value index, Value v) {
+  Value at = kb.add(outBase, index);
+  kb.store(0, at, epilogue(kb, spec, at, v));
 }
 
 // The register tile's update: acc[i * cols + k] += a(u, i) * b(u, k) for
@@ -143,6 +148,13 @@ int64_t convPositions(KernelBuilder &kb, int64_t KW, int64_t SW) {
   return KW >= 5 && SW < KW ? std::max<int64_t>(1, p / 4) : p;
 }
 
+// Elements per store for runs of `run` consecutive outputs starting at
+// multiples of `run` in rows of `row` (a row starts at a multiple of `row`):
+// the widest of 4 and 2 that divides both, so every store is aligned.
+int64_t storeWidth(int64_t run, int64_t row) {
+  return run % 4 == 0 && row % 4 == 0 ? 4 : 1;
+}
+
 // Direct convolution, register-tiled: each thread computes `tile` output
 // channels at up to convPositions() consecutive positions of one output
 // row. Per kernel row and input channel it loads the input row segment those
@@ -182,6 +194,11 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, Conv
   };
   kb.readAsTexels(spec.input(0));
   kb.readAsTexels(spec.param(0));
+  // `width` consecutive positions per store where they are aligned and
+  // none can lie past the row's end.
+  int64_t width = OW % TP == 0 ? storeWidth(TP, OW) : 1;
+  if (width > 1)
+    kb.storeVectors(0, width);
 
   return kb.forEachTile(O / tile, pixelTiles, [&](Value channelBlock, Value pixelTile) {
     Value oc0 = kb.mul(channelBlock, tile);
@@ -237,14 +254,22 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, Conv
     for (int64_t j = 0; j < tile; ++j)
       bias.push_back(kb.load(spec.param(1), kb.add(oc0, j)));
     bool ragged = OW % TP != 0 || pixelTiles % kb.workgroupSize() != 0;
-    for (int64_t t = 0; t < TP; ++t) {
-      Value ow = kb.add(ow0, t);
+    for (int64_t t = 0; t < TP; t += width) {
       auto store = [&] {
-        for (int64_t j = 0; j < tile; ++j)
-          finish(kb, spec, outBase, kb.add(kb.add(kb.mul(kb.add(oc0, j), P), kb.mul(oh, OW)), ow),
-                 kb.fadd(acc[j * TP + t], bias[j]));
+        for (int64_t j = 0; j < tile; ++j) {
+          Value rowStart = kb.add(kb.add(outBase, kb.mul(kb.add(oc0, j), P)), kb.mul(oh, OW));
+          Values v;
+          for (int64_t e = 0; e < width; ++e) {
+            Value at = kb.add(kb.add(rowStart, ow0), t + e);
+            v.push_back(epilogue(kb, spec, at, kb.fadd(acc[j * TP + t + e], bias[j])));
+          }
+          if (width == 1)
+            kb.store(0, kb.add(kb.add(rowStart, ow0), t), v[0]);
+          else
+            kb.storeVector(0, kb.div(kb.add(kb.add(rowStart, ow0), t), width), v);
+        }
       };
-      storeIfInside(kb, ragged, {{pixelTile, pixelTiles}, {ow, OW}}, store);
+      storeIfInside(kb, ragged, {{pixelTile, pixelTiles}, {kb.add(ow0, t), OW}}, store);
     }
   });
 }

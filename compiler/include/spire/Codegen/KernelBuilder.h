@@ -88,6 +88,13 @@ public:
   // Lanes a subgroup must have for this kernel's broadcasts; 0: none used.
   int64_t subgroupLanesNeeded() const { return subgroupLanesNeeded_; }
   void store(unsigned buffer, mlir::Value index, mlir::Value value);
+  // Makes `buffer` (only stored to, and only by storeVector) an array of
+  // `width`-element vectors. Call before anything uses it.
+  void storeVectors(unsigned buffer, int64_t width);
+  // Stores `elements` at element index vectorIndex * width of such a buffer:
+  // one store instead of `width` (lavapipe runs a loop over the lanes per
+  // store).
+  void storeVector(unsigned buffer, mlir::Value vectorIndex, llvm::ArrayRef<mlir::Value> elements);
 
   // The sample this workgroup works on (grid z).
   mlir::Value batch();
