@@ -22,7 +22,7 @@ struct TileConfig {
   // Reduction indices (input channels) per loop iteration of 1x1 convs and
   // linear layers, loaded before their multiply-adds: fewer loop-carried
   // accumulator updates per multiply-add (measured: docs/PERFORMANCE.md).
-  int64_t reductionStep = 2;
+  int64_t reductionStep = 4;
   // Lanes that load a tile's weights together, one value each, and share
   // them by subgroup broadcast: loads per lane are the costly part on
   // SIMD-on-CPU devices. A device's subgroups must have at least this many
