@@ -504,11 +504,13 @@ FailureOr<llvm::StringMap<std::vector<uint32_t>>> lowerKernels(ModuleOp kernels,
     if (Attribute bindings = module->getAttr(kTexelBindingsAttr))
       texelBindings[("__spv__" + module.getName()).str()] = bindings;
   PassManager pm(ctx);
-  // Fold the emitters' index arithmetic before it becomes SPIR-V.
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
-  // Nested, so the pass sees each module's target environment.
-  pm.nest<gpu::GPUModuleOp>().addPass(createConvertMathToSPIRVPass());
+  // Per gpu.module, so the kernels are processed in parallel: fold the
+  // emitters' index arithmetic before it becomes SPIR-V; math-to-spirv sees
+  // each module's target environment.
+  OpPassManager &kernel = pm.nest<gpu::GPUModuleOp>();
+  kernel.addPass(createCanonicalizerPass());
+  kernel.addPass(createCSEPass());
+  kernel.addPass(createConvertMathToSPIRVPass());
   pm.addPass(createConvertGPUToSPIRVPass());
   OpPassManager &spirvModule = pm.nest<spirv::ModuleOp>();
   spirvModule.addPass(spirv::createSPIRVLowerABIAttributesPass());
