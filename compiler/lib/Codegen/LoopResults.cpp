@@ -42,7 +42,9 @@ std::optional<CarriedVariable> carriedBy(spirv::LoopOp loop, spirv::BranchOp bac
 
 // Rebuilds `loop` with one more result per carried variable: the header's
 // argument, which on exit holds the value of the last iteration (or the
-// initial one if there was none, where the variable held nothing).
+// initial one if there was none, where the variable held nothing). A break
+// from the body leaves before the continue block's store, so the header's
+// argument is still what the variable holds.
 void liftCarriedVariables(spirv::LoopOp loop) {
   auto backEdge = llvm::dyn_cast<spirv::BranchOp>(loop.getContinueBlock()->getTerminator());
   if (!backEdge || backEdge.getTarget() != loop.getHeaderBlock())

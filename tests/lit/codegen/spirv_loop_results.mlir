@@ -128,3 +128,39 @@ spirv.module Logical GLSL450 {
     spirv.ReturnValue %r : f32
   }
 }
+
+// -----
+
+// Left alone: a store outside the continue block (here before a break, so
+// the variable can hold a value the header never received).
+// CHECK-LABEL: spirv.func @early_exit
+// CHECK: spirv.Variable
+// CHECK: spirv.mlir.loop {
+// CHECK: spirv.Store "Function"
+// CHECK: spirv.mlir.merge{{$}}
+spirv.module Logical GLSL450 {
+  spirv.func @early_exit(%n: i32, %x: f32) -> f32 "None" {
+    %c0 = spirv.Constant 0 : i32
+    %c1 = spirv.Constant 1 : i32
+    %zero = spirv.Constant 0.0 : f32
+    %var = spirv.Variable : !spirv.ptr<f32, Function>
+    spirv.mlir.loop {
+      spirv.Branch ^header(%c0, %zero : i32, f32)
+    ^header(%i: i32, %acc: f32):
+      %more = spirv.SLessThan %i, %n : i32
+      spirv.BranchConditional %more, ^body, ^merge
+    ^body:
+      %next = spirv.FAdd %acc, %x : f32
+      spirv.Store "Function" %var, %next : f32
+      %big = spirv.FOrdGreaterThan %next, %x : f32
+      spirv.BranchConditional %big, ^merge, ^continue
+    ^continue:
+      %i1 = spirv.IAdd %i, %c1 : i32
+      spirv.Branch ^header(%i1, %next : i32, f32)
+    ^merge:
+      spirv.mlir.merge
+    }
+    %r = spirv.Load "Function" %var : f32
+    spirv.ReturnValue %r : f32
+  }
+}
