@@ -258,15 +258,15 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, Conv
       auto store = [&] {
         for (int64_t j = 0; j < tile; ++j) {
           Value rowStart = kb.add(kb.add(outBase, kb.mul(kb.add(oc0, j), P)), kb.mul(oh, OW));
+          Value first = kb.add(kb.add(rowStart, ow0), t);
           Values v;
-          for (int64_t e = 0; e < width; ++e) {
-            Value at = kb.add(kb.add(rowStart, ow0), t + e);
-            v.push_back(epilogue(kb, spec, at, kb.fadd(acc[j * TP + t + e], bias[j])));
-          }
+          for (int64_t e = 0; e < width; ++e)
+            v.push_back(epilogue(kb, spec, kb.add(first, e),
+                                 kb.fadd(acc[j * TP + t + e], bias[j])));
           if (width == 1)
-            kb.store(0, kb.add(kb.add(rowStart, ow0), t), v[0]);
+            kb.store(0, first, v[0]);
           else
-            kb.storeVector(0, kb.div(kb.add(kb.add(rowStart, ow0), t), width), v);
+            kb.storeVector(0, kb.div(first, width), v);
         }
       };
       storeIfInside(kb, ragged, {{pixelTile, pixelTiles}, {kb.add(ow0, t), OW}}, store);
