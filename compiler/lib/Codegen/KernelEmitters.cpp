@@ -150,7 +150,8 @@ int64_t convPositions(KernelBuilder &kb, int64_t KW, int64_t SW) {
 
 // Elements per store for runs of `run` consecutive outputs starting at
 // multiples of `run` in rows of `row` (a row starts at a multiple of `row`):
-// the widest of 4 and 2 that divides both, so every store is aligned.
+// 4 where 4 divides both, so every store is aligned, else 1 (2-wide stores
+// measured slower than scalar ones on lavapipe, docs/PERFORMANCE.md).
 int64_t storeWidth(int64_t run, int64_t row) {
   return run % 4 == 0 && row % 4 == 0 ? 4 : 1;
 }

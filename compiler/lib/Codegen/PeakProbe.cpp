@@ -8,6 +8,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SPIRV/IR/SPIRVDialect.h"
 
+#include <cassert>
+
 using namespace mlir;
 
 namespace spire {
@@ -31,6 +33,7 @@ FailureOr<CompiledModel> buildPeakProbe(MLIRContext &ctx, int64_t invocations,
     // masked select (and often a spill) per loop-carried value and
     // iteration, which with one multiply-add each halves the measured rate
     // (57 against 120 GFLOP/s here, docs/PERFORMANCE.md).
+    assert(iterations % kPeakProbeUnroll == 0 && "peakProbeFlops counts every iteration");
     chains = kb.loop(0, iterations / kPeakProbeUnroll, chains, [&](Value, ValueRange acc) {
       SmallVector<Value> next;
       for (Value a : acc) {
