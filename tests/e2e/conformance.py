@@ -161,6 +161,7 @@ class OpsMix(nn.Module):
         self.bn1d = nn.BatchNorm1d(6)
         self.c1d_b = nn.Conv1d(15, 4, 1, stride=2)
         self.c1d = nn.Conv1d(15, 8, 3, stride=2, padding=1)
+        self.c1d_dw = nn.Conv1d(8, 8, 3, padding=1, groups=8)
         self.ln = nn.LayerNorm(8)
         self.fc = nn.Linear(12 * 8, 5)
 
@@ -172,7 +173,7 @@ class OpsMix(nn.Module):
         rs = (aap * aap).reshape(-1, 6, 15)
         th = torch.tanh(self.bn1d(rs))
         sm = F.softmax(rs.permute(0, 2, 1) @ th, dim=1)
-        cat = torch.cat([self.c1d(sm), self.c1d_b(sm)], 1)
+        cat = torch.cat([self.c1d_dw(self.c1d(sm)), self.c1d_b(sm)], 1)
         out = torch.sigmoid(self.fc(torch.flatten(self.ln(cat), 1)))
         return {"sm": sm, "out": out}
 

@@ -60,6 +60,19 @@ void finish(KernelBuilder &kb, const KernelSpec &spec, Value outBase, Value inde
   kb.store(0, at, epilogue(kb, spec, at, v));
 }
 
+// Residual add, activation and store of v.size() consecutive outputs from
+// element `first`: one vector store where there are several (the output
+// was made a buffer of such vectors by storeVectors, and `first` is aligned).
+void storeRun(KernelBuilder &kb, const KernelSpec &spec, Value first, ArrayRef<Value> v) {
+  Values out;
+  for (size_t e = 0; e < v.size(); ++e)
+    out.push_back(epilogue(kb, spec, kb.add(first, e), v[e]));
+  if (out.size() == 1)
+    kb.store(0, first, out[0]);
+  else
+    kb.storeVector(0, kb.div(first, out.size()), out);
+}
+
 // The register tile's update: acc[i * cols + k] += a(u, i) * b(u, k) for
 // each term u, accumulator by accumulator with its terms in a row, so an
 // accumulator the driver keeps in memory is loaded and stored once per
@@ -156,6 +169,58 @@ int64_t storeWidth(int64_t run, int64_t row) {
   return run % 4 == 0 && row % 4 == 0 ? 4 : 1;
 }
 
+// A conv1d or conv2d's sizes, a conv1d as a conv2d of height 1.
+struct ConvShape {
+  int64_t C, H, W, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G;
+
+  template <typename ConvOpT> static ConvShape of(ConvOpT op) {
+    ArrayRef<int64_t> in = shapeOf(op.getInput()), out = shapeOf(op.getResult());
+    bool is1d = in.size() == 3;
+    auto pick = [&](ArrayRef<int64_t> v, int64_t fill) {
+      return is1d ? std::array<int64_t, 2>{fill, v[0]} : std::array<int64_t, 2>{v[0], v[1]};
+    };
+    auto [KH, KW] = pick(op.getKernel(), 1);
+    auto [SH, SW] = pick(op.getStride(), 1);
+    auto [PH, PW] = pick(op.getPadding(), 0);
+    auto [DH, DW] = pick(op.getDilation(), 1);
+    return {in[1], is1d ? 1 : in[2], in.back(), out[1], is1d ? 1 : out[2], out.back(),
+            KH, KW, SH, SW, PH, PW, DH, DW, static_cast<int64_t>(op.getGroups())};
+  }
+  // One input channel per output channel: nothing to share across channels.
+  bool depthwise() const { return G == C && G == O; }
+};
+
+// The input columns a run of TP output positions reads along one kernel
+// row (KW taps, stride SW, dilation DW), each once however many taps read
+// it, relative to the run's first window.
+struct RowSegment {
+  std::vector<int64_t> columns;
+  int64_t SW, DW;
+
+  RowSegment(int64_t TP, int64_t KW, int64_t SW, int64_t DW) : SW(SW), DW(DW) {
+    for (int64_t t = 0; t < TP; ++t)
+      for (int64_t kw = 0; kw < KW; ++kw)
+        columns.push_back(t * SW + kw * DW);
+    llvm::sort(columns);
+    columns.erase(std::unique(columns.begin(), columns.end()), columns.end());
+  }
+  // Where tap kw of position t finds its column.
+  int64_t column(int64_t t, int64_t kw) const {
+    return llvm::lower_bound(columns, t * SW + kw * DW) - columns.begin();
+  }
+  // Each column's offset in a row of W (clamped) and whether it lies inside,
+  // for a run whose first window starts at input column iw0.
+  std::pair<Values, Values> place(KernelBuilder &kb, Value iw0, int64_t W) const {
+    Values offset, valid;
+    for (int64_t col : columns) {
+      Value iw = kb.add(iw0, col);
+      valid.push_back(kb.both(kb.ge(iw, 0), kb.lt(iw, kb.idx(W))));
+      offset.push_back(kb.clamp(iw, 0, W - 1));
+    }
+    return {offset, valid};
+  }
+};
+
 // Direct convolution, register-tiled: each thread computes `tile` output
 // channels at up to convPositions() consecutive positions of one output
 // row. Per kernel row and input channel it loads the input row segment those
@@ -163,36 +228,15 @@ int64_t storeWidth(int64_t run, int64_t row) {
 // instead of 24 for a 3x3 at 8 positions), then runs every tap of the row
 // from registers. Weights are loaded cooperatively (loadShared): a thread's
 // channel block is the same across its workgroup.
-template <typename ConvOpT>
-std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, ConvOpT op) {
-  ArrayRef<int64_t> in = shapeOf(op.getInput()), out = shapeOf(op.getResult());
-  bool is1d = in.size() == 3;
-  int64_t C = in[1], H = is1d ? 1 : in[2], W = in.back();
-  int64_t O = out[1], OH = is1d ? 1 : out[2], OW = out.back();
-  auto pick = [&](ArrayRef<int64_t> v, int64_t fill) {
-    return is1d ? std::array<int64_t, 2>{fill, v[0]} : std::array<int64_t, 2>{v[0], v[1]};
-  };
-  auto [KH, KW] = pick(op.getKernel(), 1);
-  auto [SH, SW] = pick(op.getStride(), 1);
-  auto [PH, PW] = pick(op.getPadding(), 0);
-  auto [DH, DW] = pick(op.getDilation(), 1);
-  int64_t G = op.getGroups(), Cg = C / G, Og = O / G;
+std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, const ConvShape &s) {
+  auto [C, H, W, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G] = s;
+  int64_t Cg = C / G, Og = O / G;
   int64_t tile = channelTile(kb, Og), taps = KH * KW, P = OH * OW;
   // Row tiles of near-equal width: a 28-wide row is 4 x 7, not 8+8+8+4.
   int64_t positions = convPositions(kb, KW, SW);
   int64_t tilesPerRow = (OW + positions - 1) / positions;
   int64_t TP = (OW + tilesPerRow - 1) / tilesPerRow, pixelTiles = OH * tilesPerRow;
-  // The segment columns (relative to the tile's first window) that some
-  // position and tap read, and where tap kw of position t finds its column.
-  std::vector<int64_t> columns;
-  for (int64_t t = 0; t < TP; ++t)
-    for (int64_t kw = 0; kw < KW; ++kw)
-      columns.push_back(t * SW + kw * DW);
-  llvm::sort(columns);
-  columns.erase(std::unique(columns.begin(), columns.end()), columns.end());
-  auto column = [&](int64_t t, int64_t kw) {
-    return llvm::lower_bound(columns, t * SW + kw * DW) - columns.begin();
-  };
+  RowSegment segment(TP, KW, SW, DW);
   kb.readAsTexels(spec.input(0));
   kb.readAsTexels(spec.param(0));
   // `width` consecutive positions per store where they are aligned and
@@ -208,20 +252,14 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, Conv
     // A lane past the last tile reads row OH - 1 and stores nothing.
     Value oh = kb.clamp(kb.div(pixelTile, tilesPerRow), 0, OH - 1);
     Value ow0 = kb.mul(kb.rem(pixelTile, tilesPerRow), TP);
-    Value iw0 = kb.add(kb.mul(ow0, SW), -PW);
-    Values columnOffset, columnValid;
-    for (int64_t col : columns) {
-      Value iw = kb.add(iw0, col);
-      columnValid.push_back(kb.both(kb.ge(iw, 0), kb.lt(iw, kb.idx(W))));
-      columnOffset.push_back(kb.clamp(iw, 0, W - 1));
-    }
+    auto [columnOffset, columnValid] = segment.place(kb, kb.add(kb.mul(ow0, SW), -PW), W);
     Value wBase = kb.mul(oc0, Cg * taps);
     Values acc = kb.loop(0, KH, Values(tile * TP, kb.f32(0)), [&](Value kh, ValueRange acc) {
       Value ih = kb.add(kb.add(kb.mul(oh, SH), -PH), kb.mul(kh, DH));
       Value rowValid = kb.both(kb.ge(ih, 0), kb.lt(ih, kb.idx(H)));
       Value rowBase = kb.add(inBase, kb.mul(kb.clamp(ih, 0, H - 1), W));
       Values address, valid;
-      for (size_t i = 0; i < columns.size(); ++i) {
+      for (size_t i = 0; i < segment.columns.size(); ++i) {
         address.push_back(kb.add(rowBase, columnOffset[i]));
         valid.push_back(kb.both(rowValid, columnValid[i]));
       }
@@ -235,9 +273,9 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, Conv
         for (int64_t s = 0; s < step; ++s) {
           Value c = kb.add(kb.mul(cs, step), s);
           Value channel = kb.mul(c, H * W);
-          Values &segment = segments.emplace_back();
-          for (size_t i = 0; i < columns.size(); ++i)
-            segment.push_back(kb.select(
+          Values &loaded = segments.emplace_back();
+          for (size_t i = 0; i < segment.columns.size(); ++i)
+            loaded.push_back(kb.select(
                 valid[i], kb.load(spec.input(0), kb.add(address[i], channel)), kb.f32(0)));
           Value wc = kb.add(wRow, kb.mul(c, taps));
           for (int64_t kw = 0; kw < KW; ++kw)
@@ -247,7 +285,7 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, Conv
         }
         return accumulateTile(
             kb, acc, tile, TP, step * KW, [&](int64_t u, int64_t j) { return weights[u][j]; },
-            [&](int64_t u, int64_t t) { return segments[u / KW][column(t, u % KW)]; });
+            [&](int64_t u, int64_t t) { return segments[u / KW][segment.column(t, u % KW)]; });
       });
     });
     Value outBase = kb.sampleBase(O * P);
@@ -259,18 +297,93 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, Conv
       auto store = [&] {
         for (int64_t j = 0; j < tile; ++j) {
           Value rowStart = kb.add(kb.add(outBase, kb.mul(kb.add(oc0, j), P)), kb.mul(oh, OW));
-          Value first = kb.add(kb.add(rowStart, ow0), t);
           Values v;
           for (int64_t e = 0; e < width; ++e)
-            v.push_back(epilogue(kb, spec, kb.add(first, e),
-                                 kb.fadd(acc[j * TP + t + e], bias[j])));
-          if (width == 1)
-            kb.store(0, first, v[0]);
-          else
-            kb.storeVector(0, kb.div(first, width), v);
+            v.push_back(kb.fadd(acc[j * TP + t + e], bias[j]));
+          storeRun(kb, spec, kb.add(kb.add(rowStart, ow0), t), v);
         }
       };
       storeIfInside(kb, ragged, {{pixelTile, pixelTiles}, {kb.add(ow0, t), OW}}, store);
+    }
+  });
+}
+
+// Output rows per thread of a depthwise conv with TP positions a row: the
+// largest power of two that keeps R x TP x SW within
+// TileConfig::depthwiseOutputs (a stride-2 row's segment is twice as wide),
+// or all OH rows when they fit.
+int64_t depthwiseRows(KernelBuilder &kb, int64_t OH, int64_t TP, int64_t SW) {
+  int64_t r = 1;
+  while (r * 2 * TP * SW <= kb.tiles().depthwiseOutputs)
+    r *= 2;
+  return std::min(OH, r);
+}
+
+// Depthwise convolution: a thread takes one channel and a tile of R output
+// rows x TP positions, unrolled (no loop-carried values). Each input row
+// the tile reads is loaded once, as a RowSegment, and feeds every output row
+// whose window covers it: a 3x3 at 4 rows loads 6 segments where 4
+// single-row tiles load 12. Work items run over (channel, tile) pairs, not
+// forEachTile's channel groups: with no weights to share, a 7x7 channel's
+// few tiles would leave most lanes of a subgroup idle.
+std::array<uint32_t, 3> emitDepthwise(KernelBuilder &kb, const KernelSpec &spec,
+                                      const ConvShape &s) {
+  auto [C, H, W, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G] = s;
+  int64_t positions = kb.tiles().depthwisePositions;
+  int64_t tilesPerRow = (OW + positions - 1) / positions;
+  int64_t TP = (OW + tilesPerRow - 1) / tilesPerRow;
+  int64_t R = depthwiseRows(kb, OH, TP, SW), rowTiles = (OH + R - 1) / R, taps = KH * KW;
+  int64_t tiles = rowTiles * tilesPerRow;
+  RowSegment segment(TP, KW, SW, DW);
+  kb.readAsTexels(spec.input(0));
+  kb.readAsTexels(spec.param(0));
+  int64_t width = OW % TP == 0 ? storeWidth(TP, OW) : 1;
+  if (width > 1)
+    kb.storeVectors(0, width);
+
+  return kb.forEachItem(C * tiles, [&](Value item) {
+    Value c = kb.div(item, tiles), tile = kb.rem(item, tiles);
+    Value oh0 = kb.mul(kb.div(tile, tilesPerRow), R);
+    Value ow0 = kb.mul(kb.rem(tile, tilesPerRow), TP);
+    Value inBase = kb.add(kb.sampleBase(C * H * W), kb.mul(c, H * W));
+    auto [offset, valid] = segment.place(kb, kb.add(kb.mul(ow0, SW), -PW), W);
+    Values w = loadEach(kb, spec.param(0), taps, [&](Value j) { return kb.add(kb.mul(c, taps), j); });
+    Values acc(R * TP, kb.f32(0));
+    for (int64_t i = 0; i <= (R - 1) * SH + (KH - 1) * DH; ++i) {
+      SmallVector<std::pair<int64_t, int64_t>> uses; // (output row, kernel row) reading row i
+      for (int64_t r = 0; r < R; ++r)
+        for (int64_t kh = 0; kh < KH; ++kh)
+          if (r * SH + kh * DH == i)
+            uses.push_back({r, kh});
+      if (uses.empty())
+        continue;
+      Value ih = kb.add(kb.add(kb.mul(oh0, SH), -PH), i);
+      Value rowValid = kb.both(kb.ge(ih, 0), kb.lt(ih, kb.idx(H)));
+      Value rowBase = kb.add(inBase, kb.mul(kb.clamp(ih, 0, H - 1), W));
+      Values x;
+      for (size_t k = 0; k < segment.columns.size(); ++k)
+        x.push_back(kb.select(kb.both(rowValid, valid[k]),
+                              kb.load(spec.input(0), kb.add(rowBase, offset[k])), kb.f32(0)));
+      for (auto [r, kh] : uses)
+        for (int64_t t = 0; t < TP; ++t)
+          for (int64_t kw = 0; kw < KW; ++kw)
+            acc[r * TP + t] = kb.fadd(acc[r * TP + t],
+                                      kb.fmul(x[segment.column(t, kw)], w[kh * KW + kw]));
+    }
+    Value outBase = kb.add(kb.sampleBase(C * OH * OW), kb.mul(c, OH * OW));
+    Value bias = kb.load(spec.param(1), c);
+    bool ragged = OW % TP != 0 || OH % R != 0;
+    for (int64_t r = 0; r < R; ++r) {
+      Value oh = kb.add(oh0, r);
+      for (int64_t t = 0; t < TP; t += width) {
+        Value ow = kb.add(ow0, t);
+        storeIfInside(kb, ragged, {{oh, OH}, {ow, OW}}, [&] {
+          Values v;
+          for (int64_t e = 0; e < width; ++e)
+            v.push_back(kb.fadd(acc[r * TP + t + e], bias));
+          storeRun(kb, spec, kb.add(kb.add(outBase, kb.mul(oh, OW)), ow), v);
+        });
+      }
     }
   });
 }
@@ -713,7 +826,10 @@ bool isActivation(Operation *op) {
 
 std::array<uint32_t, 3> emitKernel(KernelBuilder &kb, const KernelSpec &spec) {
   return llvm::TypeSwitch<Operation *, std::array<uint32_t, 3>>(spec.anchor)
-      .Case<Conv1dOp, Conv2dOp>([&](auto op) { return emitConv(kb, spec, op); })
+      .Case<Conv1dOp, Conv2dOp>([&](auto op) {
+        ConvShape shape = ConvShape::of(op);
+        return shape.depthwise() ? emitDepthwise(kb, spec, shape) : emitConv(kb, spec, shape);
+      })
       .Case<LinearOp>([&](LinearOp op) { return emitLinear(kb, spec, op); })
       .Case<MatmulOp>([&](MatmulOp op) { return emitMatmul(kb, spec, op); })
       .Case<Maxpool2dOp>([&](auto op) { return emitPool(kb, spec, op, true); })
