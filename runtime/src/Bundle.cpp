@@ -5,6 +5,7 @@
 
 #include "spire/BundleFormat.h"
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 
@@ -92,8 +93,9 @@ void verify(Bundle::Impl &b) {
   std::memcpy(&h, b.data, sizeof(h));
   if (std::memcmp(h.magic, bundle::kMagic, sizeof(h.magic)) != 0)
     fail(src, "not a Spire bundle (bad magic)");
-  if (h.version != bundle::kFormatVersion)
-    fail(src, "bundle format version " + std::to_string(h.version) + ", this runtime reads version " +
+  if (h.version < bundle::kOldestReadableVersion || h.version > bundle::kFormatVersion)
+    fail(src, "bundle format version " + std::to_string(h.version) + ", this runtime reads versions " +
+                  std::to_string(bundle::kOldestReadableVersion) + " to " +
                   std::to_string(bundle::kFormatVersion) + "; recompile the spec");
   if (h.headerSize < sizeof(bundle::Header) || h.headerSize > b.size)
     fail(src, "invalid header size " + std::to_string(h.headerSize));
@@ -173,13 +175,35 @@ void verify(Bundle::Impl &b) {
     }
     b.stages.push_back(std::move(info));
   }
-  for (size_t k = 0; k < m->kernels()->size(); ++k)
-    if (const auto *texels = m->kernels()->Get(k)->texel_bindings())
+  for (size_t k = 0; k < m->kernels()->size(); ++k) {
+    const fb::Kernel *kernel = m->kernels()->Get(k);
+    if (const auto *texels = kernel->texel_bindings())
       for (uint32_t t : *texels)
         if (static_cast<int64_t>(t) >= bindingsOfKernel[k])
           fail(src, "kernel " + std::to_string(k) + " reads binding " + std::to_string(t) +
                         " as texels but is dispatched with " +
                         std::to_string(std::max<int64_t>(bindingsOfKernel[k], 0)) + " bindings");
+    if (const auto *vec4 = kernel->vec4_texel_bindings())
+      for (uint32_t t : *vec4)
+        if (!kernel->texel_bindings() ||
+            std::find(kernel->texel_bindings()->begin(), kernel->texel_bindings()->end(), t) ==
+                kernel->texel_bindings()->end())
+          fail(src, "kernel " + std::to_string(k) + " lists binding " + std::to_string(t) +
+                        " as vec4 texels but not as texels");
+  }
+  // A vec4 view needs a 16-byte aligned offset and a whole number of texels.
+  for (size_t s = 0; s < m->stages()->size(); ++s)
+    for (size_t i = 0; i < m->stages()->Get(s)->dispatches()->size(); ++i) {
+      const fb::Dispatch *d = m->stages()->Get(s)->dispatches()->Get(i);
+      if (const auto *vec4 = m->kernels()->Get(d->kernel())->vec4_texel_bindings())
+        for (uint32_t t : *vec4) {
+          const fb::Region *r = d->bindings()->Get(t);
+          if (r->offset() % 16 != 0 || r->size() % 16 != 0)
+            fail(src, "dispatch " + std::to_string(i) + " of stage " + std::to_string(s) +
+                          " reads " + regionText(*r) +
+                          " four floats a texel, but it is not whole 16-byte texels");
+        }
+    }
   b.inputs = readTensors(b, m->inputs(), "model input", 0, false);
   b.outputs = readTensors(b, m->outputs(), "model output", 0, false);
   if (b.inputs.size() != b.stages.front().inputs.size())

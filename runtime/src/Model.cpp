@@ -181,8 +181,8 @@ Buffer Model::Impl::createBuffer(VkDeviceSize size,
   return b;
 }
 
-// Binding `b` of `kernel`: a uniform texel buffer (R32_SFLOAT view) or a
-// storage buffer.
+// Binding `b` of `kernel`: a uniform texel buffer (an R32_SFLOAT view, or
+// R32G32B32A32_SFLOAT for a vec4 one) or a storage buffer.
 static VkDescriptorType descriptorType(const fb::Kernel *kernel, size_t b) {
   const auto *texels = kernel->texel_bindings();
   return texels && std::find(texels->begin(), texels->end(), b) != texels->end()
@@ -416,13 +416,18 @@ void Model::Impl::prepareStage(size_t s, int64_t batch) {
       bool arena = r->space() == fb::Space::Arena;
       VkDescriptorType type = descriptorType(kernel, b);
       bool texel = type == VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
+      const auto *vec4s = kernel->vec4_texel_bindings();
+      bool vec4 = vec4s && std::find(vec4s->begin(), vec4s->end(), b) != vec4s->end();
+      uint64_t texelBytes = vec4 ? 16 : 4;
       VkDeviceSize range = arena ? r->size() * batch : r->size();
-      uint64_t limit = texel ? uint64_t(limits.maxTexelBufferElements) * 4 : limits.maxStorageBufferRange;
+      uint64_t limit = texel ? uint64_t(limits.maxTexelBufferElements) * texelBytes
+                             : limits.maxStorageBufferRange;
       if (range > limit)
         throw Error(Error::Kind::Device,
                     "a binding of layer '" + d->layer()->str() + "' needs " +
                         std::to_string(range) + " bytes, over this device's " +
-                        (texel ? "maxTexelBufferElements x 4 (" : "maxStorageBufferRange (") +
+                        (texel ? "maxTexelBufferElements x " + std::to_string(texelBytes) + " ("
+                               : std::string("maxStorageBufferRange (")) +
                         std::to_string(limit) + ")" +
                         (arena ? "; use a smaller batch" : "") +
                         (texel ? (arena ? " or" : ";") +
@@ -438,7 +443,7 @@ void Model::Impl::prepareStage(size_t s, int64_t batch) {
       if (texel) {
         VkBufferViewCreateInfo view{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
         view.buffer = infos[b].buffer;
-        view.format = VK_FORMAT_R32_SFLOAT;
+        view.format = vec4 ? VK_FORMAT_R32G32B32A32_SFLOAT : VK_FORMAT_R32_SFLOAT;
         view.offset = infos[b].offset;
         view.range = range;
         vkCheck(vkCreateBufferView(device, &view, nullptr, &views[b]), "vkCreateBufferView");

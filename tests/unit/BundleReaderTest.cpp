@@ -71,7 +71,7 @@ TEST_CASE("bundle_reader_refuses_corrupt_bytes", "[bundle]") {
   bad = bytes;
   bad[8] = 7; // version
   CHECK_THROWS_WITH(Bundle::fromMemory(bad.data(), bad.size()),
-                    Catch::Contains("bundle format version 7, this runtime reads version 1"));
+                    Catch::Contains("bundle format version 7, this runtime reads versions 1 to 2"));
 }
 
 TEST_CASE("bundle_reader_checks_offsets_behind_the_checksum", "[bundle]") {
@@ -117,6 +117,21 @@ TEST_CASE("bundle_reader_checks_manifest_references", "[bundle]") {
       spire::test::handMadeBundle(0, fb::Region(fb::Space::Arena, 0, 16), {1});
   CHECK_THROWS_WITH(Bundle::fromMemory(badTexels.data(), badTexels.size()),
                     Catch::Contains("kernel 0 reads binding 1 as texels but is dispatched with 1 bindings"));
+
+  std::vector<uint8_t> vec4 =
+      spire::test::handMadeBundle(0, fb::Region(fb::Space::Arena, 0, 16), {0}, {0});
+  CHECK_NOTHROW(Bundle::fromMemory(vec4.data(), vec4.size()));
+
+  std::vector<uint8_t> vec4NotTexels =
+      spire::test::handMadeBundle(0, fb::Region(fb::Space::Arena, 0, 16), {}, {0});
+  CHECK_THROWS_WITH(Bundle::fromMemory(vec4NotTexels.data(), vec4NotTexels.size()),
+                    Catch::Contains("kernel 0 lists binding 0 as vec4 texels but not as texels"));
+
+  std::vector<uint8_t> vec4Partial =
+      spire::test::handMadeBundle(0, fb::Region(fb::Space::Arena, 0, 12), {0}, {0});
+  CHECK_THROWS_WITH(Bundle::fromMemory(vec4Partial.data(), vec4Partial.size()),
+                    Catch::Contains("dispatch 0 of stage 0 reads arena bytes [0, 12) four floats a "
+                                    "texel, but it is not whole 16-byte texels"));
 
   std::vector<uint8_t> badWeights = spire::test::handMadeBundle(0, fb::Region(fb::Space::Weights, 0, 4));
   CHECK_THROWS_WITH(Bundle::fromMemory(badWeights.data(), badWeights.size()),

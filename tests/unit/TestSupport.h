@@ -27,12 +27,13 @@ inline void reseal(std::vector<uint8_t> &bytes) {
 // A bundle assembled by hand: one stage, one dispatch, whose kernel index
 // and binding region the test chooses.
 inline std::vector<uint8_t> handMadeBundle(uint32_t kernelIndex, bundle::Region binding,
-                                           std::vector<uint32_t> texelBindings = {}) {
+                                           std::vector<uint32_t> texelBindings = {},
+                                           std::vector<uint32_t> vec4TexelBindings = {}) {
   flatbuffers::FlatBufferBuilder b;
   std::vector<uint32_t> spirv = {0x07230203u, 0x00010000u, 0, 1, 0};
   auto kernel = bundle::CreateKernel(b, b.CreateString("k"), b.CreateString("main"),
                                  b.CreateVector(spirv), b.CreateVector(std::vector<uint32_t>{64, 1, 1}),
-                                 0, b.CreateVector(texelBindings));
+                                 0, b.CreateVector(texelBindings), b.CreateVector(vec4TexelBindings));
   bundle::Region region(bundle::Space::Arena, 0, 16);
   auto tensor = [&] {
     return bundle::CreateTensor(b, b.CreateString("x"), b.CreateVector(std::vector<int64_t>{-1, 4}),

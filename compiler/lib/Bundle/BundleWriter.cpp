@@ -37,7 +37,8 @@ std::vector<uint8_t> serializeBundle(const CompiledModel &model) {
     std::vector<uint32_t> wg(k.workgroupSize.begin(), k.workgroupSize.end());
     kernels.push_back(fb::CreateKernel(b, b.CreateString(k.name), b.CreateString("main"),
                                        b.CreateVector(k.spirv), b.CreateVector(wg),
-                                       k.subgroupLanes, b.CreateVector(k.texelBindings)));
+                                       k.subgroupLanes, b.CreateVector(k.texelBindings),
+                                       b.CreateVector(k.vec4TexelBindings)));
   }
   std::vector<flatbuffers::Offset<fb::Stage>> stages;
   for (const StagePlan &s : model.stages) {

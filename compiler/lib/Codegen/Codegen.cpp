@@ -403,11 +403,13 @@ void ModelCompiler::emitGroup(const Group &g, size_t stageIndex, StagePlan &plan
     dispatch.layer = layer;
     dispatch.bindings = std::move(p.bindings);
     plan.dispatches.push_back(std::move(dispatch));
+    SmallVector<int32_t> vec4 = kb.vec4TexelBuffers();
     model_.kernels.push_back({name,
                               {},
                               {static_cast<uint32_t>(kb.workgroupSize()), 1, 1},
                               static_cast<uint32_t>(kb.subgroupLanesNeeded()),
-                              {kb.texelBuffers().begin(), kb.texelBuffers().end()}});
+                              {kb.texelBuffers().begin(), kb.texelBuffers().end()},
+                              {vec4.begin(), vec4.end()}});
     kernelModuleNames_.push_back(name);
   }
 }

@@ -111,11 +111,19 @@ void KernelBuilder::store(unsigned buffer, Value index, Value value) {
   memref::StoreOp::create(builder_, loc_, value, func_.getArgument(buffer), index);
 }
 
-void KernelBuilder::storeVectors(unsigned buffer, int64_t width) {
+void KernelBuilder::useVectors(unsigned buffer, int64_t width) {
   BlockArgument arg = func_.getArgument(buffer);
   arg.setType(MemRefType::get({ShapedType::kDynamic},
                               VectorType::get({width}, builder_.getF32Type())));
   func_.setType(builder_.getFunctionType(func_.getBody().getArgumentTypes(), {}));
+}
+
+SmallVector<Value> KernelBuilder::loadVector(unsigned buffer, Value vectorIndex) {
+  Value v = memref::LoadOp::create(builder_, loc_, func_.getArgument(buffer), vectorIndex);
+  SmallVector<Value> elements;
+  for (int64_t i = 0, n = llvm::cast<VectorType>(v.getType()).getNumElements(); i < n; ++i)
+    elements.push_back(vector::ExtractOp::create(builder_, loc_, v, i));
+  return elements;
 }
 
 void KernelBuilder::storeVector(unsigned buffer, Value vectorIndex, ArrayRef<Value> elements) {
@@ -129,6 +137,17 @@ void KernelBuilder::readAsTexels(unsigned buffer) {
     return;
   texelBuffers_.push_back(static_cast<int32_t>(buffer));
   module_->setAttr(kTexelBindingsAttr, builder_.getDenseI32ArrayAttr(texelBuffers_));
+}
+
+SmallVector<int32_t> KernelBuilder::vec4TexelBuffers() const {
+  SmallVector<int32_t> vec4;
+  gpu::GPUFuncOp func = func_;
+  for (int32_t b : texelBuffers_) {
+    auto type = llvm::cast<MemRefType>(func.getArgument(b).getType());
+    if (auto v = llvm::dyn_cast<VectorType>(type.getElementType()); v && v.getNumElements() == 4)
+      vec4.push_back(b);
+  }
+  return vec4;
 }
 
 Value KernelBuilder::laneId() {

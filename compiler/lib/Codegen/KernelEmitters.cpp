@@ -62,7 +62,7 @@ void finish(KernelBuilder &kb, const KernelSpec &spec, Value outBase, Value inde
 
 // Residual add, activation and store of v.size() consecutive outputs from
 // element `first`: one vector store where there are several (the output
-// was made a buffer of such vectors by storeVectors, and `first` is aligned).
+// was made a buffer of such vectors by useVectors, and `first` is aligned).
 void storeRun(KernelBuilder &kb, const KernelSpec &spec, Value first, ArrayRef<Value> v) {
   Values out;
   for (size_t e = 0; e < v.size(); ++e)
@@ -243,7 +243,7 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
   // none can lie past the row's end.
   int64_t width = OW % TP == 0 ? storeWidth(TP, OW) : 1;
   if (width > 1)
-    kb.storeVectors(0, width);
+    kb.useVectors(0, width);
 
   return kb.forEachTile(O / tile, pixelTiles, [&](Value channelBlock, Value pixelTile) {
     Value oc0 = kb.mul(channelBlock, tile);
@@ -339,7 +339,7 @@ std::array<uint32_t, 3> emitDepthwise(KernelBuilder &kb, const KernelSpec &spec,
   kb.readAsTexels(spec.param(0));
   int64_t width = OW % TP == 0 ? storeWidth(TP, OW) : 1;
   if (width > 1)
-    kb.storeVectors(0, width);
+    kb.useVectors(0, width);
 
   return kb.forEachItem(C * tiles, [&](Value item) {
     Value c = kb.div(item, tiles), tile = kb.rem(item, tiles);
@@ -388,13 +388,21 @@ std::array<uint32_t, 3> emitDepthwise(KernelBuilder &kb, const KernelSpec &spec,
   });
 }
 
+// How a thread reads its `cols` weights of one reduction index.
+enum class WeightLoads {
+  Each,   // one load each (loadEach)
+  Shared, // the same across the subgroup: loadShared
+  Vec4,   // consecutive from a 4-aligned start, in a buffer of vec4s (useVectors)
+};
+
 // One thread's register tile of a product, over k in [0, K):
-// acc[r * cols + t] += x(r, k) * w(k, t) for r < rows, t < cols. With
-// `shared`, w(k, t) must be the same across the subgroup (loadShared). Each
-// iteration loads reductionStep indices, then runs their multiply-adds.
+// acc[r * cols + t] += x(r, k) * w(k, t) for r < rows, t < cols, reading
+// w as `how` says. Each iteration loads reductionStep indices, then runs
+// their multiply-adds.
 Values tileProduct(KernelBuilder &kb, ValueRange init, int64_t K, int64_t rows, int64_t cols,
-                   bool shared, unsigned xBuffer, const std::function<Value(int64_t, Value)> &xAt,
-                   unsigned wBuffer, const std::function<Value(Value, Value)> &wAt) {
+                   WeightLoads how, unsigned xBuffer,
+                   const std::function<Value(int64_t, Value)> &xAt, unsigned wBuffer,
+                   const std::function<Value(Value, Value)> &wAt) {
   int64_t step = reductionStep(kb, K);
   return kb.loop(0, K / step, init, [&](Value ks, ValueRange acc) {
     std::vector<Values> x(step), w(step);
@@ -403,7 +411,12 @@ Values tileProduct(KernelBuilder &kb, ValueRange init, int64_t K, int64_t rows, 
       for (int64_t r = 0; r < rows; ++r)
         x[s].push_back(kb.load(xBuffer, xAt(r, k)));
       auto at = [&](Value t) { return wAt(k, t); };
-      w[s] = shared ? loadShared(kb, wBuffer, cols, at) : loadEach(kb, wBuffer, cols, at);
+      if (how == WeightLoads::Vec4)
+        for (int64_t t = 0; t < cols; t += 4)
+          llvm::append_range(w[s], kb.loadVector(wBuffer, kb.div(at(kb.idx(t)), 4)));
+      else
+        w[s] = how == WeightLoads::Shared ? loadShared(kb, wBuffer, cols, at)
+                                          : loadEach(kb, wBuffer, cols, at);
     }
     return accumulateTile(
         kb, acc, rows, cols, step, [&](int64_t s, int64_t r) { return x[s][r]; },
@@ -429,9 +442,18 @@ std::array<uint32_t, 3> emitRowsTimesMatrix(KernelBuilder &kb, const KernelSpec 
   int64_t rows = weightRowsPerBinding(K, O), chunks = (K + rows - 1) / rows;
   int64_t L = kb.tiles().broadcastLanes;
   bool splitK = R == 1 && L > 1 && rows % L == 0 && K % L == 0;
+  // A thread's own block of consecutive weights comes 4 at a time where
+  // blocks start at multiples of 4 (a texel fetch costs the same for 1 or 4
+  // floats on lavapipe; measured: docs/PERFORMANCE.md).
+  WeightLoads how = shared ? WeightLoads::Shared
+                    : O % 4 == 0 && tile % 4 == 0 ? WeightLoads::Vec4
+                                                  : WeightLoads::Each;
   kb.readAsTexels(spec.input(0));
-  for (int64_t c = 0; c < chunks; ++c)
+  for (int64_t c = 0; c < chunks; ++c) {
     kb.readAsTexels(spec.param(c));
+    if (how == WeightLoads::Vec4)
+      kb.useVectors(spec.param(c), 4);
+  }
   // `lane`: this invocation's share of a split reduction; null when not split.
   auto body = [&](Value rowTile, Value block, Value lane) {
     Value r0 = kb.mul(rowTile, RT), o0 = kb.mul(block, tile);
@@ -443,7 +465,7 @@ std::array<uint32_t, 3> emitRowsTimesMatrix(KernelBuilder &kb, const KernelSpec 
     auto kOf = [&](Value k) { return lane ? kb.add(kb.mul(k, L), lane) : k; };
     for (int64_t c = 0; c < chunks; ++c)
       acc = tileProduct(
-          kb, acc, std::min(rows, K - c * rows) / (lane ? L : 1), RT, tile, shared, spec.input(0),
+          kb, acc, std::min(rows, K - c * rows) / (lane ? L : 1), RT, tile, how, spec.input(0),
           [&](int64_t r, Value k) { return kb.add(xBase[r], kb.add(kOf(k), c * rows)); },
           spec.param(c),
           [&](Value k, Value t) { return kb.add(kb.add(kb.mul(kOf(k), O), o0), t); });
@@ -520,7 +542,7 @@ std::array<uint32_t, 3> emitAttention(KernelBuilder &kb, const KernelSpec &spec,
       Value h = kb.div(group, blocks), n0 = kb.mul(kb.rem(group, blocks), NT);
       Value i0 = kb.mul(rowTile, RT);
       Values acc = tileProduct(
-          kb, Values(RT * NT, kb.f32(0)), K, RT, NT, true, xBuffer,
+          kb, Values(RT * NT, kb.f32(0)), K, RT, NT, WeightLoads::Shared, xBuffer,
           [&](int64_t r, Value k) { return xAt(h, kb.clamp(kb.add(i0, r), 0, T - 1), k); },
           wBuffer, [&](Value k, Value t) { return wAt(h, k, kb.clamp(kb.add(n0, t), 0, N - 1)); });
       bool ragged = T % RT != 0 || N % NT != 0 || rowTiles % kb.workgroupSize() != 0;

@@ -45,14 +45,20 @@ LogicalResult readAsTexels(spirv::ModuleOp module, ArrayRef<int32_t> bindings) {
           auto load = llvm::dyn_cast<spirv::LoadOp>(use);
           if (!load)
             return use->emitError("a texel input is written or used other than by loads");
+          if (load.getType() != texel && !load.getType().isF32())
+            return load.emitError("a texel input is loaded as ") << load.getType()
+                   << ", not as f32 or vector<4xf32>";
           b.setInsertionPoint(load);
           Location loc = load.getLoc();
           Value handle = spirv::LoadOp::create(
               b, loc, spirv::AddressOfOp::create(b, loc, imagePtr, name).getResult());
           Value fetched = spirv::ImageFetchOp::create(b, loc, texel, handle, chain.getIndices()[1],
                                                       spirv::ImageOperandsAttr(), ValueRange{});
-          Value first = spirv::CompositeExtractOp::create(b, loc, fetched, ArrayRef<int32_t>{0});
-          load.replaceAllUsesWith(first);
+          // A vec4 load reads a whole texel (the runtime's view is then
+          // R32G32B32A32_SFLOAT); a float load the first component.
+          if (load.getType() != texel)
+            fetched = spirv::CompositeExtractOp::create(b, loc, fetched, ArrayRef<int32_t>{0});
+          load.replaceAllUsesWith(fetched);
           load.erase();
         }
         chain.erase();

@@ -44,3 +44,45 @@ spirv.module Logical GLSL450 attributes {spire.texel_bindings = array<i32: 0>} {
     spirv.Return
   }
 }
+
+// -----
+
+// A binding of vec4s is read a whole texel per load (the runtime views it
+// as R32G32B32A32_SFLOAT): the fetch replaces the load, nothing extracted.
+// CHECK-LABEL: spirv.module Logical GLSL450 {
+// CHECK: spirv.GlobalVariable @in_texels bind(0, 1) : !spirv.ptr<!spirv.image<f32, Buffer, NoDepth, NonArrayed, SingleSampled, NeedSampler, Unknown>, UniformConstant>
+// CHECK: spirv.func @main(%[[I:.*]]: i32)
+// CHECK: %[[TEXEL:.*]] = spirv.ImageFetch %{{.*}}, %[[I]] : !spirv.image<f32, Buffer, {{.*}}>, i32 -> vector<4xf32>
+// CHECK-NOT: spirv.CompositeExtract
+// CHECK: spirv.Store "StorageBuffer" %{{.*}}, %[[TEXEL]] : vector<4xf32>
+!vec4s = !spirv.ptr<!spirv.struct<(!spirv.rtarray<vector<4xf32>, stride=16> [0])>, StorageBuffer>
+spirv.module Logical GLSL450 attributes {spire.texel_bindings = array<i32: 1>} {
+  spirv.GlobalVariable @out bind(0, 0) : !vec4s
+  spirv.GlobalVariable @in bind(0, 1) : !vec4s
+  spirv.func @main(%i: i32) "None" {
+    %c0 = spirv.Constant 0 : i32
+    %in = spirv.mlir.addressof @in : !vec4s
+    %p = spirv.AccessChain %in[%c0, %i] : !vec4s, i32, i32 -> !spirv.ptr<vector<4xf32>, StorageBuffer>
+    %v = spirv.Load "StorageBuffer" %p : vector<4xf32>
+    %out = spirv.mlir.addressof @out : !vec4s
+    %q = spirv.AccessChain %out[%c0, %i] : !vec4s, i32, i32 -> !spirv.ptr<vector<4xf32>, StorageBuffer>
+    spirv.Store "StorageBuffer" %q, %v : vector<4xf32>
+    spirv.Return
+  }
+}
+
+// -----
+
+// Texels hold one float or four; a load of another type is refused.
+!vec2s = !spirv.ptr<!spirv.struct<(!spirv.rtarray<vector<2xf32>, stride=8> [0])>, StorageBuffer>
+spirv.module Logical GLSL450 attributes {spire.texel_bindings = array<i32: 0>} {
+  spirv.GlobalVariable @in bind(0, 0) : !vec2s
+  spirv.func @main(%i: i32) "None" {
+    %c0 = spirv.Constant 0 : i32
+    %in = spirv.mlir.addressof @in : !vec2s
+    %p = spirv.AccessChain %in[%c0, %i] : !vec2s, i32, i32 -> !spirv.ptr<vector<2xf32>, StorageBuffer>
+    // expected-error @+1 {{a texel input is loaded as 'vector<2xf32>', not as f32 or vector<4xf32>}}
+    %v = spirv.Load "StorageBuffer" %p : vector<2xf32>
+    spirv.Return
+  }
+}

@@ -23,6 +23,7 @@ struct KernelCode {
   std::array<uint32_t, 3> workgroupSize{};
   uint32_t subgroupLanes = 0; // lanes a subgroup needs for its broadcasts; 0: none
   std::vector<uint32_t> texelBindings; // bindings read as uniform texel buffers
+  std::vector<uint32_t> vec4TexelBindings; // of those, the ones read four floats a texel
 };
 
 struct DispatchPlan {

@@ -84,6 +84,9 @@ public:
   // unless TileConfig::texelInputs is off.
   void readAsTexels(unsigned buffer);
   const llvm::SmallVector<int32_t> &texelBuffers() const { return texelBuffers_; }
+  // Those of texelBuffers() made vec4 arrays by useVectors: their views
+  // hold four floats a texel (R32G32B32A32_SFLOAT), fetched by one read.
+  llvm::SmallVector<int32_t> vec4TexelBuffers() const;
 
   // This invocation's lane in its subgroup (computed once, at the kernel's entry).
   mlir::Value laneId();
@@ -93,9 +96,12 @@ public:
   // Lanes a subgroup must have for this kernel's broadcasts; 0: none used.
   int64_t subgroupLanesNeeded() const { return subgroupLanesNeeded_; }
   void store(unsigned buffer, mlir::Value index, mlir::Value value);
-  // Makes `buffer` (only stored to, and only by storeVector) an array of
-  // `width`-element vectors. Call before anything uses it.
-  void storeVectors(unsigned buffer, int64_t width);
+  // Makes `buffer` an array of `width`-element vectors; call before anything
+  // uses it, and then use only loadVector and storeVector on it.
+  void useVectors(unsigned buffer, int64_t width);
+  // The elements of vector `vectorIndex` of such a buffer: one load instead
+  // of `width` (a texel fetch or a per-lane loop on lavapipe either way).
+  llvm::SmallVector<mlir::Value> loadVector(unsigned buffer, mlir::Value vectorIndex);
   // Stores `elements` at element index vectorIndex * width of such a buffer:
   // one store instead of `width` (lavapipe runs a loop over the lanes per
   // store).
