@@ -45,10 +45,11 @@ Value applyActivation(KernelBuilder &kb, Operation *act, Value x) {
       .Default([&](Operation *) { return x; });
 }
 
-// Residual add and activation of output element `at`.
-Value epilogue(KernelBuilder &kb, const KernelSpec &spec, Value at, Value v) {
+// Residual add (of `residual`, the residual operand's matching element) and
+// activation.
+Value epilogue(KernelBuilder &kb, const KernelSpec &spec, Value residual, Value v) {
   if (spec.fusedAdd)
-    v = kb.fadd(v, kb.load(spec.residual(), at));
+    v = kb.fadd(v, residual);
   if (spec.activation)
     v = applyActivation(kb, spec.activation, v);
   return v;
@@ -57,20 +58,36 @@ Value epilogue(KernelBuilder &kb, const KernelSpec &spec, Value at, Value v) {
 // Residual add, activation, store: the common tail of every kernel.
 void finish(KernelBuilder &kb, const KernelSpec &spec, Value outBase, Value index, Value v) {
   Value at = kb.add(outBase, index);
-  kb.store(0, at, epilogue(kb, spec, at, v));
+  Value residual = spec.fusedAdd ? kb.load(spec.residual(), at) : Value();
+  kb.store(0, at, epilogue(kb, spec, residual, v));
+}
+
+// Makes the output, and a fused residual read alongside it, buffers of
+// `width`-element vectors for storeRun.
+void useOutputVectors(KernelBuilder &kb, const KernelSpec &spec, int64_t width) {
+  if (width == 1)
+    return;
+  kb.useVectors(0, width);
+  if (spec.fusedAdd)
+    kb.useVectors(spec.residual(), width);
 }
 
 // Residual add, activation and store of v.size() consecutive outputs from
-// element `first`: one vector store where there are several (the output
-// was made a buffer of such vectors by useVectors, and `first` is aligned).
+// element `first`: one vector load and store where there are several (see
+// useOutputVectors; `first` is then aligned).
 void storeRun(KernelBuilder &kb, const KernelSpec &spec, Value first, ArrayRef<Value> v) {
+  int64_t width = v.size();
+  Values residual(width);
+  if (spec.fusedAdd)
+    residual = width == 1 ? Values{kb.load(spec.residual(), first)}
+                          : kb.loadVector(spec.residual(), kb.div(first, width));
   Values out;
-  for (size_t e = 0; e < v.size(); ++e)
-    out.push_back(epilogue(kb, spec, kb.add(first, e), v[e]));
-  if (out.size() == 1)
+  for (int64_t e = 0; e < width; ++e)
+    out.push_back(epilogue(kb, spec, residual[e], v[e]));
+  if (width == 1)
     kb.store(0, first, out[0]);
   else
-    kb.storeVector(0, kb.div(first, out.size()), out);
+    kb.storeVector(0, kb.div(first, width), out);
 }
 
 // The register tile's update: acc[i * cols + k] += a(u, i) * b(u, k) for
@@ -188,6 +205,16 @@ struct ConvShape {
   }
   // One input channel per output channel: nothing to share across channels.
   bool depthwise() const { return G == C && G == O; }
+  // A 1x1 conv with stride 1 and no padding maps each position to itself,
+  // so its planes can be read as single rows of H x W positions.
+  bool pointwise() const {
+    return KH == 1 && KW == 1 && SH == 1 && SW == 1 && PH == 0 && PW == 0;
+  }
+  ConvShape flattened() const {
+    ConvShape f = *this;
+    f.W = H * W, f.OW = OH * OW, f.H = f.OH = 1;
+    return f;
+  }
 };
 
 // The input columns a run of TP output positions reads along one kernel
@@ -228,7 +255,12 @@ struct RowSegment {
 // instead of 24 for a 3x3 at 8 positions), then runs every tap of the row
 // from registers. Weights are loaded cooperatively (loadShared): a thread's
 // channel block is the same across its workgroup.
-std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, const ConvShape &s) {
+std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, const ConvShape &shape) {
+  // A pointwise conv whose planes hold a multiple of 4 positions runs over
+  // them as one row each: tiles of 16 (not a row's 14 or 7) that stay
+  // 4-aligned, so it loads and stores 4 positions at a time.
+  const ConvShape &s =
+      shape.pointwise() && shape.OH * shape.OW % 4 == 0 ? shape.flattened() : shape;
   auto [C, H, W, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G] = s;
   int64_t Cg = C / G, Og = O / G;
   int64_t tile = channelTile(kb, Og), taps = KH * KW, P = OH * OW;
@@ -239,11 +271,15 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
   RowSegment segment(TP, KW, SW, DW);
   kb.readAsTexels(spec.input(0));
   kb.readAsTexels(spec.param(0));
-  // `width` consecutive positions per store where they are aligned and
-  // none can lie past the row's end.
-  int64_t width = OW % TP == 0 ? storeWidth(TP, OW) : 1;
-  if (width > 1)
-    kb.useVectors(0, width);
+  // `width` consecutive positions per store where they are aligned (a
+  // group past a ragged row's end lies wholly past it).
+  int64_t width = storeWidth(TP, OW);
+  useOutputVectors(kb, spec, width);
+  // Likewise `inWidth` consecutive columns per load where a row segment is
+  // TP consecutive columns (1 tap, stride 1, no padding) aligned the same way.
+  int64_t inWidth = KW == 1 && SW == 1 && PW == 0 ? storeWidth(TP, W) : 1;
+  if (inWidth > 1)
+    kb.useVectors(spec.input(0), inWidth);
 
   return kb.forEachTile(O / tile, pixelTiles, [&](Value channelBlock, Value pixelTile) {
     Value oc0 = kb.mul(channelBlock, tile);
@@ -274,9 +310,15 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
           Value c = kb.add(kb.mul(cs, step), s);
           Value channel = kb.mul(c, H * W);
           Values &loaded = segments.emplace_back();
-          for (size_t i = 0; i < segment.columns.size(); ++i)
-            loaded.push_back(kb.select(
-                valid[i], kb.load(spec.input(0), kb.add(address[i], channel)), kb.f32(0)));
+          for (size_t i = 0; i < segment.columns.size(); i += inWidth) {
+            // A group's columns are all inside or all past the row; its
+            // first one's clamped address lies in the row's last group.
+            Value at = kb.add(address[i], channel);
+            Values group = inWidth == 1 ? Values{kb.load(spec.input(0), at)}
+                                        : kb.loadVector(spec.input(0), kb.div(at, inWidth));
+            for (Value x : group)
+              loaded.push_back(kb.select(valid[i], x, kb.f32(0)));
+          }
           Value wc = kb.add(wRow, kb.mul(c, taps));
           for (int64_t kw = 0; kw < KW; ++kw)
             weights.push_back(loadShared(kb, spec.param(0), tile, [&](Value j) {
@@ -338,8 +380,7 @@ std::array<uint32_t, 3> emitDepthwise(KernelBuilder &kb, const KernelSpec &spec,
   kb.readAsTexels(spec.input(0));
   kb.readAsTexels(spec.param(0));
   int64_t width = OW % TP == 0 ? storeWidth(TP, OW) : 1;
-  if (width > 1)
-    kb.useVectors(0, width);
+  useOutputVectors(kb, spec, width);
 
   return kb.forEachItem(C * tiles, [&](Value item) {
     Value c = kb.div(item, tiles), tile = kb.rem(item, tiles);
@@ -847,6 +888,9 @@ bool isActivation(Operation *op) {
 }
 
 std::array<uint32_t, 3> emitKernel(KernelBuilder &kb, const KernelSpec &spec) {
+  // A residual is only read, an element alongside each output.
+  if (spec.fusedAdd)
+    kb.readAsTexels(spec.residual());
   return llvm::TypeSwitch<Operation *, std::array<uint32_t, 3>>(spec.anchor)
       .Case<Conv1dOp, Conv2dOp>([&](auto op) {
         ConvShape shape = ConvShape::of(op);
