@@ -275,11 +275,14 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
   // group past a ragged row's end lies wholly past it).
   int64_t width = storeWidth(TP, OW);
   useOutputVectors(kb, spec, width);
-  // Likewise `inWidth` consecutive columns per load where a row segment is
-  // TP consecutive columns (1 tap, stride 1, no padding) aligned the same way.
-  int64_t inWidth = KW == 1 && SW == 1 && PW == 0 ? storeWidth(TP, W) : 1;
-  if (inWidth > 1)
-    kb.useVectors(spec.input(0), inWidth);
+  // Likewise 4 columns per load where a row segment is one tap's columns
+  // t * SW without padding and every tile's starts 4-aligned in rows of a
+  // multiple of 4: `loads` then lists each vec4's first column, and a
+  // stride-2 1x1 uses half of each vec4, still half the fetches.
+  bool vectorInput = KW == 1 && PW == 0 && W % 4 == 0 && TP * SW % 4 == 0;
+  RowSegment loads = vectorInput ? RowSegment(segment.columns.back() / 4 + 1, 1, 4, 1) : segment;
+  if (vectorInput)
+    kb.useVectors(spec.input(0), 4);
 
   return kb.forEachTile(O / tile, pixelTiles, [&](Value channelBlock, Value pixelTile) {
     Value oc0 = kb.mul(channelBlock, tile);
@@ -288,14 +291,14 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
     // A lane past the last tile reads row OH - 1 and stores nothing.
     Value oh = kb.clamp(kb.div(pixelTile, tilesPerRow), 0, OH - 1);
     Value ow0 = kb.mul(kb.rem(pixelTile, tilesPerRow), TP);
-    auto [columnOffset, columnValid] = segment.place(kb, kb.add(kb.mul(ow0, SW), -PW), W);
+    auto [columnOffset, columnValid] = loads.place(kb, kb.add(kb.mul(ow0, SW), -PW), W);
     Value wBase = kb.mul(oc0, Cg * taps);
     Values acc = kb.loop(0, KH, Values(tile * TP, kb.f32(0)), [&](Value kh, ValueRange acc) {
       Value ih = kb.add(kb.add(kb.mul(oh, SH), -PH), kb.mul(kh, DH));
       Value rowValid = kb.both(kb.ge(ih, 0), kb.lt(ih, kb.idx(H)));
       Value rowBase = kb.add(inBase, kb.mul(kb.clamp(ih, 0, H - 1), W));
       Values address, valid;
-      for (size_t i = 0; i < segment.columns.size(); ++i) {
+      for (size_t i = 0; i < loads.columns.size(); ++i) {
         address.push_back(kb.add(rowBase, columnOffset[i]));
         valid.push_back(kb.both(rowValid, columnValid[i]));
       }
@@ -310,12 +313,12 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
           Value c = kb.add(kb.mul(cs, step), s);
           Value channel = kb.mul(c, H * W);
           Values &loaded = segments.emplace_back();
-          for (size_t i = 0; i < segment.columns.size(); i += inWidth) {
-            // A group's columns are all inside or all past the row; its
-            // first one's clamped address lies in the row's last group.
+          for (size_t i = 0; i < loads.columns.size(); ++i) {
+            // A vec4's columns are all inside or all past the row; its
+            // first one's clamped address lies in the row's last vec4.
             Value at = kb.add(address[i], channel);
-            Values group = inWidth == 1 ? Values{kb.load(spec.input(0), at)}
-                                        : kb.loadVector(spec.input(0), kb.div(at, inWidth));
+            Values group = vectorInput ? kb.loadVector(spec.input(0), kb.div(at, 4))
+                                       : Values{kb.load(spec.input(0), at)};
             for (Value x : group)
               loaded.push_back(kb.select(valid[i], x, kb.f32(0)));
           }
@@ -327,7 +330,10 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
         }
         return accumulateTile(
             kb, acc, tile, TP, step * KW, [&](int64_t u, int64_t j) { return weights[u][j]; },
-            [&](int64_t u, int64_t t) { return segments[u / KW][segment.column(t, u % KW)]; });
+            [&](int64_t u, int64_t t) {
+              int64_t kw = u % KW;
+              return segments[u / KW][vectorInput ? t * SW + kw * DW : segment.column(t, kw)];
+            });
       });
     });
     Value outBase = kb.sampleBase(O * P);
