@@ -190,6 +190,13 @@ int64_t storeWidth(int64_t run, int64_t row) {
 struct ConvShape {
   int64_t C, H, W, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G;
 
+  // A 2-d pool as a depthwise window of the same geometry.
+  template <typename PoolOpT> static ConvShape ofPool(PoolOpT op) {
+    ArrayRef<int64_t> in = shapeOf(op.getInput()), out = shapeOf(op.getResult());
+    ArrayRef<int64_t> k = op.getKernel(), st = op.getStride(), pad = op.getPadding();
+    return {in[1], in[2], in[3], out[1], out[2], out[3], k[0], k[1], st[0], st[1],
+            pad[0], pad[1], 1, 1, in[1]};
+  }
   template <typename ConvOpT> static ConvShape of(ConvOpT op) {
     ArrayRef<int64_t> in = shapeOf(op.getInput()), out = shapeOf(op.getResult());
     bool is1d = in.size() == 3;
@@ -356,36 +363,49 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
   });
 }
 
-// Output rows per thread of a depthwise conv with TP positions a row: the
-// largest power of two that keeps R x TP x SW within
-// TileConfig::depthwiseOutputs (a stride-2 row's segment is twice as wide),
-// or all OH rows when they fit.
-int64_t depthwiseRows(KernelBuilder &kb, int64_t OH, int64_t TP, int64_t SW) {
+// How a per-channel window combines its inputs.
+enum class WindowReduce {
+  MultiplyAdd, // a depthwise conv: sum of input x weight, plus the bias
+  Max,         // max pooling; padding counts as -inf
+  Mean,        // average pooling; padding counts as 0 (count_include_pad)
+};
+
+// Output rows per thread of a per-channel window with TP positions a row:
+// the largest power of two that keeps R x TP x SW within the budget of
+// TileConfig (a stride-2 row's segment is twice as wide), or all OH rows
+// when they fit. Pools, with no weights and one operation per tap, pay
+// less for more rows than depthwise convs do.
+int64_t windowRows(KernelBuilder &kb, WindowReduce reduce, int64_t OH, int64_t TP, int64_t SW) {
+  int64_t budget = reduce == WindowReduce::MultiplyAdd ? kb.tiles().depthwiseOutputs
+                                                       : kb.tiles().poolOutputs;
   int64_t r = 1;
-  while (r * 2 * TP * SW <= kb.tiles().depthwiseOutputs)
+  while (r * 2 * TP * SW <= budget)
     r *= 2;
   return std::min(OH, r);
 }
 
-// Depthwise convolution: a thread takes one channel and a tile of R output
-// rows x TP positions, unrolled (no loop-carried values). Each input row
-// the tile reads is loaded once, as a RowSegment, and feeds every output row
-// whose window covers it: a 3x3 at 4 rows loads 6 segments where 4
-// single-row tiles load 12. Work items run over (channel, tile) pairs, not
-// forEachTile's channel groups: with no weights to share, a 7x7 channel's
-// few tiles would leave most lanes of a subgroup idle.
-std::array<uint32_t, 3> emitDepthwise(KernelBuilder &kb, const KernelSpec &spec,
-                                      const ConvShape &s) {
+// Per-channel windows (depthwise convs, pools): a thread takes one channel
+// and a tile of R output rows x TP positions, unrolled (no loop-carried
+// values). Each input row the tile reads is loaded once, as a RowSegment,
+// and feeds every output row whose window covers it: a 3x3 at 4 rows loads
+// 6 segments where 4 single-row tiles load 12. Work items run over
+// (channel, tile) pairs, not forEachTile's channel groups: with no weights
+// to share, a 7x7 channel's few tiles would leave most lanes of a subgroup
+// idle.
+std::array<uint32_t, 3> emitWindow(KernelBuilder &kb, const KernelSpec &spec, const ConvShape &s,
+                                   WindowReduce reduce) {
   auto [C, H, W, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G] = s;
-  int64_t positions = kb.tiles().depthwisePositions;
+  bool conv = reduce == WindowReduce::MultiplyAdd, max = reduce == WindowReduce::Max;
+  int64_t positions = kb.tiles().windowPositions;
   int64_t tilesPerRow = (OW + positions - 1) / positions;
   int64_t TP = (OW + tilesPerRow - 1) / tilesPerRow;
-  int64_t R = depthwiseRows(kb, OH, TP, SW), rowTiles = (OH + R - 1) / R, taps = KH * KW;
+  int64_t R = windowRows(kb, reduce, OH, TP, SW), rowTiles = (OH + R - 1) / R, taps = KH * KW;
   int64_t tiles = rowTiles * tilesPerRow;
   RowSegment segment(TP, KW, SW, DW);
   kb.readAsTexels(spec.input(0));
-  kb.readAsTexels(spec.param(0));
-  int64_t width = OW % TP == 0 ? storeWidth(TP, OW) : 1;
+  if (conv)
+    kb.readAsTexels(spec.param(0));
+  int64_t width = storeWidth(TP, OW);
   useOutputVectors(kb, spec, width);
 
   return kb.forEachItem(C * tiles, [&](Value item) {
@@ -394,8 +414,11 @@ std::array<uint32_t, 3> emitDepthwise(KernelBuilder &kb, const KernelSpec &spec,
     Value ow0 = kb.mul(kb.rem(tile, tilesPerRow), TP);
     Value inBase = kb.add(kb.sampleBase(C * H * W), kb.mul(c, H * W));
     auto [offset, valid] = segment.place(kb, kb.add(kb.mul(ow0, SW), -PW), W);
-    Values w = loadEach(kb, spec.param(0), taps, [&](Value j) { return kb.add(kb.mul(c, taps), j); });
-    Values acc(R * TP, kb.f32(0));
+    Values w;
+    if (conv)
+      w = loadEach(kb, spec.param(0), taps, [&](Value j) { return kb.add(kb.mul(c, taps), j); });
+    Value padding = kb.f32(max ? -3.4028234663852886e38 : 0.0);
+    Values acc(R * TP, padding);
     for (int64_t i = 0; i <= (R - 1) * SH + (KH - 1) * DH; ++i) {
       SmallVector<std::pair<int64_t, int64_t>> uses; // (output row, kernel row) reading row i
       for (int64_t r = 0; r < R; ++r)
@@ -410,15 +433,20 @@ std::array<uint32_t, 3> emitDepthwise(KernelBuilder &kb, const KernelSpec &spec,
       Values x;
       for (size_t k = 0; k < segment.columns.size(); ++k)
         x.push_back(kb.select(kb.both(rowValid, valid[k]),
-                              kb.load(spec.input(0), kb.add(rowBase, offset[k])), kb.f32(0)));
+                              kb.load(spec.input(0), kb.add(rowBase, offset[k])), padding));
       for (auto [r, kh] : uses)
         for (int64_t t = 0; t < TP; ++t)
-          for (int64_t kw = 0; kw < KW; ++kw)
-            acc[r * TP + t] = kb.fadd(acc[r * TP + t],
-                                      kb.fmul(x[segment.column(t, kw)], w[kh * KW + kw]));
+          for (int64_t kw = 0; kw < KW; ++kw) {
+            Value &a = acc[r * TP + t];
+            Value v = x[segment.column(t, kw)];
+            a = conv ? kb.fadd(a, kb.fmul(v, w[kh * KW + kw])) : max ? kb.fmax(a, v) : kb.fadd(a, v);
+          }
     }
     Value outBase = kb.add(kb.sampleBase(C * OH * OW), kb.mul(c, OH * OW));
-    Value bias = kb.load(spec.param(1), c);
+    // What turns an accumulator into the output: + bias, / window, or nothing.
+    auto result = [&, bias = conv ? kb.load(spec.param(1), c) : Value()](Value a) {
+      return conv ? kb.fadd(a, bias) : max ? a : kb.fdiv(a, kb.f32(taps));
+    };
     bool ragged = OW % TP != 0 || OH % R != 0;
     for (int64_t r = 0; r < R; ++r) {
       Value oh = kb.add(oh0, r);
@@ -427,7 +455,7 @@ std::array<uint32_t, 3> emitDepthwise(KernelBuilder &kb, const KernelSpec &spec,
         storeIfInside(kb, ragged, {{oh, OH}, {ow, OW}}, [&] {
           Values v;
           for (int64_t e = 0; e < width; ++e)
-            v.push_back(kb.fadd(acc[r * TP + t + e], bias));
+            v.push_back(result(acc[r * TP + t + e]));
           storeRun(kb, spec, kb.add(kb.add(outBase, kb.mul(oh, OW)), ow), v);
         });
       }
@@ -660,39 +688,6 @@ std::array<uint32_t, 3> emitMatmul(KernelBuilder &kb, const KernelSpec &spec, Ma
   });
 }
 
-template <typename PoolOpT>
-std::array<uint32_t, 3> emitPool(KernelBuilder &kb, const KernelSpec &spec, PoolOpT op,
-                                 bool isMax) {
-  ArrayRef<int64_t> in = shapeOf(op.getInput()), out = shapeOf(op.getResult());
-  int64_t C = in[1], H = in[2], W = in[3], OH = out[2], OW = out[3];
-  int64_t KH = op.getKernel()[0], KW = op.getKernel()[1];
-  int64_t SH = op.getStride()[0], SW = op.getStride()[1];
-  int64_t PH = op.getPadding()[0], PW = op.getPadding()[1];
-  kb.readAsTexels(spec.input(0));
-  return kb.forEachItem(C * OH * OW, [&](Value item) {
-    Value c = kb.div(item, OH * OW), pix = kb.rem(item, OH * OW);
-    Value oh = kb.div(pix, OW), ow = kb.rem(pix, OW);
-    Value base = kb.add(kb.sampleBase(C * H * W), kb.mul(c, H * W));
-    Value ih0 = kb.add(kb.mul(oh, SH), -PH), iw0 = kb.add(kb.mul(ow, SW), -PW);
-    // Padding counts as -inf for max and as 0 for average (count_include_pad).
-    Value init = kb.f32(isMax ? -3.4028234663852886e38 : 0.0);
-    Values acc = kb.loop(0, KH, {init}, [&](Value kh, ValueRange acc) {
-      Value ih = kb.add(ih0, kh);
-      Value rowOk = kb.both(kb.ge(ih, 0), kb.lt(ih, kb.idx(H)));
-      Value rowBase = kb.add(base, kb.mul(kb.clamp(ih, 0, H - 1), W));
-      return kb.loop(0, KW, acc, [&](Value kw, ValueRange acc) {
-        Value iw = kb.add(iw0, kw);
-        Value ok = kb.both(rowOk, kb.both(kb.ge(iw, 0), kb.lt(iw, kb.idx(W))));
-        Value x = kb.load(spec.input(0), kb.add(rowBase, kb.clamp(iw, 0, W - 1)));
-        Value next = isMax ? kb.fmax(acc[0], x) : kb.fadd(acc[0], x);
-        return Values{kb.select(ok, next, acc[0])};
-      });
-    });
-    Value v = isMax ? acc[0] : kb.fdiv(acc[0], kb.f32(KH * KW));
-    finish(kb, spec, kb.sampleBase(C * OH * OW), item, v);
-  });
-}
-
 std::array<uint32_t, 3> emitGlobalAvgpool(KernelBuilder &kb, const KernelSpec &spec,
                                           GlobalAvgpoolOp op) {
   int64_t C = shapeOf(op.getInput())[1];
@@ -900,12 +895,17 @@ std::array<uint32_t, 3> emitKernel(KernelBuilder &kb, const KernelSpec &spec) {
   return llvm::TypeSwitch<Operation *, std::array<uint32_t, 3>>(spec.anchor)
       .Case<Conv1dOp, Conv2dOp>([&](auto op) {
         ConvShape shape = ConvShape::of(op);
-        return shape.depthwise() ? emitDepthwise(kb, spec, shape) : emitConv(kb, spec, shape);
+        return shape.depthwise() ? emitWindow(kb, spec, shape, WindowReduce::MultiplyAdd)
+                                 : emitConv(kb, spec, shape);
       })
       .Case<LinearOp>([&](LinearOp op) { return emitLinear(kb, spec, op); })
       .Case<MatmulOp>([&](MatmulOp op) { return emitMatmul(kb, spec, op); })
-      .Case<Maxpool2dOp>([&](auto op) { return emitPool(kb, spec, op, true); })
-      .Case<Avgpool2dOp>([&](auto op) { return emitPool(kb, spec, op, false); })
+      .Case<Maxpool2dOp>([&](auto op) {
+        return emitWindow(kb, spec, ConvShape::ofPool(op), WindowReduce::Max);
+      })
+      .Case<Avgpool2dOp>([&](auto op) {
+        return emitWindow(kb, spec, ConvShape::ofPool(op), WindowReduce::Mean);
+      })
       .Case<GlobalAvgpoolOp>([&](auto op) { return emitGlobalAvgpool(kb, spec, op); })
       .Case<Batchnorm1dOp, Batchnorm2dOp>([&](auto op) { return emitBatchnorm(kb, spec, op); })
       .Case<LayernormOp>([&](LayernormOp op) { return emitLayernorm(kb, spec, op); })

@@ -23,11 +23,13 @@ struct TileConfig {
   // linear layers, loaded before their multiply-adds: fewer loop-carried
   // accumulator updates per multiply-add (measured: docs/PERFORMANCE.md).
   int64_t reductionStep = 4;
-  // Depthwise convs: output positions per row tile (rows split evenly, so
-  // 112 -> 4 x 28), and outputs per invocation times the stride, which sets
-  // the rows per invocation (measured: docs/PERFORMANCE.md).
-  int64_t depthwisePositions = 32;
+  // Per-channel windows (depthwise convs, pools): output positions per row
+  // tile (rows split evenly, so 112 -> 4 x 28), and outputs per invocation
+  // times the stride, which sets the rows per invocation (measured:
+  // docs/PERFORMANCE.md).
+  int64_t windowPositions = 32;
   int64_t depthwiseOutputs = 56;
+  int64_t poolOutputs = 224;
   // Lanes that load a tile's weights together, one value each, and share
   // them by subgroup broadcast: loads per lane are the costly part on
   // SIMD-on-CPU devices. A device's subgroups must have at least this many
