@@ -282,12 +282,17 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
   // group past a ragged row's end lies wholly past it).
   int64_t width = storeWidth(TP, OW);
   useOutputVectors(kb, spec, width);
-  // Likewise 4 columns per load where a row segment is one tap's columns
-  // t * SW without padding and every tile's starts 4-aligned in rows of a
-  // multiple of 4: `loads` then lists each vec4's first column, and a
-  // stride-2 1x1 uses half of each vec4, still half the fetches.
-  bool vectorInput = KW == 1 && PW == 0 && W % 4 == 0 && TP * SW % 4 == 0;
-  RowSegment loads = vectorInput ? RowSegment(segment.columns.back() / 4 + 1, 1, 4, 1) : segment;
+  // Likewise 4 columns per load where rows hold a multiple of 4 and every
+  // tile's segment starts at the same offset `skew` past a multiple of 4
+  // (TP x SW a multiple of 4): `loads` then lists the first column of each
+  // vec4 covering the segment, relative to the segment's start minus skew
+  // (a 3x3 with padding 1 over 16 positions: 6 loads, not 18; a stride-2
+  // 1x1 uses half of each vec4, still half the fetches). A vec4 lies wholly
+  // inside a row or wholly outside it.
+  bool vectorInput = W % 4 == 0 && TP * SW % 4 == 0;
+  int64_t skew = vectorInput ? (4 - PW % 4) % 4 : 0;
+  RowSegment loads =
+      vectorInput ? RowSegment((segment.columns.back() + skew) / 4 + 1, 1, 4, 1) : segment;
   if (vectorInput)
     kb.useVectors(spec.input(0), 4);
 
@@ -298,7 +303,7 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
     // A lane past the last tile reads row OH - 1 and stores nothing.
     Value oh = kb.clamp(kb.div(pixelTile, tilesPerRow), 0, OH - 1);
     Value ow0 = kb.mul(kb.rem(pixelTile, tilesPerRow), TP);
-    auto [columnOffset, columnValid] = loads.place(kb, kb.add(kb.mul(ow0, SW), -PW), W);
+    auto [columnOffset, columnValid] = loads.place(kb, kb.add(kb.mul(ow0, SW), -PW - skew), W);
     Value wBase = kb.mul(oc0, Cg * taps);
     Values acc = kb.loop(0, KH, Values(tile * TP, kb.f32(0)), [&](Value kh, ValueRange acc) {
       Value ih = kb.add(kb.add(kb.mul(oh, SH), -PH), kb.mul(kh, DH));
@@ -339,7 +344,8 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
             kb, acc, tile, TP, step * KW, [&](int64_t u, int64_t j) { return weights[u][j]; },
             [&](int64_t u, int64_t t) {
               int64_t kw = u % KW;
-              return segments[u / KW][vectorInput ? t * SW + kw * DW : segment.column(t, kw)];
+              return segments[u / KW][vectorInput ? skew + t * SW + kw * DW
+                                                  : segment.column(t, kw)];
             });
       });
     });
