@@ -255,6 +255,51 @@ struct RowSegment {
   }
 };
 
+// How a thread reads a tile's row segment from `buffer`: one load per
+// column or, where rows hold a multiple of 4 and every tile's segment starts
+// at the same offset `skew` past a multiple of 4 (tiles advance by a
+// multiple of 4 columns), the vec4 texels that cover it (a 3x3 with padding
+// 1 over 16 positions: 6 loads, not 18; a stride-2 1x1 uses half of each
+// vec4, still half the fetches). A vec4 lies wholly inside a row or wholly
+// outside it, so its first column's validity is the vec4's.
+struct SegmentReads {
+  const RowSegment &segment;
+  bool vectors;
+  int64_t skew;
+  RowSegment starts; // each read's first column, relative to the segment's start - skew
+
+  SegmentReads(KernelBuilder &kb, unsigned buffer, const RowSegment &segment, int64_t W,
+               int64_t advance, int64_t PW)
+      : segment(segment), vectors(W % 4 == 0 && advance % 4 == 0),
+        skew(vectors ? (4 - PW % 4) % 4 : 0),
+        starts(vectors ? RowSegment((segment.columns.back() + skew) / 4 + 1, 1, 4, 1) : segment) {
+    if (vectors)
+      kb.useVectors(buffer, 4);
+  }
+  // Each read's offset in a row of W (clamped) and whether it lies inside,
+  // for a tile whose segment starts at input column iw0.
+  std::pair<Values, Values> place(KernelBuilder &kb, Value iw0, int64_t W) const {
+    return starts.place(kb, kb.add(iw0, -skew), W);
+  }
+  // The reads at `address` (where `valid`, else `padding`), as the values
+  // value(t, kw) indexes.
+  Values read(KernelBuilder &kb, unsigned buffer, ArrayRef<Value> address, ArrayRef<Value> valid,
+              Value padding) const {
+    Values v;
+    for (size_t i = 0; i < address.size(); ++i) {
+      Values got = vectors ? kb.loadVector(buffer, kb.div(address[i], 4))
+                           : Values{kb.load(buffer, address[i])};
+      for (Value x : got)
+        v.push_back(kb.select(valid[i], x, padding));
+    }
+    return v;
+  }
+  // Where read()'s values hold tap kw of position t.
+  int64_t value(int64_t t, int64_t kw) const {
+    return vectors ? skew + t * segment.SW + kw * segment.DW : segment.column(t, kw);
+  }
+};
+
 // Direct convolution, register-tiled: each thread computes `tile` output
 // channels at up to convPositions() consecutive positions of one output
 // row. Per kernel row and input channel it loads the input row segment those
@@ -282,19 +327,7 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
   // group past a ragged row's end lies wholly past it).
   int64_t width = storeWidth(TP, OW);
   useOutputVectors(kb, spec, width);
-  // Likewise 4 columns per load where rows hold a multiple of 4 and every
-  // tile's segment starts at the same offset `skew` past a multiple of 4
-  // (TP x SW a multiple of 4): `loads` then lists the first column of each
-  // vec4 covering the segment, relative to the segment's start minus skew
-  // (a 3x3 with padding 1 over 16 positions: 6 loads, not 18; a stride-2
-  // 1x1 uses half of each vec4, still half the fetches). A vec4 lies wholly
-  // inside a row or wholly outside it.
-  bool vectorInput = W % 4 == 0 && TP * SW % 4 == 0;
-  int64_t skew = vectorInput ? (4 - PW % 4) % 4 : 0;
-  RowSegment loads =
-      vectorInput ? RowSegment((segment.columns.back() + skew) / 4 + 1, 1, 4, 1) : segment;
-  if (vectorInput)
-    kb.useVectors(spec.input(0), 4);
+  SegmentReads reads(kb, spec.input(0), segment, W, TP * SW, PW);
 
   return kb.forEachTile(O / tile, pixelTiles, [&](Value channelBlock, Value pixelTile) {
     Value oc0 = kb.mul(channelBlock, tile);
@@ -303,14 +336,14 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
     // A lane past the last tile reads row OH - 1 and stores nothing.
     Value oh = kb.clamp(kb.div(pixelTile, tilesPerRow), 0, OH - 1);
     Value ow0 = kb.mul(kb.rem(pixelTile, tilesPerRow), TP);
-    auto [columnOffset, columnValid] = loads.place(kb, kb.add(kb.mul(ow0, SW), -PW - skew), W);
+    auto [columnOffset, columnValid] = reads.place(kb, kb.add(kb.mul(ow0, SW), -PW), W);
     Value wBase = kb.mul(oc0, Cg * taps);
     Values acc = kb.loop(0, KH, Values(tile * TP, kb.f32(0)), [&](Value kh, ValueRange acc) {
       Value ih = kb.add(kb.add(kb.mul(oh, SH), -PH), kb.mul(kh, DH));
       Value rowValid = kb.both(kb.ge(ih, 0), kb.lt(ih, kb.idx(H)));
       Value rowBase = kb.add(inBase, kb.mul(kb.clamp(ih, 0, H - 1), W));
       Values address, valid;
-      for (size_t i = 0; i < loads.columns.size(); ++i) {
+      for (size_t i = 0; i < columnOffset.size(); ++i) {
         address.push_back(kb.add(rowBase, columnOffset[i]));
         valid.push_back(kb.both(rowValid, columnValid[i]));
       }
@@ -324,16 +357,10 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
         for (int64_t s = 0; s < step; ++s) {
           Value c = kb.add(kb.mul(cs, step), s);
           Value channel = kb.mul(c, H * W);
-          Values &loaded = segments.emplace_back();
-          for (size_t i = 0; i < loads.columns.size(); ++i) {
-            // A vec4's columns are all inside or all past the row; its
-            // first one's clamped address lies in the row's last vec4.
-            Value at = kb.add(address[i], channel);
-            Values group = vectorInput ? kb.loadVector(spec.input(0), kb.div(at, 4))
-                                       : Values{kb.load(spec.input(0), at)};
-            for (Value x : group)
-              loaded.push_back(kb.select(valid[i], x, kb.f32(0)));
-          }
+          Values at;
+          for (Value a : address)
+            at.push_back(kb.add(a, channel));
+          segments.push_back(reads.read(kb, spec.input(0), at, valid, kb.f32(0)));
           Value wc = kb.add(wRow, kb.mul(c, taps));
           for (int64_t kw = 0; kw < KW; ++kw)
             weights.push_back(loadShared(kb, spec.param(0), tile, [&](Value j) {
@@ -342,11 +369,7 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
         }
         return accumulateTile(
             kb, acc, tile, TP, step * KW, [&](int64_t u, int64_t j) { return weights[u][j]; },
-            [&](int64_t u, int64_t t) {
-              int64_t kw = u % KW;
-              return segments[u / KW][vectorInput ? skew + t * SW + kw * DW
-                                                  : segment.column(t, kw)];
-            });
+            [&](int64_t u, int64_t t) { return segments[u / KW][reads.value(t, u % KW)]; });
       });
     });
     Value outBase = kb.sampleBase(O * P);
@@ -408,6 +431,7 @@ std::array<uint32_t, 3> emitWindow(KernelBuilder &kb, const KernelSpec &spec, co
   int64_t R = windowRows(kb, reduce, OH, TP, SW), rowTiles = (OH + R - 1) / R, taps = KH * KW;
   int64_t tiles = rowTiles * tilesPerRow;
   RowSegment segment(TP, KW, SW, DW);
+  SegmentReads reads(kb, spec.input(0), segment, W, TP * SW, PW);
   kb.readAsTexels(spec.input(0));
   if (conv)
     kb.readAsTexels(spec.param(0));
@@ -419,7 +443,7 @@ std::array<uint32_t, 3> emitWindow(KernelBuilder &kb, const KernelSpec &spec, co
     Value oh0 = kb.mul(kb.div(tile, tilesPerRow), R);
     Value ow0 = kb.mul(kb.rem(tile, tilesPerRow), TP);
     Value inBase = kb.add(kb.sampleBase(C * H * W), kb.mul(c, H * W));
-    auto [offset, valid] = segment.place(kb, kb.add(kb.mul(ow0, SW), -PW), W);
+    auto [offset, valid] = reads.place(kb, kb.add(kb.mul(ow0, SW), -PW), W);
     Values w;
     if (conv)
       w = loadEach(kb, spec.param(0), taps, [&](Value j) { return kb.add(kb.mul(c, taps), j); });
@@ -436,15 +460,17 @@ std::array<uint32_t, 3> emitWindow(KernelBuilder &kb, const KernelSpec &spec, co
       Value ih = kb.add(kb.add(kb.mul(oh0, SH), -PH), i);
       Value rowValid = kb.both(kb.ge(ih, 0), kb.lt(ih, kb.idx(H)));
       Value rowBase = kb.add(inBase, kb.mul(kb.clamp(ih, 0, H - 1), W));
-      Values x;
-      for (size_t k = 0; k < segment.columns.size(); ++k)
-        x.push_back(kb.select(kb.both(rowValid, valid[k]),
-                              kb.load(spec.input(0), kb.add(rowBase, offset[k])), padding));
+      Values address, inside;
+      for (size_t k = 0; k < offset.size(); ++k) {
+        address.push_back(kb.add(rowBase, offset[k]));
+        inside.push_back(kb.both(rowValid, valid[k]));
+      }
+      Values x = reads.read(kb, spec.input(0), address, inside, padding);
       for (auto [r, kh] : uses)
         for (int64_t t = 0; t < TP; ++t)
           for (int64_t kw = 0; kw < KW; ++kw) {
             Value &a = acc[r * TP + t];
-            Value v = x[segment.column(t, kw)];
+            Value v = x[reads.value(t, kw)];
             a = conv ? kb.fadd(a, kb.fmul(v, w[kh * KW + kw])) : max ? kb.fmax(a, v) : kb.fadd(a, v);
           }
     }
