@@ -1,0 +1,99 @@
+// A/B timing of bundles in one process: loads every bundle given, then runs
+// them in turn, one iteration each, so this VM's drifts (up to ~1.5x within
+// minutes; two `spire bench` processes on the same bundle differed by 35%)
+// hit all of them alike. Prints, per bundle, the minimum device ms of the
+// whole run and of each dispatch label (labels from the first bundle).
+// Backs the before/after figures in docs/PERFORMANCE.md; not part of the
+// build. From the repository root, after building (one command line):
+//
+//   g++ -O2 -std=c++20 -Iruntime/include bench/interleave/interleave.cpp
+//   build/runtime/libspire_runtime.a -lvulkan -o interleave
+//
+//   ./interleave 20 before.spire after.spire
+#include "spire/Runtime.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+int main(int argc, char **argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: %s ITERATIONS BUNDLE...\n", argv[0]);
+    return 2;
+  }
+  int iterations = std::atoi(argv[1]);
+  std::vector<std::string> paths(argv + 2, argv + argc);
+  try {
+    spire::Context context;
+    std::vector<spire::Bundle> bundles;
+    std::vector<spire::Model> models;
+    for (const std::string &p : paths)
+      bundles.push_back(spire::Bundle::fromFile(p));
+    std::vector<spire::TensorMap> inputs(bundles.size());
+    std::mt19937 rng(1);
+    std::normal_distribution<float> normal;
+    for (size_t m = 0; m < bundles.size(); ++m) {
+      models.emplace_back(context, bundles[m], context.defaultDevice());
+      models.back().setProfiling(true);
+      for (const spire::TensorInfo &t : bundles[m].inputs()) {
+        spire::Tensor x;
+        x.shape = t.shape;
+        x.shape[0] = 1;
+        x.data.resize(x.numel());
+        for (float &v : x.data)
+          v = normal(rng);
+        inputs[m][t.name] = std::move(x);
+      }
+    }
+    std::vector<double> total(models.size(), 1e30);
+    std::vector<std::map<std::string, double>> byLabel(models.size());
+    std::vector<std::string> labels; // the first bundle's, in dispatch order
+    for (int it = -2; it < iterations; ++it) // two warm-up rounds
+      for (size_t m = 0; m < models.size(); ++m) {
+        models[m].run(inputs[m]);
+        if (it < 0)
+          continue;
+        total[m] = std::min(total[m], models[m].lastDeviceMs());
+        std::map<std::string, double> run; // attention: several dispatches a label
+        for (const spire::DispatchTime &d : models[m].lastProfile()) {
+          if (m == 0 && it == 0 && !run.count(d.layer))
+            labels.push_back(d.layer);
+          run[d.layer] += d.ms;
+        }
+        for (const auto &[label, ms] : run)
+          byLabel[m][label] = byLabel[m].count(label) ? std::min(byLabel[m][label], ms) : ms;
+      }
+    std::printf("%-44s", "min device ms");
+    for (const std::string &p : paths)
+      std::printf(" %14.14s", p.substr(p.rfind('/') + 1).c_str());
+    std::printf("\n%-44s", "whole run");
+    for (double t : total)
+      std::printf(" %14.3f", t);
+    std::printf("\n%-44s", "sum of the dispatches' minima");
+    for (const auto &labelMs : byLabel) {
+      double sum = 0;
+      for (const auto &[label, ms] : labelMs)
+        sum += ms;
+      std::printf(" %14.3f", sum);
+    }
+    std::printf("\n");
+    for (const std::string &label : labels) {
+      std::printf("%-44.44s", label.c_str());
+      for (const auto &labelMs : byLabel) {
+        auto it = labelMs.find(label);
+        if (it == labelMs.end())
+          std::printf(" %14s", "-");
+        else
+          std::printf(" %14.3f", it->second);
+      }
+      std::printf("\n");
+    }
+  } catch (const spire::Error &e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 1;
+  }
+}
