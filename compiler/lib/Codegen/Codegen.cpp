@@ -266,6 +266,17 @@ static std::vector<float> transposed(const std::vector<float> &w, size_t rows) {
   return t;
 }
 
+// A conv's [O, rest] weights as [O / T, rest, T]: the conv kernel's block of
+// T output channels reads one tap's T weights as consecutive floats.
+static std::vector<float> packedBlocks(const std::vector<float> &w, size_t out, size_t T) {
+  size_t rest = w.size() / out;
+  std::vector<float> p(w.size());
+  for (size_t o = 0; o < out; ++o)
+    for (size_t i = 0; i < rest; ++i)
+      p[((o / T) * rest + i) * T + o % T] = w[o * rest + i];
+  return p;
+}
+
 // The parameter buffers of a kernel, with batch norm folded in:
 // scale = gamma / sqrt(var + eps); W' = W * scale[o]; b' = (b - mean) * scale + beta.
 std::vector<std::vector<float>> ModelCompiler::parameters(const Group &g) {
@@ -300,8 +311,10 @@ std::vector<std::vector<float>> ModelCompiler::parameters(const Group &g) {
         b[o] = static_cast<float>(b[o] * scale[o] + shift[o]);
       }
     }
-    if (!llvm::isa<LinearOp>(op))
-      return {w, b};
+    if (!llvm::isa<LinearOp>(op)) {
+      int64_t groups = op->getAttrOfType<IntegerAttr>("groups").getInt();
+      return {packedBlocks(w, out, channelTile(options_.tiles, out / groups)), b};
+    }
     // W^T in row chunks, one binding each (see weightRowsPerBinding).
     w = transposed(w, out);
     size_t in = w.size() / out, rows = weightRowsPerBinding(in, out);

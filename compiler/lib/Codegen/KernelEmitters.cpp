@@ -151,6 +151,27 @@ Values loadShared(KernelBuilder &kb, unsigned buffer, int64_t count,
   return v;
 }
 
+// The `count` weights from element `base` of a packed conv block (the same
+// across the subgroup, inside forEachTile): as vec4 texels where count is a
+// multiple of 4 (lane l fetches vec4 l % (count / 4) and every lane reads
+// each float by broadcast: one fetch where loadShared takes count / 8),
+// else by loadShared.
+Values loadSharedBlock(KernelBuilder &kb, unsigned buffer, int64_t count, Value base) {
+  if (count % 4 != 0)
+    return loadShared(kb, buffer, count, [&](Value j) { return kb.add(base, j); });
+  Values v;
+  if (kb.tiles().broadcastLanes < count / 4) { // too few lanes to share: fetch them all
+    for (int64_t t = 0; t < count; t += 4)
+      llvm::append_range(v, kb.loadVector(buffer, kb.div(kb.add(base, t), 4)));
+    return v;
+  }
+  Value mine = kb.rem(kb.laneId(), count / 4);
+  Values fetched = kb.loadVector(buffer, kb.div(kb.add(base, kb.mul(mine, 4)), 4));
+  for (int64_t j = 0; j < count; ++j)
+    v.push_back(kb.broadcast(fetched[j % 4], j / 4));
+  return v;
+}
+
 // Reduction indices per loop iteration: the largest power of two up to
 // TileConfig::reductionStep that divides `k`.
 int64_t reductionStep(KernelBuilder &kb, int64_t k) {
@@ -160,14 +181,6 @@ int64_t reductionStep(KernelBuilder &kb, int64_t k) {
   return s;
 }
 
-// Outputs per thread along the channel dim: the largest power of two up to
-// the configured tile that divides the channels (24 channels, tile 16: 8).
-int64_t channelTile(KernelBuilder &kb, int64_t channels) {
-  int64_t t = 1;
-  while (t * 2 <= kb.tiles().channelsPerThread && channels % (t * 2) == 0)
-    t *= 2;
-  return t;
-}
 
 // Output positions per thread of a conv. Wide overlapping windows (a 7x7
 // stem) take a quarter of the tile: measured on ResNet's stem, 16 positions
@@ -315,7 +328,7 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
       shape.pointwise() && shape.OH * shape.OW % 4 == 0 ? shape.flattened() : shape;
   auto [C, H, W, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G] = s;
   int64_t Cg = C / G, Og = O / G;
-  int64_t tile = channelTile(kb, Og), taps = KH * KW, P = OH * OW;
+  int64_t tile = channelTile(kb.tiles(), Og), taps = KH * KW, P = OH * OW;
   // Row tiles of near-equal width: a 28-wide row is 4 x 7, not 8+8+8+4.
   int64_t positions = convPositions(kb, KW, SW);
   int64_t tilesPerRow = (OW + positions - 1) / positions;
@@ -328,6 +341,8 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
   int64_t width = storeWidth(TP, OW);
   useOutputVectors(kb, spec, width);
   SegmentReads reads(kb, spec.input(0), segment, W, TP * SW, PW);
+  if (tile % 4 == 0)
+    kb.useVectors(spec.param(0), 4);
 
   return kb.forEachTile(O / tile, pixelTiles, [&](Value channelBlock, Value pixelTile) {
     Value oc0 = kb.mul(channelBlock, tile);
@@ -337,7 +352,8 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
     Value oh = kb.clamp(kb.div(pixelTile, tilesPerRow), 0, OH - 1);
     Value ow0 = kb.mul(kb.rem(pixelTile, tilesPerRow), TP);
     auto [columnOffset, columnValid] = reads.place(kb, kb.add(kb.mul(ow0, SW), -PW), W);
-    Value wBase = kb.mul(oc0, Cg * taps);
+    // The block's weights, packed [C/g x taps][tile] (Codegen.cpp).
+    Value wBase = kb.mul(channelBlock, Cg * taps * tile);
     Values acc = kb.loop(0, KH, Values(tile * TP, kb.f32(0)), [&](Value kh, ValueRange acc) {
       Value ih = kb.add(kb.add(kb.mul(oh, SH), -PH), kb.mul(kh, DH));
       Value rowValid = kb.both(kb.ge(ih, 0), kb.lt(ih, kb.idx(H)));
@@ -347,7 +363,7 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
         address.push_back(kb.add(rowBase, columnOffset[i]));
         valid.push_back(kb.both(rowValid, columnValid[i]));
       }
-      Value wRow = kb.add(wBase, kb.mul(kh, KW));
+      Value wRow = kb.add(wBase, kb.mul(kh, KW * tile));
       // A 1x1 takes `step` input channels per iteration (a multi-tap row
       // already does several multiply-adds per accumulator and load).
       int64_t step = taps == 1 ? reductionStep(kb, Cg) : 1;
@@ -361,11 +377,9 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
           for (Value a : address)
             at.push_back(kb.add(a, channel));
           segments.push_back(reads.read(kb, spec.input(0), at, valid, kb.f32(0)));
-          Value wc = kb.add(wRow, kb.mul(c, taps));
+          Value wc = kb.add(wRow, kb.mul(c, taps * tile));
           for (int64_t kw = 0; kw < KW; ++kw)
-            weights.push_back(loadShared(kb, spec.param(0), tile, [&](Value j) {
-              return kb.add(kb.add(wc, kw), kb.mul(j, Cg * taps));
-            }));
+            weights.push_back(loadSharedBlock(kb, spec.param(0), tile, kb.add(wc, kw * tile)));
         }
         return accumulateTile(
             kb, acc, tile, TP, step * KW, [&](int64_t u, int64_t j) { return weights[u][j]; },
@@ -542,7 +556,7 @@ Values tileProduct(KernelBuilder &kb, ValueRange init, int64_t K, int64_t rows, 
 // Used by linear and attention.
 std::array<uint32_t, 3> emitRowsTimesMatrix(KernelBuilder &kb, const KernelSpec &spec, int64_t R,
                                             int64_t K, int64_t O) {
-  int64_t tile = channelTile(kb, O), blocks = O / tile;
+  int64_t tile = channelTile(kb.tiles(), O), blocks = O / tile;
   int64_t sharedRows = kb.tiles().pixelsPerThread;
   bool shared = kb.tiles().broadcastLanes > 1 && R >= sharedRows * kb.tiles().broadcastLanes;
   int64_t RT = std::min<int64_t>(R, shared ? sharedRows : 4), rowTiles = (R + RT - 1) / RT;

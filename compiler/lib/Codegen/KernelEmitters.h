@@ -33,8 +33,21 @@ inline int64_t weightRowsPerBinding(int64_t K, int64_t O) {
   return std::max<int64_t>(1, std::min<int64_t>(K, (int64_t(1) << 26) / (O * 4)));
 }
 
+// Outputs per thread along the channel dim of a conv or linear layer: the
+// largest power of two up to TileConfig::channelsPerThread that divides the
+// channels (24 channels, tile 16: 8).
+inline int64_t channelTile(const TileConfig &tiles, int64_t channels) {
+  int64_t t = 1;
+  while (t * 2 <= tiles.channelsPerThread && channels % (t * 2) == 0)
+    t *= 2;
+  return t;
+}
+
 // Per-layer parameter buffers the emitter expects (prepared by Codegen.cpp):
-//   conv1d/conv2d: weight [O, C/g, k...] (batch norm folded), bias [O]
+//   conv1d/conv2d: weight [O / T, C/g x k..., T] for T = channelTile(O/g),
+//                  a thread's block of T output channels (batch norm
+//                  folded), so a block's weights of one tap are consecutive;
+//                  bias [O]
 //   linear:        weight transposed to [in, out] (folded) in row chunks of
 //                  weightRowsPerBinding, then bias [out]
 //   batchnorm*:    scale [C], shift [C]
