@@ -92,6 +92,7 @@ class Spire:
             "first": number(r"first\s+([\d.]+) ms", out),
             "host": number(r"host\s+min [\d.]+ ms\s+median ([\d.]+) ms", out),
             "device": number(r"device min [\d.]+ ms\s+median ([\d.]+) ms", out),
+            "device_min": number(r"device min ([\d.]+) ms", out),
         }
         result["layers"] = [(m.group(2), float(m.group(1)))
                             for m in re.finditer(r"^\s+([\d.]+) ms\s+(\S+)$", out, re.M)]
@@ -172,7 +173,7 @@ def zoo(spire, iters, plot_path):
     peak = number(r"([\d.]+) GFLOP/s", peak_line)
     print(f"device peak (`spire peak`): {peak_line}")
     print()
-    print("| model | params | GFLOPs | compile s | load ms (driver pipelines) | Spire device ms | "
+    print("| model | params | GFLOPs | compile s | load ms (driver pipelines) | Spire device ms (min) | "
           "PyTorch ms | Spire / PyTorch | % of device peak | arena MiB / liveness bound MiB |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     profiles = {}
@@ -187,7 +188,8 @@ def zoo(spire, iters, plot_path):
         achieved = summary["flops"] / (b["device"] * 1e6)
         bound = summary["peak_activation_bytes"]
         print(f"| {name} | {summary['params'] / 1e6:.2f}M | {summary['flops'] / 1e9:.2f} | "
-              f"{seconds:.2f} | {b['load']:.0f} ({b['pipelines']:.0f}) | {b['device']:.1f} | "
+              f"{seconds:.2f} | {b['load']:.0f} ({b['pipelines']:.0f}) | "
+              f"{b['device']:.1f} ({b['device_min']:.1f}) | "
               f"{reference:.1f} | {b['device'] / reference:.1f}x | {100 * achieved / peak:.1f}% | "
               f"{arena / MIB:.2f} / {bound / MIB:.2f} = {arena / bound:.2f} |", flush=True)
 
