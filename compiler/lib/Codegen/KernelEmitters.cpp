@@ -318,8 +318,9 @@ struct SegmentReads {
 // row. Per kernel row and input channel it loads the input row segment those
 // positions read once (each column once, however many taps read it: 10 loads
 // instead of 24 for a 3x3 at 8 positions), then runs every tap of the row
-// from registers. Weights are loaded cooperatively (loadShared): a thread's
-// channel block is the same across its workgroup.
+// from registers (SegmentReads: as vec4s where rows allow). Weights are
+// loaded cooperatively (loadSharedBlock): a thread's channel block is the
+// same across its workgroup.
 std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, const ConvShape &shape) {
   // A pointwise conv whose planes hold a multiple of 4 positions runs over
   // them as one row each: tiles of 16 (not a row's 14 or 7) that stay
