@@ -294,6 +294,19 @@ struct SegmentReads {
   std::pair<Values, Values> place(KernelBuilder &kb, Value iw0, int64_t W) const {
     return starts.place(kb, kb.add(iw0, -skew), W);
   }
+  // The placed reads' addresses in input row ih of the H x W plane at
+  // planeBase (a row outside is read clamped) and whether each lies inside.
+  std::pair<Values, Values> onRow(KernelBuilder &kb, const std::pair<Values, Values> &placed,
+                                  Value planeBase, Value ih, int64_t H, int64_t W) const {
+    Value rowValid = kb.both(kb.ge(ih, 0), kb.lt(ih, kb.idx(H)));
+    Value rowBase = kb.add(planeBase, kb.mul(kb.clamp(ih, 0, H - 1), W));
+    Values address, valid;
+    for (size_t i = 0; i < placed.first.size(); ++i) {
+      address.push_back(kb.add(rowBase, placed.first[i]));
+      valid.push_back(kb.both(rowValid, placed.second[i]));
+    }
+    return {address, valid};
+  }
   // The reads at `address` (where `valid`, else `padding`), as the values
   // value(t, kw) indexes.
   Values read(KernelBuilder &kb, unsigned buffer, ArrayRef<Value> address, ArrayRef<Value> valid,
@@ -352,18 +365,12 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
     // A lane past the last tile reads row OH - 1 and stores nothing.
     Value oh = kb.clamp(kb.div(pixelTile, tilesPerRow), 0, OH - 1);
     Value ow0 = kb.mul(kb.rem(pixelTile, tilesPerRow), TP);
-    auto [columnOffset, columnValid] = reads.place(kb, kb.add(kb.mul(ow0, SW), -PW), W);
+    auto placed = reads.place(kb, kb.add(kb.mul(ow0, SW), -PW), W);
     // The block's weights, packed [C/g x taps][tile] (Codegen.cpp).
     Value wBase = kb.mul(channelBlock, Cg * taps * tile);
     Values acc = kb.loop(0, KH, Values(tile * TP, kb.f32(0)), [&](Value kh, ValueRange acc) {
       Value ih = kb.add(kb.add(kb.mul(oh, SH), -PH), kb.mul(kh, DH));
-      Value rowValid = kb.both(kb.ge(ih, 0), kb.lt(ih, kb.idx(H)));
-      Value rowBase = kb.add(inBase, kb.mul(kb.clamp(ih, 0, H - 1), W));
-      Values address, valid;
-      for (size_t i = 0; i < columnOffset.size(); ++i) {
-        address.push_back(kb.add(rowBase, columnOffset[i]));
-        valid.push_back(kb.both(rowValid, columnValid[i]));
-      }
+      auto [address, valid] = reads.onRow(kb, placed, inBase, ih, H, W);
       Value wRow = kb.add(wBase, kb.mul(kh, KW * tile));
       // A 1x1 takes `step` input channels per iteration (a multi-tap row
       // already does several multiply-adds per accumulator and load).
@@ -458,7 +465,7 @@ std::array<uint32_t, 3> emitWindow(KernelBuilder &kb, const KernelSpec &spec, co
     Value oh0 = kb.mul(kb.div(tile, tilesPerRow), R);
     Value ow0 = kb.mul(kb.rem(tile, tilesPerRow), TP);
     Value inBase = kb.add(kb.sampleBase(C * H * W), kb.mul(c, H * W));
-    auto [offset, valid] = reads.place(kb, kb.add(kb.mul(ow0, SW), -PW), W);
+    auto placed = reads.place(kb, kb.add(kb.mul(ow0, SW), -PW), W);
     Values w;
     if (conv)
       w = loadEach(kb, spec.param(0), taps, [&](Value j) { return kb.add(kb.mul(c, taps), j); });
@@ -473,13 +480,7 @@ std::array<uint32_t, 3> emitWindow(KernelBuilder &kb, const KernelSpec &spec, co
       if (uses.empty())
         continue;
       Value ih = kb.add(kb.add(kb.mul(oh0, SH), -PH), i);
-      Value rowValid = kb.both(kb.ge(ih, 0), kb.lt(ih, kb.idx(H)));
-      Value rowBase = kb.add(inBase, kb.mul(kb.clamp(ih, 0, H - 1), W));
-      Values address, inside;
-      for (size_t k = 0; k < offset.size(); ++k) {
-        address.push_back(kb.add(rowBase, offset[k]));
-        inside.push_back(kb.both(rowValid, valid[k]));
-      }
+      auto [address, inside] = reads.onRow(kb, placed, inBase, ih, H, W);
       Values x = reads.read(kb, spec.input(0), address, inside, padding);
       for (auto [r, kh] : uses)
         for (int64_t t = 0; t < TP; ++t)
