@@ -185,9 +185,7 @@ void verify(Bundle::Impl &b) {
                         std::to_string(std::max<int64_t>(bindingsOfKernel[k], 0)) + " bindings");
     if (const auto *vec4 = kernel->vec4_texel_bindings())
       for (uint32_t t : *vec4)
-        if (!kernel->texel_bindings() ||
-            std::find(kernel->texel_bindings()->begin(), kernel->texel_bindings()->end(), t) ==
-                kernel->texel_bindings()->end())
+        if (!listsBinding(kernel->texel_bindings(), t))
           fail(src, "kernel " + std::to_string(k) + " lists binding " + std::to_string(t) +
                         " as vec4 texels but not as texels");
   }

@@ -6,6 +6,7 @@
 
 #include <vulkan/vulkan.h>
 
+#include <algorithm>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -16,6 +17,11 @@ namespace spire {
 // "vkAllocateMemory failed: VK_ERROR_OUT_OF_DEVICE_MEMORY (-2)".
 void vkCheck(VkResult result, const char *call);
 const char *vkResultName(VkResult result);
+
+// Whether a manifest's list of bindings (absent: empty) holds binding `b`.
+inline bool listsBinding(const flatbuffers::Vector<uint32_t> *bindings, size_t b) {
+  return bindings && std::find(bindings->begin(), bindings->end(), b) != bindings->end();
+}
 
 struct Bundle::Impl {
   std::string source;                 // file name or "<memory>", for messages

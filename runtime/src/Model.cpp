@@ -184,10 +184,8 @@ Buffer Model::Impl::createBuffer(VkDeviceSize size,
 // Binding `b` of `kernel`: a uniform texel buffer (an R32_SFLOAT view, or
 // R32G32B32A32_SFLOAT for a vec4 one) or a storage buffer.
 static VkDescriptorType descriptorType(const fb::Kernel *kernel, size_t b) {
-  const auto *texels = kernel->texel_bindings();
-  return texels && std::find(texels->begin(), texels->end(), b) != texels->end()
-             ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
-             : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+  return listsBinding(kernel->texel_bindings(), b) ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
+                                                   : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
 }
 
 // Kernels share loads by subgroup broadcast from their first lanes; refuse a
@@ -416,8 +414,7 @@ void Model::Impl::prepareStage(size_t s, int64_t batch) {
       bool arena = r->space() == fb::Space::Arena;
       VkDescriptorType type = descriptorType(kernel, b);
       bool texel = type == VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
-      const auto *vec4s = kernel->vec4_texel_bindings();
-      bool vec4 = vec4s && std::find(vec4s->begin(), vec4s->end(), b) != vec4s->end();
+      bool vec4 = listsBinding(kernel->vec4_texel_bindings(), b);
       uint64_t texelBytes = vec4 ? 16 : 4;
       VkDeviceSize range = arena ? r->size() * batch : r->size();
       uint64_t limit = texel ? uint64_t(limits.maxTexelBufferElements) * texelBytes
