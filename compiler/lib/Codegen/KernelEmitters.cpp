@@ -151,6 +151,15 @@ Values loadShared(KernelBuilder &kb, unsigned buffer, int64_t count,
   return v;
 }
 
+// The `count` consecutive floats from element `base` (a multiple of 4) of a
+// buffer of vec4s (useVectors): count / 4 loads.
+Values loadConsecutive(KernelBuilder &kb, unsigned buffer, int64_t count, Value base) {
+  Values v;
+  for (int64_t t = 0; t < count; t += 4)
+    llvm::append_range(v, kb.loadVector(buffer, kb.div(kb.add(base, t), 4)));
+  return v;
+}
+
 // The `count` weights from element `base` of a packed conv block (the same
 // across the subgroup, inside forEachTile): as vec4 texels where count is a
 // multiple of 4 (lane l fetches vec4 l % (count / 4) and every lane reads
@@ -159,12 +168,9 @@ Values loadShared(KernelBuilder &kb, unsigned buffer, int64_t count,
 Values loadSharedBlock(KernelBuilder &kb, unsigned buffer, int64_t count, Value base) {
   if (count % 4 != 0)
     return loadShared(kb, buffer, count, [&](Value j) { return kb.add(base, j); });
+  if (kb.tiles().broadcastLanes < count / 4) // too few lanes to share: fetch them all
+    return loadConsecutive(kb, buffer, count, base);
   Values v;
-  if (kb.tiles().broadcastLanes < count / 4) { // too few lanes to share: fetch them all
-    for (int64_t t = 0; t < count; t += 4)
-      llvm::append_range(v, kb.loadVector(buffer, kb.div(kb.add(base, t), 4)));
-    return v;
-  }
   Value mine = kb.rem(kb.laneId(), count / 4);
   Values fetched = kb.loadVector(buffer, kb.div(kb.add(base, kb.mul(mine, 4)), 4));
   for (int64_t j = 0; j < count; ++j)
@@ -515,7 +521,7 @@ std::array<uint32_t, 3> emitWindow(KernelBuilder &kb, const KernelSpec &spec, co
 enum class WeightLoads {
   Each,   // one load each (loadEach)
   Shared, // the same across the subgroup: loadShared
-  Vec4,   // consecutive from a 4-aligned start, in a buffer of vec4s (useVectors)
+  Vec4,   // consecutive from a 4-aligned start, in a buffer of vec4s: loadConsecutive
 };
 
 // One thread's register tile of a product, over k in [0, K):
@@ -534,11 +540,8 @@ Values tileProduct(KernelBuilder &kb, ValueRange init, int64_t K, int64_t rows, 
       for (int64_t r = 0; r < rows; ++r)
         x[s].push_back(kb.load(xBuffer, xAt(r, k)));
       auto at = [&](Value t) { return wAt(k, t); };
-      if (how == WeightLoads::Vec4)
-        for (int64_t t = 0; t < cols; t += 4)
-          llvm::append_range(w[s], kb.loadVector(wBuffer, kb.div(at(kb.idx(t)), 4)));
-      else
-        w[s] = how == WeightLoads::Shared ? loadShared(kb, wBuffer, cols, at)
+      w[s] = how == WeightLoads::Vec4     ? loadConsecutive(kb, wBuffer, cols, at(kb.idx(0)))
+             : how == WeightLoads::Shared ? loadShared(kb, wBuffer, cols, at)
                                           : loadEach(kb, wBuffer, cols, at);
     }
     return accumulateTile(
