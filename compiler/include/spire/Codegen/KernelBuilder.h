@@ -41,6 +41,13 @@ struct TileConfig {
   bool texelInputs = true;
 };
 
+// The workgroup size, a multiple of `step` from half of `largest` (or what
+// `lanes` need, if less) up to `largest`, whose workgroups cover `lanes` with
+// the fewest idle `step`-lane units; ties take the larger size, so fewer
+// workgroups. At least half the largest, so a GPU's wider subgroups are not
+// left mostly empty.
+int64_t evenWorkgroupSize(int64_t lanes, int64_t step, int64_t largest);
+
 class KernelBuilder {
 public:
   KernelBuilder(mlir::ModuleOp container, llvm::StringRef name, unsigned numBuffers,
