@@ -274,61 +274,153 @@ struct RowSegment {
   }
 };
 
-// How a thread reads a tile's row segment from `buffer`: one load per
-// column or, where rows hold a multiple of 4 and every tile's segment starts
-// at the same offset `skew` past a multiple of 4 (tiles advance by a
-// multiple of 4 columns), the vec4 texels that cover it (a 3x3 with padding
-// 1 over 16 positions: 6 loads, not 18; a stride-2 1x1 uses half of each
-// vec4, still half the fetches). A vec4 lies wholly inside a row or wholly
-// outside it, so its first column's validity is the vec4's.
+// How a thread reads a tile's row segment from `buffer`. A texel fetch of
+// four floats costs about what one of a single float does on lavapipe, so
+// segments come as the vec4s that cover them wherever the buffer's samples
+// hold a multiple of 4 floats:
+// - Aligned: rows hold a multiple of 4 and tiles advance by a multiple of 4
+//   columns, so every tile's segment starts at the same offset `skew` past a
+//   multiple of 4 (a 3x3 with padding 1 over 16 positions: 6 loads, not 18;
+//   a stride-2 1x1 uses half of each vec4, still half the fetches). A vec4
+//   lies wholly inside a row or wholly outside it, so its first column's
+//   validity is the vec4's.
+// - Skewed: otherwise (14-position tiles, 7-wide rows); each read finds its
+//   segment's offset past a multiple of 4 at run time and picks each column
+//   from the vec4s by selects on the offset's bits that can vary (one select
+//   a column where tiles alternate between two offsets, three where rows or
+//   planes move it too). Validity is per column, as a vec4 may straddle rows.
+// - Columns: one load per column (samples that do not hold a multiple of 4
+//   floats, or segments of fewer than 4 columns).
 struct SegmentReads {
+  enum class Mode { Columns, Aligned, Skewed };
   const RowSegment &segment;
-  bool vectors;
-  int64_t skew;
-  RowSegment starts; // each read's first column, relative to the segment's start - skew
+  Mode mode;
+  int64_t skew;      // the first tile's segment's offset past a multiple of 4 (Aligned: every tile's)
+  int64_t skewBits;  // Skewed: the bits of the offset that can vary
+  int64_t perSample; // floats per sample of the buffer
+  int64_t PW;        // the padding: a segment starts at most PW columns before its row
+  RowSegment starts; // Aligned: each read's first column, relative to the segment's start - skew
 
-  SegmentReads(KernelBuilder &kb, unsigned buffer, const RowSegment &segment, int64_t W,
-               int64_t advance, int64_t PW)
-      : segment(segment), vectors(W % 4 == 0 && advance % 4 == 0),
-        skew(vectors ? (4 - PW % 4) % 4 : 0),
-        starts(vectors ? RowSegment((segment.columns.back() + skew) / 4 + 1, 1, 4, 1) : segment) {
-    if (vectors)
+  SegmentReads(KernelBuilder &kb, unsigned buffer, const RowSegment &segment, int64_t H, int64_t W,
+               int64_t advance, int64_t PW, int64_t perSample)
+      : segment(segment), mode(modeFor(segment, W, advance, perSample)),
+        skew(((-PW) % 4 + 4) % 4), skewBits(varyingBits(mode, H, W, advance, PW)),
+        perSample(perSample), PW(PW),
+        starts(mode == Mode::Aligned
+                   ? RowSegment((segment.columns.back() + skew) / 4 + 1, 1, 4, 1)
+                   : segment) {
+    if (mode != Mode::Columns)
       kb.useVectors(buffer, 4);
   }
-  // Each read's offset in a row of W (clamped) and whether it lies inside,
-  // for a tile whose segment starts at input column iw0.
-  std::pair<Values, Values> place(KernelBuilder &kb, Value iw0, int64_t W) const {
-    return starts.place(kb, kb.add(iw0, -skew), W);
+
+  static Mode modeFor(const RowSegment &segment, int64_t W, int64_t advance, int64_t perSample) {
+    if (perSample % 4 != 0)
+      return Mode::Columns;
+    if (W % 4 == 0 && advance % 4 == 0)
+      return Mode::Aligned;
+    return segment.columns.size() >= 4 ? Mode::Skewed : Mode::Columns;
   }
-  // The placed reads' addresses in input row ih of the H x W plane at
-  // planeBase (a row outside is read clamped) and whether each lies inside.
-  std::pair<Values, Values> onRow(KernelBuilder &kb, const std::pair<Values, Values> &placed,
-                                  Value planeBase, Value ih, int64_t H, int64_t W) const {
+  // With rows and planes of a multiple of 4, only the tile's column moves a
+  // segment's offset: k tiles along, k x advance - PW.
+  static int64_t varyingBits(Mode mode, int64_t H, int64_t W, int64_t advance, int64_t PW) {
+    if (mode != Mode::Skewed)
+      return 0;
+    if (W % 4 != 0 || H * W % 4 != 0)
+      return 3;
+    int64_t first = ((-PW) % 4 + 4) % 4, bits = 0;
+    for (int64_t k = 1; k < 4; ++k)
+      bits |= first ^ (((k * advance - PW) % 4 + 4) % 4);
+    return bits;
+  }
+
+  // Where a tile whose segment starts at input column iw0 reads, within any
+  // row of W: Aligned, each read's offset (clamped) and whether it lies
+  // inside; otherwise each column's, and iw0 itself.
+  struct Placed {
+    Values offset, valid;
+    Value iw0;
+  };
+  Placed place(KernelBuilder &kb, Value iw0, int64_t W) const {
+    auto [offset, valid] =
+        mode == Mode::Aligned ? starts.place(kb, kb.add(iw0, -skew), W) : segment.place(kb, iw0, W);
+    return {offset, valid, iw0};
+  }
+  // A row's reads: addresses (Skewed: the one address of the segment's first
+  // column, which may lie before its row) and validity (Skewed: a column's).
+  struct Row {
+    Values address, valid;
+  };
+  // The placed reads in input row ih of the H x W plane at planeBase (a row
+  // outside is read clamped).
+  Row onRow(KernelBuilder &kb, const Placed &placed, Value planeBase, Value ih, int64_t H,
+            int64_t W) const {
     Value rowValid = kb.both(kb.ge(ih, 0), kb.lt(ih, kb.idx(H)));
     Value rowBase = kb.add(planeBase, kb.mul(kb.clamp(ih, 0, H - 1), W));
-    Values address, valid;
-    for (size_t i = 0; i < placed.first.size(); ++i) {
-      address.push_back(kb.add(rowBase, placed.first[i]));
-      valid.push_back(kb.both(rowValid, placed.second[i]));
+    Row row;
+    for (size_t i = 0; i < placed.offset.size(); ++i) {
+      if (mode != Mode::Skewed)
+        row.address.push_back(kb.add(rowBase, placed.offset[i]));
+      row.valid.push_back(kb.both(rowValid, placed.valid[i]));
     }
-    return {address, valid};
+    if (mode == Mode::Skewed)
+      row.address.push_back(kb.add(rowBase, placed.iw0));
+    return row;
   }
-  // The reads at `address` (where `valid`, else `padding`), as the values
-  // value(t, kw) indexes.
-  Values read(KernelBuilder &kb, unsigned buffer, ArrayRef<Value> address, ArrayRef<Value> valid,
+  // The reads of `row` whose addresses are moved by `offset` (an input
+  // channel's), where valid, else `padding`, as the values value(t, kw)
+  // indexes.
+  Values read(KernelBuilder &kb, unsigned buffer, const Row &row, Value offset,
               Value padding) const {
     Values v;
-    for (size_t i = 0; i < address.size(); ++i) {
-      Values got = vectors ? kb.loadVector(buffer, kb.div(address[i], 4))
-                           : Values{kb.load(buffer, address[i])};
+    if (mode == Mode::Skewed) {
+      Values x = readSkewed(kb, buffer, kb.add(row.address[0], offset));
+      for (size_t i = 0; i < x.size(); ++i)
+        v.push_back(kb.select(row.valid[i], x[i], padding));
+      return v;
+    }
+    for (size_t i = 0; i < row.address.size(); ++i) {
+      Value at = kb.add(row.address[i], offset);
+      Values got = mode == Mode::Aligned ? kb.loadVector(buffer, kb.div(at, 4))
+                                         : Values{kb.load(buffer, at)};
       for (Value x : got)
-        v.push_back(kb.select(valid[i], x, padding));
+        v.push_back(kb.select(row.valid[i], x, padding));
     }
     return v;
   }
   // Where read()'s values hold tap kw of position t.
   int64_t value(int64_t t, int64_t kw) const {
-    return vectors ? skew + t * segment.SW + kw * segment.DW : segment.column(t, kw);
+    return mode == Mode::Aligned ? skew + t * segment.SW + kw * segment.DW
+                                 : segment.column(t, kw);
+  }
+
+private:
+  // Each column of the segment whose first column is at `start` (>= -PW
+  // past its sample's start): the covering vec4s, kept within the sample
+  // (a vec4 past it holds only columns outside their row), then per column
+  // the float its offset past a multiple of 4 points at.
+  Values readSkewed(KernelBuilder &kb, unsigned buffer, Value start) const {
+    int64_t bias = (PW + 3) / 4 * 4; // start + bias >= 0
+    Value biased = kb.add(start, bias);
+    Value first = kb.sub(kb.div(biased, 4), kb.idx(bias / 4));
+    Value offset = kb.rem(biased, 4);
+    Value sampleFirst = kb.mul(kb.batch(), perSample / 4);
+    int64_t most = skew | skewBits, span = segment.columns.back() + 1;
+    Values x;
+    for (int64_t i = 0; i < (span + most + 3) / 4; ++i) {
+      Value inSample = kb.clamp(kb.sub(kb.add(first, i), sampleFirst), 0, perSample / 4 - 1);
+      llvm::append_range(x, kb.loadVector(buffer, kb.add(inSample, sampleFirst)));
+    }
+    Value high = skewBits & 2 ? kb.ge(offset, 2) : Value();
+    Value odd = skewBits & 1 ? kb.ge(kb.rem(offset, 2), 1) : Value();
+    Values v;
+    for (int64_t col : segment.columns) {
+      auto low = [&](int64_t s) { // s: the offset with bit 0 clear if it varies
+        return odd ? kb.select(odd, x[col + (s | 1)], x[col + s]) : x[col + s];
+      };
+      int64_t fixed = skew & ~skewBits;
+      v.push_back(high ? kb.select(high, low(fixed | 2), low(fixed)) : low(fixed));
+    }
+    return v;
   }
 };
 
@@ -360,7 +452,7 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
   // group past a ragged row's end lies wholly past it).
   int64_t width = storeWidth(TP, OW);
   useOutputVectors(kb, spec, width);
-  SegmentReads reads(kb, spec.input(0), segment, W, TP * SW, PW);
+  SegmentReads reads(kb, spec.input(0), segment, H, W, TP * SW, PW, C * H * W);
   if (tile % 4 == 0)
     kb.useVectors(spec.param(0), 4);
 
@@ -376,7 +468,7 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
     Value wBase = kb.mul(channelBlock, Cg * taps * tile);
     Values acc = kb.loop(0, KH, Values(tile * TP, kb.f32(0)), [&](Value kh, ValueRange acc) {
       Value ih = kb.add(kb.add(kb.mul(oh, SH), -PH), kb.mul(kh, DH));
-      auto [address, valid] = reads.onRow(kb, placed, inBase, ih, H, W);
+      SegmentReads::Row row = reads.onRow(kb, placed, inBase, ih, H, W);
       Value wRow = kb.add(wBase, kb.mul(kh, KW * tile));
       // A 1x1 takes `step` input channels per iteration (a multi-tap row
       // already does several multiply-adds per accumulator and load).
@@ -386,11 +478,7 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
         std::vector<Values> segments, weights;
         for (int64_t s = 0; s < step; ++s) {
           Value c = kb.add(kb.mul(cs, step), s);
-          Value channel = kb.mul(c, H * W);
-          Values at;
-          for (Value a : address)
-            at.push_back(kb.add(a, channel));
-          segments.push_back(reads.read(kb, spec.input(0), at, valid, kb.f32(0)));
+          segments.push_back(reads.read(kb, spec.input(0), row, kb.mul(c, H * W), kb.f32(0)));
           Value wc = kb.add(wRow, kb.mul(c, taps * tile));
           for (int64_t kw = 0; kw < KW; ++kw)
             weights.push_back(loadSharedBlock(kb, spec.param(0), tile, kb.add(wc, kw * tile)));
@@ -459,7 +547,7 @@ std::array<uint32_t, 3> emitWindow(KernelBuilder &kb, const KernelSpec &spec, co
   int64_t R = windowRows(kb, reduce, OH, TP, SW), rowTiles = (OH + R - 1) / R, taps = KH * KW;
   int64_t tiles = rowTiles * tilesPerRow;
   RowSegment segment(TP, KW, SW, DW);
-  SegmentReads reads(kb, spec.input(0), segment, W, TP * SW, PW);
+  SegmentReads reads(kb, spec.input(0), segment, H, W, TP * SW, PW, C * H * W);
   kb.readAsTexels(spec.input(0));
   if (conv)
     kb.readAsTexels(spec.param(0));
@@ -486,8 +574,8 @@ std::array<uint32_t, 3> emitWindow(KernelBuilder &kb, const KernelSpec &spec, co
       if (uses.empty())
         continue;
       Value ih = kb.add(kb.add(kb.mul(oh0, SH), -PH), i);
-      auto [address, inside] = reads.onRow(kb, placed, inBase, ih, H, W);
-      Values x = reads.read(kb, spec.input(0), address, inside, padding);
+      Values x = reads.read(kb, spec.input(0), reads.onRow(kb, placed, inBase, ih, H, W),
+                            kb.idx(0), padding);
       for (auto [r, kh] : uses)
         for (int64_t t = 0; t < TP; ++t)
           for (int64_t kw = 0; kw < KW; ++kw) {
