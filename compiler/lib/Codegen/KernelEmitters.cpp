@@ -291,6 +291,8 @@ struct RowSegment {
 //   planes move it too). Validity is per column, as a vec4 may straddle rows.
 // - Columns: one load per column (samples that do not hold a multiple of 4
 //   floats, or segments of fewer than 4 columns).
+// Without padding, a read outside its row or plane (clamped) only feeds
+// outputs past the edge, which are never stored, so it needs no check.
 struct SegmentReads {
   enum class Mode { Columns, Aligned, Skewed };
   const RowSegment &segment;
@@ -298,14 +300,16 @@ struct SegmentReads {
   int64_t skew;      // the first tile's segment's offset past a multiple of 4 (Aligned: every tile's)
   int64_t skewBits;  // Skewed: the bits of the offset that can vary
   int64_t perSample; // floats per sample of the buffer
-  int64_t PW;        // the padding: a segment starts at most PW columns before its row
+  int64_t PW;        // a segment starts at most PW columns before its row
+  bool padded;       // whether reads outside a row or plane count as padding
   RowSegment starts; // Aligned: each read's first column, relative to the segment's start - skew
 
-  SegmentReads(KernelBuilder &kb, unsigned buffer, const RowSegment &segment, int64_t H, int64_t W,
-               int64_t advance, int64_t PW, int64_t perSample)
-      : segment(segment), mode(modeFor(segment, W, advance, perSample)),
-        skew(((-PW) % 4 + 4) % 4), skewBits(varyingBits(mode, H, W, advance, PW)),
-        perSample(perSample), PW(PW),
+  // Reads of the input of `s` by tiles `advance` columns apart.
+  SegmentReads(KernelBuilder &kb, unsigned buffer, const RowSegment &segment, const ConvShape &s,
+               int64_t advance)
+      : segment(segment), mode(modeFor(segment, s.W, advance, s.C * s.H * s.W)),
+        skew(((-s.PW) % 4 + 4) % 4), skewBits(varyingBits(mode, s.H, s.W, advance, s.PW)),
+        perSample(s.C * s.H * s.W), PW(s.PW), padded(s.PH > 0 || s.PW > 0),
         starts(mode == Mode::Aligned
                    ? RowSegment((segment.columns.back() + skew) / 4 + 1, 1, 4, 1)
                    : segment) {
@@ -372,10 +376,13 @@ struct SegmentReads {
   Values read(KernelBuilder &kb, unsigned buffer, const Row &row, Value offset,
               Value padding) const {
     Values v;
+    auto inside = [&](size_t i, Value x) {
+      return padded ? kb.select(row.valid[i], x, padding) : x;
+    };
     if (mode == Mode::Skewed) {
       Values x = readSkewed(kb, buffer, kb.add(row.address[0], offset));
       for (size_t i = 0; i < x.size(); ++i)
-        v.push_back(kb.select(row.valid[i], x[i], padding));
+        v.push_back(inside(i, x[i]));
       return v;
     }
     for (size_t i = 0; i < row.address.size(); ++i) {
@@ -383,7 +390,7 @@ struct SegmentReads {
       Values got = mode == Mode::Aligned ? kb.loadVector(buffer, kb.div(at, 4))
                                          : Values{kb.load(buffer, at)};
       for (Value x : got)
-        v.push_back(kb.select(row.valid[i], x, padding));
+        v.push_back(inside(i, x));
     }
     return v;
   }
@@ -452,7 +459,7 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
   // group past a ragged row's end lies wholly past it).
   int64_t width = storeWidth(TP, OW);
   useOutputVectors(kb, spec, width);
-  SegmentReads reads(kb, spec.input(0), segment, H, W, TP * SW, PW, C * H * W);
+  SegmentReads reads(kb, spec.input(0), segment, s, TP * SW);
   if (tile % 4 == 0)
     kb.useVectors(spec.param(0), 4);
 
@@ -547,7 +554,7 @@ std::array<uint32_t, 3> emitWindow(KernelBuilder &kb, const KernelSpec &spec, co
   int64_t R = windowRows(kb, reduce, OH, TP, SW), rowTiles = (OH + R - 1) / R, taps = KH * KW;
   int64_t tiles = rowTiles * tilesPerRow;
   RowSegment segment(TP, KW, SW, DW);
-  SegmentReads reads(kb, spec.input(0), segment, H, W, TP * SW, PW, C * H * W);
+  SegmentReads reads(kb, spec.input(0), segment, s, TP * SW);
   kb.readAsTexels(spec.input(0));
   if (conv)
     kb.readAsTexels(spec.param(0));
