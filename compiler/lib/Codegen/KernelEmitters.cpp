@@ -189,12 +189,13 @@ int64_t reductionStep(KernelBuilder &kb, int64_t k) {
 
 
 // Output positions per thread of a conv. Wide overlapping windows (a 7x7
-// stem) take a quarter of the tile: measured on ResNet's stem, 16 positions
-// 10.6 ms, 8 7.1 ms, 4 6.3 ms (docs/PERFORMANCE.md); 16x16 patchify convs
-// and 3x3s keep the full tile.
+// stem) take half the tile: on ResNet's stem, with vec4 row reads and packed
+// weights, 16 positions 3.7-4.1 ms, 8 3.4, 4 3.7-4.0 (docs/PERFORMANCE.md;
+// scalar reads had favoured 4); 16x16 patchify convs and 3x3s keep the full
+// tile.
 int64_t convPositions(KernelBuilder &kb, int64_t KW, int64_t SW) {
   int64_t p = kb.tiles().pixelsPerThread;
-  return KW >= 5 && SW < KW ? std::max<int64_t>(1, p / 4) : p;
+  return KW >= 5 && SW < KW ? std::max<int64_t>(1, p / 2) : p;
 }
 
 // Elements per store for runs of `run` consecutive outputs starting at
