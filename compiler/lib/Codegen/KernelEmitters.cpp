@@ -877,15 +877,44 @@ std::array<uint32_t, 3> emitAdaptiveAvgpool(KernelBuilder &kb, const KernelSpec 
   });
 }
 
+// Runs an elementwise body over the n elements of a sample: a run of 4
+// consecutive ones a thread where n and `run` (a length a run must not
+// cross, such as a channel's plane) are multiples of 4, else one. The
+// inputs are read as texels (vec4s for runs of 4; lavapipe loads and stores
+// a vec4 for about what it does a float) and the outputs go through
+// storeRun. body(first, x) gets the run's first element within the sample
+// and each input's values, and returns the run's outputs.
+std::array<uint32_t, 3> forEachRun(KernelBuilder &kb, const KernelSpec &spec, int64_t n,
+                                   int64_t run,
+                                   const std::function<Values(Value, ArrayRef<Values>)> &body) {
+  int64_t width = n % 4 == 0 && run % 4 == 0 ? 4 : 1;
+  for (unsigned i = 0; i < spec.numInputs; ++i) {
+    kb.readAsTexels(spec.input(i));
+    if (width > 1)
+      kb.useVectors(spec.input(i), width);
+  }
+  useOutputVectors(kb, spec, width);
+  return kb.forEachItem(n / width, [&](Value item) {
+    Value first = kb.mul(item, width), at = kb.add(kb.sampleBase(n), first);
+    std::vector<Values> x;
+    for (unsigned i = 0; i < spec.numInputs; ++i)
+      x.push_back(width > 1 ? kb.loadVector(spec.input(i), kb.div(at, width))
+                            : Values{kb.load(spec.input(i), at)});
+    storeRun(kb, spec, at, body(first, x));
+  });
+}
+
 // y = x * scale[c] + shift[c], the inference form of batch norm.
 std::array<uint32_t, 3> emitBatchnorm(KernelBuilder &kb, const KernelSpec &spec, Operation *op) {
   Value input = op->getOperand(0);
   int64_t C = shapeOf(input)[1], n = perSample(input), S = n / C;
-  return kb.forEachItem(n, [&](Value item) {
-    Value c = kb.div(item, S);
-    Value x = kb.load(spec.input(0), kb.add(kb.sampleBase(n), item));
-    Value v = kb.fadd(kb.fmul(x, kb.load(spec.param(0), c)), kb.load(spec.param(1), c));
-    finish(kb, spec, kb.sampleBase(n), item, v);
+  return forEachRun(kb, spec, n, S, [&](Value first, ArrayRef<Values> x) {
+    Value c = kb.div(first, S);
+    Value scale = kb.load(spec.param(0), c), shift = kb.load(spec.param(1), c);
+    Values y;
+    for (Value v : x[0])
+      y.push_back(kb.fadd(kb.fmul(v, scale), shift));
+    return y;
   });
 }
 
@@ -943,14 +972,16 @@ std::array<uint32_t, 3> emitSoftmax(KernelBuilder &kb, const KernelSpec &spec, S
 std::array<uint32_t, 3> emitElementwise(KernelBuilder &kb, const KernelSpec &spec,
                                         Operation *op) {
   int64_t n = perSample(op->getResult(0));
-  return kb.forEachItem(n, [&](Value item) {
-    Value at = kb.add(kb.sampleBase(n), item);
-    Value x = kb.load(spec.input(0), at);
-    Value v = llvm::TypeSwitch<Operation *, Value>(op)
-                  .Case<AddOp>([&](auto) { return kb.fadd(x, kb.load(spec.input(1), at)); })
-                  .Case<MulOp>([&](auto) { return kb.fmul(x, kb.load(spec.input(1), at)); })
-                  .Default([&](Operation *unary) { return applyActivation(kb, unary, x); });
-    finish(kb, spec, kb.sampleBase(n), item, v);
+  return forEachRun(kb, spec, n, n, [&](Value, ArrayRef<Values> x) {
+    Values y;
+    for (size_t e = 0; e < x[0].size(); ++e)
+      y.push_back(llvm::TypeSwitch<Operation *, Value>(op)
+                      .Case<AddOp>([&](auto) { return kb.fadd(x[0][e], x[1][e]); })
+                      .Case<MulOp>([&](auto) { return kb.fmul(x[0][e], x[1][e]); })
+                      .Default([&](Operation *unary) {
+                        return applyActivation(kb, unary, x[0][e]);
+                      }));
+    return y;
   });
 }
 
