@@ -312,8 +312,7 @@ std::vector<std::vector<float>> ModelCompiler::parameters(const Group &g) {
       }
     }
     if (!llvm::isa<LinearOp>(op)) {
-      int64_t groups = op->getAttrOfType<IntegerAttr>("groups").getInt();
-      return {packedBlocks(w, out, channelTile(options_.tiles, out / groups)), b};
+      return {packedBlocks(w, out, convChannelTile(options_.tiles, op)), b};
     }
     // W^T in row chunks, one binding each (see weightRowsPerBinding).
     w = transposed(w, out);

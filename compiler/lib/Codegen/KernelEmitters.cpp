@@ -237,6 +237,10 @@ struct ConvShape {
   bool pointwise() const {
     return KH == 1 && KW == 1 && SH == 1 && SW == 1 && PH == 0 && PW == 0;
   }
+  // emitConv runs such a conv over each plane as one row where the planes
+  // hold a multiple of 4 positions: tiles of 16 (not a row's 14 or 7) that
+  // stay 4-aligned, so it loads and stores 4 positions at a time.
+  bool flattensPlanes() const { return pointwise() && OH * OW % 4 == 0; }
   ConvShape flattened() const {
     ConvShape f = *this;
     f.W = H * W, f.OW = OH * OW, f.H = f.OH = 1;
@@ -432,6 +436,16 @@ private:
   }
 };
 
+// Output channels per thread of a conv: channelTile of O / g, with twice
+// TileConfig's tile for a 1x1 conv over row tiles of at most 8 positions (7x7
+// planes): a thread's few positions give each shared weight block too
+// little work. ResNet-50's 7x7 1x1s: 17-19% faster; its 7x7 3x3s and
+// flattened 1x1s were slower with 32 (docs/PERFORMANCE.md).
+int64_t convChannelTile(const TileConfig &tiles, const ConvShape &s) {
+  bool fewPositions = s.KH * s.KW == 1 && !s.flattensPlanes() && s.OW <= 8;
+  return channelTile(tiles.channelsPerThread * (fewPositions ? 2 : 1), s.O / s.G);
+}
+
 // Direct convolution, register-tiled: each thread computes `tile` output
 // channels at up to convPositions() consecutive positions of one output
 // row. Per kernel row and input channel it loads the input row segment those
@@ -441,14 +455,10 @@ private:
 // loaded cooperatively (loadSharedBlock): a thread's channel block is the
 // same across its workgroup.
 std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, const ConvShape &shape) {
-  // A pointwise conv whose planes hold a multiple of 4 positions runs over
-  // them as one row each: tiles of 16 (not a row's 14 or 7) that stay
-  // 4-aligned, so it loads and stores 4 positions at a time.
-  const ConvShape &s =
-      shape.pointwise() && shape.OH * shape.OW % 4 == 0 ? shape.flattened() : shape;
+  const ConvShape &s = shape.flattensPlanes() ? shape.flattened() : shape;
   auto [C, H, W, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G] = s;
   int64_t Cg = C / G, Og = O / G;
-  int64_t tile = channelTile(kb.tiles(), Og), taps = KH * KW, P = OH * OW;
+  int64_t tile = convChannelTile(kb.tiles(), shape), taps = KH * KW, P = OH * OW;
   // Row tiles of near-equal width: a 28-wide row is 4 x 7, not 8+8+8+4.
   int64_t positions = convPositions(kb, KW, SW);
   int64_t tilesPerRow = (OW + positions - 1) / positions;
@@ -657,7 +667,7 @@ Values tileProduct(KernelBuilder &kb, ValueRange init, int64_t K, int64_t rows, 
 // Used by linear and attention.
 std::array<uint32_t, 3> emitRowsTimesMatrix(KernelBuilder &kb, const KernelSpec &spec, int64_t R,
                                             int64_t K, int64_t O) {
-  int64_t tile = channelTile(kb.tiles(), O), blocks = O / tile;
+  int64_t tile = channelTile(kb.tiles().channelsPerThread, O), blocks = O / tile;
   int64_t sharedRows = kb.tiles().pixelsPerThread;
   bool shared = kb.tiles().broadcastLanes > 1 && R >= sharedRows * kb.tiles().broadcastLanes;
   int64_t RT = std::min<int64_t>(R, shared ? sharedRows : 4), rowTiles = (R + RT - 1) / RT;
@@ -1098,6 +1108,11 @@ std::array<uint32_t, 3> emitKernel(KernelBuilder &kb, const KernelSpec &spec) {
       .Case<AttentionOp>([&](AttentionOp op) { return emitAttention(kb, spec, op); })
       .Case<AdaptiveAvgpool2dOp>([&](auto op) { return emitAdaptiveAvgpool(kb, spec, op); })
       .Default([&](Operation *op) { return emitElementwise(kb, spec, op); });
+}
+
+int64_t convChannelTile(const TileConfig &tiles, Operation *conv) {
+  return llvm::TypeSwitch<Operation *, int64_t>(conv).Case<Conv1dOp, Conv2dOp>(
+      [&](auto op) { return convChannelTile(tiles, ConvShape::of(op)); });
 }
 
 } // namespace spire

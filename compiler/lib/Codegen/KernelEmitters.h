@@ -34,17 +34,21 @@ inline int64_t weightRowsPerBinding(int64_t K, int64_t O) {
 }
 
 // Outputs per thread along the channel dim of a conv or linear layer: the
-// largest power of two up to TileConfig::channelsPerThread that divides the
-// channels (24 channels, tile 16: 8).
-inline int64_t channelTile(const TileConfig &tiles, int64_t channels) {
+// largest power of two up to `most` (TileConfig::channelsPerThread, or a
+// multiple of it) that divides the channels (24 channels, tile 16: 8).
+inline int64_t channelTile(int64_t most, int64_t channels) {
   int64_t t = 1;
-  while (t * 2 <= tiles.channelsPerThread && channels % (t * 2) == 0)
+  while (t * 2 <= most && channels % (t * 2) == 0)
     t *= 2;
   return t;
 }
 
+// Output channels per thread of a conv1d or conv2d, the T its weights are
+// packed by (below).
+int64_t convChannelTile(const TileConfig &tiles, mlir::Operation *conv);
+
 // Per-layer parameter buffers the emitter expects (prepared by Codegen.cpp):
-//   conv1d/conv2d: weight [O / T, C/g x k..., T] for T = channelTile(O/g),
+//   conv1d/conv2d: weight [O / T, C/g x k..., T] for T = convChannelTile,
 //                  a thread's block of T output channels (batch norm
 //                  folded), so a block's weights of one tap are consecutive;
 //                  bias [O]
