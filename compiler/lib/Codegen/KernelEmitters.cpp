@@ -409,12 +409,12 @@ private:
   // Each column of the segment whose first column is at `start` (>= -PW
   // past its sample's start): the covering vec4s, kept within the sample
   // (a vec4 past it holds only columns outside their row), then per column
-  // the float its offset past a multiple of 4 points at.
+  // the float its shift points at.
   Values readSkewed(KernelBuilder &kb, unsigned buffer, Value start) const {
     int64_t bias = (PW + 3) / 4 * 4; // start + bias >= 0
     Value biased = kb.add(start, bias);
     Value first = kb.sub(kb.div(biased, 4), kb.idx(bias / 4));
-    Value offset = kb.rem(biased, 4);
+    Value shift = kb.rem(biased, 4); // the segment's offset past a multiple of 4
     Value sampleFirst = kb.mul(kb.batch(), perSample / 4);
     int64_t most = skew | skewBits, span = segment.columns.back() + 1;
     Values x;
@@ -422,8 +422,8 @@ private:
       Value inSample = kb.clamp(kb.sub(kb.add(first, i), sampleFirst), 0, perSample / 4 - 1);
       llvm::append_range(x, kb.loadVector(buffer, kb.add(inSample, sampleFirst)));
     }
-    Value high = skewBits & 2 ? kb.ge(offset, 2) : Value();
-    Value odd = skewBits & 1 ? kb.ge(kb.rem(offset, 2), 1) : Value();
+    Value high = skewBits & 2 ? kb.ge(shift, 2) : Value();
+    Value odd = skewBits & 1 ? kb.ge(kb.rem(shift, 2), 1) : Value();
     Values v;
     for (int64_t col : segment.columns) {
       auto low = [&](int64_t s) { // s: the offset with bit 0 clear if it varies
