@@ -55,13 +55,6 @@ Value epilogue(KernelBuilder &kb, const KernelSpec &spec, Value residual, Value 
   return v;
 }
 
-// Residual add, activation, store: the common tail of every kernel.
-void finish(KernelBuilder &kb, const KernelSpec &spec, Value outBase, Value index, Value v) {
-  Value at = kb.add(outBase, index);
-  Value residual = spec.fusedAdd ? kb.load(spec.residual(), at) : Value();
-  kb.store(0, at, epilogue(kb, spec, residual, v));
-}
-
 // Makes the output, and a fused residual read alongside it, buffers of
 // `width`-element vectors for storeRun.
 void useOutputVectors(KernelBuilder &kb, const KernelSpec &spec, int64_t width) {
@@ -88,6 +81,12 @@ void storeRun(KernelBuilder &kb, const KernelSpec &spec, Value first, ArrayRef<V
     kb.store(0, first, out[0]);
   else
     kb.storeVector(0, kb.div(first, width), out);
+}
+
+// Residual add, activation, store of one output: the common tail of every
+// kernel that stores a value at a time.
+void finish(KernelBuilder &kb, const KernelSpec &spec, Value outBase, Value index, Value v) {
+  storeRun(kb, spec, kb.add(outBase, index), {v});
 }
 
 // The register tile's update: acc[i * cols + k] += a(u, i) * b(u, k) for
@@ -198,6 +197,14 @@ int64_t convPositions(KernelBuilder &kb, int64_t KW, int64_t SW) {
   return KW >= 5 && SW < KW ? std::max<int64_t>(1, p / 2) : p;
 }
 
+// A row of `width` split into tiles of near-equal width, at most `most`
+// each: a 28-wide row of tiles up to 16 is 2 x 14, not 16 + 12.
+struct RowTiles {
+  int64_t count, width;
+  RowTiles(int64_t row, int64_t most)
+      : count((row + most - 1) / most), width((row + count - 1) / count) {}
+};
+
 // Elements per store for runs of `run` consecutive outputs starting at
 // multiples of `run` in rows of `row` (a row starts at a multiple of `row`):
 // 4 where 4 divides both, so every store is aligned, else 1 (2-wide stores
@@ -297,7 +304,8 @@ struct RowSegment {
 // - Columns: one load per column (samples that do not hold a multiple of 4
 //   floats, or segments of fewer than 4 columns).
 // Without padding, a read outside its row or plane (clamped) only feeds
-// outputs past the edge, which are never stored, so it needs no check.
+// outputs past the edge, which are never stored, so it needs no check. The
+// buffer is read as texels (unless TileConfig::texelInputs is off).
 struct SegmentReads {
   enum class Mode { Columns, Aligned, Skewed };
   const RowSegment &segment;
@@ -318,6 +326,7 @@ struct SegmentReads {
         starts(mode == Mode::Aligned
                    ? RowSegment((segment.columns.back() + skew) / 4 + 1, 1, 4, 1)
                    : segment) {
+    kb.readAsTexels(buffer);
     if (mode != Mode::Columns)
       kb.useVectors(buffer, 4);
   }
@@ -459,18 +468,15 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
   auto [C, H, W, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G] = s;
   int64_t Cg = C / G, Og = O / G;
   int64_t tile = convChannelTile(kb.tiles(), shape), taps = KH * KW, P = OH * OW;
-  // Row tiles of near-equal width: a 28-wide row is 4 x 7, not 8+8+8+4.
-  int64_t positions = convPositions(kb, KW, SW);
-  int64_t tilesPerRow = (OW + positions - 1) / positions;
-  int64_t TP = (OW + tilesPerRow - 1) / tilesPerRow, pixelTiles = OH * tilesPerRow;
+  RowTiles rowTiles(OW, convPositions(kb, KW, SW));
+  int64_t tilesPerRow = rowTiles.count, TP = rowTiles.width, pixelTiles = OH * tilesPerRow;
   RowSegment segment(TP, KW, SW, DW);
-  kb.readAsTexels(spec.input(0));
-  kb.readAsTexels(spec.param(0));
   // `width` consecutive positions per store where they are aligned (a
   // group past a ragged row's end lies wholly past it).
   int64_t width = storeWidth(TP, OW);
   useOutputVectors(kb, spec, width);
   SegmentReads reads(kb, spec.input(0), segment, s, TP * SW);
+  kb.readAsTexels(spec.param(0));
   if (tile % 4 == 0)
     kb.useVectors(spec.param(0), 4);
 
@@ -559,14 +565,12 @@ std::array<uint32_t, 3> emitWindow(KernelBuilder &kb, const KernelSpec &spec, co
                                    WindowReduce reduce) {
   auto [C, H, W, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G] = s;
   bool conv = reduce == WindowReduce::MultiplyAdd, max = reduce == WindowReduce::Max;
-  int64_t positions = kb.tiles().windowPositions;
-  int64_t tilesPerRow = (OW + positions - 1) / positions;
-  int64_t TP = (OW + tilesPerRow - 1) / tilesPerRow;
-  int64_t R = windowRows(kb, reduce, OH, TP, SW), rowTiles = (OH + R - 1) / R, taps = KH * KW;
-  int64_t tiles = rowTiles * tilesPerRow;
+  RowTiles rowTiles(OW, kb.tiles().windowPositions);
+  int64_t tilesPerRow = rowTiles.count, TP = rowTiles.width;
+  int64_t R = windowRows(kb, reduce, OH, TP, SW), taps = KH * KW;
+  int64_t tiles = (OH + R - 1) / R * tilesPerRow;
   RowSegment segment(TP, KW, SW, DW);
   SegmentReads reads(kb, spec.input(0), segment, s, TP * SW);
-  kb.readAsTexels(spec.input(0));
   if (conv)
     kb.readAsTexels(spec.param(0));
   int64_t width = storeWidth(TP, OW);
