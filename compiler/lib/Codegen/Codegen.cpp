@@ -311,9 +311,8 @@ std::vector<std::vector<float>> ModelCompiler::parameters(const Group &g) {
         b[o] = static_cast<float>(b[o] * scale[o] + shift[o]);
       }
     }
-    if (!llvm::isa<LinearOp>(op)) {
+    if (!llvm::isa<LinearOp>(op))
       return {packedBlocks(w, out, convChannelTile(options_.tiles, op)), b};
-    }
     // W^T in row chunks, one binding each (see weightRowsPerBinding).
     w = transposed(w, out);
     size_t in = w.size() / out, rows = weightRowsPerBinding(in, out);
