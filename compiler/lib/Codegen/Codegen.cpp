@@ -25,6 +25,9 @@
 #include "spire/BundleFormat.h"
 
 #include <cmath>
+#include <functional>
+#include <limits>
+#include <numeric>
 
 using namespace mlir;
 
@@ -61,9 +64,17 @@ struct Group {
   Value residual;                 // the add's other operand
   Operation *activation = nullptr;
   Value result;                   // the value the kernel stores
-  // Per-sample bytes of temporaries live only during this group's kernels
-  // (attention's packed Q/K/V and its pre-projection output).
-  std::vector<int64_t> scratch;
+  // The group's dispatches, in order: part 0 reads the anchor's operands,
+  // the last stores the result (and reads the residual). planMemory gives
+  // each part its own time step, so what a part no longer needs is free for
+  // the next one.
+  int64_t parts = 1;
+  // A temporary live only from one part to another (attention's packed
+  // Q/K/V and its scores): per-sample bytes.
+  struct Scratch {
+    int64_t bytes, firstPart, lastPart;
+  };
+  std::vector<Scratch> scratch;
   std::vector<BufferRegion> scratchRegions; // filled by planMemory
 };
 
@@ -135,9 +146,10 @@ std::vector<Group> ModelCompiler::formGroups(const StageInfo &stage) {
     bool takesResidual = foldsNorm || llvm::isa<Batchnorm1dOp, Batchnorm2dOp, AttentionOp>(op);
     if (auto attention = llvm::dyn_cast<AttentionOp>(op)) {
       auto shape = attention.getInput().getType().getShape();
-      int64_t heads = static_cast<int64_t>(attention.getHeads());
-      g.scratch = {shape[1] * shape[2] * 3 * 4, heads * shape[1] * shape[1] * 4,
-                   shape[1] * shape[2] * 4};
+      int64_t T = shape[1], C = shape[2], heads = static_cast<int64_t>(attention.getHeads());
+      // See emitGroup for what each of the five parts reads and writes.
+      g.parts = 5;
+      g.scratch = {{T * 3 * C * 4, 0, 4}, {heads * T * T * 4, 1, 3}};
     }
     if (next && takesResidual && llvm::isa<AddOp>(next)) {
       Value other = next->getOperand(0) == g.result ? next->getOperand(1) : next->getOperand(0);
@@ -166,6 +178,9 @@ std::vector<Group> ModelCompiler::formGroups(const StageInfo &stage) {
 // Greedy liveness packing: each stored value gets [offset, offset+size) per
 // sample, sharing space with values whose lifetimes do not overlap. Largest
 // first, lowest free offset: close to the largest live set in practice.
+// Time advances by dispatch (a group's part), not by group: every dispatch
+// is followed by a barrier, so a buffer read by one part can be overwritten
+// by the next.
 void ModelCompiler::planMemory(const StageInfo &stage, std::vector<Group> &groups,
                                StagePlan &plan) {
   struct Interval {
@@ -187,50 +202,71 @@ void ModelCompiler::planMemory(const StageInfo &stage, std::vector<Group> &group
       iv.begin = std::min(iv.begin, time);
     iv.end = std::max(iv.end, time);
   };
-  int64_t end = static_cast<int64_t>(groups.size()) + 1;
   for (Value v : stage.inputs)
     touch(v, 0, true);
   std::vector<std::pair<size_t, size_t>> scratchOf; // (group, index) per scratch interval
+  int64_t t = 1; // the group's first part
   for (auto [k, g] : llvm::enumerate(groups)) {
-    int64_t t = static_cast<int64_t>(k) + 1;
+    int64_t last = t + g.parts - 1;
     for (Value operand : g.anchor->getOperands())
       touch(operand, t, false);
     if (g.residual)
-      touch(g.residual, t, false);
-    touch(g.result, t, true);
-    for (auto [i, bytes] : llvm::enumerate(g.scratch)) {
+      touch(g.residual, last, false);
+    touch(g.result, last, true);
+    for (auto [i, s] : llvm::enumerate(g.scratch)) {
       scratchOf.push_back({k, i});
-      intervals.push_back({Value(), static_cast<int64_t>(alignUp(bytes, bundle::kRegionAlignment)),
-                           t, t});
+      intervals.push_back({Value(), static_cast<int64_t>(alignUp(s.bytes, bundle::kRegionAlignment)),
+                           t + s.firstPart, t + s.lastPart});
     }
+    t = last + 1;
   }
   for (Value v : stage.outputs)
-    touch(v, end, false);
+    touch(v, t, false);
 
-  std::vector<size_t> order(intervals.size());
-  for (size_t i = 0; i < order.size(); ++i)
-    order[i] = i;
-  llvm::stable_sort(order, [&](size_t a, size_t b) { return intervals[a].size > intervals[b].size; });
-  std::vector<size_t> placed;
-  uint64_t arena = 0;
-  for (size_t i : order) {
-    Interval &iv = intervals[i];
-    // Candidate offsets: 0 and the end of every overlapping placed value.
-    std::vector<std::pair<uint64_t, uint64_t>> busy;
-    for (size_t j : placed) {
-      const Interval &other = intervals[j];
-      if (other.begin <= iv.end && iv.begin <= other.end)
-        busy.push_back({other.offset, other.offset + other.size});
+  // Each order places its intervals at their lowest free offsets; no one
+  // order wins everywhere (largest first strands a long-lived tensor above
+  // short-lived large ones: ViT's block input over attention's scores), so
+  // every order is tried and the smallest arena kept.
+  auto lifetime = [&](size_t i) { return intervals[i].end - intervals[i].begin; };
+  auto area = [&](size_t i) { return intervals[i].size * (lifetime(i) + 1); };
+  std::vector<std::function<bool(size_t, size_t)>> orders = {
+      [&](size_t a, size_t b) { return intervals[a].size > intervals[b].size; },
+      [&](size_t a, size_t b) {
+        return std::pair(lifetime(a), intervals[a].size) > std::pair(lifetime(b), intervals[b].size);
+      },
+      [&](size_t a, size_t b) { return area(a) > area(b); }};
+  uint64_t arena = std::numeric_limits<uint64_t>::max();
+  std::vector<uint64_t> offsets;
+  for (const auto &before : orders) {
+    std::vector<size_t> order(intervals.size());
+    std::iota(order.begin(), order.end(), 0);
+    llvm::stable_sort(order, before);
+    std::vector<uint64_t> at(intervals.size());
+    uint64_t size = 0;
+    for (auto [n, i] : llvm::enumerate(order)) {
+      const Interval &iv = intervals[i];
+      // Candidate offsets: 0 and the end of every overlapping placed value.
+      std::vector<std::pair<uint64_t, uint64_t>> busy;
+      for (size_t j : ArrayRef(order).take_front(n)) {
+        const Interval &other = intervals[j];
+        if (other.begin <= iv.end && iv.begin <= other.end)
+          busy.push_back({at[j], at[j] + other.size});
+      }
+      llvm::sort(busy);
+      uint64_t offset = 0;
+      for (auto [b, e] : busy)
+        if (offset + iv.size > b && offset < e)
+          offset = std::max(offset, e);
+      at[i] = offset;
+      size = std::max(size, offset + iv.size);
     }
-    llvm::sort(busy);
-    uint64_t offset = 0;
-    for (auto [b, e] : busy)
-      if (offset + iv.size > b && offset < e)
-        offset = std::max(offset, e);
-    iv.offset = offset;
-    placed.push_back(i);
-    arena = std::max(arena, offset + iv.size);
+    if (size < arena) {
+      arena = size;
+      offsets = std::move(at);
+    }
   }
+  for (auto [iv, offset] : llvm::zip(intervals, offsets))
+    iv.offset = offset;
   plan.arenaSize = std::max<uint64_t>(arena, bundle::kRegionAlignment);
   regions_.clear();
   size_t nextScratch = 0;
@@ -243,7 +279,7 @@ void ModelCompiler::planMemory(const StageInfo &stage, std::vector<Group> &group
     auto [group, i] = scratchOf[nextScratch++];
     groups[group].scratchRegions.resize(groups[group].scratch.size());
     groups[group].scratchRegions[i] = {BufferRegion::Space::Arena, iv.offset,
-                                       static_cast<uint64_t>(groups[group].scratch[i])};
+                                       static_cast<uint64_t>(groups[group].scratch[i].bytes)};
   }
 }
 
@@ -383,15 +419,15 @@ void ModelCompiler::emitGroup(const Group &g, size_t stageIndex, StagePlan &plan
     for (auto [i, operand] : llvm::enumerate(g.anchor->getOperands()))
       addPart(i, out, {regions_.lookup(root(operand))}, {}, true);
   } else if (llvm::isa<AttentionOp>(g.anchor)) {
-    // See emitAttention for the five parts. The projections are small: one
+    // See emitAttention for the five parts; formGroups gives planMemory the
+    // parts that use each scratch buffer. The projections are small: one
     // weight binding each (see weightRowsPerBinding).
-    BufferRegion qkv = g.scratchRegions[0], scores = g.scratchRegions[1],
-                 heads = g.scratchRegions[2];
+    BufferRegion qkv = g.scratchRegions[0], scores = g.scratchRegions[1];
     addPart(0, qkv, {regions_.lookup(root(g.anchor->getOperand(0)))}, {params[0], params[1]}, false);
     addPart(1, scores, {qkv}, {}, false);
     addPart(2, scores, {}, {}, false);
-    addPart(3, heads, {scores, qkv}, {}, false);
-    addPart(4, out, {heads}, {params[2], params[3]}, true);
+    addPart(3, qkv, {scores, qkv}, {}, false);
+    addPart(4, out, {qkv}, {params[2], params[3]}, true);
   } else if (llvm::isa<ParameterOp>(g.anchor)) {
     addPart(0, out, {}, params, true); // the input gives only the batch
   } else {

@@ -668,9 +668,10 @@ Values tileProduct(KernelBuilder &kb, ValueRange init, int64_t K, int64_t rows, 
 // A single row (a batch-1 classifier) splits the reduction over the lanes of
 // a subgroup instead (lane l takes k = l, l + L, ...; the partial sums are
 // added by broadcast), so its few output blocks still fill the device.
-// Used by linear and attention.
+// Row r of x starts at r * rowStride (K, or more for rows that are part of
+// wider ones). Used by linear and attention.
 std::array<uint32_t, 3> emitRowsTimesMatrix(KernelBuilder &kb, const KernelSpec &spec, int64_t R,
-                                            int64_t K, int64_t O) {
+                                            int64_t K, int64_t O, int64_t rowStride) {
   int64_t tile = channelTile(kb.tiles().channelsPerThread, O), blocks = O / tile;
   int64_t sharedRows = kb.tiles().pixelsPerThread;
   bool shared = kb.tiles().broadcastLanes > 1 && R >= sharedRows * kb.tiles().broadcastLanes;
@@ -695,7 +696,8 @@ std::array<uint32_t, 3> emitRowsTimesMatrix(KernelBuilder &kb, const KernelSpec 
     Value r0 = kb.mul(rowTile, RT), o0 = kb.mul(block, tile);
     Values xBase;
     for (int64_t r = 0; r < RT; ++r) // a tail row past R is clamped, not stored
-      xBase.push_back(kb.add(kb.sampleBase(R * K), kb.mul(kb.clamp(kb.add(r0, r), 0, R - 1), K)));
+      xBase.push_back(kb.add(kb.sampleBase(R * rowStride),
+                             kb.mul(kb.clamp(kb.add(r0, r), 0, R - 1), rowStride)));
     Values acc(RT * tile, kb.f32(0));
     // One reduction loop per weight binding (one for all but huge weights).
     auto kOf = [&](Value k) { return lane ? kb.add(kb.mul(k, L), lane) : k; };
@@ -744,7 +746,7 @@ std::array<uint32_t, 3> emitRowsTimesMatrix(KernelBuilder &kb, const KernelSpec 
 
 std::array<uint32_t, 3> emitLinear(KernelBuilder &kb, const KernelSpec &spec, LinearOp op) {
   int64_t K = shapeOf(op.getInput()).back(), O = op.getOut();
-  return emitRowsTimesMatrix(kb, spec, perSample(op.getInput()) / K, K, O);
+  return emitRowsTimesMatrix(kb, spec, perSample(op.getInput()) / K, K, O, K);
 }
 
 // Self-attention runs as five kernels (spec.part), each a simple loop nest
@@ -752,15 +754,16 @@ std::array<uint32_t, 3> emitLinear(KernelBuilder &kb, const KernelSpec &spec, Li
 //   0  qkv = x W_in^T + b_in                       [T, 3C]
 //   1  scores[h, i, j] = q_i . k_j / sqrt(D)        [H, T, T], 8 x 8 a thread
 //   2  softmax over j, in place                     one row a thread
-//   3  heads[i, h*D + d] = sum_j p[h, i, j] v_j      8 x 8 a thread
+//   3  heads[i, h*D + d] = sum_j p[h, i, j] v_j      8 x 8 a thread, stored
+//      over q (read only by part 1), so no [T, C] buffer more is live
 //   4  out = heads W_out^T + b_out, then the epilogue
 std::array<uint32_t, 3> emitAttention(KernelBuilder &kb, const KernelSpec &spec, AttentionOp op) {
   ArrayRef<int64_t> shape = shapeOf(op.getInput());
   int64_t T = shape[1], C = shape[2], H = op.getHeads(), D = C / H;
   if (spec.part == 0)
-    return emitRowsTimesMatrix(kb, spec, T, C, 3 * C);
+    return emitRowsTimesMatrix(kb, spec, T, C, 3 * C, C);
   if (spec.part == 4)
-    return emitRowsTimesMatrix(kb, spec, T, C, C);
+    return emitRowsTimesMatrix(kb, spec, T, C, C, 3 * C);
   Value qkv = kb.sampleBase(T * 3 * C);
   // Parts 1 and 3 are per-head products [T, K] x [K, N]: a workgroup takes
   // one head and 8 columns (keys, or value dims), shared by loadShared, and
@@ -822,13 +825,12 @@ std::array<uint32_t, 3> emitAttention(KernelBuilder &kb, const KernelSpec &spec,
       });
     });
   }
-  // part 3: probabilities (input 0) times values (input 1, the packed qkv).
+  // part 3: probabilities (input 0) times values (input 1, the packed qkv,
+  // which is also the output).
   return perHead(
       D, T, spec.input(0), scoreAt, spec.input(1),
       [&](Value h, Value j, Value d) { return qkvAt(2, j, h, d); },
-      [&](Value h, Value i, Value d, Value v) {
-        kb.store(0, kb.add(kb.sampleBase(T * C), kb.add(kb.mul(i, C), kb.add(kb.mul(h, D), d))), v);
-      });
+      [&](Value h, Value i, Value d, Value v) { kb.store(0, qkvAt(0, i, h, d), v); });
 }
 
 std::array<uint32_t, 3> emitMatmul(KernelBuilder &kb, const KernelSpec &spec, MatmulOp op) {
