@@ -178,6 +178,26 @@ class OpsMix(nn.Module):
         return {"sm": sm, "out": out}
 
 
+class Separable(nn.Module):
+    """Depthwise-separable pairs (tests/e2e/specs/separable.yaml)."""
+    def __init__(self):
+        super().__init__()
+        self.dw1 = nn.Conv2d(8, 8, 3, stride=2, padding=1, groups=8, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.pw1 = nn.Conv2d(8, 12, 1)
+        self.dw2 = nn.Conv2d(12, 12, 3, padding=1, groups=12)
+        self.pw2 = nn.Conv2d(12, 12, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(12)
+        self.dw3 = nn.Conv2d(12, 12, 5, padding=1, groups=12)
+        self.pw3 = nn.Conv2d(12, 8, 1)
+
+    def forward(self, image):
+        F = nn.functional
+        x = self.pw1(F.relu6(self.bn1(self.dw1(image))))
+        y = F.relu(self.bn2(self.pw2(self.dw2(x))) + x)
+        return {"pw3": self.pw3(F.silu(self.dw3(y)))}
+
+
 def torchvision_model(name, output, **kwargs):
     """A torchvision model whose single output gets the spec's output name."""
     import torchvision
@@ -211,6 +231,7 @@ MODELS = {
                         ["--set", "L=50"]),
     "transformer_block": ("specs/transformer_block.yaml", TransformerBlock, {"tokens": (16, 64)}, []),
     "ops_mix": ("tests/e2e/specs/ops_mix.yaml", OpsMix, {"image": (4, 15, 15)}, []),
+    "separable": ("tests/e2e/specs/separable.yaml", Separable, {"image": (8, 32, 32)}, []),
     "resnet18": ("specs/resnet18.yaml", torchvision_model("resnet18", "fc"),
                  {"image": (3, 224, 224)}, []),
     "resnet50": ("specs/resnet50.yaml", torchvision_model("resnet50", "fc"),

@@ -60,6 +60,10 @@ std::vector<int64_t> tensorShape(Value v, int64_t batch) {
 struct Group {
   Operation *anchor = nullptr;
   Operation *batchnorm = nullptr; // folded into a conv/linear's weights
+  // A depthwise anchor's output fed in registers to the pointwise conv
+  // after it (fusesPointwise), through an optional activation; the
+  // pointwise conv's batch norm folds into its weights.
+  Operation *anchorActivation = nullptr, *pointwise = nullptr, *pointwiseNorm = nullptr;
   Operation *add = nullptr;       // residual add applied in the epilogue
   Value residual;                 // the add's other operand
   Operation *activation = nullptr;
@@ -142,6 +146,25 @@ std::vector<Group> ModelCompiler::formGroups(const StageInfo &stage) {
       g.result = next->getResult(0);
       absorbed.insert(next);
       next = soleUser(g.result);
+    }
+    if (next) {
+      Operation *act = isActivation(next) ? next : nullptr;
+      Operation *pw = act ? soleUser(act->getResult(0)) : next;
+      if (pw && fusesPointwise(op, pw)) {
+        g.anchorActivation = act;
+        g.pointwise = pw;
+        g.result = pw->getResult(0);
+        absorbed.insert(pw);
+        if (act)
+          absorbed.insert(act);
+        next = soleUser(g.result);
+        if (next && llvm::isa<Batchnorm2dOp>(next)) {
+          g.pointwiseNorm = next;
+          g.result = next->getResult(0);
+          absorbed.insert(next);
+          next = soleUser(g.result);
+        }
+      }
     }
     bool takesResidual = foldsNorm || llvm::isa<Batchnorm1dOp, Batchnorm2dOp, AttentionOp>(op);
     if (auto attention = llvm::dyn_cast<AttentionOp>(op)) {
@@ -331,15 +354,15 @@ std::vector<std::vector<float>> ModelCompiler::parameters(const Group &g) {
     return std::pair{scale, shift};
   };
 
-  Operation *op = g.anchor;
-  if (llvm::isa<Conv1dOp, Conv2dOp, LinearOp>(op)) {
+  // A conv or linear layer's [out, ...] weights and bias, `bn` folded in.
+  auto folded = [&](Operation *op, Operation *bn) {
     int64_t out = op->getAttrOfType<IntegerAttr>("out").getInt();
     std::vector<float> w = get(op, "weight");
     std::vector<float> b(out, 0.0f);
     if (op->getAttrOfType<BoolAttr>("bias").getValue())
       b = get(op, "bias");
-    if (g.batchnorm) {
-      auto [scale, shift] = normScaleShift(g.batchnorm, out);
+    if (bn) {
+      auto [scale, shift] = normScaleShift(bn, out);
       size_t per = w.size() / out;
       for (int64_t o = 0; o < out; ++o) {
         for (size_t i = 0; i < per; ++i)
@@ -347,6 +370,24 @@ std::vector<std::vector<float>> ModelCompiler::parameters(const Group &g) {
         b[o] = static_cast<float>(b[o] * scale[o] + shift[o]);
       }
     }
+    return std::pair{w, b};
+  };
+
+  Operation *op = g.anchor;
+  if (g.pointwise) {
+    auto [w, b] = folded(op, g.batchnorm);
+    size_t taps = w.size() / b.size(), block = separableBlock(taps);
+    std::vector<float> depthwise(b.size() * block, 0.0f);
+    for (size_t c = 0; c < b.size(); ++c) {
+      std::copy_n(w.begin() + c * taps, taps, depthwise.begin() + c * block);
+      depthwise[c * block + taps] = b[c];
+    }
+    auto [pw, pb] = folded(g.pointwise, g.pointwiseNorm);
+    return {depthwise, packedBlocks(pw, pb.size(), pb.size()), pb};
+  }
+  if (llvm::isa<Conv1dOp, Conv2dOp, LinearOp>(op)) {
+    auto [w, b] = folded(op, g.batchnorm);
+    size_t out = b.size();
     if (!llvm::isa<LinearOp>(op))
       return {packedBlocks(w, out, convChannelTile(options_.tiles, op)), b};
     // W^T in row chunks, one binding each (see weightRowsPerBinding).
@@ -408,6 +449,8 @@ void ModelCompiler::emitGroup(const Group &g, size_t stageIndex, StagePlan &plan
     p.spec.numParams = weights.size();
     p.spec.fusedAdd = epilogue && residual;
     p.spec.activation = epilogue ? g.activation : nullptr;
+    p.spec.anchorActivation = g.anchorActivation;
+    p.spec.pointwise = g.pointwise;
     p.bindings.push_back(output);
     p.bindings.insert(p.bindings.end(), inputs.begin(), inputs.end());
     p.bindings.insert(p.bindings.end(), weights.begin(), weights.end());
@@ -438,7 +481,8 @@ void ModelCompiler::emitGroup(const Group &g, size_t stageIndex, StagePlan &plan
   }
 
   std::string layer = layerName(g.anchor).str();
-  for (Operation *op : {g.batchnorm, g.add, g.activation})
+  for (Operation *op :
+       {g.batchnorm, g.anchorActivation, g.pointwise, g.pointwiseNorm, g.add, g.activation})
     if (op)
       layer += "+" + layerName(op).str();
   for (Part &p : parts) {

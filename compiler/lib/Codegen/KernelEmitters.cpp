@@ -455,6 +455,44 @@ int64_t convChannelTile(const TileConfig &tiles, const ConvShape &s) {
   return channelTile(tiles.channelsPerThread * (fewPositions ? 2 : 1), s.O / s.G);
 }
 
+// Where a conv kernel's threads store: O output channels of OH x OW, row
+// tiles of TP positions (pixelTiles in all), `width` positions a store.
+struct ConvStores {
+  int64_t O, OH, OW, TP, pixelTiles, width;
+};
+// One thread's register tile: `tile` output channels from oc0 at the TP
+// positions from ow0 of output row oh (its tile is pixelTile).
+struct ConvTile {
+  Value oc0;
+  int64_t tile;
+  Value oh, ow0, pixelTile;
+};
+
+// Adds the bias (from `biasBuffer`) to acc[j * TP + t], output channel
+// oc0 + j at position ow0 + t, and stores it with the epilogue (storeRun).
+void storeConvTile(KernelBuilder &kb, const KernelSpec &spec, ArrayRef<Value> acc,
+                   unsigned biasBuffer, const ConvStores &o, const ConvTile &at) {
+  int64_t P = o.OH * o.OW;
+  Value outBase = kb.sampleBase(o.O * P);
+  Values bias;
+  for (int64_t j = 0; j < at.tile; ++j)
+    bias.push_back(kb.load(biasBuffer, kb.add(at.oc0, j)));
+  bool ragged = o.OW % o.TP != 0 || o.pixelTiles % kb.workgroupSize() != 0;
+  for (int64_t t = 0; t < o.TP; t += o.width) {
+    auto store = [&] {
+      for (int64_t j = 0; j < at.tile; ++j) {
+        Value rowStart =
+            kb.add(kb.add(outBase, kb.mul(kb.add(at.oc0, j), P)), kb.mul(at.oh, o.OW));
+        Values v;
+        for (int64_t e = 0; e < o.width; ++e)
+          v.push_back(kb.fadd(acc[j * o.TP + t + e], bias[j]));
+        storeRun(kb, spec, kb.add(kb.add(rowStart, at.ow0), t), v);
+      }
+    };
+    storeIfInside(kb, ragged, {{at.pixelTile, o.pixelTiles}, {kb.add(at.ow0, t), o.OW}}, store);
+  }
+}
+
 // Direct convolution, register-tiled: each thread computes `tile` output
 // channels at up to convPositions() consecutive positions of one output
 // row. Per kernel row and input channel it loads the input row segment those
@@ -467,7 +505,7 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
   const ConvShape &s = shape.flattensPlanes() ? shape.flattened() : shape;
   auto [C, H, W, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G] = s;
   int64_t Cg = C / G, Og = O / G;
-  int64_t tile = convChannelTile(kb.tiles(), shape), taps = KH * KW, P = OH * OW;
+  int64_t tile = convChannelTile(kb.tiles(), shape), taps = KH * KW;
   RowTiles rowTiles(OW, convPositions(kb, KW, SW));
   int64_t tilesPerRow = rowTiles.count, TP = rowTiles.width, pixelTiles = OH * tilesPerRow;
   RowSegment segment(TP, KW, SW, DW);
@@ -512,23 +550,8 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
             [&](int64_t u, int64_t t) { return segments[u / KW][reads.value(t, u % KW)]; });
       });
     });
-    Value outBase = kb.sampleBase(O * P);
-    Values bias;
-    for (int64_t j = 0; j < tile; ++j)
-      bias.push_back(kb.load(spec.param(1), kb.add(oc0, j)));
-    bool ragged = OW % TP != 0 || pixelTiles % kb.workgroupSize() != 0;
-    for (int64_t t = 0; t < TP; t += width) {
-      auto store = [&] {
-        for (int64_t j = 0; j < tile; ++j) {
-          Value rowStart = kb.add(kb.add(outBase, kb.mul(kb.add(oc0, j), P)), kb.mul(oh, OW));
-          Values v;
-          for (int64_t e = 0; e < width; ++e)
-            v.push_back(kb.fadd(acc[j * TP + t + e], bias[j]));
-          storeRun(kb, spec, kb.add(kb.add(rowStart, ow0), t), v);
-        }
-      };
-      storeIfInside(kb, ragged, {{pixelTile, pixelTiles}, {kb.add(ow0, t), OW}}, store);
-    }
+    storeConvTile(kb, spec, acc, spec.param(1), {O, OH, OW, TP, pixelTiles, width},
+                  {oc0, tile, oh, ow0, pixelTile});
   });
 }
 
@@ -624,6 +647,85 @@ std::array<uint32_t, 3> emitWindow(KernelBuilder &kb, const KernelSpec &spec, co
         });
       }
     }
+  });
+}
+
+// Outputs of a pointwise conv that emitSeparable keeps per thread: all of
+// them, so each depthwise value is computed once.
+constexpr int64_t kSeparableOutputs = 32;
+
+// Positions per thread of emitSeparable: O x TP accumulators within the
+// conv kernel's 16 x 16, and where one divides the row, a multiple of 4
+// (vec4 reads and stores, no ragged tile).
+int64_t separablePositions(KernelBuilder &kb, int64_t O, int64_t OW) {
+  int64_t most = kb.tiles().channelsPerThread * kb.tiles().pixelsPerThread / O;
+  for (int64_t tp = most / 4 * 4; tp >= 4; tp -= 4)
+    if (OW % tp == 0)
+      return tp;
+  return std::max<int64_t>(1, most);
+}
+
+// A depthwise conv and the 1x1 conv after it (a depthwise-separable pair) as
+// one kernel: the depthwise output, a channel at a time in registers, is the
+// pointwise conv's reduction input, and is never stored nor loaded again.
+// A stored float costs about 32 multiply-adds on lavapipe, and MobileNetV2's
+// early depthwise kernels spend about half their time storing
+// (docs/PERFORMANCE.md). A thread takes TP positions of one output row and
+// all O <= kSeparableOutputs output channels, so no depthwise value is
+// computed twice; a channel's weights (and depthwise bias) are the same for
+// every thread, fetched as vec4s shared by the subgroup (loadSharedBlock).
+std::array<uint32_t, 3> emitSeparable(KernelBuilder &kb, const KernelSpec &spec,
+                                      const ConvShape &s, int64_t O) {
+  auto [C, H, W, Cout, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G] = s;
+  int64_t taps = KH * KW, block = separableBlock(taps);
+  RowTiles rowTiles(OW, separablePositions(kb, O, OW));
+  int64_t tilesPerRow = rowTiles.count, TP = rowTiles.width, pixelTiles = OH * tilesPerRow;
+  RowSegment segment(TP, KW, SW, DW);
+  SegmentReads reads(kb, spec.input(0), segment, s, TP * SW);
+  int64_t width = storeWidth(TP, OW);
+  useOutputVectors(kb, spec, width);
+  for (unsigned p = 0; p < spec.numParams; ++p)
+    kb.readAsTexels(spec.param(p));
+  kb.useVectors(spec.param(0), 4);
+  kb.useVectors(spec.param(1), 4);
+
+  return kb.forEachTile(1, pixelTiles, [&](Value, Value pixelTile) {
+    // A lane past the last tile reads row OH - 1 and stores nothing.
+    Value oh = kb.clamp(kb.div(pixelTile, tilesPerRow), 0, OH - 1);
+    Value ow0 = kb.mul(kb.rem(pixelTile, tilesPerRow), TP);
+    auto placed = reads.place(kb, kb.add(kb.mul(ow0, SW), -PW), W);
+    std::vector<SegmentReads::Row> rows; // of channel 0; a channel moves them by c x H x W
+    for (int64_t kh = 0; kh < KH; ++kh) {
+      Value ih = kb.add(kb.add(kb.mul(oh, SH), -PH), kh * DH);
+      rows.push_back(reads.onRow(kb, placed, kb.sampleBase(C * H * W), ih, H, W));
+    }
+    // `step` channels an iteration, as emitConv's 1x1s: each accumulator
+    // update takes `step` products.
+    int64_t step = reductionStep(kb, C);
+    Values acc = kb.loop(0, C / step, Values(O * TP, kb.f32(0)), [&](Value cs, ValueRange acc) {
+      std::vector<Values> d, pw;
+      for (int64_t u = 0; u < step; ++u) {
+        Value c = kb.add(kb.mul(cs, step), u);
+        Values w = loadSharedBlock(kb, spec.param(0), block, kb.mul(c, block));
+        Values sum(TP, w[taps]); // from the depthwise bias
+        for (int64_t kh = 0; kh < KH; ++kh) {
+          Values x = reads.read(kb, spec.input(0), rows[kh], kb.mul(c, H * W), kb.f32(0));
+          for (int64_t t = 0; t < TP; ++t)
+            for (int64_t kw = 0; kw < KW; ++kw)
+              sum[t] = kb.fadd(sum[t], kb.fmul(x[reads.value(t, kw)], w[kh * KW + kw]));
+        }
+        if (spec.anchorActivation)
+          for (Value &v : sum)
+            v = applyActivation(kb, spec.anchorActivation, v);
+        d.push_back(sum);
+        pw.push_back(loadSharedBlock(kb, spec.param(1), O, kb.mul(c, O)));
+      }
+      return accumulateTile(
+          kb, acc, O, TP, step, [&](int64_t u, int64_t j) { return pw[u][j]; },
+          [&](int64_t u, int64_t t) { return d[u][t]; });
+    });
+    storeConvTile(kb, spec, acc, spec.param(2), {O, OH, OW, TP, pixelTiles, width},
+                  {kb.idx(0), O, oh, ow0, pixelTile});
   });
 }
 
@@ -1089,6 +1191,9 @@ std::array<uint32_t, 3> emitKernel(KernelBuilder &kb, const KernelSpec &spec) {
   return llvm::TypeSwitch<Operation *, std::array<uint32_t, 3>>(spec.anchor)
       .Case<Conv1dOp, Conv2dOp>([&](auto op) {
         ConvShape shape = ConvShape::of(op);
+        if (spec.pointwise)
+          return emitSeparable(kb, spec, shape,
+                               spec.pointwise->getAttrOfType<IntegerAttr>("out").getInt());
         return shape.depthwise() ? emitWindow(kb, spec, shape, WindowReduce::MultiplyAdd)
                                  : emitConv(kb, spec, shape);
       })
@@ -1114,6 +1219,15 @@ std::array<uint32_t, 3> emitKernel(KernelBuilder &kb, const KernelSpec &spec) {
       .Case<AttentionOp>([&](AttentionOp op) { return emitAttention(kb, spec, op); })
       .Case<AdaptiveAvgpool2dOp>([&](auto op) { return emitAdaptiveAvgpool(kb, spec, op); })
       .Default([&](Operation *op) { return emitElementwise(kb, spec, op); });
+}
+
+bool fusesPointwise(Operation *depthwise, Operation *pointwise) {
+  auto dw = llvm::dyn_cast<Conv2dOp>(depthwise);
+  auto pw = llvm::dyn_cast<Conv2dOp>(pointwise);
+  if (!dw || !pw || !ConvShape::of(dw).depthwise())
+    return false;
+  ConvShape p = ConvShape::of(pw);
+  return p.pointwise() && p.G == 1 && p.O <= kSeparableOutputs && p.O % 4 == 0;
 }
 
 int64_t convChannelTile(const TileConfig &tiles, Operation *conv) {

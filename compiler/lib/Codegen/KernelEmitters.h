@@ -18,6 +18,10 @@ struct KernelSpec {
   unsigned numParams = 0;
   bool fusedAdd = false;                  // out += residual (same index)
   mlir::Operation *activation = nullptr;  // applied last
+  // A depthwise anchor's pointwise conv, fed in registers (fusesPointwise),
+  // and the activation between the two.
+  mlir::Operation *pointwise = nullptr;
+  mlir::Operation *anchorActivation = nullptr;
   unsigned part = 0;                      // concat: which input this kernel copies
 
   unsigned input(unsigned i) const { return 1 + i; }
@@ -52,6 +56,11 @@ int64_t convChannelTile(const TileConfig &tiles, mlir::Operation *conv);
 //                  a thread's block of T output channels (batch norm
 //                  folded), so a block's weights of one tap are consecutive;
 //                  bias [O]
+//   a depthwise conv and its pointwise conv (KernelSpec::pointwise): per
+//                  channel the depthwise's taps then its bias, zero-padded
+//                  to separableBlock(taps) floats; the pointwise's weight
+//                  transposed to [C, O]; its bias [O] (each conv with its
+//                  batch norm folded)
 //   linear:        weight transposed to [in, out] (folded) in row chunks of
 //                  weightRowsPerBinding, then bias [out]
 //   batchnorm*:    scale [C], shift [C]
@@ -61,5 +70,13 @@ std::array<uint32_t, 3> emitKernel(KernelBuilder &kb, const KernelSpec &spec);
 
 // Whether `op` is an activation that can be applied as an epilogue.
 bool isActivation(mlir::Operation *op);
+
+// Floats per channel of a separable pair's depthwise weights and bias: a
+// whole number of vec4s.
+inline int64_t separableBlock(int64_t taps) { return (taps + 1 + 3) / 4 * 4; }
+
+// Whether a depthwise conv2d's output can feed the 1x1 conv `pointwise`
+// within one kernel, never stored (emitSeparable).
+bool fusesPointwise(mlir::Operation *depthwise, mlir::Operation *pointwise);
 
 } // namespace spire
