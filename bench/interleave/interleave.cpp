@@ -2,7 +2,8 @@
 // them in turn, one iteration each, so this VM's drifts (up to ~1.5x within
 // minutes; two `spire bench` processes on the same bundle differed by 35%)
 // hit all of them alike. Prints, per bundle, the minimum device ms of the
-// whole run and of each dispatch label (labels from the first bundle).
+// whole run and of each dispatch label (every bundle's labels; "-" where a
+// bundle has no such dispatch).
 // Backs the before/after figures in docs/PERFORMANCE.md; not part of the
 // build. From the repository root, after building (one command line):
 //
@@ -51,7 +52,7 @@ int main(int argc, char **argv) {
     }
     std::vector<double> total(models.size(), 1e30);
     std::vector<std::map<std::string, double>> byLabel(models.size());
-    std::vector<std::string> labels; // the first bundle's, in dispatch order
+    std::vector<std::vector<std::string>> order(models.size()); // each bundle's labels, in dispatch order
     for (int it = -2; it < iterations; ++it) // two warm-up rounds
       for (size_t m = 0; m < models.size(); ++m) {
         models[m].run(inputs[m]);
@@ -60,13 +61,24 @@ int main(int argc, char **argv) {
         total[m] = std::min(total[m], models[m].lastDeviceMs());
         std::map<std::string, double> run; // attention: several dispatches a label
         for (const spire::DispatchTime &d : models[m].lastProfile()) {
-          if (m == 0 && it == 0 && !run.count(d.layer))
-            labels.push_back(d.layer);
+          if (it == 0 && !run.count(d.layer))
+            order[m].push_back(d.layer);
           run[d.layer] += d.ms;
         }
         for (const auto &[label, ms] : run)
           byLabel[m][label] = byLabel[m].count(label) ? std::min(byLabel[m][label], ms) : ms;
       }
+    // Rows: the first bundle's labels, each later bundle's own (a fused
+    // kernel, say) after the label that precedes it there.
+    std::vector<std::string> labels = order[0];
+    for (size_t m = 1; m < order.size(); ++m)
+      for (size_t i = 0; i < order[m].size(); ++i)
+        if (std::find(labels.begin(), labels.end(), order[m][i]) == labels.end()) {
+          auto before = i == 0 ? labels.end()
+                               : std::find(labels.begin(), labels.end(), order[m][i - 1]);
+          labels.insert(i == 0 ? labels.begin() : before == labels.end() ? before : before + 1,
+                        order[m][i]);
+        }
     std::printf("%-44s", "min device ms");
     for (const std::string &p : paths)
       std::printf(" %14.14s", p.substr(p.rfind('/') + 1).c_str());
@@ -82,7 +94,12 @@ int main(int argc, char **argv) {
     }
     std::printf("\n");
     for (const std::string &label : labels) {
-      std::printf("%-44.44s", label.c_str());
+      // A fused kernel's label names its ops; its first and last tell it apart.
+      size_t first = label.find('+'), last = label.rfind('+');
+      std::string shown = label.size() <= 44 || first == last
+                              ? label
+                              : label.substr(0, first) + "+..." + label.substr(last);
+      std::printf("%-44.44s", shown.c_str());
       for (const auto &labelMs : byLabel) {
         auto it = labelMs.find(label);
         if (it == labelMs.end())
