@@ -64,6 +64,10 @@ struct Group {
   // after it (fusesPointwise), through an optional activation; the
   // pointwise conv's batch norm folds into its weights.
   Operation *anchorActivation = nullptr, *pointwise = nullptr, *pointwiseNorm = nullptr;
+  // The 1x1 conv (and its batch norm) on another input whose output the
+  // residual add would read: its products go into the anchor's accumulators
+  // (fusesShortcut), so neither conv's output before the add is stored.
+  Operation *shortcut = nullptr, *shortcutNorm = nullptr;
   Operation *add = nullptr;       // residual add applied in the epilogue
   Value residual;                 // the add's other operand
   Operation *activation = nullptr;
@@ -180,9 +184,29 @@ std::vector<Group> ModelCompiler::formGroups(const StageInfo &stage) {
       // one starts. If it comes later (a projection path built after the
       // main path), the add fuses into the projection's kernel instead.
       Operation *def = other.getDefiningOp();
-      if (!def || def->isBeforeInBlock(op)) {
+      // Or the projection joins this kernel: a 1x1 conv, maybe with a batch
+      // norm, used only by the add, on a value that exists already.
+      Operation *norm = def && llvm::isa<Batchnorm2dOp>(def) ? def : nullptr;
+      Operation *conv = norm ? norm->getOperand(0).getDefiningOp() : def;
+      bool projection = conv && !g.pointwise && fusesShortcut(op, conv) &&
+                        inStage.contains(conv) && op->isBeforeInBlock(conv) &&
+                        soleUser(other) == next &&
+                        (!norm || soleUser(conv->getResult(0)) == norm);
+      if (projection) {
+        Operation *in = conv->getOperand(0).getDefiningOp();
+        projection = !in || in->isBeforeInBlock(op);
+      }
+      if (!def || def->isBeforeInBlock(op) || projection) {
         g.add = next;
-        g.residual = other;
+        if (projection) {
+          g.shortcut = conv;
+          g.shortcutNorm = norm;
+          absorbed.insert(conv);
+          if (norm)
+            absorbed.insert(norm);
+        } else {
+          g.residual = other;
+        }
         g.result = next->getResult(0);
         absorbed.insert(next);
         next = soleUser(g.result);
@@ -233,6 +257,8 @@ void ModelCompiler::planMemory(const StageInfo &stage, std::vector<Group> &group
     int64_t last = t + g.parts - 1;
     for (Value operand : g.anchor->getOperands())
       touch(operand, t, false);
+    if (g.shortcut)
+      touch(g.shortcut->getOperand(0), t, false);
     if (g.residual)
       touch(g.residual, last, false);
     touch(g.result, last, true);
@@ -385,6 +411,14 @@ std::vector<std::vector<float>> ModelCompiler::parameters(const Group &g) {
     auto [pw, pb] = folded(g.pointwise, g.pointwiseNorm);
     return {depthwise, packedBlocks(pw, pb.size(), pb.size()), pb};
   }
+  if (g.shortcut) {
+    auto [w, b] = folded(op, g.batchnorm);
+    auto [ws, bs] = folded(g.shortcut, g.shortcutNorm);
+    size_t T = convChannelTile(options_.tiles, op);
+    for (size_t o = 0; o < b.size(); ++o)
+      b[o] += bs[o];
+    return {packedBlocks(w, b.size(), T), b, packedBlocks(ws, b.size(), T)};
+  }
   if (llvm::isa<Conv1dOp, Conv2dOp, LinearOp>(op)) {
     auto [w, b] = folded(op, g.batchnorm);
     size_t out = b.size();
@@ -451,6 +485,7 @@ void ModelCompiler::emitGroup(const Group &g, size_t stageIndex, StagePlan &plan
     p.spec.activation = epilogue ? g.activation : nullptr;
     p.spec.anchorActivation = g.anchorActivation;
     p.spec.pointwise = g.pointwise;
+    p.spec.shortcut = g.shortcut;
     p.bindings.push_back(output);
     p.bindings.insert(p.bindings.end(), inputs.begin(), inputs.end());
     p.bindings.insert(p.bindings.end(), weights.begin(), weights.end());
@@ -477,12 +512,15 @@ void ModelCompiler::emitGroup(const Group &g, size_t stageIndex, StagePlan &plan
     std::vector<BufferRegion> inputs;
     for (Value operand : g.anchor->getOperands())
       inputs.push_back(regions_.lookup(root(operand)));
+    if (g.shortcut)
+      inputs.push_back(regions_.lookup(root(g.shortcut->getOperand(0))));
     addPart(0, out, inputs, params, true);
   }
 
   std::string layer = layerName(g.anchor).str();
   for (Operation *op :
-       {g.batchnorm, g.anchorActivation, g.pointwise, g.pointwiseNorm, g.add, g.activation})
+       {g.batchnorm, g.anchorActivation, g.pointwise, g.pointwiseNorm, g.shortcut, g.shortcutNorm,
+        g.add, g.activation})
     if (op)
       layer += "+" + layerName(op).str();
   for (Part &p : parts) {

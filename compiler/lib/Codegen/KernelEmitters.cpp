@@ -5,6 +5,7 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
+#include <optional>
 
 using namespace mlir;
 
@@ -493,6 +494,55 @@ void storeConvTile(KernelBuilder &kb, const KernelSpec &spec, ArrayRef<Value> ac
   }
 }
 
+// Where a conv's row products read: `reads` of `buffer`, the row `row` (of
+// KW taps), a channel's plane `plane` floats after the one before.
+struct RowInput {
+  const SegmentReads &reads;
+  unsigned buffer;
+  const SegmentReads::Row &row;
+  int64_t plane, KW;
+};
+// Where the block's weights for a kernel row are: tap kw of channel c at
+// base + c x channel + kw x tile, `tile` of them, in `buffer`.
+struct RowWeights {
+  unsigned buffer;
+  Value base;
+  int64_t channel, tile;
+};
+
+// acc plus the products of one kernel row: for each of `channels` input
+// channels (`step` an iteration), its row segment times its KW taps'
+// weights (loadSharedBlock: the same across the workgroup).
+Values convRowProducts(KernelBuilder &kb, ValueRange acc, const RowInput &in, int64_t channels,
+                       int64_t step, const RowWeights &w, int64_t TP) {
+  int64_t KW = in.KW;
+  return kb.loop(0, channels / step, acc, [&](Value cs, ValueRange acc) {
+    // Every load of the iteration first, then its multiply-adds.
+    std::vector<Values> segments, weights;
+    for (int64_t s = 0; s < step; ++s) {
+      Value c = kb.add(kb.mul(cs, step), s);
+      segments.push_back(in.reads.read(kb, in.buffer, in.row, kb.mul(c, in.plane), kb.f32(0)));
+      Value wc = kb.add(w.base, kb.mul(c, w.channel));
+      for (int64_t kw = 0; kw < KW; ++kw)
+        weights.push_back(loadSharedBlock(kb, w.buffer, w.tile, kb.add(wc, kw * w.tile)));
+    }
+    return accumulateTile(
+        kb, acc, w.tile, TP, step * KW, [&](int64_t u, int64_t j) { return weights[u][j]; },
+        [&](int64_t u, int64_t t) { return segments[u / KW][in.reads.value(t, u % KW)]; });
+  });
+}
+
+// A conv's projection shortcut in its kernel (KernelSpec::shortcut): the
+// 1x1's shape, and how a tile of TP positions reads its input row segment.
+struct Shortcut {
+  ConvShape shape;
+  RowSegment segment;
+  SegmentReads reads;
+  Shortcut(KernelBuilder &kb, const KernelSpec &spec, const ConvShape &shape, int64_t TP)
+      : shape(shape), segment(TP, 1, shape.SW, 1),
+        reads(kb, spec.input(1), segment, shape, TP * shape.SW) {}
+};
+
 // Direct convolution, register-tiled: each thread computes `tile` output
 // channels at up to convPositions() consecutive positions of one output
 // row. Per kernel row and input channel it loads the input row segment those
@@ -517,6 +567,13 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
   kb.readAsTexels(spec.param(0));
   if (tile % 4 == 0)
     kb.useVectors(spec.param(0), 4);
+  std::optional<Shortcut> shortcut;
+  if (spec.shortcut) {
+    shortcut.emplace(kb, spec, ConvShape::of(llvm::cast<Conv2dOp>(spec.shortcut)), TP);
+    kb.readAsTexels(spec.param(2));
+    if (tile % 4 == 0)
+      kb.useVectors(spec.param(2), 4);
+  }
 
   return kb.forEachTile(O / tile, pixelTiles, [&](Value channelBlock, Value pixelTile) {
     Value oc0 = kb.mul(channelBlock, tile);
@@ -535,21 +592,20 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
       // A 1x1 takes `step` input channels per iteration (a multi-tap row
       // already does several multiply-adds per accumulator and load).
       int64_t step = taps == 1 ? reductionStep(kb, Cg) : 1;
-      return kb.loop(0, Cg / step, acc, [&](Value cs, ValueRange acc) {
-        // Every load of the iteration first, then its multiply-adds.
-        std::vector<Values> segments, weights;
-        for (int64_t s = 0; s < step; ++s) {
-          Value c = kb.add(kb.mul(cs, step), s);
-          segments.push_back(reads.read(kb, spec.input(0), row, kb.mul(c, H * W), kb.f32(0)));
-          Value wc = kb.add(wRow, kb.mul(c, taps * tile));
-          for (int64_t kw = 0; kw < KW; ++kw)
-            weights.push_back(loadSharedBlock(kb, spec.param(0), tile, kb.add(wc, kw * tile)));
-        }
-        return accumulateTile(
-            kb, acc, tile, TP, step * KW, [&](int64_t u, int64_t j) { return weights[u][j]; },
-            [&](int64_t u, int64_t t) { return segments[u / KW][reads.value(t, u % KW)]; });
-      });
+      return convRowProducts(kb, acc, {reads, spec.input(0), row, H * W, KW}, Cg, step,
+                             {spec.param(0), wRow, taps * tile, tile}, TP);
     });
+    if (shortcut) {
+      // The projection's products join the same accumulators: its input's
+      // row oh x stride, columns (ow0 + t) x stride.
+      const ConvShape &p = shortcut->shape;
+      auto placed = shortcut->reads.place(kb, kb.mul(ow0, p.SW), p.W);
+      SegmentReads::Row row = shortcut->reads.onRow(
+          kb, placed, kb.sampleBase(p.C * p.H * p.W), kb.mul(oh, p.SH), p.H, p.W);
+      acc = convRowProducts(kb, acc, {shortcut->reads, spec.input(1), row, p.H * p.W, 1}, p.C,
+                            reductionStep(kb, p.C),
+                            {spec.param(2), kb.mul(channelBlock, p.C * tile), tile, tile}, TP);
+    }
     storeConvTile(kb, spec, acc, spec.param(1), {O, OH, OW, TP, pixelTiles, width},
                   {oc0, tile, oh, ow0, pixelTile});
   });
@@ -1219,6 +1275,16 @@ std::array<uint32_t, 3> emitKernel(KernelBuilder &kb, const KernelSpec &spec) {
       .Case<AttentionOp>([&](AttentionOp op) { return emitAttention(kb, spec, op); })
       .Case<AdaptiveAvgpool2dOp>([&](auto op) { return emitAdaptiveAvgpool(kb, spec, op); })
       .Default([&](Operation *op) { return emitElementwise(kb, spec, op); });
+}
+
+bool fusesShortcut(Operation *anchor, Operation *shortcut) {
+  auto conv = llvm::dyn_cast<Conv2dOp>(anchor);
+  auto projection = llvm::dyn_cast<Conv2dOp>(shortcut);
+  if (!conv || !projection)
+    return false;
+  ConvShape a = ConvShape::of(conv), p = ConvShape::of(projection);
+  return a.G == 1 && !a.depthwise() && !a.flattensPlanes() && p.G == 1 && p.KH == 1 &&
+         p.KW == 1 && p.PH == 0 && p.PW == 0 && p.O == a.O && p.OH == a.OH && p.OW == a.OW;
 }
 
 bool fusesPointwise(Operation *depthwise, Operation *pointwise) {

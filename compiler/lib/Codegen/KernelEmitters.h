@@ -22,6 +22,9 @@ struct KernelSpec {
   // and the activation between the two.
   mlir::Operation *pointwise = nullptr;
   mlir::Operation *anchorActivation = nullptr;
+  // A conv anchor's projection shortcut (fusesShortcut): a 1x1 conv of
+  // input 1 whose products join the anchor's accumulators.
+  mlir::Operation *shortcut = nullptr;
   unsigned part = 0;                      // concat: which input this kernel copies
 
   unsigned input(unsigned i) const { return 1 + i; }
@@ -61,6 +64,9 @@ int64_t convChannelTile(const TileConfig &tiles, mlir::Operation *conv);
 //                  to separableBlock(taps) floats; the pointwise's weight
 //                  transposed to [C, O]; its bias [O] (each conv with its
 //                  batch norm folded)
+//   a conv with a shortcut (KernelSpec::shortcut): the conv's weight and
+//                  the sum of both biases, as above, then the shortcut's
+//                  weight packed by the conv's T
 //   linear:        weight transposed to [in, out] (folded) in row chunks of
 //                  weightRowsPerBinding, then bias [out]
 //   batchnorm*:    scale [C], shift [C]
@@ -70,6 +76,12 @@ std::array<uint32_t, 3> emitKernel(KernelBuilder &kb, const KernelSpec &spec);
 
 // Whether `op` is an activation that can be applied as an epilogue.
 bool isActivation(mlir::Operation *op);
+
+// Whether the 1x1 conv `shortcut`, whose output is added to the conv
+// `anchor`'s, can run in the anchor's kernel (emitConv): the same output
+// positions per thread, the shortcut's input row segments read as the
+// anchor's are.
+bool fusesShortcut(mlir::Operation *anchor, mlir::Operation *shortcut);
 
 // Floats per channel of a separable pair's depthwise weights and bias: a
 // whole number of vec4s.
