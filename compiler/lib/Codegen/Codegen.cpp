@@ -223,11 +223,10 @@ std::vector<Group> ModelCompiler::formGroups(const StageInfo &stage) {
 }
 
 // Greedy liveness packing: each stored value gets [offset, offset+size) per
-// sample, sharing space with values whose lifetimes do not overlap. Largest
-// first, lowest free offset: close to the largest live set in practice.
-// Time advances by dispatch (a group's part), not by group: every dispatch
-// is followed by a barrier, so a buffer read by one part can be overwritten
-// by the next.
+// sample, sharing space with values whose lifetimes do not overlap: the
+// lowest free offset, in the best of three orders (below). Time advances
+// by dispatch (a group's part), not by group: every dispatch is followed by
+// a barrier, so a buffer read by one part can be overwritten by the next.
 void ModelCompiler::planMemory(const StageInfo &stage, std::vector<Group> &groups,
                                StagePlan &plan) {
   struct Interval {

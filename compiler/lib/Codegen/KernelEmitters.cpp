@@ -913,7 +913,7 @@ std::array<uint32_t, 3> emitLinear(KernelBuilder &kb, const KernelSpec &spec, Li
 //   1  scores[h, i, j] = q_i . k_j / sqrt(D)        [H, T, T], 8 x 8 a thread
 //   2  softmax over j, in place                     one row a thread
 //   3  heads[i, h*D + d] = sum_j p[h, i, j] v_j      8 x 8 a thread, stored
-//      over q (read only by part 1), so no [T, C] buffer more is live
+//      over q (read only by part 1), so no separate [T, C] buffer is live
 //   4  out = heads W_out^T + b_out, then the epilogue
 std::array<uint32_t, 3> emitAttention(KernelBuilder &kb, const KernelSpec &spec, AttentionOp op) {
   ArrayRef<int64_t> shape = shapeOf(op.getInput());
