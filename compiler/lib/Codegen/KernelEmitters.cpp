@@ -795,18 +795,26 @@ enum class WeightLoads {
 // One thread's register tile of a product, over k in [0, K):
 // acc[r * cols + t] += x(r, k) * w(k, t) for r < rows, t < cols, reading
 // w as `how` says. Each iteration loads reductionStep indices, then runs
-// their multiply-adds.
+// their multiply-adds. With xRun 4 (the step a multiple of 4), x(r, k) for
+// each 4 k of a step from a multiple of 4 are consecutive floats from a
+// 4-aligned start, in a buffer of vec4s: one load for the 4.
 Values tileProduct(KernelBuilder &kb, ValueRange init, int64_t K, int64_t rows, int64_t cols,
                    WeightLoads how, unsigned xBuffer,
                    const std::function<Value(int64_t, Value)> &xAt, unsigned wBuffer,
-                   const std::function<Value(Value, Value)> &wAt) {
+                   const std::function<Value(Value, Value)> &wAt, int64_t xRun = 1) {
   int64_t step = reductionStep(kb, K);
   return kb.loop(0, K / step, init, [&](Value ks, ValueRange acc) {
     std::vector<Values> x(step), w(step);
     for (int64_t s = 0; s < step; ++s) {
       Value k = kb.add(kb.mul(ks, step), s);
-      for (int64_t r = 0; r < rows; ++r)
-        x[s].push_back(kb.load(xBuffer, xAt(r, k)));
+      if (s % xRun == 0)
+        for (int64_t r = 0; r < rows; ++r) {
+          Value at = xAt(r, k);
+          Values v = xRun == 1 ? Values{kb.load(xBuffer, at)}
+                               : kb.loadVector(xBuffer, kb.div(at, xRun));
+          for (int64_t i = 0; i < xRun; ++i)
+            x[s + i].push_back(v[i]);
+        }
       auto at = [&](Value t) { return wAt(k, t); };
       w[s] = how == WeightLoads::Vec4     ? loadConsecutive(kb, wBuffer, cols, at(kb.idx(0)))
              : how == WeightLoads::Shared ? loadShared(kb, wBuffer, cols, at)
@@ -824,8 +832,9 @@ Values tileProduct(KernelBuilder &kb, ValueRange init, int64_t K, int64_t rows, 
 // subgroups, a workgroup shares one output block (8 rows a thread, weights by
 // loadShared); otherwise each thread takes its own block (up to 4 rows).
 // A single row (a batch-1 classifier) splits the reduction over the lanes of
-// a subgroup instead (lane l takes k = l, l + L, ...; the partial sums are
-// added by broadcast), so its few output blocks still fill the device.
+// a subgroup instead (lane l takes k = l, l + L, ..., or runs of 4 from
+// 4l, 4(l + L), ... where they fit; the partial sums are added by
+// broadcast), so its few output blocks still fill the device.
 // Row r of x starts at r * rowStride (K, or more for rows that are part of
 // wider ones). Used by linear and attention.
 std::array<uint32_t, 3> emitRowsTimesMatrix(KernelBuilder &kb, const KernelSpec &spec, int64_t R,
@@ -843,7 +852,19 @@ std::array<uint32_t, 3> emitRowsTimesMatrix(KernelBuilder &kb, const KernelSpec 
   WeightLoads how = shared ? WeightLoads::Shared
                     : O % 4 == 0 && tile % 4 == 0 ? WeightLoads::Vec4
                                                   : WeightLoads::Each;
+  // A split reduction gives each lane runs of 4 consecutive k, interleaved
+  // (lane l takes 4l to 4l + 3, then 4(l + L) on), where every chunk's share
+  // is whole runs, so its x values come as vec4s: a fetch for 4 of them.
+  // Runs interleave so the lanes read neighbouring weight rows: a lane's own
+  // contiguous share was at most ~15% faster on cache-sized weights but
+  // 15-20% slower on VGG's 411 MB fc6 (docs/PERFORMANCE.md).
+  int64_t xRun = splitK && K % (4 * L) == 0 && rows % (4 * L) == 0 &&
+                         kb.tiles().reductionStep >= 4
+                     ? 4
+                     : 1;
   kb.readAsTexels(spec.input(0));
+  if (xRun == 4)
+    kb.useVectors(spec.input(0), 4);
   for (int64_t c = 0; c < chunks; ++c) {
     kb.readAsTexels(spec.param(c));
     if (how == WeightLoads::Vec4)
@@ -858,13 +879,20 @@ std::array<uint32_t, 3> emitRowsTimesMatrix(KernelBuilder &kb, const KernelSpec 
                              kb.mul(kb.clamp(kb.add(r0, r), 0, R - 1), rowStride)));
     Values acc(RT * tile, kb.f32(0));
     // One reduction loop per weight binding (one for all but huge weights).
-    auto kOf = [&](Value k) { return lane ? kb.add(kb.mul(k, L), lane) : k; };
+    // Lane l's k-th index: l + kL, or in runs, 4(l + (k / 4) L) + k % 4.
+    auto kOf = [&](Value k) {
+      if (!lane)
+        return k;
+      if (xRun == 1)
+        return kb.add(kb.mul(k, L), lane);
+      return kb.add(kb.mul(kb.add(kb.mul(kb.div(k, xRun), L), lane), xRun), kb.rem(k, xRun));
+    };
     for (int64_t c = 0; c < chunks; ++c)
       acc = tileProduct(
           kb, acc, std::min(rows, K - c * rows) / (lane ? L : 1), RT, tile, how, spec.input(0),
           [&](int64_t r, Value k) { return kb.add(xBase[r], kb.add(kOf(k), c * rows)); },
           spec.param(c),
-          [&](Value k, Value t) { return kb.add(kb.add(kb.mul(kOf(k), O), o0), t); });
+          [&](Value k, Value t) { return kb.add(kb.add(kb.mul(kOf(k), O), o0), t); }, xRun);
     if (lane)
       for (Value &a : acc) {
         Value sum = kb.broadcast(a, 0);
