@@ -569,7 +569,8 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
     kb.useVectors(spec.param(0), 4);
   std::optional<Shortcut> shortcut;
   if (spec.shortcut) {
-    shortcut.emplace(kb, spec, ConvShape::of(llvm::cast<Conv2dOp>(spec.shortcut)), TP);
+    ConvShape p = ConvShape::of(llvm::cast<Conv2dOp>(spec.shortcut));
+    shortcut.emplace(kb, spec, p.flattensPlanes() ? p.flattened() : p, TP);
     kb.readAsTexels(spec.param(2));
     if (tile % 4 == 0)
       kb.useVectors(spec.param(2), 4);
@@ -1311,8 +1312,11 @@ bool fusesShortcut(Operation *anchor, Operation *shortcut) {
   if (!conv || !projection)
     return false;
   ConvShape a = ConvShape::of(conv), p = ConvShape::of(projection);
-  return a.G == 1 && !a.depthwise() && !a.flattensPlanes() && p.G == 1 && p.KH == 1 &&
-         p.KW == 1 && p.PH == 0 && p.PW == 0 && p.O == a.O && p.OH == a.OH && p.OW == a.OW;
+  // A conv run over flattened planes has tiles that cross rows: only a
+  // shortcut over flattened planes too (stride 1) reads them as segments.
+  return a.G == 1 && !a.depthwise() && a.flattensPlanes() == p.flattensPlanes() && p.G == 1 &&
+         p.KH == 1 && p.KW == 1 && p.PH == 0 && p.PW == 0 && p.O == a.O && p.OH == a.OH &&
+         p.OW == a.OW;
 }
 
 bool fusesPointwise(Operation *depthwise, Operation *pointwise) {
