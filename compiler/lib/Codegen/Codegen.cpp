@@ -142,14 +142,23 @@ std::vector<Group> ModelCompiler::formGroups(const StageInfo &stage) {
     g.result = op->getResult(0);
     bool foldsNorm = llvm::isa<Conv1dOp, Conv2dOp, LinearOp>(op);
     Operation *next = soleUser(g.result);
+    // `absorbed` joins the kernel, which then stores its result instead.
+    auto take = [&](Operation *absorbedOp) {
+      absorbed.insert(absorbedOp);
+      g.result = absorbedOp->getResult(0);
+      next = soleUser(g.result);
+    };
+    // Kernels run in anchor order: what one reads must exist before it starts.
+    auto existsBefore = [&](Value v) {
+      Operation *def = v.getDefiningOp();
+      return !def || def->isBeforeInBlock(op);
+    };
     // Batch norm folds into the weights when its channel dim is the
     // producer's output-channel dim: always for convs, for linear on [N, C].
     if (next && foldsNorm && llvm::isa<Batchnorm1dOp, Batchnorm2dOp>(next) &&
         (!llvm::isa<LinearOp>(op) || llvm::cast<RankedTensorType>(g.result.getType()).getRank() == 2)) {
       g.batchnorm = next;
-      g.result = next->getResult(0);
-      absorbed.insert(next);
-      next = soleUser(g.result);
+      take(next);
     }
     if (next) {
       Operation *act = isActivation(next) ? next : nullptr;
@@ -157,16 +166,12 @@ std::vector<Group> ModelCompiler::formGroups(const StageInfo &stage) {
       if (pw && fusesPointwise(op, pw)) {
         g.anchorActivation = act;
         g.pointwise = pw;
-        g.result = pw->getResult(0);
-        absorbed.insert(pw);
         if (act)
           absorbed.insert(act);
-        next = soleUser(g.result);
+        take(pw);
         if (next && llvm::isa<Batchnorm2dOp>(next)) {
           g.pointwiseNorm = next;
-          g.result = next->getResult(0);
-          absorbed.insert(next);
-          next = soleUser(g.result);
+          take(next);
         }
       }
     }
@@ -180,23 +185,20 @@ std::vector<Group> ModelCompiler::formGroups(const StageInfo &stage) {
     }
     if (next && takesResidual && llvm::isa<AddOp>(next)) {
       Value other = next->getOperand(0) == g.result ? next->getOperand(1) : next->getOperand(0);
-      // Kernels run in anchor order: the residual must exist before this
-      // one starts. If it comes later (a projection path built after the
-      // main path), the add fuses into the projection's kernel instead.
+      // The residual must exist before this kernel starts. If it comes later
+      // (a projection path built after the main path), either the projection
+      // joins this kernel (a 1x1 conv, maybe with a batch norm, used only by
+      // the add, on a value that exists already), or the add fuses into the
+      // projection's kernel instead.
       Operation *def = other.getDefiningOp();
-      // Or the projection joins this kernel: a 1x1 conv, maybe with a batch
-      // norm, used only by the add, on a value that exists already.
       Operation *norm = def && llvm::isa<Batchnorm2dOp>(def) ? def : nullptr;
       Operation *conv = norm ? norm->getOperand(0).getDefiningOp() : def;
       bool projection = conv && !g.pointwise && fusesShortcut(op, conv) &&
                         inStage.contains(conv) && op->isBeforeInBlock(conv) &&
                         soleUser(other) == next &&
-                        (!norm || soleUser(conv->getResult(0)) == norm);
-      if (projection) {
-        Operation *in = conv->getOperand(0).getDefiningOp();
-        projection = !in || in->isBeforeInBlock(op);
-      }
-      if (!def || def->isBeforeInBlock(op) || projection) {
+                        (!norm || soleUser(conv->getResult(0)) == norm) &&
+                        existsBefore(conv->getOperand(0));
+      if (existsBefore(other) || projection) {
         g.add = next;
         if (projection) {
           g.shortcut = conv;
@@ -207,15 +209,12 @@ std::vector<Group> ModelCompiler::formGroups(const StageInfo &stage) {
         } else {
           g.residual = other;
         }
-        g.result = next->getResult(0);
-        absorbed.insert(next);
-        next = soleUser(g.result);
+        take(next);
       }
     }
     if (next && isActivation(next) && !isActivation(op)) {
       g.activation = next;
-      g.result = next->getResult(0);
-      absorbed.insert(next);
+      take(next);
     }
     groups.push_back(g);
   }
