@@ -1,5 +1,7 @@
 #include "KernelEmitters.h"
 
+#include "ConvShape.h"
+
 #include "spire/Dialect/SpireOps.h"
 
 #include "llvm/ADT/TypeSwitch.h"
@@ -43,7 +45,7 @@ Value applyActivation(KernelBuilder &kb, Operation *act, Value x) {
         return kb.fdiv(x, kb.fadd(kb.f32(1), kb.exp(kb.fsub(kb.f32(0), x))));
       })
       .Case<TanhOp>([&](auto) { return kb.tanh(x); })
-      .Default([&](Operation *) { return x; });
+      .Default([](Operation *) -> Value { llvm_unreachable("isActivation lists every activation"); });
 }
 
 // Residual add (of `residual`, the residual operand's matching element) and
@@ -188,24 +190,6 @@ int64_t reductionStep(KernelBuilder &kb, int64_t k) {
 }
 
 
-// Output positions per thread of a conv. Wide overlapping windows (a 7x7
-// stem) take half the tile: on ResNet's stem, with vec4 row reads and packed
-// weights, 16 positions 3.7-4.1 ms, 8 3.4, 4 3.7-4.0 (docs/PERFORMANCE.md;
-// scalar reads had favoured 4); 16x16 patchify convs and 3x3s keep the full
-// tile.
-int64_t convPositions(KernelBuilder &kb, int64_t KW, int64_t SW) {
-  int64_t p = kb.tiles().pixelsPerThread;
-  return KW >= 5 && SW < KW ? std::max<int64_t>(1, p / 2) : p;
-}
-
-// A row of `width` split into tiles of near-equal width, at most `most`
-// each: a 28-wide row of tiles up to 16 is 2 x 14, not 16 + 12.
-struct RowTiles {
-  int64_t count, width;
-  RowTiles(int64_t row, int64_t most)
-      : count((row + most - 1) / most), width((row + count - 1) / count) {}
-};
-
 // Elements per store for runs of `run` consecutive outputs starting at
 // multiples of `run` in rows of `row` (a row starts at a multiple of `row`):
 // 4 where 4 divides both, so every store is aligned, else 1 (2-wide stores
@@ -213,48 +197,6 @@ struct RowTiles {
 int64_t storeWidth(int64_t run, int64_t row) {
   return run % 4 == 0 && row % 4 == 0 ? 4 : 1;
 }
-
-// A conv1d or conv2d's sizes, a conv1d as a conv2d of height 1.
-struct ConvShape {
-  int64_t C, H, W, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G;
-
-  // A 2-d pool as a depthwise window of the same geometry.
-  template <typename PoolOpT> static ConvShape ofPool(PoolOpT op) {
-    ArrayRef<int64_t> in = shapeOf(op.getInput()), out = shapeOf(op.getResult());
-    ArrayRef<int64_t> k = op.getKernel(), st = op.getStride(), pad = op.getPadding();
-    return {in[1], in[2], in[3], out[1], out[2], out[3], k[0], k[1], st[0], st[1],
-            pad[0], pad[1], 1, 1, in[1]};
-  }
-  template <typename ConvOpT> static ConvShape of(ConvOpT op) {
-    ArrayRef<int64_t> in = shapeOf(op.getInput()), out = shapeOf(op.getResult());
-    bool is1d = in.size() == 3;
-    auto pick = [&](ArrayRef<int64_t> v, int64_t fill) {
-      return is1d ? std::array<int64_t, 2>{fill, v[0]} : std::array<int64_t, 2>{v[0], v[1]};
-    };
-    auto [KH, KW] = pick(op.getKernel(), 1);
-    auto [SH, SW] = pick(op.getStride(), 1);
-    auto [PH, PW] = pick(op.getPadding(), 0);
-    auto [DH, DW] = pick(op.getDilation(), 1);
-    return {in[1], is1d ? 1 : in[2], in.back(), out[1], is1d ? 1 : out[2], out.back(),
-            KH, KW, SH, SW, PH, PW, DH, DW, static_cast<int64_t>(op.getGroups())};
-  }
-  // One input channel per output channel: nothing to share across channels.
-  bool depthwise() const { return G == C && G == O; }
-  // A 1x1 conv with stride 1 and no padding maps each position to itself,
-  // so its planes can be read as single rows of H x W positions.
-  bool pointwise() const {
-    return KH == 1 && KW == 1 && SH == 1 && SW == 1 && PH == 0 && PW == 0;
-  }
-  // emitConv runs such a conv over each plane as one row where the planes
-  // hold a multiple of 4 positions: tiles of 16 (not a row's 14 or 7) that
-  // stay 4-aligned, so it loads and stores 4 positions at a time.
-  bool flattensPlanes() const { return pointwise() && OH * OW % 4 == 0; }
-  ConvShape flattened() const {
-    ConvShape f = *this;
-    f.W = H * W, f.OW = OH * OW, f.H = f.OH = 1;
-    return f;
-  }
-};
 
 // The input columns a run of TP output positions reads along one kernel
 // row (KW taps, stride SW, dilation DW), each once however many taps read
@@ -446,16 +388,6 @@ private:
   }
 };
 
-// Output channels per thread of a conv: channelTile of O / g, with twice
-// TileConfig's tile for a 1x1 conv over row tiles of at most 8 positions (7x7
-// planes): a thread's few positions give each shared weight block too
-// little work. ResNet-50's 7x7 1x1s: 17-19% faster; its 7x7 3x3s and
-// flattened 1x1s were slower with 32 (docs/PERFORMANCE.md).
-int64_t convChannelTile(const TileConfig &tiles, const ConvShape &s) {
-  bool fewPositions = s.KH * s.KW == 1 && !s.flattensPlanes() && s.OW <= 8;
-  return channelTile(tiles.channelsPerThread * (fewPositions ? 2 : 1), s.O / s.G);
-}
-
 // Where a conv kernel's threads store: O output channels of OH x OW, row
 // tiles of TP positions (pixelTiles in all), `width` positions a store.
 struct ConvStores {
@@ -544,7 +476,7 @@ struct Shortcut {
 };
 
 // Direct convolution, register-tiled: each thread computes `tile` output
-// channels at up to convPositions() consecutive positions of one output
+// channels at up to `positions` (both from the kernel config) consecutive positions of one output
 // row. Per kernel row and input channel it loads the input row segment those
 // positions read once (each column once, however many taps read it: 10 loads
 // instead of 24 for a 3x3 at 8 positions), then runs every tap of the row
@@ -555,8 +487,9 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
   const ConvShape &s = shape.flattensPlanes() ? shape.flattened() : shape;
   auto [C, H, W, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G] = s;
   int64_t Cg = C / G, Og = O / G;
-  int64_t tile = convChannelTile(kb.tiles(), shape), taps = KH * KW;
-  RowTiles rowTiles(OW, convPositions(kb, KW, SW));
+  // select-kernel-config resolved the tiles for this conv.
+  int64_t tile = kb.tiles().channelsPerThread, taps = KH * KW;
+  RowTiles rowTiles(OW, kb.tiles().pixelsPerThread);
   int64_t tilesPerRow = rowTiles.count, TP = rowTiles.width, pixelTiles = OH * tilesPerRow;
   RowSegment segment(TP, KW, SW, DW);
   // `width` consecutive positions per store where they are aligned (a
@@ -1269,11 +1202,12 @@ bool isActivation(Operation *op) {
   return llvm::isa<ReluOp, Relu6Op, LeakyReluOp, GeluOp, SiluOp, SigmoidOp, TanhOp>(op);
 }
 
-std::array<uint32_t, 3> emitKernel(KernelBuilder &kb, const KernelSpec &spec) {
+FailureOr<std::array<uint32_t, 3>> emitKernel(KernelBuilder &kb, const KernelSpec &spec) {
   // A residual is only read, an element alongside each output.
   if (spec.fusedAdd)
     kb.readAsTexels(spec.residual());
-  return llvm::TypeSwitch<Operation *, std::array<uint32_t, 3>>(spec.anchor)
+  using Grid = FailureOr<std::array<uint32_t, 3>>;
+  return llvm::TypeSwitch<Operation *, Grid>(spec.anchor)
       .Case<Conv1dOp, Conv2dOp>([&](auto op) {
         ConvShape shape = ConvShape::of(op);
         if (spec.pointwise)
@@ -1303,7 +1237,9 @@ std::array<uint32_t, 3> emitKernel(KernelBuilder &kb, const KernelSpec &spec) {
       .Case<SelectOp>([&](SelectOp op) { return emitSelect(kb, spec, op); })
       .Case<AttentionOp>([&](AttentionOp op) { return emitAttention(kb, spec, op); })
       .Case<AdaptiveAvgpool2dOp>([&](auto op) { return emitAdaptiveAvgpool(kb, spec, op); })
-      .Default([&](Operation *op) { return emitElementwise(kb, spec, op); });
+      .Case<AddOp, MulOp, ReluOp, Relu6Op, LeakyReluOp, GeluOp, SiluOp, SigmoidOp, TanhOp>(
+          [&](Operation *op) { return emitElementwise(kb, spec, op); })
+      .Default([](Operation *op) -> Grid { return op->emitOpError("has no kernel emitter"); });
 }
 
 bool fusesShortcut(Operation *anchor, Operation *shortcut) {
@@ -1326,11 +1262,6 @@ bool fusesPointwise(Operation *depthwise, Operation *pointwise) {
     return false;
   ConvShape p = ConvShape::of(pw);
   return p.pointwise() && p.G == 1 && p.O <= kSeparableOutputs && p.O % 4 == 0;
-}
-
-int64_t convChannelTile(const TileConfig &tiles, Operation *conv) {
-  return llvm::TypeSwitch<Operation *, int64_t>(conv).Case<Conv1dOp, Conv2dOp>(
-      [&](auto op) { return convChannelTile(tiles, ConvShape::of(op)); });
 }
 
 } // namespace spire

@@ -5,6 +5,7 @@
 #include "spire/Codegen/KernelBuilder.h"
 
 #include "mlir/IR/Operation.h"
+#include "mlir/Support/LLVM.h"
 
 #include <algorithm>
 
@@ -50,12 +51,9 @@ inline int64_t channelTile(int64_t most, int64_t channels) {
   return t;
 }
 
-// Output channels per thread of a conv1d or conv2d, the T its weights are
-// packed by (below).
-int64_t convChannelTile(const TileConfig &tiles, mlir::Operation *conv);
-
 // Per-layer parameter buffers the emitter expects (prepared by Codegen.cpp):
-//   conv1d/conv2d: weight [O / T, C/g x k..., T] for T = convChannelTile,
+//   conv1d/conv2d: weight [O / T, C/g x k..., T] for T the kernel config's
+//                  channel_tile,
 //                  a thread's block of T output channels (batch norm
 //                  folded), so a block's weights of one tap are consecutive;
 //                  bias [O]
@@ -71,8 +69,8 @@ int64_t convChannelTile(const TileConfig &tiles, mlir::Operation *conv);
 //                  weightRowsPerBinding, then bias [out]
 //   batchnorm*:    scale [C], shift [C]
 //   layernorm:     weight [C], bias [C]
-// Returns the grid for one sample.
-std::array<uint32_t, 3> emitKernel(KernelBuilder &kb, const KernelSpec &spec);
+// Returns the grid for one sample; fails on an op with no emitter.
+mlir::FailureOr<std::array<uint32_t, 3>> emitKernel(KernelBuilder &kb, const KernelSpec &spec);
 
 // Whether `op` is an activation that can be applied as an epilogue.
 bool isActivation(mlir::Operation *op);

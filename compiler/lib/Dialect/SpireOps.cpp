@@ -3,6 +3,7 @@
 // verifiers (on MLIR tensor types), so both report the same messages.
 #include "spire/Dialect/SpireOps.h"
 
+#include "mlir/IR/DialectImplementation.h"
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -635,6 +636,9 @@ FailureOr<Shape> MatmulOp::inferShape(ShapeContext &ctx) {
 #include "spire/Dialect/SpireDialect.cpp.inc"
 #include "spire/Dialect/SpireInterfaces.cpp.inc"
 
+#define GET_ATTRDEF_CLASSES
+#include "spire/Dialect/SpireAttrs.cpp.inc"
+
 #define GET_OP_CLASSES
 #include "spire/Dialect/SpireOps.cpp.inc"
 
@@ -643,4 +647,33 @@ void spire::SpireDialect::initialize() {
 #define GET_OP_LIST
 #include "spire/Dialect/SpireOps.cpp.inc"
       >();
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "spire/Dialect/SpireAttrs.cpp.inc"
+      >();
+}
+
+// A kernel's body sees its operands as block arguments of the same types,
+// holds only layer ops and yields a tensor of the kernel's result type.
+llvm::LogicalResult spire::KernelOp::verify() {
+  Block &body = getBody().front();
+  if (body.getNumArguments() != getNumOperands())
+    return emitOpError() << "has " << getNumOperands() << " operands but its body takes "
+                         << body.getNumArguments() << " arguments";
+  for (auto [operand, arg] : llvm::zip(getOperands(), body.getArguments()))
+    if (operand.getType() != arg.getType())
+      return emitOpError() << "passes " << operand.getType() << " to a body argument of type "
+                           << arg.getType();
+  if (body.without_terminator().empty())
+    return emitOpError("has no anchor layer");
+  for (Operation &op : body.without_terminator())
+    if (!llvm::isa<LayerOpInterface>(op))
+      return emitOpError() << "holds " << op.getName() << ", which is not a layer";
+  auto yield = llvm::dyn_cast<YieldOp>(body.getTerminator());
+  if (!yield)
+    return emitOpError("body must end with spire.yield");
+  if (yield.getValue().getType() != getResult().getType())
+    return emitOpError() << "yields " << yield.getValue().getType() << " but returns "
+                         << getResult().getType();
+  return llvm::success();
 }

@@ -141,20 +141,18 @@ int runCompile(const CommonOptions &o) {
     return kExitOk;
   }
   CodegenOptions options;
-  if (o.tileChannels > 0)
-    options.tiles.channelsPerThread = o.tileChannels;
-  if (o.tilePixels > 0)
-    options.tiles.pixelsPerThread = o.tilePixels;
-  if (o.tileStep > 0)
-    options.tiles.reductionStep = o.tileStep;
-  if (o.broadcastLanes > 0)
-    options.tiles.broadcastLanes = o.broadcastLanes;
-  options.tiles.texelInputs = !o.noTexelInputs;
-  if (o.emit == "gpu" || o.emit == "spirv") {
-    options.dump = o.emit == "gpu" ? CodegenOptions::Dump::Gpu : CodegenOptions::Dump::Spirv;
+  options.config = {o.target, o.tileChannels, o.tilePixels, o.tileStep, o.broadcastLanes,
+                    o.noTexelInputs};
+  options.printIRAfterAll = o.printIRAfterAll;
+  options.timings = o.timings;
+  if (o.emit == "kernels" || o.emit == "gpu" || o.emit == "spirv") {
+    options.dump = o.emit == "kernels" ? CodegenOptions::Dump::Kernels
+                   : o.emit == "gpu"   ? CodegenOptions::Dump::Gpu
+                                       : CodegenOptions::Dump::Spirv;
     options.dumpStream = &llvm::outs();
   } else if (!o.emit.empty() && o.emit != "bundle" && o.emit != "header" && o.emit != "object") {
-    llvm::errs() << "error: --emit takes bundle, header, object, mlir, gpu or spirv, got '"
+    llvm::errs() << "error: --emit takes bundle, header, object, mlir, kernels, gpu or spirv, "
+                    "got '"
                  << o.emit << "'\n";
     return kExitUsage;
   }
@@ -294,7 +292,14 @@ void addCommands(CLI::App &app, CommonOptions &o) {
   compile->add_option("--weights", o.weights,
                       "weights as .safetensors, by layer name (default: seeded random)");
   compile->add_option("--emit", o.emit,
-                      "what to produce: bundle (default), header, object, mlir, gpu, spirv");
+                      "what to produce: bundle (default), header, object, mlir, kernels "
+                      "(the spire.kernel IR with configs and memory plan), gpu, spirv");
+  compile->add_option("--target", o.target,
+                      "target profile the kernels are configured for: lavapipe (default), nvidia, "
+                      "amd, intel, arm-mali, qualcomm-adreno, generic");
+  compile->add_flag("--print-ir-after-all", o.printIRAfterAll,
+                    "print the module after every pass of the codegen pipeline (to stderr)");
+  compile->add_flag("--timings", o.timings, "print the time of every pass (to stderr)");
   compile->add_option("--stage", o.stage, "write a bundle with only stage K, or stages A..B (0-based)");
   compile->add_option("--spirv-dir", o.spirvDir, "also write each kernel's SPIR-V here");
   compile->add_option("--tile-channels", o.tileChannels, "output channels per invocation (tuning)")

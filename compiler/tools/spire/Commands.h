@@ -34,11 +34,14 @@ struct CommonOptions {
   std::string place;                 // run --place S:D,...
   std::string stage;                 // compile --stage K or A..B
   unsigned splitStages = 2;          // split --stages S
-  int tileChannels = 0;              // compile --tile-channels (0: TileConfig's default)
-  int tilePixels = 0;                // compile --tile-pixels (0: TileConfig's default)
-  int tileStep = 0;                  // compile --tile-step (0: TileConfig's default)
-  int broadcastLanes = 0;            // compile --broadcast-lanes (0: TileConfig's default)
+  int tileChannels = 0;              // compile --tile-channels (0: the target's)
+  int tilePixels = 0;                // compile --tile-pixels (0: the target's)
+  int tileStep = 0;                  // compile --tile-step (0: the target's)
+  int broadcastLanes = 0;            // compile --broadcast-lanes (0: the target's)
   bool noTexelInputs = false;        // compile --no-texel-inputs
+  std::string target = "lavapipe";   // compile --target
+  bool printIRAfterAll = false;      // compile --print-ir-after-all
+  bool timings = false;              // compile --timings
   std::string spirvDir;              // compile --spirv-dir
   std::string header;                // compile --header
   std::string embed;                 // compile --embed

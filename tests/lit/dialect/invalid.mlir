@@ -226,3 +226,41 @@ func.func @parameter_shape(%a: tensor<?x4xf32>) {
   %0 = spire.parameter %a {name = "p", shape = array<i64: 0, 2>} : tensor<?x4xf32> -> tensor<?x1x2xf32>
   return
 }
+
+// -----
+
+// A kernel's body sees its operands as block arguments of the same types.
+func.func @kernel_arguments(%a: tensor<?x4xf32>) {
+  // expected-error @+1 {{'spire.kernel' op passes 'tensor<?x4xf32>' to a body argument of type 'tensor<?x8xf32>'}}
+  %0 = spire.kernel "r"(%a) {
+  ^bb0(%x: tensor<?x8xf32>):
+    %1 = spire.relu %x {name = "r"} : tensor<?x8xf32> -> tensor<?x8xf32>
+    spire.yield %1 : tensor<?x8xf32>
+  } : (tensor<?x4xf32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+// It yields a tensor of its result type.
+func.func @kernel_yield(%a: tensor<?x4xf32>) {
+  // expected-error @+1 {{'spire.kernel' op yields 'tensor<?x4xf32>' but returns 'tensor<?x8xf32>'}}
+  %0 = spire.kernel "r"(%a) {
+  ^bb0(%x: tensor<?x4xf32>):
+    %1 = spire.relu %x {name = "r"} : tensor<?x4xf32> -> tensor<?x4xf32>
+    spire.yield %1 : tensor<?x4xf32>
+  } : (tensor<?x4xf32>) -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
+// It computes at least its anchor layer.
+func.func @kernel_empty(%a: tensor<?x4xf32>) {
+  // expected-error @+1 {{'spire.kernel' op has no anchor layer}}
+  %0 = spire.kernel "r"(%a) {
+  ^bb0(%x: tensor<?x4xf32>):
+    spire.yield %x : tensor<?x4xf32>
+  } : (tensor<?x4xf32>) -> tensor<?x4xf32>
+  return
+}

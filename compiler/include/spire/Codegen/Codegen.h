@@ -1,17 +1,22 @@
 // From a checked `spire` module to SPIR-V kernels, dispatch lists and a
 // memory plan per stage.
 //
-// The path: per stage, layer ops are grouped into kernels (conv/linear absorb
-// a following batch norm by folding it into their weights, then a residual
-// add and an activation as an epilogue); activations get buffers by liveness;
-// each kernel is emitted as a gpu.func (KernelEmitters.cpp), converted by
-// MLIR's GPU/Arith/Math/SCF/MemRef-to-SPIR-V conversions and serialized.
+// The path is a pass pipeline (buildSpireCodegenPipeline, docs/COMPILER.md):
+// form-kernels wraps each anchor layer and what it absorbs in a
+// spire.kernel; plan-memory gives every stored tensor its arena offset;
+// select-kernel-config attaches a per-target #spire.kernel_config;
+// emit-kernels generates each kernel as a gpu.func (KernelEmitters.cpp).
+// lowerKernels converts those to SPIR-V; compileModel then reads the
+// annotated module into a CompiledModel, packing the weights as each
+// kernel's config says.
 #pragma once
 
 #include "spire/Codegen/CompiledModel.h"
 #include "spire/Codegen/KernelBuilder.h"
+#include "spire/Codegen/Passes.h"
 #include "spire/Codegen/Weights.h"
 
+#include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -20,12 +25,21 @@
 namespace spire {
 
 struct CodegenOptions {
-  TileConfig tiles;
-  // Print the kernels as gpu dialect IR (before SPIR-V conversion) or as the
-  // spirv dialect (after) instead of serializing them.
-  enum class Dump { None, Gpu, Spirv } dump = Dump::None;
+  // The target profile (Targets/: lavapipe, nvidia, amd, intel, arm-mali,
+  // qualcomm-adreno, generic) and overrides of its tiles.
+  SelectKernelConfigOptions config;
+  // Print the module after the kernel passes (before emitting), after
+  // emitting (gpu dialect) or the SPIR-V modules instead of serializing.
+  enum class Dump { None, Kernels, Gpu, Spirv } dump = Dump::None;
   llvm::raw_ostream *dumpStream = nullptr;
+  bool printIRAfterAll = false; // print the module after every pass (stderr)
+  bool timings = false;         // time every pass (stderr)
 };
+
+// form-kernels, plan-memory, select-kernel-config and, with `emit`,
+// emit-kernels.
+void buildSpireCodegenPipeline(mlir::OpPassManager &pm, const CodegenOptions &options,
+                               bool emit = true);
 
 // Lowers every gpu.module of `kernels` to SPIR-V and serializes it; returns
 // the words by kernel (gpu.module) name, or prints instead when dumping.
@@ -44,8 +58,9 @@ inline double peakProbeFlops(int64_t invocations, int64_t iterations) {
          static_cast<double>(iterations);
 }
 
-// Fails with diagnostics (e.g. a size symbol other than the batch that was
-// not bound with --set).
+// Runs the pipeline on the spec's module (which it changes) and lowers the
+// kernels. Fails with diagnostics (e.g. a size symbol other than the batch
+// that was not bound with --set).
 mlir::FailureOr<CompiledModel> compileModel(SpecModule &spec, const WeightStore &weights,
                                             const CodegenOptions &options);
 

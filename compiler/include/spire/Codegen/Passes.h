@@ -1,8 +1,15 @@
 // Spire's passes, declared from Passes.td.
 #pragma once
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SPIRV/IR/SPIRVDialect.h"
 #include "mlir/Dialect/SPIRV/IR/SPIRVOps.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Pass/Pass.h"
 
 namespace spire {
@@ -11,6 +18,10 @@ namespace spire {
 // gpu.module (KernelBuilder::readAsTexels), then on the lowered spirv.module
 // for SpirvTexelInputs.
 inline constexpr llvm::StringLiteral kTexelBindingsAttr = "spire.texel_bindings";
+// The module's #spire.target (select-kernel-config).
+inline constexpr llvm::StringLiteral kTargetAttr = "spire.target";
+// The model function's #spire.stage_memory per stage (plan-memory).
+inline constexpr llvm::StringLiteral kStagesAttr = "spire.stages";
 
 #define GEN_PASS_DECL
 #define GEN_PASS_REGISTRATION

@@ -18,6 +18,7 @@ def Spire_Dialect : Dialect {
     way PyTorch's `state_dict` does, and `LayerOpInterface::getParameters`
     gives their shapes.
   }];
+  let useDefaultAttributePrinterParser = 1;
 }
 
 // Every layer: a hierarchical name, operands and one ranked f32 result.

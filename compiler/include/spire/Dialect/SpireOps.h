@@ -7,6 +7,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpDefinition.h"
+#include "mlir/Interfaces/ControlFlowInterfaces.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include <string>
@@ -76,6 +77,9 @@ std::string parameterName(mlir::Operation *op, llvm::StringRef suffix);
 } // namespace spire
 
 #include "spire/Dialect/SpireInterfaces.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "spire/Dialect/SpireAttrs.h.inc"
 
 #define GET_OP_CLASSES
 #include "spire/Dialect/SpireOps.h.inc"

@@ -2,6 +2,8 @@
 #define SPIRE_OPS_TD
 
 include "spire/Dialect/SpireBase.td"
+include "spire/Dialect/SpireAttrs.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/IR/CommonAttrConstraints.td"
 include "mlir/IR/CommonTypeConstraints.td"
@@ -229,6 +231,60 @@ def Spire_SplitOp : Op<Spire_Dialect, "split"> {
   }];
   let arguments = (ins StrAttr:$name);
   let assemblyFormat = "$name attr-dict";
+}
+
+//===----------------------------------------------------------------------===//
+// Kernels (code generation)
+//===----------------------------------------------------------------------===//
+
+def Spire_KernelOp : Op<Spire_Dialect, "kernel",
+    [IsolatedFromAbove, SingleBlock, RecursiveMemoryEffects]> {
+  let summary = "one kernel: an anchor layer and the layers it absorbs";
+  let description = [{
+    Formed by form-kernels, the equivalent of IREE's dispatch regions. The
+    body's first op is the anchor (a conv, a linear, a pool, ...); the ops
+    after it are what its kernel computes without storing in between: a
+    batch norm folded into the anchor's weights, the 1x1 conv of a
+    separable pair, a projection shortcut, a residual add, an activation.
+    Operands are what the kernel reads, in binding order: the anchor's
+    operands, then a shortcut's input, then the residual; the body sees them
+    as its block arguments and yields the one tensor the kernel stores.
+    `name` is the layer name of the yielded tensor. Later passes attach
+    `config` (select-kernel-config), `arena` (plan-memory) and `dispatches`
+    (emit-kernels).
+
+    ```mlir
+    %2 = spire.kernel "relu1" (%0) {
+    ^bb0(%x: tensor<1x3x8x8xf32>):
+      %c = spire.conv2d %x {name = "conv1", ...} : ... -> tensor<1x4x8x8xf32>
+      %r = spire.relu %c {name = "relu1"} : ...
+      spire.yield %r : tensor<1x4x8x8xf32>
+    } : (tensor<1x3x8x8xf32>) -> tensor<1x4x8x8xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<Spire_Tensor>:$inputs, StrAttr:$name,
+                   OptionalAttr<Spire_KernelConfigAttr>:$config,
+                   OptionalAttr<Spire_ArenaAttr>:$arena,
+                   OptionalAttr<TypedArrayAttrBase<Spire_DispatchAttr, "dispatches">>:$dispatches);
+  let results = (outs Spire_Tensor:$result);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $name `(` $inputs `)` attr-dict-with-keyword $body `:` functional-type($inputs, $result)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    // The first op of the body.
+    ::mlir::Operation *getAnchor() { return &getBody().front().front(); }
+    // The layer ops of the body, in order (the yield excluded).
+    auto getLayers() { return getBody().front().without_terminator(); }
+  }];
+}
+
+def Spire_YieldOp : Op<Spire_Dialect, "yield",
+    [Pure, Terminator, HasParent<"KernelOp">, ReturnLike]> {
+  let summary = "the tensor a kernel stores";
+  let arguments = (ins Spire_Tensor:$value);
+  let assemblyFormat = "$value attr-dict `:` type($value)";
 }
 
 #endif // SPIRE_OPS_TD

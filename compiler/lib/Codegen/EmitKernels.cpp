@@ -1,0 +1,80 @@
+// emit-kernels: generates each dispatch of every `spire.kernel` as a
+// gpu.func in a gpu.module of its own, from the kernel's body and its
+// #spire.kernel_config alone, and records the dispatches on the kernel.
+#include "KernelParts.h"
+#include "spire/Codegen/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+
+using namespace mlir;
+
+namespace spire {
+#define GEN_PASS_DEF_EMITKERNELS
+#include "spire/Codegen/Passes.h.inc"
+
+namespace {
+
+// "s0_k3_conv1_bn1": stage, kernel index in the model, the kernel's label
+// as an identifier.
+std::string kernelName(size_t stage, size_t index, llvm::StringRef label) {
+  std::string name = "s" + std::to_string(stage) + "_k" + std::to_string(index) + "_";
+  for (char c : label)
+    name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return name;
+}
+
+struct EmitKernels : impl::EmitKernelsBase<EmitKernels> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = module.getContext();
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), UnitAttr::get(ctx));
+    for (auto func : llvm::to_vector(module.getOps<func::FuncOp>())) {
+      size_t stage = 0, index = 0;
+      for (Operation &op : func.getBody().front()) {
+        if (llvm::isa<SplitOp>(op))
+          ++stage;
+        auto kernel = llvm::dyn_cast<KernelOp>(op);
+        if (kernel && failed(emit(module, kernel, stage, index)))
+          return signalPassFailure();
+      }
+    }
+  }
+
+  LogicalResult emit(ModuleOp module, KernelOp kernel, size_t stage, size_t &index) {
+    MLIRContext *ctx = module.getContext();
+    KernelConfigAttr config = kernel.getConfigAttr();
+    if (!config)
+      return kernel.emitOpError("has no kernel_config; run spire-select-kernel-config first");
+    FailureOr<KernelParts> parts = KernelParts::of(kernel);
+    if (failed(parts))
+      return failure();
+    FailureOr<std::vector<int64_t>> layout = parameterLayout(*parts);
+    if (failed(layout))
+      return failure();
+    TileConfig tiles = tilesOf(config);
+    std::string label = parts->label();
+    SmallVector<Attribute> dispatches;
+    for (const DispatchPart &part : dispatchParts(*parts, layout->size())) {
+      std::string name = kernelName(stage, index++, label);
+      KernelBuilder kb(module, name, part.spec.numBuffers(), parts->anchor->getLoc(), tiles);
+      FailureOr<std::array<uint32_t, 3>> grid = emitKernel(kb, part.spec);
+      if (failed(grid))
+        return failure();
+      SmallVector<int64_t> texels(kb.texelBuffers().begin(), kb.texelBuffers().end());
+      SmallVector<int64_t> vec4;
+      for (int32_t b : kb.vec4TexelBuffers())
+        vec4.push_back(b);
+      SmallVector<int64_t> gridSizes(grid->begin(), grid->end());
+      dispatches.push_back(DispatchAttr::get(
+          ctx, name, DenseI64ArrayAttr::get(ctx, gridSizes), kb.workgroupSize(),
+          kb.subgroupLanesNeeded(), DenseI64ArrayAttr::get(ctx, texels),
+          DenseI64ArrayAttr::get(ctx, vec4)));
+    }
+    kernel.setDispatchesAttr(ArrayAttr::get(ctx, dispatches));
+    return success();
+  }
+};
+
+} // namespace
+} // namespace spire

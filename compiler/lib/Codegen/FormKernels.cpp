@@ -1,0 +1,175 @@
+// form-kernels: wraps each anchor layer and what it absorbs in a
+// `spire.kernel` (see SpireOps.td and KernelParts.h for the roles).
+#include "KernelEmitters.h"
+#include "spire/Analysis/Stages.h"
+#include "spire/Analysis/Summary.h"
+#include "spire/Codegen/Passes.h"
+#include "spire/Dialect/SpireOps.h"
+
+#include "llvm/ADT/DenseSet.h"
+
+using namespace mlir;
+
+namespace spire {
+#define GEN_PASS_DEF_FORMKERNELS
+#include "spire/Codegen/Passes.h.inc"
+
+namespace {
+
+// A kernel to form: its anchor, the ops it absorbs, and what it reads
+// besides the anchor's operands.
+struct Group {
+  Operation *anchor;
+  llvm::SmallVector<Operation *> absorbed;
+  Operation *shortcut = nullptr; // its input becomes an operand
+  // The add's operand that is the residual (the other is the anchor's
+  // chain), or -1 when there is no add or it adds the shortcut.
+  Operation *add = nullptr;
+  int residual = -1;
+  Value result; // the value the kernel stores
+};
+
+// Kernels run in anchor order, so each group may only read what exists
+// before its anchor; every absorbed value has its one user in the group
+// and is not a stage interface tensor, so it is never stored.
+std::vector<Group> formGroups(const StageInfo &stage) {
+  llvm::DenseSet<Operation *> inStage(stage.ops.begin(), stage.ops.end());
+  llvm::DenseSet<Value> interface(stage.outputs.begin(), stage.outputs.end());
+  llvm::DenseSet<Operation *> absorbed;
+  // The single consumer of v, when v is needed by nobody else: then the
+  // consumer can be fused into v's kernel and v never stored.
+  auto soleUser = [&](Value v) -> Operation * {
+    if (interface.contains(v) || !v.hasOneUse())
+      return nullptr;
+    Operation *user = *v.getUsers().begin();
+    return inStage.contains(user) ? user : nullptr;
+  };
+  std::vector<Group> groups;
+  for (Operation *op : stage.ops) {
+    if (absorbed.contains(op) || isAlias(op))
+      continue;
+    Group g{op};
+    g.result = op->getResult(0);
+    bool foldsNorm = llvm::isa<Conv1dOp, Conv2dOp, LinearOp>(op);
+    Operation *next = soleUser(g.result);
+    // `absorbedOp` joins the kernel, which then stores its result instead.
+    auto take = [&](Operation *absorbedOp) {
+      absorbed.insert(absorbedOp);
+      g.absorbed.push_back(absorbedOp);
+      g.result = absorbedOp->getResult(0);
+      next = soleUser(g.result);
+    };
+    auto existsBefore = [&](Value v) {
+      Operation *def = v.getDefiningOp();
+      return !def || def->isBeforeInBlock(op);
+    };
+    // Batch norm folds into the weights when its channel dim is the
+    // producer's output-channel dim: always for convs, for linear on [N, C].
+    if (next && foldsNorm && llvm::isa<Batchnorm1dOp, Batchnorm2dOp>(next) &&
+        (!llvm::isa<LinearOp>(op) || llvm::cast<RankedTensorType>(g.result.getType()).getRank() == 2)) {
+      take(next);
+    }
+    Operation *pointwise = nullptr;
+    if (next) {
+      Operation *act = isActivation(next) ? next : nullptr;
+      Operation *pw = act ? soleUser(act->getResult(0)) : next;
+      if (pw && fusesPointwise(op, pw)) {
+        pointwise = pw;
+        if (act)
+          take(act);
+        take(pw);
+        if (next && llvm::isa<Batchnorm2dOp>(next))
+          take(next);
+      }
+    }
+    bool takesResidual = foldsNorm || llvm::isa<Batchnorm1dOp, Batchnorm2dOp, AttentionOp>(op);
+    if (next && takesResidual && llvm::isa<AddOp>(next)) {
+      Value other = next->getOperand(0) == g.result ? next->getOperand(1) : next->getOperand(0);
+      // The residual must exist before this kernel starts. If it comes later
+      // (a projection path built after the main path), either the projection
+      // joins this kernel (a 1x1 conv, maybe with a batch norm, used only by
+      // the add, on a value that exists already), or the add fuses into the
+      // projection's kernel instead.
+      Operation *def = other.getDefiningOp();
+      Operation *shortcutNorm = def && llvm::isa<Batchnorm2dOp>(def) ? def : nullptr;
+      Operation *conv = shortcutNorm ? shortcutNorm->getOperand(0).getDefiningOp() : def;
+      bool projection = conv && !pointwise && fusesShortcut(op, conv) &&
+                        inStage.contains(conv) && op->isBeforeInBlock(conv) &&
+                        soleUser(other) == next &&
+                        (!shortcutNorm || soleUser(conv->getResult(0)) == shortcutNorm) &&
+                        existsBefore(conv->getOperand(0));
+      if (existsBefore(other) || projection) {
+        if (projection) {
+          g.shortcut = conv;
+          absorbed.insert(conv);
+          g.absorbed.push_back(conv);
+          if (shortcutNorm) {
+            absorbed.insert(shortcutNorm);
+            g.absorbed.push_back(shortcutNorm);
+          }
+        } else {
+          g.residual = next->getOperand(0) == other ? 0 : 1;
+        }
+        g.add = next;
+        take(next);
+      }
+    }
+    if (next && isActivation(next) && !isActivation(op))
+      take(next);
+    groups.push_back(g);
+  }
+  return groups;
+}
+
+// Moves the group's ops into a new spire.kernel at the anchor's place (the
+// order kernels run in) and makes the group's reads its operands.
+void formKernel(Group &g) {
+  Operation *anchor = g.anchor;
+  SmallVector<Value> operands(anchor->getOperands());
+  if (g.shortcut)
+    operands.push_back(g.shortcut->getOperand(0));
+  // Read now: an earlier kernel may have replaced the residual's producer.
+  if (g.residual >= 0)
+    operands.push_back(g.add->getOperand(g.residual));
+  OpBuilder b(anchor);
+  Operation *last = g.result.getDefiningOp();
+  auto kernel = KernelOp::create(b, anchor->getLoc(), g.result.getType(), operands,
+                                 layerName(last), nullptr, nullptr, nullptr);
+  SmallVector<Type> types;
+  SmallVector<Location> locs;
+  for (Value v : operands) {
+    types.push_back(v.getType());
+    locs.push_back(v.getLoc());
+  }
+  Block *body = b.createBlock(&kernel.getBody(), {}, types, locs);
+  llvm::sort(g.absorbed, [](Operation *a, Operation *c) { return a->isBeforeInBlock(c); });
+  anchor->moveBefore(body, body->end());
+  for (Operation *op : g.absorbed)
+    op->moveBefore(body, body->end());
+  for (unsigned i = 0; i < anchor->getNumOperands(); ++i)
+    anchor->setOperand(i, body->getArgument(i));
+  if (g.shortcut)
+    g.shortcut->setOperand(0, body->getArgument(anchor->getNumOperands()));
+  if (g.residual >= 0)
+    g.add->setOperand(g.residual, body->getArgument(body->getNumArguments() - 1));
+  b.setInsertionPointToEnd(body);
+  YieldOp::create(b, last->getLoc(), g.result);
+  g.result.replaceUsesWithIf(kernel.getResult(), [&](OpOperand &use) {
+    return !kernel->isProperAncestor(use.getOwner());
+  });
+}
+
+struct FormKernels : impl::FormKernelsBase<FormKernels> {
+  void runOnOperation() override {
+    std::vector<Group> groups;
+    for (const StageInfo &stage : computeStages(getOperation())) {
+      std::vector<Group> formed = formGroups(stage);
+      groups.insert(groups.end(), formed.begin(), formed.end());
+    }
+    for (Group &g : groups)
+      formKernel(g);
+  }
+};
+
+} // namespace
+} // namespace spire

@@ -1,0 +1,46 @@
+// Built-in target profiles: what kernel selection knows of a device family,
+// and the tile sizes the family starts from. One file per vendor family;
+// select-kernel-config turns a profile into per-kernel configs.
+#pragma once
+
+#include "spire/Codegen/KernelBuilder.h"
+
+#include "llvm/ADT/StringRef.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace spire {
+
+struct TargetProfile {
+  std::string name;
+  // The device description (#spire.target).
+  int64_t subgroupSize;            // the smallest subgroup the family runs
+  int64_t maxWorkgroupInvocations;
+  int64_t sharedMemoryBytes;
+  int64_t maxTexelBufferElements;
+  bool f16;
+  int64_t vectorWidth;             // floats a load or store moves at best
+  // The tiles its kernels start from (TileConfig's fields are the limits
+  // per family; select-kernel-config resolves them per kernel).
+  TileConfig tiles;
+};
+
+// Tiles for a GPU: lavapipe's, with workgroups of `workgroup` invocations
+// and a `channels` x `positions` register tile per thread, since
+// registers, not stores, bound a GPU thread's work.
+TileConfig gpuTiles(int64_t workgroup, int64_t channels, int64_t positions);
+
+TargetProfile lavapipeProfile();
+TargetProfile nvidiaProfile();
+TargetProfile amdProfile();
+TargetProfile intelProfile();
+std::vector<TargetProfile> mobileProfiles(); // arm-mali, qualcomm-adreno
+TargetProfile genericProfile();
+
+// Every built-in profile, in a fixed order; the first is the default.
+std::vector<TargetProfile> targetProfiles();
+std::optional<TargetProfile> findTarget(llvm::StringRef name);
+
+} // namespace spire
