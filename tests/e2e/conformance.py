@@ -168,7 +168,7 @@ class OpsMix(nn.Module):
     def forward(self, image):
         F = nn.functional
         x = F.silu(self.bn(self.pw(F.relu6(self.dw(image)))))
-        x = F.leaky_relu(F.avg_pool2d(x, 3, 2, 1), 0.1)
+        x = F.hardswish(F.leaky_relu(F.avg_pool2d(x, 3, 2, 1), 0.1))
         aap = F.adaptive_avg_pool2d(x, (3, 5))
         rs = (aap * aap).reshape(-1, 6, 15)
         th = torch.tanh(self.bn1d(rs))

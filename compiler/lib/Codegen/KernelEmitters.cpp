@@ -30,6 +30,10 @@ Value applyActivation(KernelBuilder &kb, Operation *act, Value x) {
   return llvm::TypeSwitch<Operation *, Value>(act)
       .Case<ReluOp>([&](auto) { return kb.fmax(x, kb.f32(0)); })
       .Case<Relu6Op>([&](auto) { return kb.fmin(kb.fmax(x, kb.f32(0)), kb.f32(6)); })
+      .Case<HardswishOp>([&](auto) {
+        Value relu6 = kb.fmin(kb.fmax(kb.fadd(x, kb.f32(3)), kb.f32(0)), kb.f32(6));
+        return kb.fdiv(kb.fmul(x, relu6), kb.f32(6));
+      })
       .Case<LeakyReluOp>([&](LeakyReluOp op) {
         return kb.select(kb.fgt(x, kb.f32(0)), x,
                          kb.fmul(x, kb.f32(op.getNegativeSlope().convertToDouble())));
@@ -1199,7 +1203,8 @@ std::array<uint32_t, 3> emitTranspose(KernelBuilder &kb, const KernelSpec &spec,
 } // namespace
 
 bool isActivation(Operation *op) {
-  return llvm::isa<ReluOp, Relu6Op, LeakyReluOp, GeluOp, SiluOp, SigmoidOp, TanhOp>(op);
+  return llvm::isa<ReluOp, Relu6Op, HardswishOp, LeakyReluOp, GeluOp, SiluOp, SigmoidOp, TanhOp>(
+      op);
 }
 
 FailureOr<std::array<uint32_t, 3>> emitKernel(KernelBuilder &kb, const KernelSpec &spec) {
@@ -1237,7 +1242,8 @@ FailureOr<std::array<uint32_t, 3>> emitKernel(KernelBuilder &kb, const KernelSpe
       .Case<SelectOp>([&](SelectOp op) { return emitSelect(kb, spec, op); })
       .Case<AttentionOp>([&](AttentionOp op) { return emitAttention(kb, spec, op); })
       .Case<AdaptiveAvgpool2dOp>([&](auto op) { return emitAdaptiveAvgpool(kb, spec, op); })
-      .Case<AddOp, MulOp, ReluOp, Relu6Op, LeakyReluOp, GeluOp, SiluOp, SigmoidOp, TanhOp>(
+      .Case<AddOp, MulOp, ReluOp, Relu6Op, HardswishOp, LeakyReluOp, GeluOp, SiluOp, SigmoidOp,
+            TanhOp>(
           [&](Operation *op) { return emitElementwise(kb, spec, op); })
       .Default([](Operation *op) -> Grid { return op->emitOpError("has no kernel emitter"); });
 }

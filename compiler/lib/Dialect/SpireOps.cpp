@@ -417,6 +417,7 @@ FailureOr<Shape> AdaptiveAvgpool2dOp::inferShape(ShapeContext &ctx) {
 
 FailureOr<Shape> ReluOp::inferShape(ShapeContext &ctx) { return inferSameShape(ctx); }
 FailureOr<Shape> Relu6Op::inferShape(ShapeContext &ctx) { return inferSameShape(ctx); }
+FailureOr<Shape> HardswishOp::inferShape(ShapeContext &ctx) { return inferSameShape(ctx); }
 FailureOr<Shape> LeakyReluOp::inferShape(ShapeContext &ctx) { return inferSameShape(ctx); }
 FailureOr<Shape> GeluOp::inferShape(ShapeContext &ctx) { return inferSameShape(ctx); }
 FailureOr<Shape> SiluOp::inferShape(ShapeContext &ctx) { return inferSameShape(ctx); }

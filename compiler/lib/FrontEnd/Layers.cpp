@@ -205,6 +205,7 @@ const LayerKind kLayerKinds[] = {
     {"adaptive_avgpool2d", In::One, {"size"}, buildAdaptiveAvgpool},
     {"relu", In::One, {}, buildUnary<ReluOp>},
     {"relu6", In::One, {}, buildUnary<Relu6Op>},
+    {"hardswish", In::One, {}, buildUnary<HardswishOp>},
     {"leaky_relu", In::One, {"negative_slope"}, buildLeakyRelu},
     {"gelu", In::One, {}, buildUnary<GeluOp>},
     {"silu", In::One, {}, buildUnary<SiluOp>},

@@ -101,9 +101,9 @@ class _Converter:
             if len(m.normalized_shape) != 1:
                 raise UnsupportedError(f"{name}: LayerNorm over {len(m.normalized_shape)} dims")
             self.emit(node, "layernorm", {} if m.eps == 1e-5 else {"eps": m.eps}, [x], name)
-        elif isinstance(m, (nn.ReLU, nn.ReLU6, nn.SiLU, nn.Sigmoid, nn.Tanh)):
-            kind = {nn.ReLU: "relu", nn.ReLU6: "relu6", nn.SiLU: "silu", nn.Sigmoid: "sigmoid",
-                    nn.Tanh: "tanh"}[type(m)]
+        elif isinstance(m, (nn.ReLU, nn.ReLU6, nn.Hardswish, nn.SiLU, nn.Sigmoid, nn.Tanh)):
+            kind = {nn.ReLU: "relu", nn.ReLU6: "relu6", nn.Hardswish: "hardswish", nn.SiLU: "silu",
+                    nn.Sigmoid: "sigmoid", nn.Tanh: "tanh"}[type(m)]
             self.emit(node, kind, {}, [x], name)
         elif isinstance(m, nn.GELU):
             if m.approximate != "none":
@@ -159,8 +159,8 @@ class _Converter:
             self.emit(node, kind, {}, [args[0], args[1]])
         elif f in (operator.matmul, torch.matmul):
             self.emit(node, "matmul", {}, [args[0], args[1]])
-        elif f in (torch.relu, F.relu, F.relu6, torch.sigmoid, F.silu, torch.tanh):
-            kind = {torch.relu: "relu", F.relu: "relu", F.relu6: "relu6",
+        elif f in (torch.relu, F.relu, F.relu6, F.hardswish, torch.sigmoid, F.silu, torch.tanh):
+            kind = {torch.relu: "relu", F.relu: "relu", F.relu6: "relu6", F.hardswish: "hardswish",
                     torch.sigmoid: "sigmoid", F.silu: "silu", torch.tanh: "tanh"}[f]
             self.emit(node, kind, {}, [args[0]])
         elif f is F.gelu:

@@ -10,6 +10,8 @@ func.func @cnn(%x: tensor<?x3x32x32xf32>) -> tensor<?x10xf32> {
   %1 = spire.batchnorm2d %0 {name = "bn1"} : tensor<?x16x16x16xf32> -> tensor<?x16x16x16xf32>
   // CHECK: spire.relu6
   %2 = spire.relu6 %1 {name = "act"} : tensor<?x16x16x16xf32> -> tensor<?x16x16x16xf32>
+  // CHECK: spire.hardswish
+  %hs = spire.hardswish %2 {name = "hs"} : tensor<?x16x16x16xf32> -> tensor<?x16x16x16xf32>
   // Depthwise: groups == channels.
   // CHECK: spire.conv2d {{.*}}groups = 16
   %3 = spire.conv2d %2 {name = "dw", out = 16, kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 2, 2>, dilation = array<i64: 2, 2>, groups = 16, bias = false} : tensor<?x16x16x16xf32> -> tensor<?x16x16x16xf32>

@@ -138,6 +138,7 @@ class Spire_UnaryOp<string mnemonic, string summaryText, dag extraArgs = (ins)>
 }
 def Spire_ReluOp : Spire_UnaryOp<"relu", "max(x, 0)">;
 def Spire_Relu6Op : Spire_UnaryOp<"relu6", "min(max(x, 0), 6)">;
+def Spire_HardswishOp : Spire_UnaryOp<"hardswish", "x * relu6(x + 3) / 6">;
 def Spire_LeakyReluOp : Spire_UnaryOp<"leaky_relu", "x if x > 0 else slope * x",
   (ins DefaultValuedAttr<F64Attr, "0.01">:$negative_slope)>;
 def Spire_GeluOp : Spire_UnaryOp<"gelu", "x * Phi(x), exact (erf) form">;
