@@ -48,14 +48,14 @@ struct Buffer {
   }
 };
 
+} // namespace
+
 std::string shapeText(const std::vector<int64_t> &shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i)
     s += (i ? ", " : "") + (shape[i] < 0 ? std::string("N") : std::to_string(shape[i]));
   return s + "]";
 }
-
-} // namespace
 
 struct Model::Impl {
   Context::Impl &context;
