@@ -4,10 +4,12 @@
 #include "Internal.h"
 
 #include "spire/BundleFormat.h"
+#include "spire/Checked.h"
 
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <span>
 
 namespace spire {
 
@@ -28,10 +30,14 @@ size_t Bundle::kernelCount() const { return impl_->manifest->kernels()->size(); 
 uint64_t Bundle::weightsBytes() const { return impl_->weightsSize; }
 
 int64_t Tensor::numel() const {
-  int64_t n = 1;
-  for (int64_t d : shape)
-    n *= d;
-  return n;
+  std::optional<int64_t> n = checkedProduct(shape, int64_t(1));
+  if (!n)
+    throw Error(Error::Kind::Input,
+                "a tensor of shape " + shapeText(shape) +
+                    (std::any_of(shape.begin(), shape.end(), [](int64_t d) { return d < 0; })
+                         ? " has a negative dimension"
+                         : " has more elements than fit in 64 bits"));
+  return *n;
 }
 
 namespace {
@@ -41,8 +47,9 @@ namespace {
 }
 
 std::string regionText(const fb::Region &r) {
+  std::optional<uint64_t> end = checkedAdd(r.offset(), r.size());
   return std::string(r.space() == fb::Space::Weights ? "weight" : "arena") + " bytes [" +
-         std::to_string(r.offset()) + ", " + std::to_string(r.offset() + r.size()) + ")";
+         std::to_string(r.offset()) + ", " + (end ? std::to_string(*end) : "2^64 and more") + ")";
 }
 
 // Region inside its space; `arena` is the stage's per-sample arena size.
@@ -62,21 +69,22 @@ std::vector<TensorInfo> readTensors(const Bundle::Impl &b,
     if (!t->name() || !t->shape() || t->shape()->size() == 0 || t->shape()->size() > 8)
       fail(b.source, where + " has a tensor without a name or with an invalid rank");
     TensorInfo info{t->name()->str(), {}, DType::F32};
-    uint64_t perSample = 4;
     for (size_t i = 0; i < t->shape()->size(); ++i) {
       int64_t d = t->shape()->Get(i);
       if (!(d > 0 && d < (int64_t(1) << 31)) && !(i == 0 && d == -1))
         fail(b.source, where + " tensor '" + info.name + "' has invalid dim " + std::to_string(d));
-      if (i > 0)
-        perSample *= static_cast<uint64_t>(d);
       info.shape.push_back(d);
     }
+    std::optional<uint64_t> perSample =
+        checkedProduct(std::span(info.shape).subspan(1), uint64_t(4));
+    if (!perSample)
+      fail(b.source, where + " tensor '" + info.name + "' has more than 2^64 bytes per sample");
     if (t->dtype() != fb::DType::f32)
       fail(b.source, where + " tensor '" + info.name + "' has an unsupported dtype");
     if (checkRegion) {
       const fb::Region *r = t->region();
       if (!r || r->space() != fb::Space::Arena || !regionFits(*r, 0, arena) ||
-          r->size() != perSample)
+          r->size() != *perSample)
         fail(b.source, where + " tensor '" + info.name + "' has an invalid arena region");
     }
     out.push_back(std::move(info));

@@ -142,3 +142,15 @@ TEST_CASE("bundle_reader_reports_missing_files", "[bundle]") {
   CHECK_THROWS_WITH(Bundle::fromFile("/nonexistent/model.spire"),
                     Catch::Contains("/nonexistent/model.spire: cannot open the bundle"));
 }
+
+TEST_CASE("bundle_reader_checks_tensor_sizes", "[bundle]") {
+  std::vector<uint8_t> bytes = spire::test::readFile(spire::test::smallCnnBundle());
+  const fb::Model *m = fb::GetModel(bytes.data() + header(bytes).manifestOffset);
+  // [N, 3, 32, 32] -> [N, 2^31-1, 2^31-1, 2^31-1]: each dim is valid, but a
+  // sample's bytes (about 2^95) wrap around in 64 bits.
+  auto *dims = const_cast<int64_t *>(m->stages()->Get(0)->inputs()->Get(0)->shape()->data());
+  dims[1] = dims[2] = dims[3] = (int64_t(1) << 31) - 1;
+  spire::test::reseal(bytes);
+  CHECK_THROWS_WITH(Bundle::fromMemory(bytes.data(), bytes.size()),
+                    "<memory>: stage 0 input tensor 'image' has more than 2^64 bytes per sample");
+}

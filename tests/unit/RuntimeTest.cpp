@@ -40,6 +40,10 @@ TEST_CASE("runtime_rejects_wrong_inputs", "[runtime]") {
   shortData.data.pop_back();
   CHECK_THROWS_WITH(l.model.run({{"image", shortData}}),
                     Catch::Contains("needs 3072 values but the tensor holds 3071"));
+  // 2^62 * 3072 elements wrap around; an empty tensor must not match that.
+  CHECK_THROWS_WITH(l.model.run({{"image", Tensor{{int64_t(1) << 62, 3, 32, 32}, {}}}}),
+                    "input 'image': shape [4611686018427387904, 3, 32, 32] needs over 2^63 "
+                    "values but the tensor holds 0");
   CHECK_THROWS_WITH(l.model.runStages(1, 5, {}), Catch::Contains("do not exist; the model has 2 stage(s)"));
   // The model stays usable after refusing bad input.
   CHECK(l.model.run({{"image", good}}).at("fc2").shape == std::vector<int64_t>{1, 10});
@@ -80,6 +84,14 @@ TEST_CASE("runtime_stages_compose_to_the_whole_model", "[runtime]") {
   CHECK(resumed.data == whole.data);
   CHECK(l.model.runStages(0, 1, in).at("fc2").data == whole.data);
   CHECK(l.context.validationMessages().empty());
+}
+
+TEST_CASE("tensor_numel_is_checked", "[runtime]") {
+  CHECK(Tensor{{2, 3, 4}, {}}.numel() == 24);
+  CHECK_THROWS_WITH(Tensor({{int64_t(1) << 40, int64_t(1) << 40}, {}}).numel(),
+                    "a tensor of shape [1099511627776, 1099511627776] has more elements than fit "
+                    "in 64 bits");
+  CHECK_THROWS_WITH(Tensor({{2, -3}, {}}).numel(), "a tensor of shape [2, N] has a negative dimension");
 }
 
 TEST_CASE("runtime_lists_devices", "[runtime]") {
