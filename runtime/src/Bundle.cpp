@@ -7,6 +7,7 @@
 #include "spire/Checked.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <span>
@@ -92,6 +93,52 @@ std::vector<TensorInfo> readTensors(const Bundle::Impl &b,
   return out;
 }
 
+std::string hex(uint32_t word) {
+  char text[11];
+  std::snprintf(text, sizeof(text), "0x%08x", word);
+  return text;
+}
+
+// What a driver must be able to trust before it parses a module: the SPIR-V
+// header (magic, a version from 1.0 to 1.6), instructions that stay inside
+// the module, and an OpEntryPoint for a compute shader under the name the
+// runtime will create its pipeline with.
+void checkSpirv(const std::string &src, size_t k, const fb::Kernel &kernel) {
+  std::string what = "kernel " + std::to_string(k);
+  if (!kernel.name() || !kernel.entry_point() || !kernel.spirv())
+    fail(src, what + " has no name, entry point or SPIR-V module");
+  what += " ('" + kernel.name()->str() + "')";
+  const flatbuffers::Vector<uint32_t> &words = *kernel.spirv();
+  constexpr uint32_t kMagic = 0x07230203, kOpEntryPoint = 15, kGLCompute = 5;
+  if (words.size() < 5)
+    fail(src, what + ": its SPIR-V module has " + std::to_string(words.size()) +
+                  " words, fewer than the 5-word header");
+  if (words[0] != kMagic)
+    fail(src, what + ": SPIR-V magic number " + hex(words[0]) + ", expected " + hex(kMagic));
+  uint32_t version = words[1];
+  if ((version & 0xff0000ffu) != 0 || (version >> 16) != 1 || ((version >> 8) & 0xff) > 6)
+    fail(src, what + ": SPIR-V version word " + hex(version) + " is not a version from 1.0 to 1.6");
+  const std::string &entry = kernel.entry_point()->str();
+  bool found = false;
+  for (size_t at = 5; at < words.size();) {
+    uint32_t count = words[at] >> 16, opcode = words[at] & 0xffff;
+    if (count == 0 || count > words.size() - at)
+      fail(src, what + ": the SPIR-V instruction at word " + std::to_string(at) + " has " +
+                    std::to_string(count) + " words; the module ends at word " +
+                    std::to_string(words.size()));
+    // OpEntryPoint: execution model, function id, then the name, a
+    // nul-terminated string packed into the instruction's remaining words.
+    if (opcode == kOpEntryPoint && count > 3 && words[at + 1] == kGLCompute) {
+      const char *name = reinterpret_cast<const char *>(words.data() + at + 3);
+      size_t room = (count - 3) * 4;
+      found |= strnlen(name, room) < room && entry == name;
+    }
+    at += count;
+  }
+  if (!found)
+    fail(src, what + ": its SPIR-V module has no GLCompute OpEntryPoint named '" + entry + "'");
+}
+
 void verify(Bundle::Impl &b) {
   const std::string &src = b.source;
   if (b.size < sizeof(bundle::Header))
@@ -135,12 +182,8 @@ void verify(Bundle::Impl &b) {
     fail(src, "the manifest has no kernels or no stages");
 
   std::vector<int64_t> bindingsOfKernel(m->kernels()->size(), -1);
-  for (size_t k = 0; k < m->kernels()->size(); ++k) {
-    const fb::Kernel *kernel = m->kernels()->Get(k);
-    if (!kernel->name() || !kernel->entry_point() || !kernel->spirv() ||
-        kernel->spirv()->size() < 5 || kernel->spirv()->Get(0) != 0x07230203u)
-      fail(src, "kernel " + std::to_string(k) + " has no valid SPIR-V module");
-  }
+  for (size_t k = 0; k < m->kernels()->size(); ++k)
+    checkSpirv(src, k, *m->kernels()->Get(k));
   b.name = m->name() ? m->name()->str() : "model";
   b.batch = m->batch();
   if (b.batch != -1 && b.batch < 1)
