@@ -97,6 +97,9 @@ struct Model::Impl {
   double lastMs = 0;
   double pipelineCreateMs = 0;
   std::vector<DispatchTime> profile;
+  // One command buffer, fence, staging buffer and set of arenas serve every
+  // run: runs, and what they record, take turns.
+  mutable std::mutex mutex;
 
   Impl(Context::Impl &c, const Bundle &b) : context(c), bundle(b.impl()), bundleRef(&b) {}
   ~Impl();
@@ -715,6 +718,7 @@ const Bundle &Model::bundle() const { return *impl_->bundleRef; }
 const DeviceInfo &Model::device() const { return impl_->info; }
 
 TensorMap Model::run(const TensorMap &inputs) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
   TensorMap outputs = impl_->run(0, impl_->bundle.stages.size() - 1, inputs);
   // The last stage may carry tensors beyond the model outputs; return those.
   TensorMap result;
@@ -724,12 +728,22 @@ TensorMap Model::run(const TensorMap &inputs) {
 }
 
 TensorMap Model::runStages(size_t first, size_t last, const TensorMap &inputs) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
   return impl_->run(first, last, inputs);
 }
 
-void Model::setProfiling(bool on) { impl_->profiling = on; }
-double Model::lastDeviceMs() const { return impl_->lastMs; }
-std::vector<DispatchTime> Model::lastProfile() const { return impl_->profile; }
+void Model::setProfiling(bool on) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->profiling = on;
+}
+double Model::lastDeviceMs() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->lastMs;
+}
+std::vector<DispatchTime> Model::lastProfile() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->profile;
+}
 double Model::pipelineCreateMs() const { return impl_->pipelineCreateMs; }
 
 } // namespace spire

@@ -6,6 +6,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <exception>
+#include <thread>
+
 using namespace spire;
 
 namespace {
@@ -146,5 +149,49 @@ TEST_CASE("runtime_staged_upload_equals_direct", "[runtime]") {
   REQUIRE(a.data.size() == 20);
   CHECK(a.data == b.data);
   CHECK(std::any_of(a.data.begin(), a.data.end(), [](float v) { return std::abs(v) > 1e-3f; }));
+  CHECK(context.validationMessages().empty());
+}
+
+TEST_CASE("runtime_models_are_shared_across_threads", "[runtime]") {
+  // 4 threads share 2 models of one bundle; each thread runs both, whole and
+  // by stages, with batches that make the models rebuild their arenas. Every
+  // result must equal the single-threaded one bit for bit.
+  Context context{ContextOptions{true}};
+  Bundle bundle = Bundle::fromFile(test::smallCnnBundle());
+  Model first{context, bundle, context.defaultDevice()}, second{context, bundle, context.defaultDevice()};
+  Model *models[2] = {&first, &second};
+  std::vector<Tensor> images = {ramp({1, 3, 32, 32}, 0.5f), ramp({3, 3, 32, 32}, -0.8f),
+                                ramp({2, 3, 32, 32}, 1.3f)};
+  std::vector<std::vector<float>> expected;
+  for (const Tensor &image : images)
+    expected.push_back(first.run({{"image", image}}).at("fc2").data);
+
+  constexpr int kThreads = 4, kRuns = 6;
+  // Catch's assertions are not thread safe: threads record, the test checks.
+  std::vector<std::vector<std::vector<float>>> got(kThreads);
+  std::vector<std::exception_ptr> failures(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      try {
+        for (int i = 0; i < kRuns; ++i) {
+          Model &model = *models[(t + i) % 2];
+          TensorMap in{{"image", images[(t + i) % images.size()]}};
+          got[t].push_back(i % 3 == 2 ? model.runStages(1, 1, model.runStages(0, 0, in)).at("fc2").data
+                                      : model.run(in).at("fc2").data);
+        }
+      } catch (...) {
+        failures[t] = std::current_exception();
+      }
+    });
+  for (std::thread &thread : threads)
+    thread.join();
+  for (int t = 0; t < kThreads; ++t) {
+    if (failures[t])
+      std::rethrow_exception(failures[t]);
+    REQUIRE(got[t].size() == kRuns);
+    for (int i = 0; i < kRuns; ++i)
+      CHECK(got[t][i] == expected[(t + i) % images.size()]);
+  }
   CHECK(context.validationMessages().empty());
 }
