@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <span>
 
@@ -271,6 +272,10 @@ Bundle Bundle::fromFile(const std::string &path) {
   std::ifstream file(path, std::ios::binary | std::ios::ate);
   if (!file)
     throw Error(Error::Kind::Bundle, path + ": cannot open the bundle");
+  // A directory opens, and its "size" is 2^63 - 1.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw Error(Error::Kind::Bundle, path + ": is a directory, not a bundle");
   auto impl = std::make_unique<Impl>();
   impl->source = path;
   std::streamsize size = file.tellg();

@@ -148,6 +148,9 @@ TEST_CASE("bundle_reader_checks_manifest_references", "[bundle]") {
 TEST_CASE("bundle_reader_reports_missing_files", "[bundle]") {
   CHECK_THROWS_WITH(Bundle::fromFile("/nonexistent/model.spire"),
                     Catch::Contains("/nonexistent/model.spire: cannot open the bundle"));
+  // A directory opens like a file whose size is 2^63 - 1.
+  CHECK_THROWS_WITH(Bundle::fromFile(SPIRE_TEST_TMP_DIR),
+                    std::string(SPIRE_TEST_TMP_DIR) + ": is a directory, not a bundle");
 }
 
 TEST_CASE("bundle_reader_checks_tensor_sizes", "[bundle]") {
