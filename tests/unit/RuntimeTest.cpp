@@ -135,6 +135,10 @@ TEST_CASE("runtime_pipeline_equals_plain_run", "[runtime]") {
                     Catch::Contains("the placement names 1 device(s) but the model has 2 stage(s)"));
   CHECK_THROWS_WITH(pipeline.run({{"image", ramp({2, 3, 8, 8}, 1.0f)}}, 2),
                     Catch::Contains("input 'image': expected [N, 3, 32, 32]"));
+  // Slicing an input whose data is not its shape's once read past its end.
+  CHECK_THROWS_WITH(pipeline.run({{"image", Tensor{{4, 3, 32, 32}, {}}}}, 2),
+                    "input 'image': shape [4, 3, 32, 32] with 0 values is not 4 whole rows (the "
+                    "batch of the first input)");
   CHECK(l.context.validationMessages().empty());
 }
 
