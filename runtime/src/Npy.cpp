@@ -5,6 +5,7 @@
 #include "spire/Checked.h"
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <string_view>
@@ -140,6 +141,9 @@ Tensor readNpy(const std::string &path) {
   std::ifstream file(path, std::ios::binary);
   if (!file)
     throw npyError(path, "cannot open the file");
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw npyError(path, "is a directory, not a .npy file");
   char magic[8];
   if (!file.read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0)
     throw npyError(path, "not a .npy file (bad magic)");

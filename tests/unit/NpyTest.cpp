@@ -80,6 +80,8 @@ TEST_CASE("npy_refuses_bad_files", "[npy]") {
              npyHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (4, 4), }") + std::string(8, '\0'));
   CHECK_THROWS_WITH(readNpy(tempPath("short.npy")), Catch::Contains("truncated data: the shape needs 64 bytes"));
   CHECK_THROWS_WITH(readNpy(tempPath("missing.npy")), Catch::Contains("cannot open the file"));
+  CHECK_THROWS_WITH(readNpy(SPIRE_TEST_TMP_DIR),
+                    std::string(SPIRE_TEST_TMP_DIR) + ": is a directory, not a .npy file");
 }
 
 TEST_CASE("npy_refuses_bad_shapes", "[npy]") {
