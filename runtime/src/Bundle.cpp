@@ -4,10 +4,14 @@
 #include "Internal.h"
 
 #include "spire/BundleFormat.h"
+#include "spire/Checked.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <span>
 
 namespace spire {
 
@@ -28,10 +32,14 @@ size_t Bundle::kernelCount() const { return impl_->manifest->kernels()->size(); 
 uint64_t Bundle::weightsBytes() const { return impl_->weightsSize; }
 
 int64_t Tensor::numel() const {
-  int64_t n = 1;
-  for (int64_t d : shape)
-    n *= d;
-  return n;
+  std::optional<int64_t> n = checkedProduct(shape, int64_t(1));
+  if (!n)
+    throw Error(Error::Kind::Input,
+                "a tensor of shape " + shapeText(shape) +
+                    (std::any_of(shape.begin(), shape.end(), [](int64_t d) { return d < 0; })
+                         ? " has a negative dimension"
+                         : " has more elements than fit in 64 bits"));
+  return *n;
 }
 
 namespace {
@@ -41,8 +49,9 @@ namespace {
 }
 
 std::string regionText(const fb::Region &r) {
+  std::optional<uint64_t> end = checkedAdd(r.offset(), r.size());
   return std::string(r.space() == fb::Space::Weights ? "weight" : "arena") + " bytes [" +
-         std::to_string(r.offset()) + ", " + std::to_string(r.offset() + r.size()) + ")";
+         std::to_string(r.offset()) + ", " + (end ? std::to_string(*end) : "2^64 and more") + ")";
 }
 
 // Region inside its space; `arena` is the stage's per-sample arena size.
@@ -62,26 +71,73 @@ std::vector<TensorInfo> readTensors(const Bundle::Impl &b,
     if (!t->name() || !t->shape() || t->shape()->size() == 0 || t->shape()->size() > 8)
       fail(b.source, where + " has a tensor without a name or with an invalid rank");
     TensorInfo info{t->name()->str(), {}, DType::F32};
-    uint64_t perSample = 4;
     for (size_t i = 0; i < t->shape()->size(); ++i) {
       int64_t d = t->shape()->Get(i);
       if (!(d > 0 && d < (int64_t(1) << 31)) && !(i == 0 && d == -1))
         fail(b.source, where + " tensor '" + info.name + "' has invalid dim " + std::to_string(d));
-      if (i > 0)
-        perSample *= static_cast<uint64_t>(d);
       info.shape.push_back(d);
     }
+    std::optional<uint64_t> perSample =
+        checkedProduct(std::span(info.shape).subspan(1), uint64_t(4));
+    if (!perSample)
+      fail(b.source, where + " tensor '" + info.name + "' has more than 2^64 bytes per sample");
     if (t->dtype() != fb::DType::f32)
       fail(b.source, where + " tensor '" + info.name + "' has an unsupported dtype");
     if (checkRegion) {
       const fb::Region *r = t->region();
       if (!r || r->space() != fb::Space::Arena || !regionFits(*r, 0, arena) ||
-          r->size() != perSample)
+          r->size() != *perSample)
         fail(b.source, where + " tensor '" + info.name + "' has an invalid arena region");
     }
     out.push_back(std::move(info));
   }
   return out;
+}
+
+std::string hex(uint32_t word) {
+  char text[11];
+  std::snprintf(text, sizeof(text), "0x%08x", word);
+  return text;
+}
+
+// What a driver must be able to trust before it parses a module: the SPIR-V
+// header (magic, a version from 1.0 to 1.6), instructions that stay inside
+// the module, and an OpEntryPoint for a compute shader under the name the
+// runtime will create its pipeline with.
+void checkSpirv(const std::string &src, size_t k, const fb::Kernel &kernel) {
+  std::string what = "kernel " + std::to_string(k);
+  if (!kernel.name() || !kernel.entry_point() || !kernel.spirv())
+    fail(src, what + " has no name, entry point or SPIR-V module");
+  what += " ('" + kernel.name()->str() + "')";
+  const flatbuffers::Vector<uint32_t> &words = *kernel.spirv();
+  constexpr uint32_t kMagic = 0x07230203, kOpEntryPoint = 15, kGLCompute = 5;
+  if (words.size() < 5)
+    fail(src, what + ": its SPIR-V module has " + std::to_string(words.size()) +
+                  " words, fewer than the 5-word header");
+  if (words[0] != kMagic)
+    fail(src, what + ": SPIR-V magic number " + hex(words[0]) + ", expected " + hex(kMagic));
+  uint32_t version = words[1];
+  if ((version & 0xff0000ffu) != 0 || (version >> 16) != 1 || ((version >> 8) & 0xff) > 6)
+    fail(src, what + ": SPIR-V version word " + hex(version) + " is not a version from 1.0 to 1.6");
+  const std::string &entry = kernel.entry_point()->str();
+  bool found = false;
+  for (size_t at = 5; at < words.size();) {
+    uint32_t count = words[at] >> 16, opcode = words[at] & 0xffff;
+    if (count == 0 || count > words.size() - at)
+      fail(src, what + ": the SPIR-V instruction at word " + std::to_string(at) + " has " +
+                    std::to_string(count) + " words; the module ends at word " +
+                    std::to_string(words.size()));
+    // OpEntryPoint: execution model, function id, then the name, a
+    // nul-terminated string packed into the instruction's remaining words.
+    if (opcode == kOpEntryPoint && count > 3 && words[at + 1] == kGLCompute) {
+      const char *name = reinterpret_cast<const char *>(words.data() + at + 3);
+      size_t room = (count - 3) * 4;
+      found |= strnlen(name, room) < room && entry == name;
+    }
+    at += count;
+  }
+  if (!found)
+    fail(src, what + ": its SPIR-V module has no GLCompute OpEntryPoint named '" + entry + "'");
 }
 
 void verify(Bundle::Impl &b) {
@@ -127,12 +183,8 @@ void verify(Bundle::Impl &b) {
     fail(src, "the manifest has no kernels or no stages");
 
   std::vector<int64_t> bindingsOfKernel(m->kernels()->size(), -1);
-  for (size_t k = 0; k < m->kernels()->size(); ++k) {
-    const fb::Kernel *kernel = m->kernels()->Get(k);
-    if (!kernel->name() || !kernel->entry_point() || !kernel->spirv() ||
-        kernel->spirv()->size() < 5 || kernel->spirv()->Get(0) != 0x07230203u)
-      fail(src, "kernel " + std::to_string(k) + " has no valid SPIR-V module");
-  }
+  for (size_t k = 0; k < m->kernels()->size(); ++k)
+    checkSpirv(src, k, *m->kernels()->Get(k));
   b.name = m->name() ? m->name()->str() : "model";
   b.batch = m->batch();
   if (b.batch != -1 && b.batch < 1)
@@ -220,6 +272,10 @@ Bundle Bundle::fromFile(const std::string &path) {
   std::ifstream file(path, std::ios::binary | std::ios::ate);
   if (!file)
     throw Error(Error::Kind::Bundle, path + ": cannot open the bundle");
+  // A directory opens, and its "size" is 2^63 - 1.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw Error(Error::Kind::Bundle, path + ": is a directory, not a bundle");
   auto impl = std::make_unique<Impl>();
   impl->source = path;
   std::streamsize size = file.tellg();

@@ -1,4 +1,4 @@
-// Runtime internals shared by Bundle.cpp, Context.cpp and Model.cpp.
+// Runtime internals shared by the runtime's sources.
 #pragma once
 
 #include "spire/Runtime.h"
@@ -17,6 +17,9 @@ namespace spire {
 // "vkAllocateMemory failed: VK_ERROR_OUT_OF_DEVICE_MEMORY (-2)".
 void vkCheck(VkResult result, const char *call);
 const char *vkResultName(VkResult result);
+
+// "[N, 3, 32, 32]": a shape for messages, a negative (dynamic) dim as N.
+std::string shapeText(const std::vector<int64_t> &shape);
 
 // Whether a manifest's list of bindings (absent: empty) holds binding `b`.
 inline bool listsBinding(const flatbuffers::Vector<uint32_t> *bindings, size_t b) {

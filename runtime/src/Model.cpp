@@ -3,6 +3,8 @@
 // grows or changes. Host tensors travel through one staging buffer.
 #include "Internal.h"
 
+#include "spire/Checked.h"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -48,14 +50,14 @@ struct Buffer {
   }
 };
 
+} // namespace
+
 std::string shapeText(const std::vector<int64_t> &shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i)
     s += (i ? ", " : "") + (shape[i] < 0 ? std::string("N") : std::to_string(shape[i]));
   return s + "]";
 }
-
-} // namespace
 
 struct Model::Impl {
   Context::Impl &context;
@@ -95,6 +97,9 @@ struct Model::Impl {
   double lastMs = 0;
   double pipelineCreateMs = 0;
   std::vector<DispatchTime> profile;
+  // One command buffer, fence, staging buffer and set of arenas serve every
+  // run: runs, and what they record, take turns.
+  mutable std::mutex mutex;
 
   Impl(Context::Impl &c, const Bundle &b) : context(c), bundle(b.impl()), bundleRef(&b) {}
   ~Impl();
@@ -367,7 +372,11 @@ void Model::Impl::prepareStage(size_t s, int64_t batch) {
   if (state.batch == batch)
     return;
   const fb::Stage *stage = bundle.manifest->stages()->Get(s);
-  VkDeviceSize arenaSize = std::max<VkDeviceSize>(stage->arena_size() * batch, 256);
+  std::optional<uint64_t> bytes = checkedMul(stage->arena_size(), static_cast<uint64_t>(batch));
+  if (!bytes)
+    throw Error(Error::Kind::Input, "batch " + std::to_string(batch) + " needs over 2^64 bytes "
+                                    "of activations in stage " + std::to_string(s));
+  VkDeviceSize arenaSize = std::max<VkDeviceSize>(*bytes, 256);
   if (state.arena.size < arenaSize) {
     vkDeviceWaitIdle(device);
     state.arena = createBuffer(arenaSize, {kDeviceMemory}, false);
@@ -485,9 +494,11 @@ TensorMap Model::Impl::run(size_t first, size_t last, const TensorMap &inputs) {
       throw Error(Error::Kind::Input, "input '" + t.name + "': expected " + shapeText(t.shape) +
                                           (t.shape[0] < 0 ? " (any N)" : "") + " but got " +
                                           shapeText(x.shape));
-    if (static_cast<int64_t>(x.data.size()) != x.numel())
+    std::optional<int64_t> numel = checkedProduct(x.shape, int64_t(1));
+    if (!numel || static_cast<int64_t>(x.data.size()) != *numel)
       throw Error(Error::Kind::Input, "input '" + t.name + "': shape " + shapeText(x.shape) +
-                                          " needs " + std::to_string(x.numel()) +
+                                          " needs " +
+                                          (numel ? std::to_string(*numel) : "over 2^63") +
                                           " values but the tensor holds " +
                                           std::to_string(x.data.size()));
     if (batch >= 0 && x.shape[0] != batch)
@@ -503,6 +514,10 @@ TensorMap Model::Impl::run(size_t first, size_t last, const TensorMap &inputs) {
                                         std::to_string(bundle.batch) + ", got " +
                                         std::to_string(batch));
 
+  // Arenas first: their sizes bound every region times the batch below.
+  for (size_t s = first; s <= last; ++s)
+    prepareStage(s, batch);
+
   // Staging: the inputs, then the outputs of stage `last`.
   const std::vector<TensorInfo> &produced = infos[last].outputs;
   const fb::Stage *firstStage = bundle.manifest->stages()->Get(first);
@@ -515,8 +530,6 @@ TensorMap Model::Impl::run(size_t first, size_t last, const TensorMap &inputs) {
     stagingSize += t->region()->size() * batch;
   if (staging.size < stagingSize)
     staging = createBuffer(stagingSize, {kHostMemory}, true);
-  for (size_t s = first; s <= last; ++s)
-    prepareStage(s, batch);
 
   uint32_t dispatches = 0;
   for (size_t s = first; s <= last; ++s)
@@ -705,6 +718,7 @@ const Bundle &Model::bundle() const { return *impl_->bundleRef; }
 const DeviceInfo &Model::device() const { return impl_->info; }
 
 TensorMap Model::run(const TensorMap &inputs) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
   TensorMap outputs = impl_->run(0, impl_->bundle.stages.size() - 1, inputs);
   // The last stage may carry tensors beyond the model outputs; return those.
   TensorMap result;
@@ -714,12 +728,22 @@ TensorMap Model::run(const TensorMap &inputs) {
 }
 
 TensorMap Model::runStages(size_t first, size_t last, const TensorMap &inputs) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
   return impl_->run(first, last, inputs);
 }
 
-void Model::setProfiling(bool on) { impl_->profiling = on; }
-double Model::lastDeviceMs() const { return impl_->lastMs; }
-std::vector<DispatchTime> Model::lastProfile() const { return impl_->profile; }
+void Model::setProfiling(bool on) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  impl_->profiling = on;
+}
+double Model::lastDeviceMs() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->lastMs;
+}
+std::vector<DispatchTime> Model::lastProfile() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->profile;
+}
 double Model::pipelineCreateMs() const { return impl_->pipelineCreateMs; }
 
 } // namespace spire

@@ -82,6 +82,14 @@ TensorMap Pipeline::run(const TensorMap &inputs, size_t microBatches) {
   if (inputs.empty())
     throw Error(Error::Kind::Input, "a pipeline run needs its inputs");
   int64_t batch = inputs.begin()->second.shape.empty() ? 0 : inputs.begin()->second.shape[0];
+  // Slicing trusts every input to hold `batch` whole rows; the stages check
+  // the rest.
+  for (const auto &[name, t] : inputs)
+    if (t.shape.empty() || t.shape[0] != batch || static_cast<int64_t>(t.data.size()) != t.numel())
+      throw Error(Error::Kind::Input, "input '" + name + "': shape " + shapeText(t.shape) +
+                                          " with " + std::to_string(t.data.size()) +
+                                          " values is not " + std::to_string(batch) +
+                                          " whole rows (the batch of the first input)");
   size_t parts = std::max<size_t>(1, std::min<size_t>(microBatches, std::max<int64_t>(batch, 1)));
   size_t count = impl_->stages.size();
 

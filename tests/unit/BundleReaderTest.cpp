@@ -22,6 +22,13 @@ fb::Header header(const std::vector<uint8_t> &bytes) {
   return h;
 }
 
+// The SPIR-V words of kernel `k`, to edit in place (then reseal). words[-1]
+// is the FlatBuffers vector's length.
+uint32_t *spirvWords(std::vector<uint8_t> &bytes, size_t k) {
+  const fb::Model *m = fb::GetModel(bytes.data() + header(bytes).manifestOffset);
+  return const_cast<uint32_t *>(m->kernels()->Get(k)->spirv()->data());
+}
+
 } // namespace
 
 TEST_CASE("bundle_reader_loads_a_compiled_bundle", "[bundle]") {
@@ -141,4 +148,76 @@ TEST_CASE("bundle_reader_checks_manifest_references", "[bundle]") {
 TEST_CASE("bundle_reader_reports_missing_files", "[bundle]") {
   CHECK_THROWS_WITH(Bundle::fromFile("/nonexistent/model.spire"),
                     Catch::Contains("/nonexistent/model.spire: cannot open the bundle"));
+  // A directory opens like a file whose size is 2^63 - 1.
+  CHECK_THROWS_WITH(Bundle::fromFile(SPIRE_TEST_TMP_DIR),
+                    std::string(SPIRE_TEST_TMP_DIR) + ": is a directory, not a bundle");
+}
+
+TEST_CASE("bundle_reader_checks_tensor_sizes", "[bundle]") {
+  std::vector<uint8_t> bytes = spire::test::readFile(spire::test::smallCnnBundle());
+  const fb::Model *m = fb::GetModel(bytes.data() + header(bytes).manifestOffset);
+  // [N, 3, 32, 32] -> [N, 2^31-1, 2^31-1, 2^31-1]: each dim is valid, but a
+  // sample's bytes (about 2^95) wrap around in 64 bits.
+  auto *dims = const_cast<int64_t *>(m->stages()->Get(0)->inputs()->Get(0)->shape()->data());
+  dims[1] = dims[2] = dims[3] = (int64_t(1) << 31) - 1;
+  spire::test::reseal(bytes);
+  CHECK_THROWS_WITH(Bundle::fromMemory(bytes.data(), bytes.size()),
+                    "<memory>: stage 0 input tensor 'image' has more than 2^64 bytes per sample");
+}
+
+TEST_CASE("bundle_reader_checks_spirv_modules", "[bundle]") {
+  const std::vector<uint8_t> good = spire::test::readFile(spire::test::smallCnnBundle());
+  std::vector<uint8_t> bytes = good;
+  const fb::Model *m = fb::GetModel(good.data() + header(good).manifestOffset);
+  const fb::Kernel *kernel = m->kernels()->Get(1);
+  std::string entry = kernel->entry_point()->str();
+  std::string prefix = "<memory>: kernel 1 ('" + kernel->name()->str() + "')";
+  uint32_t *words = spirvWords(bytes, 1);
+  auto refused = [&]() -> std::string {
+    spire::test::reseal(bytes);
+    try {
+      Bundle::fromMemory(bytes.data(), bytes.size());
+    } catch (const Error &e) {
+      CHECK(e.kind() == Error::Kind::Bundle);
+      return e.what();
+    }
+    return "no error";
+  };
+
+  SECTION("magic number") {
+    words[0] = 0x03022307; // the other byte order
+    CHECK(refused() == prefix + ": SPIR-V magic number 0x03022307, expected 0x07230203");
+  }
+  SECTION("version") {
+    words[1] = 0x00010700; // 1.7
+    CHECK(refused() == prefix + ": SPIR-V version word 0x00010700 is not a version from 1.0 to 1.6");
+    words[1] = 0x00020000; // 2.0
+    CHECK(refused() == prefix + ": SPIR-V version word 0x00020000 is not a version from 1.0 to 1.6");
+  }
+  SECTION("shorter than the header") {
+    words[-1] = 4;
+    CHECK(refused() == prefix + ": its SPIR-V module has 4 words, fewer than the 5-word header");
+  }
+  SECTION("truncated before the entry point") {
+    words[-1] = 5;
+    CHECK(refused() == prefix + ": its SPIR-V module has no GLCompute OpEntryPoint named '" +
+                           entry + "'");
+  }
+  SECTION("an instruction running past the end") {
+    size_t count = words[-1];
+    words[5] = (0xffffu << 16) | (words[5] & 0xffff);
+    CHECK(refused() == prefix + ": the SPIR-V instruction at word 5 has 65535 words; the module "
+                                "ends at word " + std::to_string(count));
+  }
+  SECTION("entry point renamed") {
+    size_t at = 5, renamed = 0;
+    for (; at < words[-1]; at += words[at] >> 16)
+      if ((words[at] & 0xffff) == 15) {
+        reinterpret_cast<char *>(words + at + 3)[0] ^= 0x20; // e.g. "main" -> "Main"
+        ++renamed;
+      }
+    REQUIRE(renamed == 1);
+    CHECK(refused() == prefix + ": its SPIR-V module has no GLCompute OpEntryPoint named '" +
+                           entry + "'");
+  }
 }

@@ -6,6 +6,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <exception>
+#include <thread>
+
 using namespace spire;
 
 namespace {
@@ -40,6 +43,10 @@ TEST_CASE("runtime_rejects_wrong_inputs", "[runtime]") {
   shortData.data.pop_back();
   CHECK_THROWS_WITH(l.model.run({{"image", shortData}}),
                     Catch::Contains("needs 3072 values but the tensor holds 3071"));
+  // 2^62 * 3072 elements wrap around; an empty tensor must not match that.
+  CHECK_THROWS_WITH(l.model.run({{"image", Tensor{{int64_t(1) << 62, 3, 32, 32}, {}}}}),
+                    "input 'image': shape [4611686018427387904, 3, 32, 32] needs over 2^63 "
+                    "values but the tensor holds 0");
   CHECK_THROWS_WITH(l.model.runStages(1, 5, {}), Catch::Contains("do not exist; the model has 2 stage(s)"));
   // The model stays usable after refusing bad input.
   CHECK(l.model.run({{"image", good}}).at("fc2").shape == std::vector<int64_t>{1, 10});
@@ -82,6 +89,14 @@ TEST_CASE("runtime_stages_compose_to_the_whole_model", "[runtime]") {
   CHECK(l.context.validationMessages().empty());
 }
 
+TEST_CASE("tensor_numel_is_checked", "[runtime]") {
+  CHECK(Tensor{{2, 3, 4}, {}}.numel() == 24);
+  CHECK_THROWS_WITH(Tensor({{int64_t(1) << 40, int64_t(1) << 40}, {}}).numel(),
+                    "a tensor of shape [1099511627776, 1099511627776] has more elements than fit "
+                    "in 64 bits");
+  CHECK_THROWS_WITH(Tensor({{2, -3}, {}}).numel(), "a tensor of shape [2, N] has a negative dimension");
+}
+
 TEST_CASE("runtime_lists_devices", "[runtime]") {
   Context context;
   std::vector<DeviceInfo> devices = context.devices();
@@ -120,6 +135,10 @@ TEST_CASE("runtime_pipeline_equals_plain_run", "[runtime]") {
                     Catch::Contains("the placement names 1 device(s) but the model has 2 stage(s)"));
   CHECK_THROWS_WITH(pipeline.run({{"image", ramp({2, 3, 8, 8}, 1.0f)}}, 2),
                     Catch::Contains("input 'image': expected [N, 3, 32, 32]"));
+  // Slicing an input whose data is not its shape's once read past its end.
+  CHECK_THROWS_WITH(pipeline.run({{"image", Tensor{{4, 3, 32, 32}, {}}}}, 2),
+                    "input 'image': shape [4, 3, 32, 32] with 0 values is not 4 whole rows (the "
+                    "batch of the first input)");
   CHECK(l.context.validationMessages().empty());
 }
 
@@ -134,5 +153,49 @@ TEST_CASE("runtime_staged_upload_equals_direct", "[runtime]") {
   REQUIRE(a.data.size() == 20);
   CHECK(a.data == b.data);
   CHECK(std::any_of(a.data.begin(), a.data.end(), [](float v) { return std::abs(v) > 1e-3f; }));
+  CHECK(context.validationMessages().empty());
+}
+
+TEST_CASE("runtime_models_are_shared_across_threads", "[runtime]") {
+  // 4 threads share 2 models of one bundle; each thread runs both, whole and
+  // by stages, with batches that make the models rebuild their arenas. Every
+  // result must equal the single-threaded one bit for bit.
+  Context context{ContextOptions{true}};
+  Bundle bundle = Bundle::fromFile(test::smallCnnBundle());
+  Model first{context, bundle, context.defaultDevice()}, second{context, bundle, context.defaultDevice()};
+  Model *models[2] = {&first, &second};
+  std::vector<Tensor> images = {ramp({1, 3, 32, 32}, 0.5f), ramp({3, 3, 32, 32}, -0.8f),
+                                ramp({2, 3, 32, 32}, 1.3f)};
+  std::vector<std::vector<float>> expected;
+  for (const Tensor &image : images)
+    expected.push_back(first.run({{"image", image}}).at("fc2").data);
+
+  constexpr int kThreads = 4, kRuns = 6;
+  // Catch's assertions are not thread safe: threads record, the test checks.
+  std::vector<std::vector<std::vector<float>>> got(kThreads);
+  std::vector<std::exception_ptr> failures(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      try {
+        for (int i = 0; i < kRuns; ++i) {
+          Model &model = *models[(t + i) % 2];
+          TensorMap in{{"image", images[(t + i) % images.size()]}};
+          got[t].push_back(i % 3 == 2 ? model.runStages(1, 1, model.runStages(0, 0, in)).at("fc2").data
+                                      : model.run(in).at("fc2").data);
+        }
+      } catch (...) {
+        failures[t] = std::current_exception();
+      }
+    });
+  for (std::thread &thread : threads)
+    thread.join();
+  for (int t = 0; t < kThreads; ++t) {
+    if (failures[t])
+      std::rethrow_exception(failures[t]);
+    REQUIRE(got[t].size() == kRuns);
+    for (int i = 0; i < kRuns; ++i)
+      CHECK(got[t][i] == expected[(t + i) % images.size()]);
+  }
   CHECK(context.validationMessages().empty());
 }

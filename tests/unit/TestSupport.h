@@ -30,7 +30,10 @@ inline std::vector<uint8_t> handMadeBundle(uint32_t kernelIndex, bundle::Region 
                                            std::vector<uint32_t> texelBindings = {},
                                            std::vector<uint32_t> vec4TexelBindings = {}) {
   flatbuffers::FlatBufferBuilder b;
-  std::vector<uint32_t> spirv = {0x07230203u, 0x00010000u, 0, 1, 0};
+  // A SPIR-V header and `OpEntryPoint GLCompute %1 "main"`, nothing else:
+  // enough for the reader, not for the validation layer.
+  std::vector<uint32_t> spirv = {0x07230203u, 0x00010000u, 0, 2, 0, (5u << 16) | 15, 5, 1,
+                                 0x6e69616du /* "main" */, 0};
   auto kernel = bundle::CreateKernel(b, b.CreateString("k"), b.CreateString("main"),
                                  b.CreateVector(spirv), b.CreateVector(std::vector<uint32_t>{64, 1, 1}),
                                  0, b.CreateVector(texelBindings), b.CreateVector(vec4TexelBindings));

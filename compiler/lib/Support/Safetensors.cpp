@@ -3,8 +3,13 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include "spire/Checked.h"
+
+#include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <tuple>
 
 namespace spire {
 
@@ -30,14 +35,27 @@ llvm::Expected<std::vector<NamedTensor>> readSafetensors(const std::string &path
   if (headerSize > bytes.size() - 8)
     return fail("truncated .safetensors file: the header says " + std::to_string(headerSize) +
                 " bytes of JSON but the file has " + std::to_string(bytes.size() - 8));
-  nlohmann::json header = nlohmann::json::parse(bytes.substr(8, headerSize).str(), nullptr,
+  // The parsed object keeps one value per key; a repeated tensor name is
+  // caught while parsing, before the second value replaces the first.
+  std::set<std::string> names;
+  std::string repeated;
+  auto noteKey = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json &key) {
+    if (depth == 1 && event == nlohmann::json::parse_event_t::key &&
+        !names.insert(key.get<std::string>()).second && repeated.empty())
+      repeated = key.get<std::string>();
+    return true;
+  };
+  nlohmann::json header = nlohmann::json::parse(bytes.substr(8, headerSize).str(), noteKey,
                                                 /*allow_exceptions=*/false);
   if (header.is_discarded() || !header.is_object())
     return fail("the .safetensors header is not a JSON object");
+  if (!repeated.empty())
+    return fail("tensor '" + repeated + "': named twice in the header");
   uint64_t dataSize = bytes.size() - 8 - headerSize;
   const char *data = bytes.data() + 8 + headerSize;
 
   std::vector<NamedTensor> tensors;
+  std::vector<std::tuple<uint64_t, uint64_t, std::string>> extents; // non-empty [begin, end)
   for (auto &[name, info] : header.items()) {
     if (name == "__metadata__")
       continue;
@@ -47,12 +65,10 @@ llvm::Expected<std::vector<NamedTensor>> readSafetensors(const std::string &path
       return bad("malformed entry (needs dtype, shape, data_offsets)");
     std::string dtype = info["dtype"];
     NamedTensor t{name, {}, {}};
-    int64_t numel = 1;
     for (auto &d : info["shape"]) {
-      if (!d.is_number_integer() || d.get<int64_t>() < 0 || d.get<int64_t>() >= (int64_t(1) << 40))
+      if (!d.is_number_integer() || d.get<int64_t>() < 0)
         return bad("malformed shape");
       t.shape.push_back(d.get<int64_t>());
-      numel *= t.shape.back();
     }
     auto &offsets = info["data_offsets"];
     if (!offsets[0].is_number_unsigned() || !offsets[1].is_number_unsigned())
@@ -61,14 +77,21 @@ llvm::Expected<std::vector<NamedTensor>> readSafetensors(const std::string &path
     if (begin > end || end > dataSize)
       return bad("data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
                  ") outside the data (" + std::to_string(dataSize) + " bytes)");
-    if (dtype == "I64" && llvm::StringRef(name).ends_with("num_batches_tracked"))
-      continue;
-    if (dtype != "F32" && dtype != "F64")
+    if (begin != end)
+      extents.emplace_back(begin, end, name);
+    bool counter = dtype == "I64" && llvm::StringRef(name).ends_with("num_batches_tracked");
+    if (dtype != "F32" && dtype != "F64" && !counter)
       return bad("dtype " + dtype + " is not supported (F32 or F64)");
-    size_t elemSize = dtype == "F32" ? 4 : 8;
-    if (end - begin != static_cast<uint64_t>(numel) * elemSize)
+    uint64_t elemSize = dtype == "F32" ? 4 : 8;
+    std::optional<uint64_t> size = checkedProduct(t.shape, elemSize);
+    if (!size)
+      return bad(dtype + " " + shapeStr(t.shape) + " has more bytes than fit in 64 bits");
+    if (end - begin != *size)
       return bad("holds " + std::to_string(end - begin) + " bytes but " + dtype + " " +
-                 shapeStr(t.shape) + " needs " + std::to_string(numel * elemSize));
+                 shapeStr(t.shape) + " needs " + std::to_string(*size));
+    if (counter)
+      continue;
+    int64_t numel = *size / elemSize;
     t.data.resize(numel);
     if (dtype == "F32") {
       std::memcpy(t.data.data(), data + begin, numel * 4);
@@ -81,6 +104,26 @@ llvm::Expected<std::vector<NamedTensor>> readSafetensors(const std::string &path
     }
     tensors.push_back(std::move(t));
   }
+  // The format leaves no byte of the data to no tensor or to two of them.
+  std::sort(extents.begin(), extents.end());
+  uint64_t covered = 0;
+  std::string previous;
+  for (const auto &[begin, end, name] : extents) {
+    if (begin < covered)
+      return fail("tensor '" + name + "': data_offsets [" + std::to_string(begin) + ", " +
+                  std::to_string(end) + ") overlap tensor '" + previous + "'");
+    if (begin > covered)
+      return fail("tensor '" + name + "': data_offsets start at " + std::to_string(begin) +
+                  " but the tensors before it end at " + std::to_string(covered) +
+                  ": bytes [" + std::to_string(covered) + ", " + std::to_string(begin) +
+                  ") belong to no tensor");
+    covered = end;
+    previous = name;
+  }
+  if (covered != dataSize)
+    return fail("data bytes [" + std::to_string(covered) + ", " + std::to_string(dataSize) + ")" +
+                (previous.empty() ? "" : " after tensor '" + previous + "'") +
+                " belong to no tensor");
   return tensors;
 }
 

@@ -26,7 +26,7 @@ struct CommonOptions {
   std::string outputDir;             // run --output-dir
   std::string outputFile;            // run --output
   int device = -1;                   // run/bench --device
-  int batch = 1;                     // run/bench --batch
+  int batch = 0;                     // run/bench --batch (0: not given)
   int iters = 20;                    // bench --iters
   bool profile = false;              // bench --profile
   std::string stages;                // run --stages A..B

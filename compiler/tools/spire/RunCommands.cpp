@@ -9,11 +9,13 @@
 #include "spire/Support/SplitMix.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 namespace spire::cli {
 namespace {
@@ -52,6 +54,43 @@ int exitCodeFor(const Error &e) {
     break;
   }
   return kExitDevice;
+}
+
+// A whole decimal number: digits only, nothing before or after them. ("-5",
+// "0x2" and "1zz" are not numbers; "010" is ten, not octal.)
+std::optional<uint64_t> parseDecimal(const std::string &text) {
+  uint64_t value = 0;
+  const char *end = text.data() + text.size();
+  auto [stop, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || stop != end)
+    return std::nullopt;
+  return value;
+}
+
+// For a numeric option: a whole decimal number in [lo, hi], handed on to
+// CLI11 in plain digits (CLI11 alone reads "010" as octal, "0x2" as hex and
+// takes any negative number).
+CLI::Validator wholeNumber(uint64_t lo, uint64_t hi) {
+  return CLI::Validator(
+      [lo, hi](std::string &text) -> std::string {
+        std::optional<uint64_t> value = parseDecimal(text);
+        if (!value || *value < lo || *value > hi)
+          return "'" + text + "' is not a whole number from " + std::to_string(lo) + " to " +
+                 std::to_string(hi);
+        text = std::to_string(*value);
+        return "";
+      },
+      "INT in [" + std::to_string(lo) + " - " + std::to_string(hi) + "]");
+}
+
+// The batch of the seeded random inputs: --batch if given (a bundle compiled
+// for one batch takes only that one), else the bundle's, else 1.
+int64_t inputBatch(const Bundle &bundle, int requested) {
+  if (bundle.batch() > 0 && requested > 0 && requested != bundle.batch())
+    throw Error(Error::Kind::Usage, "--batch " + std::to_string(requested) +
+                                        ": this bundle was compiled for batch " +
+                                        std::to_string(bundle.batch()) + " only");
+  return bundle.batch() > 0 ? bundle.batch() : std::max(requested, 1);
 }
 
 // Seeded inputs for a run without --input: uniform in [-1, 1), the same
@@ -93,13 +132,10 @@ RunSetup open(const CommonOptions &o) {
 // Parses "A..B", "A" into an inclusive stage range.
 std::pair<size_t, size_t> parseStages(const std::string &text, size_t count) {
   size_t dots = text.find("..");
-  try {
-    size_t first = std::stoul(text.substr(0, dots));
-    size_t last = dots == std::string::npos ? first : std::stoul(text.substr(dots + 2));
-    if (first <= last && last < count)
-      return {first, last};
-  } catch (const std::exception &) {
-  }
+  std::optional<uint64_t> first = parseDecimal(text.substr(0, dots));
+  std::optional<uint64_t> last = dots == std::string::npos ? first : parseDecimal(text.substr(dots + 2));
+  if (first && last && *first <= *last && *last < count)
+    return {*first, *last};
   throw Error(Error::Kind::Usage, "--stages '" + text + "': expected K or A..B with 0 <= A <= B < " +
                                       std::to_string(count));
 }
@@ -150,16 +186,14 @@ std::vector<uint32_t> parsePlacement(const std::string &text, size_t stages, uin
     size_t comma = text.find(',', at);
     std::string item = text.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
     size_t colon = item.find(':');
-    try {
-      size_t stage = std::stoul(item.substr(0, colon)), device = std::stoul(item.substr(colon + 1));
-      if (colon == std::string::npos || stage >= stages || device >= devices)
-        throw std::out_of_range(item);
-      placement[stage] = static_cast<uint32_t>(device);
-    } catch (const std::exception &) {
+    std::optional<uint64_t> stage = parseDecimal(item.substr(0, colon));
+    std::optional<uint64_t> device =
+        colon == std::string::npos ? std::nullopt : parseDecimal(item.substr(colon + 1));
+    if (!stage || !device || *stage >= stages || *device >= devices)
       throw Error(Error::Kind::Usage, "--place '" + text + "': expected STAGE:DEVICE,... with " +
                                           std::to_string(stages) + " stage(s) and " +
                                           std::to_string(devices) + " device(s)");
-    }
+    placement[*stage] = static_cast<uint32_t>(*device);
     if (comma == std::string::npos)
       break;
     at = comma + 1;
@@ -173,7 +207,12 @@ int runRun(const CommonOptions &o) {
   auto [first, last] = o.stages.empty() ? std::pair<size_t, size_t>{0, stages.size() - 1}
                                         : parseStages(o.stages, stages.size());
   const std::vector<TensorInfo> &wanted = stages[first].inputs;
-  int64_t batch = s.bundle.batch() > 0 ? s.bundle.batch() : o.batch;
+  int64_t batch = inputBatch(s.bundle, o.batch);
+  // Before the run: a directory that cannot be made should not cost one.
+  std::error_code made;
+  if (!o.outputDir.empty() && !std::filesystem::create_directories(o.outputDir, made) && made)
+    throw Error(Error::Kind::Input,
+                "--output-dir " + o.outputDir + ": cannot create the directory: " + made.message());
 
   TensorMap inputs;
   for (const std::string &arg : o.inputs) {
@@ -232,8 +271,6 @@ int runRun(const CommonOptions &o) {
                                           ": use --output-dir or --output FILE.safetensors");
     writeNpy(o.outputFile, outputs.begin()->second);
   }
-  if (!o.outputDir.empty())
-    std::filesystem::create_directories(o.outputDir);
   for (const auto &[name, tensor] : outputs) {
     printDigest(name, tensor);
     if (!o.outputDir.empty())
@@ -249,7 +286,7 @@ int runBench(const CommonOptions &o) {
   auto loadStart = Clock::now();
   Model model(s.context, s.bundle, s.device);
   double loadMs = ms(Clock::now() - loadStart);
-  int64_t batch = s.bundle.batch() > 0 ? s.bundle.batch() : o.batch;
+  int64_t batch = inputBatch(s.bundle, o.batch);
   TensorMap inputs;
   for (size_t i = 0; i < s.bundle.inputs().size(); ++i)
     inputs[s.bundle.inputs()[i].name] = randomTensor(s.bundle.inputs()[i].shape, batch, i);
@@ -337,10 +374,15 @@ int runDevices(const CommonOptions &o) {
   return kExitOk;
 }
 
+constexpr uint64_t kMaxDevice = 1023; // any real index is far below
+
 void addBundleArgs(CLI::App *cmd, CommonOptions &o) {
   cmd->add_option("bundle", o.bundle, "compiled model (.spire)")->required();
-  cmd->add_option("--device", o.device, "Vulkan device index (default: the best; see `spire devices`)");
-  cmd->add_option("--batch", o.batch, "batch size for seeded random inputs")->check(CLI::Range(1, 65535));
+  cmd->add_option("--device", o.device, "Vulkan device index (default: the best; see `spire devices`)")
+      ->transform(wholeNumber(0, kMaxDevice));
+  cmd->add_option("--batch", o.batch, "batch size for seeded random inputs (default: the "
+                                      "bundle's, else 1)")
+      ->transform(wholeNumber(1, 65535));
   cmd->add_flag("--validate", o.validate, "enable the Vulkan validation layer; its messages are errors");
 }
 
@@ -357,17 +399,19 @@ void addRunCommands(CLI::App &app, CommonOptions &o) {
   run->add_option("--output-dir", o.outputDir, "write each output as NAME.npy here");
   run->add_option("--stages", o.stages, "run stages A..B (or one stage K) only");
   run->add_option("--micro-batches", o.microBatches,
-                  "pipeline the stages over this many micro-batches")->check(CLI::Range(1, 65535));
+                  "pipeline the stages over this many micro-batches")
+      ->transform(wholeNumber(1, 65535));
   run->add_option("--place", o.place, "stage placement STAGE:DEVICE,... (pipelined run)");
 
   CLI::App *bench = app.add_subcommand("bench", "time a bundle: latency and throughput");
   addBundleArgs(bench, o);
-  bench->add_option("--iters", o.iters, "timed iterations")->check(CLI::Range(1, 100000));
+  bench->add_option("--iters", o.iters, "timed iterations")->transform(wholeNumber(1, 100000));
   bench->add_flag("--profile", o.profile, "per-dispatch device times by layer");
 
   CLI::App *peak = app.add_subcommand("peak", "measure a device's f32 arithmetic peak");
-  peak->add_option("--device", o.device, "Vulkan device index (default: the best)");
-  peak->add_option("--iters", o.iters, "timed runs (the best counts)")->check(CLI::Range(1, 1000));
+  peak->add_option("--device", o.device, "Vulkan device index (default: the best)")
+      ->transform(wholeNumber(0, kMaxDevice));
+  peak->add_option("--iters", o.iters, "timed runs (the best counts)")->transform(wholeNumber(1, 1000));
   peak->add_flag("--validate", o.validate, "enable the Vulkan validation layer");
 
   CLI::App *devices = app.add_subcommand("devices", "list Vulkan devices");

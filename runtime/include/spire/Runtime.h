@@ -140,6 +140,12 @@ struct DispatchTime {
 
 // A bundle loaded onto one device: pipelines, weights and descriptor sets are
 // created once and reused by every run.
+//
+// Thread safety: a Model may be used from several threads at once. Its runs
+// share one command buffer and staging buffer, so a mutex per Model makes
+// them take turns (run, runStages and the profiling calls lock it); for runs
+// that overlap, load one Model per thread. lastDeviceMs() and lastProfile()
+// describe the latest run from any thread.
 class Model {
 public:
   Model(Context &context, const Bundle &bundle, uint32_t deviceIndex);
@@ -177,6 +183,7 @@ private:
 // micro-batch i, stage k+1 works on micro-batch i-1. Each stage has its own
 // Vulkan device and queue (several stages may share a physical device), and
 // one host thread feeding it. The result equals Model::run bit for bit.
+// run may be called from several threads: its stages' Models take turns.
 class Pipeline {
 public:
   // placement[k]: the device index of stage k (one entry per stage).

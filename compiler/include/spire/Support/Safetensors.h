@@ -19,8 +19,10 @@ struct NamedTensor {
 
 // Reads the F32 and F64 tensors (as f32) of a file, in file order; I64
 // tensors named `*num_batches_tracked` (PyTorch's batch-norm step counter)
-// are skipped. Any other problem is an error naming the tensor (the caller
-// names the file).
+// are skipped. Nothing in the file is trusted: a tensor named twice, data
+// offsets outside the data or overlapping another tensor's, data bytes no
+// tensor owns, and a shape whose byte count overflows are errors; any
+// problem is an error naming the tensor (the caller names the file).
 llvm::Expected<std::vector<NamedTensor>> readSafetensors(const std::string &path);
 llvm::Error writeSafetensors(const std::string &path, const std::vector<NamedTensor> &tensors);
 
