@@ -130,13 +130,15 @@ LogicalResult ModelReader::readKernel(KernelOp kernel, StagePlan &plan) {
     for (BindingSource source : part.bindings)
       dispatch.bindings.push_back(region(source));
     plan.dispatches.push_back(std::move(dispatch));
+    auto bindings = [](DenseI64ArrayAttr list) {
+      return std::vector<uint32_t>(list.asArrayRef().begin(), list.asArrayRef().end());
+    };
     model_.kernels.push_back({d.getKernel().str(),
                               {},
                               {static_cast<uint32_t>(d.getWorkgroup()), 1, 1},
                               static_cast<uint32_t>(d.getSubgroupLanes()),
-                              {d.getTexelBindings().asArrayRef().begin(), d.getTexelBindings().asArrayRef().end()},
-                              {d.getVec4TexelBindings().asArrayRef().begin(),
-                               d.getVec4TexelBindings().asArrayRef().end()}});
+                              bindings(d.getTexelBindings()),
+                              bindings(d.getVec4TexelBindings())});
   }
   return success();
 }
@@ -151,7 +153,8 @@ FailureOr<CompiledModel> ModelReader::read(llvm::StringRef name, int64_t batch) 
     model_.inputs.push_back({valueName(arg), tensorShape(arg, batch), {}});
   for (auto [i, out] : llvm::enumerate(func_.getBody().front().getTerminator()->getOperands())) {
     auto outName = func_.getResultAttrOfType<StringAttr>(i, "spire.name");
-    model_.outputs.push_back({outName ? outName.str() : valueName(out), tensorShape(out, batch), {}});
+    model_.outputs.push_back(
+        {outName ? outName.str() : valueName(out), tensorShape(out, batch), {}});
   }
   auto memory = func_->getAttrOfType<ArrayAttr>(kStagesAttr);
   std::vector<StageInfo> stages = computeStages(func_);

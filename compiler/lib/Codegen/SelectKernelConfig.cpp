@@ -2,7 +2,7 @@
 // #spire.kernel_config on every kernel, from the target's tiles and the
 // kernel's static shapes. The emitters and the weight packing read only the
 // attribute.
-#include "ConvShape.h"
+#include "ConvGeometry.h"
 #include "KernelParts.h"
 #include "Targets/Targets.h"
 #include "spire/Codegen/Passes.h"

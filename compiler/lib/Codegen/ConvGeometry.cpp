@@ -1,0 +1,48 @@
+#include "ConvGeometry.h"
+
+using namespace mlir;
+
+namespace spire {
+
+std::optional<ConvShape> ConvShape::ofOp(mlir::Operation *op) {
+  if (auto conv = llvm::dyn_cast<Conv1dOp>(op))
+    return of(conv);
+  if (auto conv = llvm::dyn_cast<Conv2dOp>(op))
+    return of(conv);
+  return std::nullopt;
+}
+
+int64_t convChannelTile(const TileConfig &tiles, const ConvShape &s) {
+  bool fewPositions = s.KH * s.KW == 1 && !s.flattensPlanes() && s.OW <= 8;
+  return channelTile(tiles.channelsPerThread * (fewPositions ? 2 : 1), s.O / s.G);
+}
+
+int64_t convPositions(const TileConfig &tiles, int64_t KW, int64_t SW) {
+  int64_t p = tiles.pixelsPerThread;
+  return KW >= 5 && SW < KW ? std::max<int64_t>(1, p / 2) : p;
+}
+
+void storeConvTile(KernelBuilder &kb, const KernelSpec &spec, ArrayRef<Value> acc,
+                   unsigned biasBuffer, const ConvStores &o, const ConvTile &at) {
+  int64_t P = o.OH * o.OW;
+  Value outBase = kb.sampleBase(o.O * P);
+  Values bias;
+  for (int64_t j = 0; j < at.tile; ++j)
+    bias.push_back(kb.load(biasBuffer, kb.add(at.oc0, j)));
+  bool ragged = o.OW % o.TP != 0 || o.pixelTiles % kb.workgroupSize() != 0;
+  for (int64_t t = 0; t < o.TP; t += o.width) {
+    auto store = [&] {
+      for (int64_t j = 0; j < at.tile; ++j) {
+        Value rowStart =
+            kb.add(kb.add(outBase, kb.mul(kb.add(at.oc0, j), P)), kb.mul(at.oh, o.OW));
+        Values v;
+        for (int64_t e = 0; e < o.width; ++e)
+          v.push_back(kb.fadd(acc[j * o.TP + t + e], bias[j]));
+        storeRun(kb, spec, kb.add(kb.add(rowStart, at.ow0), t), v);
+      }
+    };
+    storeIfInside(kb, ragged, {{at.pixelTile, o.pixelTiles}, {kb.add(at.ow0, t), o.OW}}, store);
+  }
+}
+
+} // namespace spire

@@ -1,0 +1,81 @@
+// Data movement: learned tensors, select, concat, permute, transpose.
+#include "Emitters.h"
+
+
+using namespace mlir;
+
+namespace spire {
+
+std::array<uint32_t, 3> emitParameter(KernelBuilder &kb, const KernelSpec &spec, ParameterOp op) {
+  int64_t n = perSample(op.getResult());
+  return kb.forEachItem(n, [&](Value item) {
+    finish(kb, spec, kb.sampleBase(n), item, kb.load(spec.param(0), item));
+  });
+}
+
+std::array<uint32_t, 3> emitSelect(KernelBuilder &kb, const KernelSpec &spec, SelectOp op) {
+  ArrayRef<int64_t> in = shapeOf(op.getInput());
+  int64_t dim = static_cast<int64_t>(op.getDim());
+  dim = dim < 0 ? dim + in.size() : dim;
+  int64_t inner = 1;
+  for (size_t i = dim + 1; i < in.size(); ++i)
+    inner *= in[i];
+  int64_t D = in[dim], n = perSample(op.getResult());
+  int64_t index = static_cast<int64_t>(op.getIndex());
+  return kb.forEachItem(n, [&](Value item) {
+    Value src = kb.add(kb.mul(kb.div(item, inner), D * inner),
+                       kb.add(kb.rem(item, inner), index * inner));
+    Value x = kb.load(spec.input(0), kb.add(kb.sampleBase(perSample(op.getInput())), src));
+    finish(kb, spec, kb.sampleBase(n), item, x);
+  });
+}
+
+std::array<uint32_t, 3> emitConcatPart(KernelBuilder &kb, const KernelSpec &spec, ConcatOp op) {
+  ArrayRef<int64_t> out = shapeOf(op.getResult());
+  int64_t dim = op.getDim() < 0 ? op.getDim() + out.size() : op.getDim();
+  int64_t inner = 1, offset = 0;
+  for (size_t i = dim + 1; i < out.size(); ++i)
+    inner *= out[i];
+  for (unsigned i = 0; i < spec.part; ++i)
+    offset += shapeOf(op.getInputs()[i])[dim];
+  Value input = op.getInputs()[spec.part];
+  int64_t Di = shapeOf(input)[dim], n = perSample(input), Dout = out[dim];
+  return kb.forEachItem(n, [&](Value item) {
+    Value o = kb.div(item, Di * inner), rest = kb.rem(item, Di * inner);
+    Value x = kb.load(spec.input(0), kb.add(kb.sampleBase(n), item));
+    Value at = kb.add(kb.mul(o, Dout * inner), kb.add(rest, offset * inner));
+    finish(kb, spec, kb.sampleBase(perSample(op.getResult())), at, x);
+  });
+}
+
+std::array<uint32_t, 3> emitPermutation(KernelBuilder &kb, const KernelSpec &spec, Value input,
+                                        Value result, ArrayRef<int64_t> perm) {
+  ArrayRef<int64_t> in = shapeOf(input), out = shapeOf(result);
+  SmallVector<int64_t> inStride(in.size(), 1);
+  for (int64_t i = in.size() - 2; i >= 1; --i)
+    inStride[i] = inStride[i + 1] * in[i + 1];
+  int64_t n = perSample(input);
+  return kb.forEachItem(n, [&](Value item) {
+    // Output coordinates, innermost first, mapped to the input's strides.
+    Value rest = item, src = kb.idx(0);
+    for (int64_t k = out.size() - 1; k >= 1; --k) {
+      Value coord = kb.rem(rest, out[k]);
+      rest = kb.div(rest, out[k]);
+      src = kb.add(src, kb.mul(coord, inStride[perm[k]]));
+    }
+    Value x = kb.load(spec.input(0), kb.add(kb.sampleBase(n), src));
+    finish(kb, spec, kb.sampleBase(n), item, x);
+  });
+}
+
+std::array<uint32_t, 3> emitTranspose(KernelBuilder &kb, const KernelSpec &spec, TransposeOp op) {
+  int64_t rank = shapeOf(op.getInput()).size();
+  SmallVector<int64_t> perm;
+  for (int64_t i = 0; i < rank; ++i)
+    perm.push_back(i);
+  int64_t d0 = static_cast<int64_t>(op.getDim0()), d1 = static_cast<int64_t>(op.getDim1());
+  std::swap(perm[d0 < 0 ? d0 + rank : d0], perm[d1 < 0 ? d1 + rank : d1]);
+  return emitPermutation(kb, spec, op.getInput(), op.getResult(), perm);
+}
+
+} // namespace spire

@@ -1,0 +1,134 @@
+// Per-channel windows: depthwise convs, max and average pools, global and
+// adaptive average pools.
+#include "Emitters.h"
+
+
+using namespace mlir;
+
+namespace spire {
+
+namespace {
+
+// Output rows per thread of a per-channel window with TP positions a row:
+// the largest power of two that keeps R x TP x SW within the budget of
+// TileConfig (a stride-2 row's segment is twice as wide), or all OH rows
+// when they fit. Pools, with no weights and one operation per tap, pay
+// less for more rows than depthwise convs do.
+int64_t windowRows(KernelBuilder &kb, WindowReduce reduce, int64_t OH, int64_t TP, int64_t SW) {
+  int64_t budget = reduce == WindowReduce::MultiplyAdd ? kb.tiles().depthwiseOutputs
+                                                       : kb.tiles().poolOutputs;
+  int64_t r = 1;
+  while (r * 2 * TP * SW <= budget)
+    r *= 2;
+  return std::min(OH, r);
+}
+
+} // namespace
+
+std::array<uint32_t, 3> emitWindow(KernelBuilder &kb, const KernelSpec &spec, const ConvShape &s,
+                                   WindowReduce reduce) {
+  auto [C, H, W, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G] = s;
+  bool conv = reduce == WindowReduce::MultiplyAdd, max = reduce == WindowReduce::Max;
+  RowTiles rowTiles(OW, kb.tiles().windowPositions);
+  int64_t tilesPerRow = rowTiles.count, TP = rowTiles.width;
+  int64_t R = windowRows(kb, reduce, OH, TP, SW), taps = KH * KW;
+  int64_t tiles = (OH + R - 1) / R * tilesPerRow;
+  RowSegment segment(TP, KW, SW, DW);
+  SegmentReads reads(kb, spec.input(0), segment, s, TP * SW);
+  if (conv)
+    kb.readAsTexels(spec.param(0));
+  int64_t width = storeWidth(TP, OW);
+  useOutputVectors(kb, spec, width);
+
+  return kb.forEachItem(C * tiles, [&](Value item) {
+    Value c = kb.div(item, tiles), tile = kb.rem(item, tiles);
+    Value oh0 = kb.mul(kb.div(tile, tilesPerRow), R);
+    Value ow0 = kb.mul(kb.rem(tile, tilesPerRow), TP);
+    Value inBase = kb.add(kb.sampleBase(C * H * W), kb.mul(c, H * W));
+    auto placed = reads.place(kb, kb.add(kb.mul(ow0, SW), -PW), W);
+    Values w;
+    if (conv)
+      w = loadEach(kb, spec.param(0), taps, [&](Value j) { return kb.add(kb.mul(c, taps), j); });
+    Value padding = kb.f32(max ? -3.4028234663852886e38 : 0.0);
+    Values acc(R * TP, padding);
+    for (int64_t i = 0; i <= (R - 1) * SH + (KH - 1) * DH; ++i) {
+      SmallVector<std::pair<int64_t, int64_t>> uses; // (output row, kernel row) reading row i
+      for (int64_t r = 0; r < R; ++r)
+        for (int64_t kh = 0; kh < KH; ++kh)
+          if (r * SH + kh * DH == i)
+            uses.push_back({r, kh});
+      if (uses.empty())
+        continue;
+      Value ih = kb.add(kb.add(kb.mul(oh0, SH), -PH), i);
+      Values x = reads.read(kb, spec.input(0), reads.onRow(kb, placed, inBase, ih, H, W),
+                            kb.idx(0), padding);
+      for (auto [r, kh] : uses)
+        for (int64_t t = 0; t < TP; ++t)
+          for (int64_t kw = 0; kw < KW; ++kw) {
+            Value &a = acc[r * TP + t];
+            Value v = x[reads.value(t, kw)];
+            a = conv ? kb.fadd(a, kb.fmul(v, w[kh * KW + kw])) : max ? kb.fmax(a, v) : kb.fadd(a, v);
+          }
+    }
+    Value outBase = kb.add(kb.sampleBase(C * OH * OW), kb.mul(c, OH * OW));
+    // What turns an accumulator into the output: + bias, / window, or nothing.
+    auto result = [&, bias = conv ? kb.load(spec.param(1), c) : Value()](Value a) {
+      return conv ? kb.fadd(a, bias) : max ? a : kb.fdiv(a, kb.f32(taps));
+    };
+    bool ragged = OW % TP != 0 || OH % R != 0;
+    for (int64_t r = 0; r < R; ++r) {
+      Value oh = kb.add(oh0, r);
+      for (int64_t t = 0; t < TP; t += width) {
+        Value ow = kb.add(ow0, t);
+        storeIfInside(kb, ragged, {{oh, OH}, {ow, OW}}, [&] {
+          Values v;
+          for (int64_t e = 0; e < width; ++e)
+            v.push_back(result(acc[r * TP + t + e]));
+          storeRun(kb, spec, kb.add(kb.add(outBase, kb.mul(oh, OW)), ow), v);
+        });
+      }
+    }
+  });
+}
+
+std::array<uint32_t, 3> emitGlobalAvgpool(KernelBuilder &kb, const KernelSpec &spec,
+                                          GlobalAvgpoolOp op) {
+  int64_t C = shapeOf(op.getInput())[1];
+  int64_t S = perSample(op.getInput()) / C;
+  return kb.forEachItem(C, [&](Value c) {
+    Value base = kb.add(kb.sampleBase(C * S), kb.mul(c, S));
+    Values acc = kb.loop(0, S, {kb.f32(0)}, [&](Value s, ValueRange acc) {
+      return Values{kb.fadd(acc[0], kb.load(spec.input(0), kb.add(base, s)))};
+    });
+    finish(kb, spec, kb.sampleBase(C), c, kb.fdiv(acc[0], kb.f32(S)));
+  });
+}
+
+std::array<uint32_t, 3> emitAdaptiveAvgpool(KernelBuilder &kb, const KernelSpec &spec,
+                                            AdaptiveAvgpool2dOp op) {
+  ArrayRef<int64_t> in = shapeOf(op.getInput());
+  int64_t C = in[1], H = in[2], W = in[3], OH = op.getSize()[0], OW = op.getSize()[1];
+  int64_t maxH = std::min(H, (H + OH - 1) / OH + 1), maxW = std::min(W, (W + OW - 1) / OW + 1);
+  return kb.forEachItem(C * OH * OW, [&](Value item) {
+    Value c = kb.div(item, OH * OW), pix = kb.rem(item, OH * OW);
+    Value oh = kb.div(pix, OW), ow = kb.rem(pix, OW);
+    Value h0 = kb.div(kb.mul(oh, H), OH), h1 = kb.div(kb.add(kb.mul(kb.add(oh, 1), H), OH - 1), OH);
+    Value w0 = kb.div(kb.mul(ow, W), OW), w1 = kb.div(kb.add(kb.mul(kb.add(ow, 1), W), OW - 1), OW);
+    Value base = kb.add(kb.sampleBase(C * H * W), kb.mul(c, H * W));
+    Value sum = kb.loop(0, maxH, {kb.f32(0)}, [&](Value kh, ValueRange acc) {
+      Value ih = kb.add(h0, kh);
+      Value rowOk = kb.lt(ih, h1);
+      Value rowBase = kb.add(base, kb.mul(kb.clamp(ih, 0, H - 1), W));
+      return kb.loop(0, maxW, acc, [&](Value kw, ValueRange acc) {
+        Value iw = kb.add(w0, kw);
+        Value ok = kb.both(rowOk, kb.lt(iw, w1));
+        Value x = kb.load(spec.input(0), kb.add(rowBase, kb.clamp(iw, 0, W - 1)));
+        return Values{kb.select(ok, kb.fadd(acc[0], x), acc[0])};
+      });
+    })[0];
+    Value count = kb.toF32(kb.mul(kb.sub(h1, h0), kb.sub(w1, w0)));
+    finish(kb, spec, kb.sampleBase(C * OH * OW), item, kb.fdiv(sum, count));
+  });
+}
+
+} // namespace spire
