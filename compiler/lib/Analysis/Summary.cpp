@@ -3,7 +3,6 @@
 #include "spire/Analysis/Stages.h"
 #include "spire/Dialect/SpireOps.h"
 
-#include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/JSON.h"
 
@@ -24,36 +23,6 @@ static std::optional<int64_t> numel(Value v, size_t from = 1) {
   return n;
 }
 
-// FLOPs per sample: 2 per multiply-accumulate, 1 per elementwise result.
-static std::optional<int64_t> flopsOf(Operation *op) {
-  std::optional<int64_t> out = numel(op->getResult(0));
-  if (!out)
-    return std::nullopt;
-  auto macs = [&](int64_t perOutput) { return std::optional<int64_t>(2 * *out * perOutput); };
-  return llvm::TypeSwitch<Operation *, std::optional<int64_t>>(op)
-      .Case<LinearOp>([&](LinearOp l) {
-        return macs(l.getInput().getType().getShape().back());
-      })
-      .Case<Conv1dOp, Conv2dOp>([&](auto c) {
-        int64_t k = c.getInput().getType().getDimSize(1) / c.getGroups();
-        for (int64_t d : c.getKernel())
-          k *= d;
-        return macs(k);
-      })
-      .Case<MatmulOp>([&](MatmulOp m) { return macs(m.getLhs().getType().getShape().back()); })
-      .Case<AttentionOp>([&](AttentionOp a) {
-        // Q/K/V and output projections, then QK^T and PV: 4C + 2T per output.
-        auto shape = a.getInput().getType().getShape();
-        return macs(4 * shape[2] + 2 * shape[1]);
-      })
-      .Case<Maxpool2dOp, Avgpool2dOp>([&](auto p) {
-        return std::optional<int64_t>(*out * p.getKernel()[0] * p.getKernel()[1]);
-      })
-      .Case<GlobalAvgpoolOp, AdaptiveAvgpool2dOp>([&](auto p) { return numel(p.getInput()); })
-      .Case<FlattenOp, ReshapeOp, DropoutOp, PermuteOp, TransposeOp, ParameterOp, SelectOp>(
-          [](auto) { return std::optional<int64_t>(0); })
-      .Default([&](Operation *) { return out; });
-}
 
 static std::string shapeString(SpecModule &spec, Value v) {
   return toString(spec.shapes.lookup(v), spec.symbols);
@@ -86,7 +55,7 @@ ModelSummary summarize(SpecModule &spec) {
       st.outputs.push_back(tensorOf(spec, v));
     for (Operation *op : stage.ops) {
       SummaryLayer row{layerName(op).str(), op->getName().stripDialect().str(),
-                       shapeString(spec, op->getResult(0)), 0, flopsOf(op), k};
+                       shapeString(spec, op->getResult(0)), 0, llvm::cast<LayerOpInterface>(op).getFlops(), k};
       // Parameters as PyTorch counts them: batch-norm statistics are buffers.
       for (const ParameterSpec &p : llvm::cast<LayerOpInterface>(op).getParameters())
         if (!llvm::StringRef(p.suffix).starts_with("running_"))

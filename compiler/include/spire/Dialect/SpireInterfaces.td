@@ -17,6 +17,12 @@ def Spire_LayerOpInterface : OpInterface<"LayerOpInterface"> {
       "::mlir::FailureOr<::spire::Shape>", "inferShape",
       (ins "::spire::ShapeContext &":$ctx)>,
     InterfaceMethod<[{
+        FLOPs per sample: 2 per multiply-accumulate, 1 per elementwise
+        result, 0 for a layer that only moves data; none while a size other
+        than the batch is symbolic. No default: every layer counts its own.
+      }],
+      "std::optional<int64_t>", "getFlops", (ins)>,
+    InterfaceMethod<[{
         The parameter tensors this layer owns, in PyTorch `state_dict` order,
         with their static shapes. Valid once the operand types are inferred.
       }],
