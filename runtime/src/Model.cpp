@@ -1,17 +1,12 @@
 // A bundle on a device: pipelines and weights are created once; per stage an
 // activation arena and descriptor sets are (re)built only when the batch
 // grows or changes. Host tensors travel through one staging buffer.
-#include "Internal.h"
+#include "Kernels.h"
 
 #include "spire/Checked.h"
 
 #include <algorithm>
-#include <atomic>
-#include <chrono>
 #include <cstring>
-#include <thread>
-#include <set>
-#include <system_error>
 
 namespace spire {
 
@@ -63,25 +58,15 @@ struct Model::Impl {
   Context::Impl &context;
   const Bundle::Impl &bundle;
   const Bundle *bundleRef;
-  DeviceInfo info;
-  VkPhysicalDevice physical = VK_NULL_HANDLE;
-  VkDevice device = VK_NULL_HANDLE;
-  VkQueue queue = VK_NULL_HANDLE;
-  uint32_t queueFamily = 0;
-  VkPhysicalDeviceLimits limits{};
-  VkPhysicalDeviceMemoryProperties memory{};
+  Device device; // first made, last destroyed
+  Kernels kernels;
   VkCommandPool pool = VK_NULL_HANDLE;
   VkCommandBuffer cmd = VK_NULL_HANDLE;
   VkFence fence = VK_NULL_HANDLE;
   VkQueryPool queries = VK_NULL_HANDLE;
   uint32_t queryCount = 0;
-  bool timestamps = false;
   bool profiling = false;
 
-  std::vector<VkShaderModule> shaders;
-  std::vector<VkDescriptorSetLayout> setLayouts;
-  std::vector<VkPipelineLayout> layouts;
-  std::vector<VkPipeline> pipelines;
   Buffer weights;
   Buffer staging;
 
@@ -95,20 +80,19 @@ struct Model::Impl {
   std::vector<StageState> stages;
 
   double lastMs = 0;
-  double pipelineCreateMs = 0;
   std::vector<DispatchTime> profile;
   // One command buffer, fence, staging buffer and set of arenas serve every
   // run: runs, and what they record, take turns.
   mutable std::mutex mutex;
 
-  Impl(Context::Impl &c, const Bundle &b) : context(c), bundle(b.impl()), bundleRef(&b) {}
+  Impl(Context::Impl &c, const Bundle &b, uint32_t deviceIndex)
+      : context(c), bundle(b.impl()), bundleRef(&b), device(c, deviceIndex, *bundle.manifest),
+        kernels(device, c, *bundle.manifest) {}
   ~Impl();
 
   uint32_t memoryType(uint32_t bits, VkMemoryPropertyFlags want) const;
   Buffer createBuffer(VkDeviceSize size, std::initializer_list<VkMemoryPropertyFlags> preferred,
                       bool map);
-  void checkSubgroups(uint32_t apiVersion) const;
-  void createPipelines();
   void uploadWeights();
   void prepareStage(size_t s, int64_t batch);
   void submit();
@@ -116,38 +100,27 @@ struct Model::Impl {
 };
 
 Model::Impl::~Impl() {
-  if (!device)
-    return;
-  vkDeviceWaitIdle(device);
+  vkDeviceWaitIdle(device.device);
   for (StageState &s : stages) {
     if (s.descriptors)
-      vkDestroyDescriptorPool(device, s.descriptors, nullptr);
+      vkDestroyDescriptorPool(device.device, s.descriptors, nullptr);
     for (VkBufferView v : s.views)
-      vkDestroyBufferView(device, v, nullptr);
+      vkDestroyBufferView(device.device, v, nullptr);
   }
   stages.clear();
   weights = Buffer();
   staging = Buffer();
-  for (VkPipeline p : pipelines)
-    vkDestroyPipeline(device, p, nullptr);
-  for (VkPipelineLayout l : layouts)
-    vkDestroyPipelineLayout(device, l, nullptr);
-  for (VkDescriptorSetLayout l : setLayouts)
-    vkDestroyDescriptorSetLayout(device, l, nullptr);
-  for (VkShaderModule m : shaders)
-    vkDestroyShaderModule(device, m, nullptr);
   if (queries)
-    vkDestroyQueryPool(device, queries, nullptr);
+    vkDestroyQueryPool(device.device, queries, nullptr);
   if (fence)
-    vkDestroyFence(device, fence, nullptr);
+    vkDestroyFence(device.device, fence, nullptr);
   if (pool)
-    vkDestroyCommandPool(device, pool, nullptr);
-  vkDestroyDevice(device, nullptr);
+    vkDestroyCommandPool(device.device, pool, nullptr);
 }
 
 uint32_t Model::Impl::memoryType(uint32_t bits, VkMemoryPropertyFlags want) const {
-  for (uint32_t i = 0; i < memory.memoryTypeCount; ++i)
-    if ((bits & (1u << i)) && (memory.memoryTypes[i].propertyFlags & want) == want)
+  for (uint32_t i = 0; i < device.memory.memoryTypeCount; ++i)
+    if ((bits & (1u << i)) && (device.memory.memoryTypes[i].propertyFlags & want) == want)
       return i;
   return UINT32_MAX;
 }
@@ -160,16 +133,16 @@ uint32_t Model::Impl::memoryType(uint32_t bits, VkMemoryPropertyFlags want) cons
 Buffer Model::Impl::createBuffer(VkDeviceSize size,
                                  std::initializer_list<VkMemoryPropertyFlags> preferred, bool map) {
   Buffer b;
-  b.device = device;
+  b.device = device.device;
   b.size = size;
   VkBufferCreateInfo info{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
   info.size = size;
   info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
                VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
   info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
-  vkCheck(vkCreateBuffer(device, &info, nullptr, &b.buffer), "vkCreateBuffer");
+  vkCheck(vkCreateBuffer(device.device, &info, nullptr, &b.buffer), "vkCreateBuffer");
   VkMemoryRequirements req;
-  vkGetBufferMemoryRequirements(device, b.buffer, &req);
+  vkGetBufferMemoryRequirements(device.device, b.buffer, &req);
   uint32_t type = UINT32_MAX;
   for (VkMemoryPropertyFlags want : preferred)
     if (type == UINT32_MAX)
@@ -179,143 +152,11 @@ Buffer Model::Impl::createBuffer(VkDeviceSize size,
   VkMemoryAllocateInfo alloc{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
   alloc.allocationSize = req.size;
   alloc.memoryTypeIndex = type;
-  vkCheck(vkAllocateMemory(device, &alloc, nullptr, &b.memory), "vkAllocateMemory");
-  vkCheck(vkBindBufferMemory(device, b.buffer, b.memory, 0), "vkBindBufferMemory");
-  if (map && (memory.memoryTypes[type].propertyFlags & kHostMemory) == kHostMemory)
-    vkCheck(vkMapMemory(device, b.memory, 0, VK_WHOLE_SIZE, 0, &b.mapped), "vkMapMemory");
+  vkCheck(vkAllocateMemory(device.device, &alloc, nullptr, &b.memory), "vkAllocateMemory");
+  vkCheck(vkBindBufferMemory(device.device, b.buffer, b.memory, 0), "vkBindBufferMemory");
+  if (map && (device.memory.memoryTypes[type].propertyFlags & kHostMemory) == kHostMemory)
+    vkCheck(vkMapMemory(device.device, b.memory, 0, VK_WHOLE_SIZE, 0, &b.mapped), "vkMapMemory");
   return b;
-}
-
-// Binding `b` of `kernel`: a uniform texel buffer (an R32_SFLOAT view, or
-// R32G32B32A32_SFLOAT for a vec4 one) or a storage buffer.
-static VkDescriptorType descriptorType(const fb::Kernel *kernel, size_t b) {
-  return listsBinding(kernel->texel_bindings(), b) ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
-                                                   : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-}
-
-// Kernels share loads by subgroup broadcast from their first lanes; refuse a
-// device whose compute subgroups cannot do that, before any pipeline exists.
-void Model::Impl::checkSubgroups(uint32_t apiVersion) const {
-  uint32_t needed = 0;
-  for (const fb::Kernel *k : *bundle.manifest->kernels())
-    needed = std::max(needed, k->subgroup_lanes());
-  if (needed == 0)
-    return;
-  const std::string fix = "; recompile with `spire compile --broadcast-lanes 1` for this device";
-  if (apiVersion < VK_API_VERSION_1_1)
-    throw Error(Error::Kind::Device, "device '" + info.name +
-                                         "' is Vulkan 1.0; this bundle's kernels use subgroup "
-                                         "operations (Vulkan 1.1)" + fix);
-  VkPhysicalDeviceSubgroupProperties subgroups{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
-  VkPhysicalDeviceProperties2 props2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
-  props2.pNext = &subgroups;
-  vkGetPhysicalDeviceProperties2(physical, &props2);
-  constexpr VkSubgroupFeatureFlags ops = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_SHUFFLE_BIT;
-  if (!(subgroups.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) ||
-      (subgroups.supportedOperations & ops) != ops)
-    throw Error(Error::Kind::Device, "device '" + info.name +
-                                         "' has no subgroup shuffle in compute shaders" + fix);
-  if (subgroups.subgroupSize < needed) {
-    uint32_t fits = 1;
-    while (fits * 2 <= subgroups.subgroupSize)
-      fits *= 2;
-    throw Error(Error::Kind::Device,
-                "device '" + info.name + "' has subgroups of " +
-                    std::to_string(subgroups.subgroupSize) + " lanes; this bundle's kernels share "
-                    "loads across " + std::to_string(needed) +
-                    "; recompile with `spire compile --broadcast-lanes " + std::to_string(fits) +
-                    "` for this device");
-  }
-}
-
-void Model::Impl::createPipelines() {
-  size_t seenMessages = context.messageCount();
-  const fb::Model *m = bundle.manifest;
-  size_t count = m->kernels()->size();
-  // Bindings per kernel, from its dispatches (the reader checked they agree).
-  std::vector<uint32_t> bindings(count, 0);
-  for (const fb::Stage *stage : *m->stages())
-    for (const fb::Dispatch *d : *stage->dispatches())
-      bindings[d->kernel()] = d->bindings()->size();
-  for (size_t k = 0; k < count; ++k) {
-    const fb::Kernel *kernel = m->kernels()->Get(k);
-    VkShaderModuleCreateInfo shader{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
-    shader.codeSize = kernel->spirv()->size() * 4;
-    shader.pCode = kernel->spirv()->data();
-    shaders.push_back(VK_NULL_HANDLE);
-    auto start = std::chrono::steady_clock::now();
-    vkCheck(vkCreateShaderModule(device, &shader, nullptr, &shaders.back()),
-            "vkCreateShaderModule");
-    pipelineCreateMs +=
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    // Stop at a module the validation layer rejects, before a driver
-    // compiles it into a pipeline.
-    context.throwIfNewMessages(seenMessages);
-
-    std::vector<VkDescriptorSetLayoutBinding> slots(bindings[k]);
-    uint32_t texels = 0;
-    for (uint32_t i = 0; i < bindings[k]; ++i) {
-      slots[i] = {i, descriptorType(kernel, i), 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
-      texels += slots[i].descriptorType == VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
-    }
-    // Uniform texel buffers count against the sampled-image limits.
-    if (bindings[k] - texels > limits.maxPerStageDescriptorStorageBuffers ||
-        texels > limits.maxPerStageDescriptorSampledImages)
-      throw Error(Error::Kind::Device,
-                  "kernel '" + kernel->name()->str() + "' binds " +
-                      std::to_string(bindings[k] - texels) + " storage and " +
-                      std::to_string(texels) + " texel buffers; device '" + info.name +
-                      "' allows " + std::to_string(limits.maxPerStageDescriptorStorageBuffers) +
-                      " and " + std::to_string(limits.maxPerStageDescriptorSampledImages));
-    VkDescriptorSetLayoutCreateInfo setInfo{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
-    setInfo.bindingCount = bindings[k];
-    setInfo.pBindings = slots.data();
-    setLayouts.push_back(VK_NULL_HANDLE);
-    vkCheck(vkCreateDescriptorSetLayout(device, &setInfo, nullptr, &setLayouts.back()),
-            "vkCreateDescriptorSetLayout");
-
-    VkPipelineLayoutCreateInfo layoutInfo{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
-    layoutInfo.setLayoutCount = 1;
-    layoutInfo.pSetLayouts = &setLayouts.back();
-    layouts.push_back(VK_NULL_HANDLE);
-    vkCheck(vkCreatePipelineLayout(device, &layoutInfo, nullptr, &layouts.back()),
-            "vkCreatePipelineLayout");
-
-  }
-
-  // The driver compiles each pipeline; do that on every core (pipelines may
-  // be created from several threads at once).
-  auto start = std::chrono::steady_clock::now();
-  pipelines.assign(count, VK_NULL_HANDLE);
-  std::vector<VkResult> results(count, VK_SUCCESS);
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t k = next++; k < count; k = next++) {
-      VkComputePipelineCreateInfo pipe{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
-      pipe.stage = {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO};
-      pipe.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
-      pipe.stage.module = shaders[k];
-      pipe.stage.pName = m->kernels()->Get(k)->entry_point()->c_str();
-      pipe.layout = layouts[k];
-      results[k] = vkCreateComputePipelines(device, VK_NULL_HANDLE, 1, &pipe, nullptr, &pipelines[k]);
-    }
-  };
-  std::vector<std::thread> threads;
-  size_t cores = std::max(1u, std::thread::hardware_concurrency());
-  size_t helpers = std::min(count, cores) > 1 ? std::min(count, cores) - 1 : 0;
-  try {
-    while (threads.size() < helpers)
-      threads.emplace_back(work);
-  } catch (const std::system_error &) {
-    // Fewer threads than cores: this one does the rest.
-  }
-  work();
-  for (std::thread &t : threads)
-    t.join();
-  pipelineCreateMs +=
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  for (VkResult r : results)
-    vkCheck(r, "vkCreateComputePipelines");
 }
 
 void Model::Impl::submit() {
@@ -323,9 +164,9 @@ void Model::Impl::submit() {
   VkSubmitInfo submitInfo{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   submitInfo.commandBufferCount = 1;
   submitInfo.pCommandBuffers = &cmd;
-  vkCheck(vkResetFences(device, 1, &fence), "vkResetFences");
-  vkCheck(vkQueueSubmit(queue, 1, &submitInfo, fence), "vkQueueSubmit");
-  vkCheck(vkWaitForFences(device, 1, &fence, VK_TRUE, UINT64_MAX), "vkWaitForFences");
+  vkCheck(vkResetFences(device.device, 1, &fence), "vkResetFences");
+  vkCheck(vkQueueSubmit(device.queue, 1, &submitInfo, fence), "vkQueueSubmit");
+  vkCheck(vkWaitForFences(device.device, 1, &fence, VK_TRUE, UINT64_MAX), "vkWaitForFences");
 }
 
 static void beginCommands(VkCommandBuffer cmd) {
@@ -378,7 +219,7 @@ void Model::Impl::prepareStage(size_t s, int64_t batch) {
                                     "of activations in stage " + std::to_string(s));
   VkDeviceSize arenaSize = std::max<VkDeviceSize>(*bytes, 256);
   if (state.arena.size < arenaSize) {
-    vkDeviceWaitIdle(device);
+    vkDeviceWaitIdle(device.device);
     state.arena = createBuffer(arenaSize, {kDeviceMemory}, false);
   }
   if (!state.descriptors) {
@@ -395,21 +236,22 @@ void Model::Impl::prepareStage(size_t s, int64_t batch) {
     info.maxSets = std::max(sets, 1u);
     info.poolSizeCount = 2;
     info.pPoolSizes = sizes;
-    vkCheck(vkCreateDescriptorPool(device, &info, nullptr, &state.descriptors),
+    vkCheck(vkCreateDescriptorPool(device.device, &info, nullptr, &state.descriptors),
             "vkCreateDescriptorPool");
     state.sets.resize(sets);
     for (uint32_t i = 0; i < sets; ++i) {
       VkDescriptorSetAllocateInfo alloc{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
       alloc.descriptorPool = state.descriptors;
       alloc.descriptorSetCount = 1;
-      alloc.pSetLayouts = &setLayouts[stage->dispatches()->Get(i)->kernel()];
-      vkCheck(vkAllocateDescriptorSets(device, &alloc, &state.sets[i]), "vkAllocateDescriptorSets");
+      VkDescriptorSetLayout layout = kernels.setLayout(stage->dispatches()->Get(i)->kernel());
+      alloc.pSetLayouts = &layout;
+      vkCheck(vkAllocateDescriptorSets(device.device, &alloc, &state.sets[i]), "vkAllocateDescriptorSets");
     }
   } else {
-    vkDeviceWaitIdle(device);
+    vkDeviceWaitIdle(device.device);
   }
   for (VkBufferView v : state.views)
-    vkDestroyBufferView(device, v, nullptr);
+    vkDestroyBufferView(device.device, v, nullptr);
   state.views.clear();
   for (uint32_t i = 0; i < stage->dispatches()->size(); ++i) {
     const fb::Dispatch *d = stage->dispatches()->Get(i);
@@ -421,13 +263,13 @@ void Model::Impl::prepareStage(size_t s, int64_t batch) {
     for (size_t b = 0; b < count; ++b) {
       const fb::Region *r = d->bindings()->Get(b);
       bool arena = r->space() == fb::Space::Arena;
-      VkDescriptorType type = descriptorType(kernel, b);
+      VkDescriptorType type = descriptorType(*kernel, b);
       bool texel = type == VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
       bool vec4 = listsBinding(kernel->vec4_texel_bindings(), b);
       uint64_t texelBytes = vec4 ? 16 : 4;
       VkDeviceSize range = arena ? r->size() * batch : r->size();
-      uint64_t limit = texel ? uint64_t(limits.maxTexelBufferElements) * texelBytes
-                             : limits.maxStorageBufferRange;
+      uint64_t limit = texel ? uint64_t(device.limits.maxTexelBufferElements) * texelBytes
+                             : device.limits.maxStorageBufferRange;
       if (range > limit)
         throw Error(Error::Kind::Device,
                     "a binding of layer '" + d->layer()->str() + "' needs " +
@@ -452,14 +294,14 @@ void Model::Impl::prepareStage(size_t s, int64_t batch) {
         view.format = vec4 ? VK_FORMAT_R32G32B32A32_SFLOAT : VK_FORMAT_R32_SFLOAT;
         view.offset = infos[b].offset;
         view.range = range;
-        vkCheck(vkCreateBufferView(device, &view, nullptr, &views[b]), "vkCreateBufferView");
+        vkCheck(vkCreateBufferView(device.device, &view, nullptr, &views[b]), "vkCreateBufferView");
         state.views.push_back(views[b]);
         writes[b].pTexelBufferView = &views[b];
       } else {
         writes[b].pBufferInfo = &infos[b];
       }
     }
-    vkUpdateDescriptorSets(device, writes.size(), writes.data(), 0, nullptr);
+    vkUpdateDescriptorSets(device.device, writes.size(), writes.data(), 0, nullptr);
   }
   state.batch = batch;
 }
@@ -534,14 +376,14 @@ TensorMap Model::Impl::run(size_t first, size_t last, const TensorMap &inputs) {
   uint32_t dispatches = 0;
   for (size_t s = first; s <= last; ++s)
     dispatches += bundle.manifest->stages()->Get(s)->dispatches()->size();
-  if (timestamps && queryCount < dispatches + 2) {
+  if (device.timestamps && queryCount < dispatches + 2) {
     if (queries)
-      vkDestroyQueryPool(device, queries, nullptr);
+      vkDestroyQueryPool(device.device, queries, nullptr);
     queries = VK_NULL_HANDLE;
     VkQueryPoolCreateInfo q{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
     q.queryType = VK_QUERY_TYPE_TIMESTAMP;
     q.queryCount = dispatches + 2;
-    vkCheck(vkCreateQueryPool(device, &q, nullptr, &queries), "vkCreateQueryPool");
+    vkCheck(vkCreateQueryPool(device.device, &q, nullptr, &queries), "vkCreateQueryPool");
     queryCount = q.queryCount;
   }
 
@@ -553,7 +395,7 @@ TensorMap Model::Impl::run(size_t first, size_t last, const TensorMap &inputs) {
   }
 
   beginCommands(cmd);
-  if (timestamps) {
+  if (device.timestamps) {
     vkCmdResetQueryPool(cmd, queries, 0, queryCount);
     vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries, 0);
   }
@@ -572,16 +414,17 @@ TensorMap Model::Impl::run(size_t first, size_t last, const TensorMap &inputs) {
     for (uint32_t i = 0; i < stage->dispatches()->size(); ++i) {
       const fb::Dispatch *d = stage->dispatches()->Get(i);
       uint64_t z = static_cast<uint64_t>(d->grid()->Get(2)) * batch;
+      const VkPhysicalDeviceLimits &limits = device.limits;
       if (d->grid()->Get(0) > limits.maxComputeWorkGroupCount[0] ||
           d->grid()->Get(1) > limits.maxComputeWorkGroupCount[1] ||
           z > limits.maxComputeWorkGroupCount[2])
         throw Error(Error::Kind::Device, "layer '" + d->layer()->str() + "' needs a grid over " +
                                              "this device's maxComputeWorkGroupCount; use a smaller batch");
-      vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipelines[d->kernel()]);
-      vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, layouts[d->kernel()], 0, 1,
+      vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, kernels.pipeline(d->kernel()));
+      vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, kernels.layout(d->kernel()), 0, 1,
                               &stages[s].sets[i], 0, nullptr);
       vkCmdDispatch(cmd, d->grid()->Get(0), d->grid()->Get(1), static_cast<uint32_t>(z));
-      if (timestamps && profiling)
+      if (device.timestamps && profiling)
         vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, queries, query++);
       layers.push_back(d->layer()->str());
       barrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
@@ -616,16 +459,16 @@ TensorMap Model::Impl::run(size_t first, size_t last, const TensorMap &inputs) {
   }
   barrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
           VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
-  if (timestamps)
+  if (device.timestamps)
     vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries, query++);
   submit();
 
-  if (timestamps) {
+  if (device.timestamps) {
     std::vector<uint64_t> ticks(query);
-    vkCheck(vkGetQueryPoolResults(device, queries, 0, query, ticks.size() * 8, ticks.data(), 8,
+    vkCheck(vkGetQueryPoolResults(device.device, queries, 0, query, ticks.size() * 8, ticks.data(), 8,
                                   VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
             "vkGetQueryPoolResults");
-    double period = limits.timestampPeriod * 1e-6; // ns -> ms
+    double period = device.limits.timestampPeriod * 1e-6; // ns -> ms
     lastMs = (ticks.back() - ticks.front()) * period;
     profile.clear();
     if (profiling)
@@ -648,63 +491,23 @@ TensorMap Model::Impl::run(size_t first, size_t last, const TensorMap &inputs) {
   return outputs;
 }
 
-Model::Model(Context &context, const Bundle &bundle, uint32_t deviceIndex)
-    : impl_(std::make_unique<Impl>(context.impl(), bundle)) {
+Model::Model(Context &context, const Bundle &bundle, uint32_t deviceIndex) {
   Context::Impl &ctx = context.impl();
-  if (deviceIndex >= ctx.physical.size())
-    throw Error(Error::Kind::Usage, "device " + std::to_string(deviceIndex) + " does not exist; " +
-                                        std::to_string(ctx.physical.size()) + " device(s) found");
   size_t seen = ctx.messageCount();
+  impl_ = std::make_unique<Impl>(ctx, bundle, deviceIndex);
   Impl &m = *impl_;
-  m.info = ctx.devices[deviceIndex];
-  m.physical = ctx.physical[deviceIndex];
-  VkPhysicalDeviceProperties props;
-  vkGetPhysicalDeviceProperties(m.physical, &props);
-  m.limits = props.limits;
-  vkGetPhysicalDeviceMemoryProperties(m.physical, &m.memory);
-  VkDeviceSize alignment = std::max(m.limits.minStorageBufferOffsetAlignment,
-                                    m.limits.minTexelBufferOffsetAlignment);
-  if (alignment > 256)
-    throw Error(Error::Kind::Device, "device '" + m.info.name + "' needs buffer offsets aligned to " +
-                                         std::to_string(alignment) + " bytes; bundles align them to 256");
-  m.checkSubgroups(props.apiVersion);
-
-  uint32_t familyCount = 0;
-  vkGetPhysicalDeviceQueueFamilyProperties(m.physical, &familyCount, nullptr);
-  std::vector<VkQueueFamilyProperties> families(familyCount);
-  vkGetPhysicalDeviceQueueFamilyProperties(m.physical, &familyCount, families.data());
-  m.queueFamily = UINT32_MAX;
-  for (uint32_t i = 0; i < familyCount && m.queueFamily == UINT32_MAX; ++i)
-    if (families[i].queueFlags & VK_QUEUE_COMPUTE_BIT)
-      m.queueFamily = i;
-  if (m.queueFamily == UINT32_MAX)
-    throw Error(Error::Kind::Device, "device '" + m.info.name + "' has no compute queue");
-  m.timestamps = families[m.queueFamily].timestampValidBits > 0 && m.limits.timestampPeriod > 0;
-
-  float priority = 1.0f;
-  VkDeviceQueueCreateInfo queueInfo{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
-  queueInfo.queueFamilyIndex = m.queueFamily;
-  queueInfo.queueCount = 1;
-  queueInfo.pQueuePriorities = &priority;
-  VkDeviceCreateInfo deviceInfo{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
-  deviceInfo.queueCreateInfoCount = 1;
-  deviceInfo.pQueueCreateInfos = &queueInfo;
-  vkCheck(vkCreateDevice(m.physical, &deviceInfo, nullptr, &m.device), "vkCreateDevice");
-  vkGetDeviceQueue(m.device, m.queueFamily, 0, &m.queue);
-
   VkCommandPoolCreateInfo poolInfo{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
   poolInfo.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
-  poolInfo.queueFamilyIndex = m.queueFamily;
-  vkCheck(vkCreateCommandPool(m.device, &poolInfo, nullptr, &m.pool), "vkCreateCommandPool");
+  poolInfo.queueFamilyIndex = m.device.queueFamily;
+  vkCheck(vkCreateCommandPool(m.device.device, &poolInfo, nullptr, &m.pool), "vkCreateCommandPool");
   VkCommandBufferAllocateInfo cmdInfo{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
   cmdInfo.commandPool = m.pool;
   cmdInfo.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
   cmdInfo.commandBufferCount = 1;
-  vkCheck(vkAllocateCommandBuffers(m.device, &cmdInfo, &m.cmd), "vkAllocateCommandBuffers");
+  vkCheck(vkAllocateCommandBuffers(m.device.device, &cmdInfo, &m.cmd), "vkAllocateCommandBuffers");
   VkFenceCreateInfo fenceInfo{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-  vkCheck(vkCreateFence(m.device, &fenceInfo, nullptr, &m.fence), "vkCreateFence");
+  vkCheck(vkCreateFence(m.device.device, &fenceInfo, nullptr, &m.fence), "vkCreateFence");
 
-  m.createPipelines();
   m.uploadWeights();
   m.stages.resize(bundle.stages().size());
   ctx.throwIfNewMessages(seen);
@@ -715,7 +518,7 @@ Model &Model::operator=(Model &&) noexcept = default;
 Model::~Model() = default;
 
 const Bundle &Model::bundle() const { return *impl_->bundleRef; }
-const DeviceInfo &Model::device() const { return impl_->info; }
+const DeviceInfo &Model::device() const { return impl_->device.info; }
 
 TensorMap Model::run(const TensorMap &inputs) {
   std::lock_guard<std::mutex> lock(impl_->mutex);
@@ -744,6 +547,6 @@ std::vector<DispatchTime> Model::lastProfile() const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   return impl_->profile;
 }
-double Model::pipelineCreateMs() const { return impl_->pipelineCreateMs; }
+double Model::pipelineCreateMs() const { return impl_->kernels.createMs(); }
 
 } // namespace spire
