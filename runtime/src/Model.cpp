@@ -1,51 +1,17 @@
 // A bundle on a device: pipelines and weights are created once; per stage an
 // activation arena and descriptor sets are (re)built only when the batch
-// grows or changes. Host tensors travel through one staging buffer.
+// grows or changes. Host tensors travel through one staging buffer. A run
+// checks its inputs, uploads them, records and submits the dispatches, and
+// reads the outputs back.
+#include "Commands.h"
 #include "Kernels.h"
+#include "Memory.h"
 
 #include "spire/Checked.h"
-
-#include <algorithm>
-#include <cstring>
 
 namespace spire {
 
 namespace fb = spire::bundle;
-
-namespace {
-
-constexpr VkMemoryPropertyFlags kDeviceMemory = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
-constexpr VkMemoryPropertyFlags kHostMemory =
-    VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-
-struct Buffer {
-  VkDevice device = VK_NULL_HANDLE;
-  VkBuffer buffer = VK_NULL_HANDLE;
-  VkDeviceMemory memory = VK_NULL_HANDLE;
-  void *mapped = nullptr;
-  VkDeviceSize size = 0;
-
-  Buffer() = default;
-  Buffer(const Buffer &) = delete;
-  Buffer &operator=(const Buffer &) = delete;
-  Buffer(Buffer &&o) noexcept { *this = std::move(o); }
-  Buffer &operator=(Buffer &&o) noexcept {
-    std::swap(device, o.device);
-    std::swap(buffer, o.buffer);
-    std::swap(memory, o.memory);
-    std::swap(mapped, o.mapped);
-    std::swap(size, o.size);
-    return *this;
-  }
-  ~Buffer() {
-    if (buffer)
-      vkDestroyBuffer(device, buffer, nullptr);
-    if (memory)
-      vkFreeMemory(device, memory, nullptr);
-  }
-};
-
-} // namespace
 
 std::string shapeText(const std::vector<int64_t> &shape) {
   std::string s = "[";
@@ -54,19 +20,61 @@ std::string shapeText(const std::vector<int64_t> &shape) {
   return s + "]";
 }
 
+// Checks `inputs` against a stage's interface `wanted`; returns their batch
+// (the compiled one, else 1, when there are none).
+static int64_t checkInputs(const std::vector<TensorInfo> &wanted, const TensorMap &inputs,
+                           int64_t compiledBatch) {
+  std::string names;
+  for (const TensorInfo &t : wanted)
+    names += (names.empty() ? "" : ", ") + t.name + " " + shapeText(t.shape);
+  for (const auto &[name, tensor] : inputs)
+    if (std::none_of(wanted.begin(), wanted.end(), [&](const TensorInfo &t) { return t.name == name; }))
+      throw Error(Error::Kind::Input, "unknown input '" + name + "'; expected: " + names);
+  int64_t batch = -1;
+  for (const TensorInfo &t : wanted) {
+    auto it = inputs.find(t.name);
+    if (it == inputs.end())
+      throw Error(Error::Kind::Input, "missing input '" + t.name + "': expected " +
+                                          shapeText(t.shape) + " f32; all inputs: " + names);
+    const Tensor &x = it->second;
+    bool ok = x.shape.size() == t.shape.size() && !x.shape.empty() && x.shape[0] >= 1;
+    for (size_t i = 0; ok && i < t.shape.size(); ++i)
+      ok = t.shape[i] < 0 || x.shape[i] == t.shape[i];
+    if (!ok)
+      throw Error(Error::Kind::Input, "input '" + t.name + "': expected " + shapeText(t.shape) +
+                                          (t.shape[0] < 0 ? " (any N)" : "") + " but got " +
+                                          shapeText(x.shape));
+    std::optional<int64_t> numel = checkedProduct(x.shape, int64_t(1));
+    if (!numel || static_cast<int64_t>(x.data.size()) != *numel)
+      throw Error(Error::Kind::Input, "input '" + t.name + "': shape " + shapeText(x.shape) +
+                                          " needs " +
+                                          (numel ? std::to_string(*numel) : "over 2^63") +
+                                          " values but the tensor holds " +
+                                          std::to_string(x.data.size()));
+    if (batch >= 0 && x.shape[0] != batch)
+      throw Error(Error::Kind::Input, "input '" + t.name + "' has batch " +
+                                          std::to_string(x.shape[0]) + " but another input has " +
+                                          std::to_string(batch));
+    batch = x.shape[0];
+  }
+  if (batch < 0)
+    batch = compiledBatch > 0 ? compiledBatch : 1;
+  if (compiledBatch > 0 && batch != compiledBatch)
+    throw Error(Error::Kind::Input, "this bundle was compiled for batch " +
+                                        std::to_string(compiledBatch) + ", got " +
+                                        std::to_string(batch));
+  return batch;
+
+}
+
 struct Model::Impl {
   Context::Impl &context;
   const Bundle::Impl &bundle;
   const Bundle *bundleRef;
-  Device device; // first made, last destroyed
+  // Made in this order, destroyed in reverse: the device last.
+  Device device;
+  Commands commands;
   Kernels kernels;
-  VkCommandPool pool = VK_NULL_HANDLE;
-  VkCommandBuffer cmd = VK_NULL_HANDLE;
-  VkFence fence = VK_NULL_HANDLE;
-  VkQueryPool queries = VK_NULL_HANDLE;
-  uint32_t queryCount = 0;
-  bool profiling = false;
-
   Buffer weights;
   Buffer staging;
 
@@ -79,6 +87,7 @@ struct Model::Impl {
   };
   std::vector<StageState> stages;
 
+  bool profiling = false;
   double lastMs = 0;
   std::vector<DispatchTime> profile;
   // One command buffer, fence, staging buffer and set of arenas serve every
@@ -87,15 +96,15 @@ struct Model::Impl {
 
   Impl(Context::Impl &c, const Bundle &b, uint32_t deviceIndex)
       : context(c), bundle(b.impl()), bundleRef(&b), device(c, deviceIndex, *bundle.manifest),
-        kernels(device, c, *bundle.manifest) {}
+        commands(device), kernels(device, c, *bundle.manifest),
+        weights(uploadWeights(device, commands, bundle, c.stagedUploads)),
+        stages(bundle.stages.size()) {}
   ~Impl();
 
-  uint32_t memoryType(uint32_t bits, VkMemoryPropertyFlags want) const;
-  Buffer createBuffer(VkDeviceSize size, std::initializer_list<VkMemoryPropertyFlags> preferred,
-                      bool map);
-  void uploadWeights();
+  const fb::Stage &stage(size_t s) const { return *bundle.manifest->stages()->Get(s); }
   void prepareStage(size_t s, int64_t batch);
-  void submit();
+  std::vector<std::string> record(size_t first, size_t last, const StagingLayout &io);
+  void readTimes(const std::vector<std::string> &layers);
   TensorMap run(size_t first, size_t last, const TensorMap &inputs);
 };
 
@@ -107,103 +116,6 @@ Model::Impl::~Impl() {
     for (VkBufferView v : s.views)
       vkDestroyBufferView(device.device, v, nullptr);
   }
-  stages.clear();
-  weights = Buffer();
-  staging = Buffer();
-  if (queries)
-    vkDestroyQueryPool(device.device, queries, nullptr);
-  if (fence)
-    vkDestroyFence(device.device, fence, nullptr);
-  if (pool)
-    vkDestroyCommandPool(device.device, pool, nullptr);
-}
-
-uint32_t Model::Impl::memoryType(uint32_t bits, VkMemoryPropertyFlags want) const {
-  for (uint32_t i = 0; i < device.memory.memoryTypeCount; ++i)
-    if ((bits & (1u << i)) && (device.memory.memoryTypes[i].propertyFlags & want) == want)
-      return i;
-  return UINT32_MAX;
-}
-
-// Device-local buffers hold arenas and weights; the staging buffer is
-// host-visible. Both are usable as storage buffers and copy ends.
-// Memory of the first type with all the flags of the earliest `preferred`
-// entry that any type has (else of any type), mapped when `map` asks and the
-// type is host visible.
-Buffer Model::Impl::createBuffer(VkDeviceSize size,
-                                 std::initializer_list<VkMemoryPropertyFlags> preferred, bool map) {
-  Buffer b;
-  b.device = device.device;
-  b.size = size;
-  VkBufferCreateInfo info{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
-  info.size = size;
-  info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
-               VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
-  info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
-  vkCheck(vkCreateBuffer(device.device, &info, nullptr, &b.buffer), "vkCreateBuffer");
-  VkMemoryRequirements req;
-  vkGetBufferMemoryRequirements(device.device, b.buffer, &req);
-  uint32_t type = UINT32_MAX;
-  for (VkMemoryPropertyFlags want : preferred)
-    if (type == UINT32_MAX)
-      type = memoryType(req.memoryTypeBits, want);
-  if (type == UINT32_MAX)
-    type = memoryType(req.memoryTypeBits, 0);
-  VkMemoryAllocateInfo alloc{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
-  alloc.allocationSize = req.size;
-  alloc.memoryTypeIndex = type;
-  vkCheck(vkAllocateMemory(device.device, &alloc, nullptr, &b.memory), "vkAllocateMemory");
-  vkCheck(vkBindBufferMemory(device.device, b.buffer, b.memory, 0), "vkBindBufferMemory");
-  if (map && (device.memory.memoryTypes[type].propertyFlags & kHostMemory) == kHostMemory)
-    vkCheck(vkMapMemory(device.device, b.memory, 0, VK_WHOLE_SIZE, 0, &b.mapped), "vkMapMemory");
-  return b;
-}
-
-void Model::Impl::submit() {
-  vkCheck(vkEndCommandBuffer(cmd), "vkEndCommandBuffer");
-  VkSubmitInfo submitInfo{VK_STRUCTURE_TYPE_SUBMIT_INFO};
-  submitInfo.commandBufferCount = 1;
-  submitInfo.pCommandBuffers = &cmd;
-  vkCheck(vkResetFences(device.device, 1, &fence), "vkResetFences");
-  vkCheck(vkQueueSubmit(device.queue, 1, &submitInfo, fence), "vkQueueSubmit");
-  vkCheck(vkWaitForFences(device.device, 1, &fence, VK_TRUE, UINT64_MAX), "vkWaitForFences");
-}
-
-static void beginCommands(VkCommandBuffer cmd) {
-  VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-  begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-  vkCheck(vkBeginCommandBuffer(cmd, &begin), "vkBeginCommandBuffer");
-}
-
-static void barrier(VkCommandBuffer cmd, VkPipelineStageFlags src, VkAccessFlags srcAccess,
-                    VkPipelineStageFlags dst, VkAccessFlags dstAccess) {
-  VkMemoryBarrier b{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
-  b.srcAccessMask = srcAccess;
-  b.dstAccessMask = dstAccess;
-  vkCmdPipelineBarrier(cmd, src, dst, 0, 1, &b, 0, nullptr, 0, nullptr);
-}
-
-void Model::Impl::uploadWeights() {
-  VkDeviceSize size = std::max<VkDeviceSize>(bundle.weightsSize, 256);
-  // Where device memory is also host memory (CPU devices, integrated GPUs),
-  // the weights are copied in directly, with no staging buffer.
-  weights = context.stagedUploads
-                ? createBuffer(size, {kDeviceMemory}, false)
-                : createBuffer(size, {kDeviceMemory | kHostMemory, kDeviceMemory}, true);
-  if (bundle.weightsSize == 0)
-    return;
-  if (weights.mapped) {
-    std::memcpy(weights.mapped, bundle.weights, bundle.weightsSize);
-    return;
-  }
-  Buffer upload = createBuffer(bundle.weightsSize, {kHostMemory}, true);
-  std::memcpy(upload.mapped, bundle.weights, bundle.weightsSize);
-  beginCommands(cmd);
-  VkBufferCopy copy{0, 0, bundle.weightsSize};
-  vkCmdCopyBuffer(cmd, upload.buffer, weights.buffer, 1, &copy);
-  barrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
-          VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT);
-  submit();
 }
 
 // Arena and descriptor sets for `batch`: arena offsets scale with the batch,
@@ -213,14 +125,10 @@ void Model::Impl::prepareStage(size_t s, int64_t batch) {
   if (state.batch == batch)
     return;
   const fb::Stage *stage = bundle.manifest->stages()->Get(s);
-  std::optional<uint64_t> bytes = checkedMul(stage->arena_size(), static_cast<uint64_t>(batch));
-  if (!bytes)
-    throw Error(Error::Kind::Input, "batch " + std::to_string(batch) + " needs over 2^64 bytes "
-                                    "of activations in stage " + std::to_string(s));
-  VkDeviceSize arenaSize = std::max<VkDeviceSize>(*bytes, 256);
-  if (state.arena.size < arenaSize) {
+  VkDeviceSize size = arenaSize(*stage, s, batch);
+  if (state.arena.size < size) {
     vkDeviceWaitIdle(device.device);
-    state.arena = createBuffer(arenaSize, {kDeviceMemory}, false);
+    state.arena = createBuffer(device, size, {kDeviceMemory}, false);
   }
   if (!state.descriptors) {
     uint32_t sets = stage->dispatches()->size(), slots = 0, texels = 0;
@@ -306,6 +214,66 @@ void Model::Impl::prepareStage(size_t s, int64_t batch) {
   state.batch = batch;
 }
 
+// Inputs in, every dispatch followed by a barrier, each stage's outputs on
+// into the next one's inputs, outputs out; timestamps around it all, and
+// after each dispatch when profiling. Returns each dispatch's layer.
+std::vector<std::string> Model::Impl::record(size_t first, size_t last, const StagingLayout &io) {
+  const VkPhysicalDeviceLimits &limits = device.limits;
+  commands.begin();
+  commands.resetTimestamps();
+  commands.timestamp(VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT);
+  copyInputs(commands, staging, io, stages[first].arena.buffer);
+  commands.barrier(VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                   VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                   VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+  std::vector<std::string> layers;
+  for (size_t s = first; s <= last; ++s) {
+    const fb::Stage &st = stage(s);
+    for (uint32_t i = 0; i < st.dispatches()->size(); ++i) {
+      const fb::Dispatch *d = st.dispatches()->Get(i);
+      uint64_t z = static_cast<uint64_t>(d->grid()->Get(2)) * io.batch;
+      if (d->grid()->Get(0) > limits.maxComputeWorkGroupCount[0] ||
+          d->grid()->Get(1) > limits.maxComputeWorkGroupCount[1] ||
+          z > limits.maxComputeWorkGroupCount[2])
+        throw Error(Error::Kind::Device, "layer '" + d->layer()->str() + "' needs a grid over " +
+                                             "this device's maxComputeWorkGroupCount; use a smaller batch");
+      commands.dispatch(kernels.pipeline(d->kernel()), kernels.layout(d->kernel()),
+                        stages[s].sets[i], d->grid()->Get(0), d->grid()->Get(1),
+                        static_cast<uint32_t>(z));
+      if (profiling)
+        commands.timestamp(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT);
+      layers.push_back(d->layer()->str());
+      commands.barrier(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+                       VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                       VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
+                           VK_ACCESS_TRANSFER_READ_BIT);
+    }
+    if (s == last)
+      break;
+    copyInterface(commands, st, s, stage(s + 1), io.batch, stages[s].arena.buffer,
+                  stages[s + 1].arena.buffer);
+    commands.barrier(VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                     VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                     VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+  }
+  copyOutputs(commands, staging, io, stages[last].arena.buffer);
+  commands.barrier(VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                   VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+  commands.timestamp(VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT);
+  return layers;
+}
+
+// The run's device time, and each dispatch's when profiling.
+void Model::Impl::readTimes(const std::vector<std::string> &layers) {
+  std::vector<uint64_t> ticks = commands.readTimestamps();
+  double period = device.limits.timestampPeriod * 1e-6; // ns -> ms
+  lastMs = (ticks.back() - ticks.front()) * period;
+  profile.clear();
+  if (profiling)
+    for (size_t i = 0; i < layers.size(); ++i)
+      profile.push_back({layers[i], (ticks[i + 1] - ticks[i]) * period});
+}
+
 TensorMap Model::Impl::run(size_t first, size_t last, const TensorMap &inputs) {
   const std::vector<StageInfo> &infos = bundle.stages;
   if (first > last || last >= infos.size())
@@ -313,204 +281,31 @@ TensorMap Model::Impl::run(size_t first, size_t last, const TensorMap &inputs) {
                                         std::to_string(last) + " do not exist; the model has " +
                                         std::to_string(infos.size()) + " stage(s)");
   size_t seen = context.messageCount();
-  const std::vector<TensorInfo> &wanted = infos[first].inputs;
-
-  // Check the inputs against the interface of stage `first`.
-  std::string names;
-  for (const TensorInfo &t : wanted)
-    names += (names.empty() ? "" : ", ") + t.name + " " + shapeText(t.shape);
-  for (const auto &[name, tensor] : inputs)
-    if (std::none_of(wanted.begin(), wanted.end(), [&](const TensorInfo &t) { return t.name == name; }))
-      throw Error(Error::Kind::Input, "unknown input '" + name + "'; expected: " + names);
-  int64_t batch = -1;
-  for (const TensorInfo &t : wanted) {
-    auto it = inputs.find(t.name);
-    if (it == inputs.end())
-      throw Error(Error::Kind::Input, "missing input '" + t.name + "': expected " +
-                                          shapeText(t.shape) + " f32; all inputs: " + names);
-    const Tensor &x = it->second;
-    bool ok = x.shape.size() == t.shape.size() && !x.shape.empty() && x.shape[0] >= 1;
-    for (size_t i = 0; ok && i < t.shape.size(); ++i)
-      ok = t.shape[i] < 0 || x.shape[i] == t.shape[i];
-    if (!ok)
-      throw Error(Error::Kind::Input, "input '" + t.name + "': expected " + shapeText(t.shape) +
-                                          (t.shape[0] < 0 ? " (any N)" : "") + " but got " +
-                                          shapeText(x.shape));
-    std::optional<int64_t> numel = checkedProduct(x.shape, int64_t(1));
-    if (!numel || static_cast<int64_t>(x.data.size()) != *numel)
-      throw Error(Error::Kind::Input, "input '" + t.name + "': shape " + shapeText(x.shape) +
-                                          " needs " +
-                                          (numel ? std::to_string(*numel) : "over 2^63") +
-                                          " values but the tensor holds " +
-                                          std::to_string(x.data.size()));
-    if (batch >= 0 && x.shape[0] != batch)
-      throw Error(Error::Kind::Input, "input '" + t.name + "' has batch " +
-                                          std::to_string(x.shape[0]) + " but another input has " +
-                                          std::to_string(batch));
-    batch = x.shape[0];
-  }
-  if (batch < 0)
-    batch = bundle.batch > 0 ? bundle.batch : 1;
-  if (bundle.batch > 0 && batch != bundle.batch)
-    throw Error(Error::Kind::Input, "this bundle was compiled for batch " +
-                                        std::to_string(bundle.batch) + ", got " +
-                                        std::to_string(batch));
-
+  int64_t batch = checkInputs(infos[first].inputs, inputs, bundle.batch);
   // Arenas first: their sizes bound every region times the batch below.
   for (size_t s = first; s <= last; ++s)
     prepareStage(s, batch);
-
-  // Staging: the inputs, then the outputs of stage `last`.
-  const std::vector<TensorInfo> &produced = infos[last].outputs;
-  const fb::Stage *firstStage = bundle.manifest->stages()->Get(first);
-  const fb::Stage *lastStage = bundle.manifest->stages()->Get(last);
-  VkDeviceSize stagingSize = 0;
-  for (const fb::Tensor *t : *firstStage->inputs())
-    stagingSize += t->region()->size() * batch;
-  VkDeviceSize outputsAt = stagingSize;
-  for (const fb::Tensor *t : *lastStage->outputs())
-    stagingSize += t->region()->size() * batch;
-  if (staging.size < stagingSize)
-    staging = createBuffer(stagingSize, {kHostMemory}, true);
-
+  StagingLayout io(stage(first), stage(last), batch);
+  if (staging.size < io.size)
+    staging = createBuffer(device, io.size, {kHostMemory}, true);
   uint32_t dispatches = 0;
   for (size_t s = first; s <= last; ++s)
-    dispatches += bundle.manifest->stages()->Get(s)->dispatches()->size();
-  if (device.timestamps && queryCount < dispatches + 2) {
-    if (queries)
-      vkDestroyQueryPool(device.device, queries, nullptr);
-    queries = VK_NULL_HANDLE;
-    VkQueryPoolCreateInfo q{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
-    q.queryType = VK_QUERY_TYPE_TIMESTAMP;
-    q.queryCount = dispatches + 2;
-    vkCheck(vkCreateQueryPool(device.device, &q, nullptr, &queries), "vkCreateQueryPool");
-    queryCount = q.queryCount;
-  }
+    dispatches += stage(s).dispatches()->size();
+  commands.reserveTimestamps(dispatches + 2);
 
-  VkDeviceSize offset = 0;
-  for (const fb::Tensor *t : *firstStage->inputs()) {
-    const Tensor &x = inputs.at(t->name()->str());
-    std::memcpy(static_cast<char *>(staging.mapped) + offset, x.data.data(), x.data.size() * 4);
-    offset += t->region()->size() * batch;
-  }
-
-  beginCommands(cmd);
-  if (device.timestamps) {
-    vkCmdResetQueryPool(cmd, queries, 0, queryCount);
-    vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries, 0);
-  }
-  offset = 0;
-  for (const fb::Tensor *t : *firstStage->inputs()) {
-    VkBufferCopy copy{offset, t->region()->offset() * batch, t->region()->size() * batch};
-    vkCmdCopyBuffer(cmd, staging.buffer, stages[first].arena.buffer, 1, &copy);
-    offset += copy.size;
-  }
-  barrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
-          VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
-  uint32_t query = 1;
-  std::vector<std::string> layers;
-  for (size_t s = first; s <= last; ++s) {
-    const fb::Stage *stage = bundle.manifest->stages()->Get(s);
-    for (uint32_t i = 0; i < stage->dispatches()->size(); ++i) {
-      const fb::Dispatch *d = stage->dispatches()->Get(i);
-      uint64_t z = static_cast<uint64_t>(d->grid()->Get(2)) * batch;
-      const VkPhysicalDeviceLimits &limits = device.limits;
-      if (d->grid()->Get(0) > limits.maxComputeWorkGroupCount[0] ||
-          d->grid()->Get(1) > limits.maxComputeWorkGroupCount[1] ||
-          z > limits.maxComputeWorkGroupCount[2])
-        throw Error(Error::Kind::Device, "layer '" + d->layer()->str() + "' needs a grid over " +
-                                             "this device's maxComputeWorkGroupCount; use a smaller batch");
-      vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, kernels.pipeline(d->kernel()));
-      vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, kernels.layout(d->kernel()), 0, 1,
-                              &stages[s].sets[i], 0, nullptr);
-      vkCmdDispatch(cmd, d->grid()->Get(0), d->grid()->Get(1), static_cast<uint32_t>(z));
-      if (device.timestamps && profiling)
-        vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, queries, query++);
-      layers.push_back(d->layer()->str());
-      barrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
-              VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
-              VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT);
-    }
-    if (s == last)
-      break;
-    // Stage s's outputs are stage s+1's inputs, by name.
-    const fb::Stage *next = bundle.manifest->stages()->Get(s + 1);
-    for (const fb::Tensor *in : *next->inputs()) {
-      const fb::Tensor *src = nullptr;
-      for (const fb::Tensor *out : *stage->outputs())
-        if (out->name()->str() == in->name()->str())
-          src = out;
-      if (!src || src->region()->size() != in->region()->size())
-        throw Error(Error::Kind::Bundle, "stage " + std::to_string(s + 1) + " input '" +
-                                             in->name()->str() + "' is not an output of stage " +
-                                             std::to_string(s));
-      VkBufferCopy copy{src->region()->offset() * batch, in->region()->offset() * batch,
-                        in->region()->size() * batch};
-      vkCmdCopyBuffer(cmd, stages[s].arena.buffer, stages[s + 1].arena.buffer, 1, &copy);
-    }
-    barrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
-            VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
-  }
-  offset = outputsAt;
-  for (const fb::Tensor *t : *lastStage->outputs()) {
-    VkBufferCopy copy{t->region()->offset() * batch, offset, t->region()->size() * batch};
-    vkCmdCopyBuffer(cmd, stages[last].arena.buffer, staging.buffer, 1, &copy);
-    offset += copy.size;
-  }
-  barrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
-          VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
-  if (device.timestamps)
-    vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries, query++);
-  submit();
-
-  if (device.timestamps) {
-    std::vector<uint64_t> ticks(query);
-    vkCheck(vkGetQueryPoolResults(device.device, queries, 0, query, ticks.size() * 8, ticks.data(), 8,
-                                  VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
-            "vkGetQueryPoolResults");
-    double period = device.limits.timestampPeriod * 1e-6; // ns -> ms
-    lastMs = (ticks.back() - ticks.front()) * period;
-    profile.clear();
-    if (profiling)
-      for (size_t i = 0; i < layers.size(); ++i)
-        profile.push_back({layers[i], (ticks[i + 1] - ticks[i]) * period});
-  }
+  writeInputs(staging, io, inputs);
+  std::vector<std::string> layers = record(first, last, io);
+  commands.submit();
+  if (commands.timed())
+    readTimes(layers);
   context.throwIfNewMessages(seen);
-
-  TensorMap outputs;
-  offset = outputsAt;
-  for (size_t i = 0; i < produced.size(); ++i) {
-    const fb::Tensor *t = lastStage->outputs()->Get(i);
-    Tensor out{produced[i].shape, {}};
-    out.shape[0] = batch;
-    out.data.resize(out.numel());
-    std::memcpy(out.data.data(), static_cast<char *>(staging.mapped) + offset, out.data.size() * 4);
-    offset += t->region()->size() * batch;
-    outputs[produced[i].name] = std::move(out);
-  }
-  return outputs;
+  return readOutputs(staging, io, infos[last].outputs);
 }
 
 Model::Model(Context &context, const Bundle &bundle, uint32_t deviceIndex) {
-  Context::Impl &ctx = context.impl();
-  size_t seen = ctx.messageCount();
-  impl_ = std::make_unique<Impl>(ctx, bundle, deviceIndex);
-  Impl &m = *impl_;
-  VkCommandPoolCreateInfo poolInfo{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
-  poolInfo.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
-  poolInfo.queueFamilyIndex = m.device.queueFamily;
-  vkCheck(vkCreateCommandPool(m.device.device, &poolInfo, nullptr, &m.pool), "vkCreateCommandPool");
-  VkCommandBufferAllocateInfo cmdInfo{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-  cmdInfo.commandPool = m.pool;
-  cmdInfo.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  cmdInfo.commandBufferCount = 1;
-  vkCheck(vkAllocateCommandBuffers(m.device.device, &cmdInfo, &m.cmd), "vkAllocateCommandBuffers");
-  VkFenceCreateInfo fenceInfo{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-  vkCheck(vkCreateFence(m.device.device, &fenceInfo, nullptr, &m.fence), "vkCreateFence");
-
-  m.uploadWeights();
-  m.stages.resize(bundle.stages().size());
-  ctx.throwIfNewMessages(seen);
+  size_t seen = context.impl().messageCount();
+  impl_ = std::make_unique<Impl>(context.impl(), bundle, deviceIndex);
+  context.impl().throwIfNewMessages(seen);
 }
 
 Model::Model(Model &&) noexcept = default;
