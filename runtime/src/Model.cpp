@@ -3,8 +3,8 @@
 // grows or changes. Host tensors travel through one staging buffer. A run
 // checks its inputs, uploads them, records and submits the dispatches, and
 // reads the outputs back.
+#include "Bindings.h"
 #include "Commands.h"
-#include "Kernels.h"
 #include "Memory.h"
 
 #include "spire/Checked.h"
@@ -64,7 +64,6 @@ static int64_t checkInputs(const std::vector<TensorInfo> &wanted, const TensorMa
                                         std::to_string(compiledBatch) + ", got " +
                                         std::to_string(batch));
   return batch;
-
 }
 
 struct Model::Impl {
@@ -80,10 +79,8 @@ struct Model::Impl {
 
   struct StageState {
     Buffer arena;
-    int64_t batch = 0; // the batch the descriptor sets are written for
-    VkDescriptorPool descriptors = VK_NULL_HANDLE;
-    std::vector<VkDescriptorSet> sets;
-    std::vector<VkBufferView> views; // of the texel bindings, for this batch
+    int64_t batch = 0; // the batch the bindings are written for
+    Bindings bindings;
   };
   std::vector<StageState> stages;
 
@@ -99,7 +96,8 @@ struct Model::Impl {
         commands(device), kernels(device, c, *bundle.manifest),
         weights(uploadWeights(device, commands, bundle, c.stagedUploads)),
         stages(bundle.stages.size()) {}
-  ~Impl();
+  // The members free what the device may still be using: wait for it.
+  ~Impl() { vkDeviceWaitIdle(device.device); }
 
   const fb::Stage &stage(size_t s) const { return *bundle.manifest->stages()->Get(s); }
   void prepareStage(size_t s, int64_t batch);
@@ -108,109 +106,19 @@ struct Model::Impl {
   TensorMap run(size_t first, size_t last, const TensorMap &inputs);
 };
 
-Model::Impl::~Impl() {
-  vkDeviceWaitIdle(device.device);
-  for (StageState &s : stages) {
-    if (s.descriptors)
-      vkDestroyDescriptorPool(device.device, s.descriptors, nullptr);
-    for (VkBufferView v : s.views)
-      vkDestroyBufferView(device.device, v, nullptr);
-  }
-}
-
-// Arena and descriptor sets for `batch`: arena offsets scale with the batch,
-// so the sets are rewritten when the batch changes.
+// Arena and bindings for `batch`: the arena only grows, the bindings follow
+// every change of batch.
 void Model::Impl::prepareStage(size_t s, int64_t batch) {
   StageState &state = stages[s];
   if (state.batch == batch)
     return;
-  const fb::Stage *stage = bundle.manifest->stages()->Get(s);
-  VkDeviceSize size = arenaSize(*stage, s, batch);
+  VkDeviceSize size = arenaSize(stage(s), s, batch);
   if (state.arena.size < size) {
     vkDeviceWaitIdle(device.device);
     state.arena = createBuffer(device, size, {kDeviceMemory}, false);
   }
-  if (!state.descriptors) {
-    uint32_t sets = stage->dispatches()->size(), slots = 0, texels = 0;
-    for (const fb::Dispatch *d : *stage->dispatches()) {
-      const fb::Kernel *kernel = bundle.manifest->kernels()->Get(d->kernel());
-      uint32_t t = kernel->texel_bindings() ? kernel->texel_bindings()->size() : 0;
-      texels += t;
-      slots += d->bindings()->size() - t;
-    }
-    VkDescriptorPoolSize sizes[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, std::max(slots, 1u)},
-                                     {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, std::max(texels, 1u)}};
-    VkDescriptorPoolCreateInfo info{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
-    info.maxSets = std::max(sets, 1u);
-    info.poolSizeCount = 2;
-    info.pPoolSizes = sizes;
-    vkCheck(vkCreateDescriptorPool(device.device, &info, nullptr, &state.descriptors),
-            "vkCreateDescriptorPool");
-    state.sets.resize(sets);
-    for (uint32_t i = 0; i < sets; ++i) {
-      VkDescriptorSetAllocateInfo alloc{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
-      alloc.descriptorPool = state.descriptors;
-      alloc.descriptorSetCount = 1;
-      VkDescriptorSetLayout layout = kernels.setLayout(stage->dispatches()->Get(i)->kernel());
-      alloc.pSetLayouts = &layout;
-      vkCheck(vkAllocateDescriptorSets(device.device, &alloc, &state.sets[i]), "vkAllocateDescriptorSets");
-    }
-  } else {
-    vkDeviceWaitIdle(device.device);
-  }
-  for (VkBufferView v : state.views)
-    vkDestroyBufferView(device.device, v, nullptr);
-  state.views.clear();
-  for (uint32_t i = 0; i < stage->dispatches()->size(); ++i) {
-    const fb::Dispatch *d = stage->dispatches()->Get(i);
-    const fb::Kernel *kernel = bundle.manifest->kernels()->Get(d->kernel());
-    size_t count = d->bindings()->size();
-    std::vector<VkDescriptorBufferInfo> infos(count);
-    std::vector<VkBufferView> views(count, VK_NULL_HANDLE);
-    std::vector<VkWriteDescriptorSet> writes(count);
-    for (size_t b = 0; b < count; ++b) {
-      const fb::Region *r = d->bindings()->Get(b);
-      bool arena = r->space() == fb::Space::Arena;
-      VkDescriptorType type = descriptorType(*kernel, b);
-      bool texel = type == VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
-      bool vec4 = listsBinding(kernel->vec4_texel_bindings(), b);
-      uint64_t texelBytes = vec4 ? 16 : 4;
-      VkDeviceSize range = arena ? r->size() * batch : r->size();
-      uint64_t limit = texel ? uint64_t(device.limits.maxTexelBufferElements) * texelBytes
-                             : device.limits.maxStorageBufferRange;
-      if (range > limit)
-        throw Error(Error::Kind::Device,
-                    "a binding of layer '" + d->layer()->str() + "' needs " +
-                        std::to_string(range) + " bytes, over this device's " +
-                        (texel ? "maxTexelBufferElements x " + std::to_string(texelBytes) + " ("
-                               : std::string("maxStorageBufferRange (")) +
-                        std::to_string(limit) + ")" +
-                        (arena ? "; use a smaller batch" : "") +
-                        (texel ? (arena ? " or" : ";") +
-                                     std::string(" recompile with `spire compile --no-texel-inputs`")
-                               : ""));
-      infos[b] = {arena ? state.arena.buffer : weights.buffer,
-                  arena ? r->offset() * batch : r->offset(), range};
-      writes[b] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
-      writes[b].dstSet = state.sets[i];
-      writes[b].dstBinding = static_cast<uint32_t>(b);
-      writes[b].descriptorCount = 1;
-      writes[b].descriptorType = type;
-      if (texel) {
-        VkBufferViewCreateInfo view{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
-        view.buffer = infos[b].buffer;
-        view.format = vec4 ? VK_FORMAT_R32G32B32A32_SFLOAT : VK_FORMAT_R32_SFLOAT;
-        view.offset = infos[b].offset;
-        view.range = range;
-        vkCheck(vkCreateBufferView(device.device, &view, nullptr, &views[b]), "vkCreateBufferView");
-        state.views.push_back(views[b]);
-        writes[b].pTexelBufferView = &views[b];
-      } else {
-        writes[b].pBufferInfo = &infos[b];
-      }
-    }
-    vkUpdateDescriptorSets(device.device, writes.size(), writes.data(), 0, nullptr);
-  }
+  state.bindings.write(device, kernels, *bundle.manifest, stage(s), batch, state.arena.buffer,
+                       weights.buffer);
   state.batch = batch;
 }
 
@@ -238,7 +146,7 @@ std::vector<std::string> Model::Impl::record(size_t first, size_t last, const St
         throw Error(Error::Kind::Device, "layer '" + d->layer()->str() + "' needs a grid over " +
                                              "this device's maxComputeWorkGroupCount; use a smaller batch");
       commands.dispatch(kernels.pipeline(d->kernel()), kernels.layout(d->kernel()),
-                        stages[s].sets[i], d->grid()->Get(0), d->grid()->Get(1),
+                        stages[s].bindings.set(i), d->grid()->Get(0), d->grid()->Get(1),
                         static_cast<uint32_t>(z));
       if (profiling)
         commands.timestamp(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT);
