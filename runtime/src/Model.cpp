@@ -1,56 +1,17 @@
 // A bundle on a device: pipelines and weights are created once; per stage an
 // activation arena and descriptor sets are (re)built only when the batch
-// grows or changes. Host tensors travel through one staging buffer.
-#include "Internal.h"
+// grows or changes. Host tensors travel through one staging buffer. A run
+// checks its inputs, uploads them, records and submits the dispatches, and
+// reads the outputs back.
+#include "Bindings.h"
+#include "Commands.h"
+#include "Memory.h"
 
 #include "spire/Checked.h"
-
-#include <algorithm>
-#include <atomic>
-#include <chrono>
-#include <cstring>
-#include <thread>
-#include <set>
-#include <system_error>
 
 namespace spire {
 
 namespace fb = spire::bundle;
-
-namespace {
-
-constexpr VkMemoryPropertyFlags kDeviceMemory = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
-constexpr VkMemoryPropertyFlags kHostMemory =
-    VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-
-struct Buffer {
-  VkDevice device = VK_NULL_HANDLE;
-  VkBuffer buffer = VK_NULL_HANDLE;
-  VkDeviceMemory memory = VK_NULL_HANDLE;
-  void *mapped = nullptr;
-  VkDeviceSize size = 0;
-
-  Buffer() = default;
-  Buffer(const Buffer &) = delete;
-  Buffer &operator=(const Buffer &) = delete;
-  Buffer(Buffer &&o) noexcept { *this = std::move(o); }
-  Buffer &operator=(Buffer &&o) noexcept {
-    std::swap(device, o.device);
-    std::swap(buffer, o.buffer);
-    std::swap(memory, o.memory);
-    std::swap(mapped, o.mapped);
-    std::swap(size, o.size);
-    return *this;
-  }
-  ~Buffer() {
-    if (buffer)
-      vkDestroyBuffer(device, buffer, nullptr);
-    if (memory)
-      vkFreeMemory(device, memory, nullptr);
-  }
-};
-
-} // namespace
 
 std::string shapeText(const std::vector<int64_t> &shape) {
   std::string s = "[";
@@ -59,421 +20,10 @@ std::string shapeText(const std::vector<int64_t> &shape) {
   return s + "]";
 }
 
-struct Model::Impl {
-  Context::Impl &context;
-  const Bundle::Impl &bundle;
-  const Bundle *bundleRef;
-  DeviceInfo info;
-  VkPhysicalDevice physical = VK_NULL_HANDLE;
-  VkDevice device = VK_NULL_HANDLE;
-  VkQueue queue = VK_NULL_HANDLE;
-  uint32_t queueFamily = 0;
-  VkPhysicalDeviceLimits limits{};
-  VkPhysicalDeviceMemoryProperties memory{};
-  VkCommandPool pool = VK_NULL_HANDLE;
-  VkCommandBuffer cmd = VK_NULL_HANDLE;
-  VkFence fence = VK_NULL_HANDLE;
-  VkQueryPool queries = VK_NULL_HANDLE;
-  uint32_t queryCount = 0;
-  bool timestamps = false;
-  bool profiling = false;
-
-  std::vector<VkShaderModule> shaders;
-  std::vector<VkDescriptorSetLayout> setLayouts;
-  std::vector<VkPipelineLayout> layouts;
-  std::vector<VkPipeline> pipelines;
-  Buffer weights;
-  Buffer staging;
-
-  struct StageState {
-    Buffer arena;
-    int64_t batch = 0; // the batch the descriptor sets are written for
-    VkDescriptorPool descriptors = VK_NULL_HANDLE;
-    std::vector<VkDescriptorSet> sets;
-    std::vector<VkBufferView> views; // of the texel bindings, for this batch
-  };
-  std::vector<StageState> stages;
-
-  double lastMs = 0;
-  double pipelineCreateMs = 0;
-  std::vector<DispatchTime> profile;
-  // One command buffer, fence, staging buffer and set of arenas serve every
-  // run: runs, and what they record, take turns.
-  mutable std::mutex mutex;
-
-  Impl(Context::Impl &c, const Bundle &b) : context(c), bundle(b.impl()), bundleRef(&b) {}
-  ~Impl();
-
-  uint32_t memoryType(uint32_t bits, VkMemoryPropertyFlags want) const;
-  Buffer createBuffer(VkDeviceSize size, std::initializer_list<VkMemoryPropertyFlags> preferred,
-                      bool map);
-  void checkSubgroups(uint32_t apiVersion) const;
-  void createPipelines();
-  void uploadWeights();
-  void prepareStage(size_t s, int64_t batch);
-  void submit();
-  TensorMap run(size_t first, size_t last, const TensorMap &inputs);
-};
-
-Model::Impl::~Impl() {
-  if (!device)
-    return;
-  vkDeviceWaitIdle(device);
-  for (StageState &s : stages) {
-    if (s.descriptors)
-      vkDestroyDescriptorPool(device, s.descriptors, nullptr);
-    for (VkBufferView v : s.views)
-      vkDestroyBufferView(device, v, nullptr);
-  }
-  stages.clear();
-  weights = Buffer();
-  staging = Buffer();
-  for (VkPipeline p : pipelines)
-    vkDestroyPipeline(device, p, nullptr);
-  for (VkPipelineLayout l : layouts)
-    vkDestroyPipelineLayout(device, l, nullptr);
-  for (VkDescriptorSetLayout l : setLayouts)
-    vkDestroyDescriptorSetLayout(device, l, nullptr);
-  for (VkShaderModule m : shaders)
-    vkDestroyShaderModule(device, m, nullptr);
-  if (queries)
-    vkDestroyQueryPool(device, queries, nullptr);
-  if (fence)
-    vkDestroyFence(device, fence, nullptr);
-  if (pool)
-    vkDestroyCommandPool(device, pool, nullptr);
-  vkDestroyDevice(device, nullptr);
-}
-
-uint32_t Model::Impl::memoryType(uint32_t bits, VkMemoryPropertyFlags want) const {
-  for (uint32_t i = 0; i < memory.memoryTypeCount; ++i)
-    if ((bits & (1u << i)) && (memory.memoryTypes[i].propertyFlags & want) == want)
-      return i;
-  return UINT32_MAX;
-}
-
-// Device-local buffers hold arenas and weights; the staging buffer is
-// host-visible. Both are usable as storage buffers and copy ends.
-// Memory of the first type with all the flags of the earliest `preferred`
-// entry that any type has (else of any type), mapped when `map` asks and the
-// type is host visible.
-Buffer Model::Impl::createBuffer(VkDeviceSize size,
-                                 std::initializer_list<VkMemoryPropertyFlags> preferred, bool map) {
-  Buffer b;
-  b.device = device;
-  b.size = size;
-  VkBufferCreateInfo info{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
-  info.size = size;
-  info.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
-               VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
-  info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
-  vkCheck(vkCreateBuffer(device, &info, nullptr, &b.buffer), "vkCreateBuffer");
-  VkMemoryRequirements req;
-  vkGetBufferMemoryRequirements(device, b.buffer, &req);
-  uint32_t type = UINT32_MAX;
-  for (VkMemoryPropertyFlags want : preferred)
-    if (type == UINT32_MAX)
-      type = memoryType(req.memoryTypeBits, want);
-  if (type == UINT32_MAX)
-    type = memoryType(req.memoryTypeBits, 0);
-  VkMemoryAllocateInfo alloc{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
-  alloc.allocationSize = req.size;
-  alloc.memoryTypeIndex = type;
-  vkCheck(vkAllocateMemory(device, &alloc, nullptr, &b.memory), "vkAllocateMemory");
-  vkCheck(vkBindBufferMemory(device, b.buffer, b.memory, 0), "vkBindBufferMemory");
-  if (map && (memory.memoryTypes[type].propertyFlags & kHostMemory) == kHostMemory)
-    vkCheck(vkMapMemory(device, b.memory, 0, VK_WHOLE_SIZE, 0, &b.mapped), "vkMapMemory");
-  return b;
-}
-
-// Binding `b` of `kernel`: a uniform texel buffer (an R32_SFLOAT view, or
-// R32G32B32A32_SFLOAT for a vec4 one) or a storage buffer.
-static VkDescriptorType descriptorType(const fb::Kernel *kernel, size_t b) {
-  return listsBinding(kernel->texel_bindings(), b) ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
-                                                   : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-}
-
-// Kernels share loads by subgroup broadcast from their first lanes; refuse a
-// device whose compute subgroups cannot do that, before any pipeline exists.
-void Model::Impl::checkSubgroups(uint32_t apiVersion) const {
-  uint32_t needed = 0;
-  for (const fb::Kernel *k : *bundle.manifest->kernels())
-    needed = std::max(needed, k->subgroup_lanes());
-  if (needed == 0)
-    return;
-  const std::string fix = "; recompile with `spire compile --broadcast-lanes 1` for this device";
-  if (apiVersion < VK_API_VERSION_1_1)
-    throw Error(Error::Kind::Device, "device '" + info.name +
-                                         "' is Vulkan 1.0; this bundle's kernels use subgroup "
-                                         "operations (Vulkan 1.1)" + fix);
-  VkPhysicalDeviceSubgroupProperties subgroups{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
-  VkPhysicalDeviceProperties2 props2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
-  props2.pNext = &subgroups;
-  vkGetPhysicalDeviceProperties2(physical, &props2);
-  constexpr VkSubgroupFeatureFlags ops = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_SHUFFLE_BIT;
-  if (!(subgroups.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) ||
-      (subgroups.supportedOperations & ops) != ops)
-    throw Error(Error::Kind::Device, "device '" + info.name +
-                                         "' has no subgroup shuffle in compute shaders" + fix);
-  if (subgroups.subgroupSize < needed) {
-    uint32_t fits = 1;
-    while (fits * 2 <= subgroups.subgroupSize)
-      fits *= 2;
-    throw Error(Error::Kind::Device,
-                "device '" + info.name + "' has subgroups of " +
-                    std::to_string(subgroups.subgroupSize) + " lanes; this bundle's kernels share "
-                    "loads across " + std::to_string(needed) +
-                    "; recompile with `spire compile --broadcast-lanes " + std::to_string(fits) +
-                    "` for this device");
-  }
-}
-
-void Model::Impl::createPipelines() {
-  size_t seenMessages = context.messageCount();
-  const fb::Model *m = bundle.manifest;
-  size_t count = m->kernels()->size();
-  // Bindings per kernel, from its dispatches (the reader checked they agree).
-  std::vector<uint32_t> bindings(count, 0);
-  for (const fb::Stage *stage : *m->stages())
-    for (const fb::Dispatch *d : *stage->dispatches())
-      bindings[d->kernel()] = d->bindings()->size();
-  for (size_t k = 0; k < count; ++k) {
-    const fb::Kernel *kernel = m->kernels()->Get(k);
-    VkShaderModuleCreateInfo shader{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
-    shader.codeSize = kernel->spirv()->size() * 4;
-    shader.pCode = kernel->spirv()->data();
-    shaders.push_back(VK_NULL_HANDLE);
-    auto start = std::chrono::steady_clock::now();
-    vkCheck(vkCreateShaderModule(device, &shader, nullptr, &shaders.back()),
-            "vkCreateShaderModule");
-    pipelineCreateMs +=
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    // Stop at a module the validation layer rejects, before a driver
-    // compiles it into a pipeline.
-    context.throwIfNewMessages(seenMessages);
-
-    std::vector<VkDescriptorSetLayoutBinding> slots(bindings[k]);
-    uint32_t texels = 0;
-    for (uint32_t i = 0; i < bindings[k]; ++i) {
-      slots[i] = {i, descriptorType(kernel, i), 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
-      texels += slots[i].descriptorType == VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
-    }
-    // Uniform texel buffers count against the sampled-image limits.
-    if (bindings[k] - texels > limits.maxPerStageDescriptorStorageBuffers ||
-        texels > limits.maxPerStageDescriptorSampledImages)
-      throw Error(Error::Kind::Device,
-                  "kernel '" + kernel->name()->str() + "' binds " +
-                      std::to_string(bindings[k] - texels) + " storage and " +
-                      std::to_string(texels) + " texel buffers; device '" + info.name +
-                      "' allows " + std::to_string(limits.maxPerStageDescriptorStorageBuffers) +
-                      " and " + std::to_string(limits.maxPerStageDescriptorSampledImages));
-    VkDescriptorSetLayoutCreateInfo setInfo{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
-    setInfo.bindingCount = bindings[k];
-    setInfo.pBindings = slots.data();
-    setLayouts.push_back(VK_NULL_HANDLE);
-    vkCheck(vkCreateDescriptorSetLayout(device, &setInfo, nullptr, &setLayouts.back()),
-            "vkCreateDescriptorSetLayout");
-
-    VkPipelineLayoutCreateInfo layoutInfo{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
-    layoutInfo.setLayoutCount = 1;
-    layoutInfo.pSetLayouts = &setLayouts.back();
-    layouts.push_back(VK_NULL_HANDLE);
-    vkCheck(vkCreatePipelineLayout(device, &layoutInfo, nullptr, &layouts.back()),
-            "vkCreatePipelineLayout");
-
-  }
-
-  // The driver compiles each pipeline; do that on every core (pipelines may
-  // be created from several threads at once).
-  auto start = std::chrono::steady_clock::now();
-  pipelines.assign(count, VK_NULL_HANDLE);
-  std::vector<VkResult> results(count, VK_SUCCESS);
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t k = next++; k < count; k = next++) {
-      VkComputePipelineCreateInfo pipe{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
-      pipe.stage = {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO};
-      pipe.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
-      pipe.stage.module = shaders[k];
-      pipe.stage.pName = m->kernels()->Get(k)->entry_point()->c_str();
-      pipe.layout = layouts[k];
-      results[k] = vkCreateComputePipelines(device, VK_NULL_HANDLE, 1, &pipe, nullptr, &pipelines[k]);
-    }
-  };
-  std::vector<std::thread> threads;
-  size_t cores = std::max(1u, std::thread::hardware_concurrency());
-  size_t helpers = std::min(count, cores) > 1 ? std::min(count, cores) - 1 : 0;
-  try {
-    while (threads.size() < helpers)
-      threads.emplace_back(work);
-  } catch (const std::system_error &) {
-    // Fewer threads than cores: this one does the rest.
-  }
-  work();
-  for (std::thread &t : threads)
-    t.join();
-  pipelineCreateMs +=
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  for (VkResult r : results)
-    vkCheck(r, "vkCreateComputePipelines");
-}
-
-void Model::Impl::submit() {
-  vkCheck(vkEndCommandBuffer(cmd), "vkEndCommandBuffer");
-  VkSubmitInfo submitInfo{VK_STRUCTURE_TYPE_SUBMIT_INFO};
-  submitInfo.commandBufferCount = 1;
-  submitInfo.pCommandBuffers = &cmd;
-  vkCheck(vkResetFences(device, 1, &fence), "vkResetFences");
-  vkCheck(vkQueueSubmit(queue, 1, &submitInfo, fence), "vkQueueSubmit");
-  vkCheck(vkWaitForFences(device, 1, &fence, VK_TRUE, UINT64_MAX), "vkWaitForFences");
-}
-
-static void beginCommands(VkCommandBuffer cmd) {
-  VkCommandBufferBeginInfo begin{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-  begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-  vkCheck(vkBeginCommandBuffer(cmd, &begin), "vkBeginCommandBuffer");
-}
-
-static void barrier(VkCommandBuffer cmd, VkPipelineStageFlags src, VkAccessFlags srcAccess,
-                    VkPipelineStageFlags dst, VkAccessFlags dstAccess) {
-  VkMemoryBarrier b{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
-  b.srcAccessMask = srcAccess;
-  b.dstAccessMask = dstAccess;
-  vkCmdPipelineBarrier(cmd, src, dst, 0, 1, &b, 0, nullptr, 0, nullptr);
-}
-
-void Model::Impl::uploadWeights() {
-  VkDeviceSize size = std::max<VkDeviceSize>(bundle.weightsSize, 256);
-  // Where device memory is also host memory (CPU devices, integrated GPUs),
-  // the weights are copied in directly, with no staging buffer.
-  weights = context.stagedUploads
-                ? createBuffer(size, {kDeviceMemory}, false)
-                : createBuffer(size, {kDeviceMemory | kHostMemory, kDeviceMemory}, true);
-  if (bundle.weightsSize == 0)
-    return;
-  if (weights.mapped) {
-    std::memcpy(weights.mapped, bundle.weights, bundle.weightsSize);
-    return;
-  }
-  Buffer upload = createBuffer(bundle.weightsSize, {kHostMemory}, true);
-  std::memcpy(upload.mapped, bundle.weights, bundle.weightsSize);
-  beginCommands(cmd);
-  VkBufferCopy copy{0, 0, bundle.weightsSize};
-  vkCmdCopyBuffer(cmd, upload.buffer, weights.buffer, 1, &copy);
-  barrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
-          VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT);
-  submit();
-}
-
-// Arena and descriptor sets for `batch`: arena offsets scale with the batch,
-// so the sets are rewritten when the batch changes.
-void Model::Impl::prepareStage(size_t s, int64_t batch) {
-  StageState &state = stages[s];
-  if (state.batch == batch)
-    return;
-  const fb::Stage *stage = bundle.manifest->stages()->Get(s);
-  std::optional<uint64_t> bytes = checkedMul(stage->arena_size(), static_cast<uint64_t>(batch));
-  if (!bytes)
-    throw Error(Error::Kind::Input, "batch " + std::to_string(batch) + " needs over 2^64 bytes "
-                                    "of activations in stage " + std::to_string(s));
-  VkDeviceSize arenaSize = std::max<VkDeviceSize>(*bytes, 256);
-  if (state.arena.size < arenaSize) {
-    vkDeviceWaitIdle(device);
-    state.arena = createBuffer(arenaSize, {kDeviceMemory}, false);
-  }
-  if (!state.descriptors) {
-    uint32_t sets = stage->dispatches()->size(), slots = 0, texels = 0;
-    for (const fb::Dispatch *d : *stage->dispatches()) {
-      const fb::Kernel *kernel = bundle.manifest->kernels()->Get(d->kernel());
-      uint32_t t = kernel->texel_bindings() ? kernel->texel_bindings()->size() : 0;
-      texels += t;
-      slots += d->bindings()->size() - t;
-    }
-    VkDescriptorPoolSize sizes[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, std::max(slots, 1u)},
-                                     {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, std::max(texels, 1u)}};
-    VkDescriptorPoolCreateInfo info{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
-    info.maxSets = std::max(sets, 1u);
-    info.poolSizeCount = 2;
-    info.pPoolSizes = sizes;
-    vkCheck(vkCreateDescriptorPool(device, &info, nullptr, &state.descriptors),
-            "vkCreateDescriptorPool");
-    state.sets.resize(sets);
-    for (uint32_t i = 0; i < sets; ++i) {
-      VkDescriptorSetAllocateInfo alloc{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO};
-      alloc.descriptorPool = state.descriptors;
-      alloc.descriptorSetCount = 1;
-      alloc.pSetLayouts = &setLayouts[stage->dispatches()->Get(i)->kernel()];
-      vkCheck(vkAllocateDescriptorSets(device, &alloc, &state.sets[i]), "vkAllocateDescriptorSets");
-    }
-  } else {
-    vkDeviceWaitIdle(device);
-  }
-  for (VkBufferView v : state.views)
-    vkDestroyBufferView(device, v, nullptr);
-  state.views.clear();
-  for (uint32_t i = 0; i < stage->dispatches()->size(); ++i) {
-    const fb::Dispatch *d = stage->dispatches()->Get(i);
-    const fb::Kernel *kernel = bundle.manifest->kernels()->Get(d->kernel());
-    size_t count = d->bindings()->size();
-    std::vector<VkDescriptorBufferInfo> infos(count);
-    std::vector<VkBufferView> views(count, VK_NULL_HANDLE);
-    std::vector<VkWriteDescriptorSet> writes(count);
-    for (size_t b = 0; b < count; ++b) {
-      const fb::Region *r = d->bindings()->Get(b);
-      bool arena = r->space() == fb::Space::Arena;
-      VkDescriptorType type = descriptorType(kernel, b);
-      bool texel = type == VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
-      bool vec4 = listsBinding(kernel->vec4_texel_bindings(), b);
-      uint64_t texelBytes = vec4 ? 16 : 4;
-      VkDeviceSize range = arena ? r->size() * batch : r->size();
-      uint64_t limit = texel ? uint64_t(limits.maxTexelBufferElements) * texelBytes
-                             : limits.maxStorageBufferRange;
-      if (range > limit)
-        throw Error(Error::Kind::Device,
-                    "a binding of layer '" + d->layer()->str() + "' needs " +
-                        std::to_string(range) + " bytes, over this device's " +
-                        (texel ? "maxTexelBufferElements x " + std::to_string(texelBytes) + " ("
-                               : std::string("maxStorageBufferRange (")) +
-                        std::to_string(limit) + ")" +
-                        (arena ? "; use a smaller batch" : "") +
-                        (texel ? (arena ? " or" : ";") +
-                                     std::string(" recompile with `spire compile --no-texel-inputs`")
-                               : ""));
-      infos[b] = {arena ? state.arena.buffer : weights.buffer,
-                  arena ? r->offset() * batch : r->offset(), range};
-      writes[b] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
-      writes[b].dstSet = state.sets[i];
-      writes[b].dstBinding = static_cast<uint32_t>(b);
-      writes[b].descriptorCount = 1;
-      writes[b].descriptorType = type;
-      if (texel) {
-        VkBufferViewCreateInfo view{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
-        view.buffer = infos[b].buffer;
-        view.format = vec4 ? VK_FORMAT_R32G32B32A32_SFLOAT : VK_FORMAT_R32_SFLOAT;
-        view.offset = infos[b].offset;
-        view.range = range;
-        vkCheck(vkCreateBufferView(device, &view, nullptr, &views[b]), "vkCreateBufferView");
-        state.views.push_back(views[b]);
-        writes[b].pTexelBufferView = &views[b];
-      } else {
-        writes[b].pBufferInfo = &infos[b];
-      }
-    }
-    vkUpdateDescriptorSets(device, writes.size(), writes.data(), 0, nullptr);
-  }
-  state.batch = batch;
-}
-
-TensorMap Model::Impl::run(size_t first, size_t last, const TensorMap &inputs) {
-  const std::vector<StageInfo> &infos = bundle.stages;
-  if (first > last || last >= infos.size())
-    throw Error(Error::Kind::Usage, "stages " + std::to_string(first) + ".." +
-                                        std::to_string(last) + " do not exist; the model has " +
-                                        std::to_string(infos.size()) + " stage(s)");
-  size_t seen = context.messageCount();
-  const std::vector<TensorInfo> &wanted = infos[first].inputs;
-
-  // Check the inputs against the interface of stage `first`.
+// Checks `inputs` against a stage's interface `wanted`; returns their batch
+// (the compiled one, else 1, when there are none).
+static int64_t checkInputs(const std::vector<TensorInfo> &wanted, const TensorMap &inputs,
+                           int64_t compiledBatch) {
   std::string names;
   for (const TensorInfo &t : wanted)
     names += (names.empty() ? "" : ", ") + t.name + " " + shapeText(t.shape);
@@ -508,206 +58,162 @@ TensorMap Model::Impl::run(size_t first, size_t last, const TensorMap &inputs) {
     batch = x.shape[0];
   }
   if (batch < 0)
-    batch = bundle.batch > 0 ? bundle.batch : 1;
-  if (bundle.batch > 0 && batch != bundle.batch)
+    batch = compiledBatch > 0 ? compiledBatch : 1;
+  if (compiledBatch > 0 && batch != compiledBatch)
     throw Error(Error::Kind::Input, "this bundle was compiled for batch " +
-                                        std::to_string(bundle.batch) + ", got " +
+                                        std::to_string(compiledBatch) + ", got " +
                                         std::to_string(batch));
+  return batch;
+}
 
-  // Arenas first: their sizes bound every region times the batch below.
-  for (size_t s = first; s <= last; ++s)
-    prepareStage(s, batch);
+struct Model::Impl {
+  Context::Impl &context;
+  const Bundle::Impl &bundle;
+  const Bundle *bundleRef;
+  // Made in this order, destroyed in reverse: the device last.
+  Device device;
+  Commands commands;
+  Kernels kernels;
+  Buffer weights;
+  Buffer staging;
 
-  // Staging: the inputs, then the outputs of stage `last`.
-  const std::vector<TensorInfo> &produced = infos[last].outputs;
-  const fb::Stage *firstStage = bundle.manifest->stages()->Get(first);
-  const fb::Stage *lastStage = bundle.manifest->stages()->Get(last);
-  VkDeviceSize stagingSize = 0;
-  for (const fb::Tensor *t : *firstStage->inputs())
-    stagingSize += t->region()->size() * batch;
-  VkDeviceSize outputsAt = stagingSize;
-  for (const fb::Tensor *t : *lastStage->outputs())
-    stagingSize += t->region()->size() * batch;
-  if (staging.size < stagingSize)
-    staging = createBuffer(stagingSize, {kHostMemory}, true);
+  struct StageState {
+    Buffer arena;
+    int64_t batch = 0; // the batch the bindings are written for
+    Bindings bindings;
+  };
+  std::vector<StageState> stages;
 
-  uint32_t dispatches = 0;
-  for (size_t s = first; s <= last; ++s)
-    dispatches += bundle.manifest->stages()->Get(s)->dispatches()->size();
-  if (timestamps && queryCount < dispatches + 2) {
-    if (queries)
-      vkDestroyQueryPool(device, queries, nullptr);
-    queries = VK_NULL_HANDLE;
-    VkQueryPoolCreateInfo q{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
-    q.queryType = VK_QUERY_TYPE_TIMESTAMP;
-    q.queryCount = dispatches + 2;
-    vkCheck(vkCreateQueryPool(device, &q, nullptr, &queries), "vkCreateQueryPool");
-    queryCount = q.queryCount;
+  bool profiling = false;
+  double lastMs = 0;
+  std::vector<DispatchTime> profile;
+  // One command buffer, fence, staging buffer and set of arenas serve every
+  // run: runs, and what they record, take turns.
+  mutable std::mutex mutex;
+
+  Impl(Context::Impl &c, const Bundle &b, uint32_t deviceIndex)
+      : context(c), bundle(b.impl()), bundleRef(&b), device(c, deviceIndex, *bundle.manifest),
+        commands(device), kernels(device, c, *bundle.manifest),
+        weights(uploadWeights(device, commands, bundle, c.stagedUploads)),
+        stages(bundle.stages.size()) {}
+  // The members free what the device may still be using: wait for it.
+  ~Impl() { vkDeviceWaitIdle(device.device); }
+
+  const fb::Stage &stage(size_t s) const { return *bundle.manifest->stages()->Get(s); }
+  void prepareStage(size_t s, int64_t batch);
+  std::vector<std::string> record(size_t first, size_t last, const StagingLayout &io);
+  void readTimes(const std::vector<std::string> &layers);
+  TensorMap run(size_t first, size_t last, const TensorMap &inputs);
+};
+
+// Arena and bindings for `batch`: the arena only grows, the bindings follow
+// every change of batch.
+void Model::Impl::prepareStage(size_t s, int64_t batch) {
+  StageState &state = stages[s];
+  if (state.batch == batch)
+    return;
+  VkDeviceSize size = arenaSize(stage(s), s, batch);
+  if (state.arena.size < size) {
+    vkDeviceWaitIdle(device.device);
+    state.arena = createBuffer(device, size, {kDeviceMemory}, false);
   }
+  state.bindings.write(device, kernels, *bundle.manifest, stage(s), batch, state.arena.buffer,
+                       weights.buffer);
+  state.batch = batch;
+}
 
-  VkDeviceSize offset = 0;
-  for (const fb::Tensor *t : *firstStage->inputs()) {
-    const Tensor &x = inputs.at(t->name()->str());
-    std::memcpy(static_cast<char *>(staging.mapped) + offset, x.data.data(), x.data.size() * 4);
-    offset += t->region()->size() * batch;
-  }
-
-  beginCommands(cmd);
-  if (timestamps) {
-    vkCmdResetQueryPool(cmd, queries, 0, queryCount);
-    vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries, 0);
-  }
-  offset = 0;
-  for (const fb::Tensor *t : *firstStage->inputs()) {
-    VkBufferCopy copy{offset, t->region()->offset() * batch, t->region()->size() * batch};
-    vkCmdCopyBuffer(cmd, staging.buffer, stages[first].arena.buffer, 1, &copy);
-    offset += copy.size;
-  }
-  barrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
-          VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
-  uint32_t query = 1;
+// Inputs in, every dispatch followed by a barrier, each stage's outputs on
+// into the next one's inputs, outputs out; timestamps around it all, and
+// after each dispatch when profiling. Returns each dispatch's layer.
+std::vector<std::string> Model::Impl::record(size_t first, size_t last, const StagingLayout &io) {
+  const VkPhysicalDeviceLimits &limits = device.limits;
+  commands.begin();
+  commands.resetTimestamps();
+  commands.timestamp(VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT);
+  copyInputs(commands, staging, io, stages[first].arena.buffer);
+  commands.barrier(VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                   VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                   VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
   std::vector<std::string> layers;
   for (size_t s = first; s <= last; ++s) {
-    const fb::Stage *stage = bundle.manifest->stages()->Get(s);
-    for (uint32_t i = 0; i < stage->dispatches()->size(); ++i) {
-      const fb::Dispatch *d = stage->dispatches()->Get(i);
-      uint64_t z = static_cast<uint64_t>(d->grid()->Get(2)) * batch;
+    const fb::Stage &st = stage(s);
+    for (uint32_t i = 0; i < st.dispatches()->size(); ++i) {
+      const fb::Dispatch *d = st.dispatches()->Get(i);
+      uint64_t z = static_cast<uint64_t>(d->grid()->Get(2)) * io.batch;
       if (d->grid()->Get(0) > limits.maxComputeWorkGroupCount[0] ||
           d->grid()->Get(1) > limits.maxComputeWorkGroupCount[1] ||
           z > limits.maxComputeWorkGroupCount[2])
         throw Error(Error::Kind::Device, "layer '" + d->layer()->str() + "' needs a grid over " +
                                              "this device's maxComputeWorkGroupCount; use a smaller batch");
-      vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipelines[d->kernel()]);
-      vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, layouts[d->kernel()], 0, 1,
-                              &stages[s].sets[i], 0, nullptr);
-      vkCmdDispatch(cmd, d->grid()->Get(0), d->grid()->Get(1), static_cast<uint32_t>(z));
-      if (timestamps && profiling)
-        vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, queries, query++);
+      commands.dispatch(kernels.pipeline(d->kernel()), kernels.layout(d->kernel()),
+                        stages[s].bindings.set(i), d->grid()->Get(0), d->grid()->Get(1),
+                        static_cast<uint32_t>(z));
+      if (profiling)
+        commands.timestamp(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT);
       layers.push_back(d->layer()->str());
-      barrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
-              VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
-              VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT);
+      commands.barrier(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+                       VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                       VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
+                           VK_ACCESS_TRANSFER_READ_BIT);
     }
     if (s == last)
       break;
-    // Stage s's outputs are stage s+1's inputs, by name.
-    const fb::Stage *next = bundle.manifest->stages()->Get(s + 1);
-    for (const fb::Tensor *in : *next->inputs()) {
-      const fb::Tensor *src = nullptr;
-      for (const fb::Tensor *out : *stage->outputs())
-        if (out->name()->str() == in->name()->str())
-          src = out;
-      if (!src || src->region()->size() != in->region()->size())
-        throw Error(Error::Kind::Bundle, "stage " + std::to_string(s + 1) + " input '" +
-                                             in->name()->str() + "' is not an output of stage " +
-                                             std::to_string(s));
-      VkBufferCopy copy{src->region()->offset() * batch, in->region()->offset() * batch,
-                        in->region()->size() * batch};
-      vkCmdCopyBuffer(cmd, stages[s].arena.buffer, stages[s + 1].arena.buffer, 1, &copy);
-    }
-    barrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
-            VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+    copyInterface(commands, st, s, stage(s + 1), io.batch, stages[s].arena.buffer,
+                  stages[s + 1].arena.buffer);
+    commands.barrier(VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                     VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                     VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
   }
-  offset = outputsAt;
-  for (const fb::Tensor *t : *lastStage->outputs()) {
-    VkBufferCopy copy{t->region()->offset() * batch, offset, t->region()->size() * batch};
-    vkCmdCopyBuffer(cmd, stages[last].arena.buffer, staging.buffer, 1, &copy);
-    offset += copy.size;
-  }
-  barrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
-          VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
-  if (timestamps)
-    vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries, query++);
-  submit();
-
-  if (timestamps) {
-    std::vector<uint64_t> ticks(query);
-    vkCheck(vkGetQueryPoolResults(device, queries, 0, query, ticks.size() * 8, ticks.data(), 8,
-                                  VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
-            "vkGetQueryPoolResults");
-    double period = limits.timestampPeriod * 1e-6; // ns -> ms
-    lastMs = (ticks.back() - ticks.front()) * period;
-    profile.clear();
-    if (profiling)
-      for (size_t i = 0; i < layers.size(); ++i)
-        profile.push_back({layers[i], (ticks[i + 1] - ticks[i]) * period});
-  }
-  context.throwIfNewMessages(seen);
-
-  TensorMap outputs;
-  offset = outputsAt;
-  for (size_t i = 0; i < produced.size(); ++i) {
-    const fb::Tensor *t = lastStage->outputs()->Get(i);
-    Tensor out{produced[i].shape, {}};
-    out.shape[0] = batch;
-    out.data.resize(out.numel());
-    std::memcpy(out.data.data(), static_cast<char *>(staging.mapped) + offset, out.data.size() * 4);
-    offset += t->region()->size() * batch;
-    outputs[produced[i].name] = std::move(out);
-  }
-  return outputs;
+  copyOutputs(commands, staging, io, stages[last].arena.buffer);
+  commands.barrier(VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
+                   VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+  commands.timestamp(VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT);
+  return layers;
 }
 
-Model::Model(Context &context, const Bundle &bundle, uint32_t deviceIndex)
-    : impl_(std::make_unique<Impl>(context.impl(), bundle)) {
-  Context::Impl &ctx = context.impl();
-  if (deviceIndex >= ctx.physical.size())
-    throw Error(Error::Kind::Usage, "device " + std::to_string(deviceIndex) + " does not exist; " +
-                                        std::to_string(ctx.physical.size()) + " device(s) found");
-  size_t seen = ctx.messageCount();
-  Impl &m = *impl_;
-  m.info = ctx.devices[deviceIndex];
-  m.physical = ctx.physical[deviceIndex];
-  VkPhysicalDeviceProperties props;
-  vkGetPhysicalDeviceProperties(m.physical, &props);
-  m.limits = props.limits;
-  vkGetPhysicalDeviceMemoryProperties(m.physical, &m.memory);
-  VkDeviceSize alignment = std::max(m.limits.minStorageBufferOffsetAlignment,
-                                    m.limits.minTexelBufferOffsetAlignment);
-  if (alignment > 256)
-    throw Error(Error::Kind::Device, "device '" + m.info.name + "' needs buffer offsets aligned to " +
-                                         std::to_string(alignment) + " bytes; bundles align them to 256");
-  m.checkSubgroups(props.apiVersion);
+// The run's device time, and each dispatch's when profiling.
+void Model::Impl::readTimes(const std::vector<std::string> &layers) {
+  std::vector<uint64_t> ticks = commands.readTimestamps();
+  double period = device.limits.timestampPeriod * 1e-6; // ns -> ms
+  lastMs = (ticks.back() - ticks.front()) * period;
+  profile.clear();
+  if (profiling)
+    for (size_t i = 0; i < layers.size(); ++i)
+      profile.push_back({layers[i], (ticks[i + 1] - ticks[i]) * period});
+}
 
-  uint32_t familyCount = 0;
-  vkGetPhysicalDeviceQueueFamilyProperties(m.physical, &familyCount, nullptr);
-  std::vector<VkQueueFamilyProperties> families(familyCount);
-  vkGetPhysicalDeviceQueueFamilyProperties(m.physical, &familyCount, families.data());
-  m.queueFamily = UINT32_MAX;
-  for (uint32_t i = 0; i < familyCount && m.queueFamily == UINT32_MAX; ++i)
-    if (families[i].queueFlags & VK_QUEUE_COMPUTE_BIT)
-      m.queueFamily = i;
-  if (m.queueFamily == UINT32_MAX)
-    throw Error(Error::Kind::Device, "device '" + m.info.name + "' has no compute queue");
-  m.timestamps = families[m.queueFamily].timestampValidBits > 0 && m.limits.timestampPeriod > 0;
+TensorMap Model::Impl::run(size_t first, size_t last, const TensorMap &inputs) {
+  const std::vector<StageInfo> &infos = bundle.stages;
+  if (first > last || last >= infos.size())
+    throw Error(Error::Kind::Usage, "stages " + std::to_string(first) + ".." +
+                                        std::to_string(last) + " do not exist; the model has " +
+                                        std::to_string(infos.size()) + " stage(s)");
+  size_t seen = context.messageCount();
+  int64_t batch = checkInputs(infos[first].inputs, inputs, bundle.batch);
+  // Arenas first: their sizes bound every region times the batch below.
+  for (size_t s = first; s <= last; ++s)
+    prepareStage(s, batch);
+  StagingLayout io(stage(first), stage(last), batch);
+  if (staging.size < io.size)
+    staging = createBuffer(device, io.size, {kHostMemory}, true);
+  uint32_t dispatches = 0;
+  for (size_t s = first; s <= last; ++s)
+    dispatches += stage(s).dispatches()->size();
+  commands.reserveTimestamps(dispatches + 2);
 
-  float priority = 1.0f;
-  VkDeviceQueueCreateInfo queueInfo{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
-  queueInfo.queueFamilyIndex = m.queueFamily;
-  queueInfo.queueCount = 1;
-  queueInfo.pQueuePriorities = &priority;
-  VkDeviceCreateInfo deviceInfo{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
-  deviceInfo.queueCreateInfoCount = 1;
-  deviceInfo.pQueueCreateInfos = &queueInfo;
-  vkCheck(vkCreateDevice(m.physical, &deviceInfo, nullptr, &m.device), "vkCreateDevice");
-  vkGetDeviceQueue(m.device, m.queueFamily, 0, &m.queue);
+  writeInputs(staging, io, inputs);
+  std::vector<std::string> layers = record(first, last, io);
+  commands.submit();
+  if (commands.timed())
+    readTimes(layers);
+  context.throwIfNewMessages(seen);
+  return readOutputs(staging, io, infos[last].outputs);
+}
 
-  VkCommandPoolCreateInfo poolInfo{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
-  poolInfo.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
-  poolInfo.queueFamilyIndex = m.queueFamily;
-  vkCheck(vkCreateCommandPool(m.device, &poolInfo, nullptr, &m.pool), "vkCreateCommandPool");
-  VkCommandBufferAllocateInfo cmdInfo{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-  cmdInfo.commandPool = m.pool;
-  cmdInfo.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  cmdInfo.commandBufferCount = 1;
-  vkCheck(vkAllocateCommandBuffers(m.device, &cmdInfo, &m.cmd), "vkAllocateCommandBuffers");
-  VkFenceCreateInfo fenceInfo{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-  vkCheck(vkCreateFence(m.device, &fenceInfo, nullptr, &m.fence), "vkCreateFence");
-
-  m.createPipelines();
-  m.uploadWeights();
-  m.stages.resize(bundle.stages().size());
-  ctx.throwIfNewMessages(seen);
+Model::Model(Context &context, const Bundle &bundle, uint32_t deviceIndex) {
+  size_t seen = context.impl().messageCount();
+  impl_ = std::make_unique<Impl>(context.impl(), bundle, deviceIndex);
+  context.impl().throwIfNewMessages(seen);
 }
 
 Model::Model(Model &&) noexcept = default;
@@ -715,7 +221,7 @@ Model &Model::operator=(Model &&) noexcept = default;
 Model::~Model() = default;
 
 const Bundle &Model::bundle() const { return *impl_->bundleRef; }
-const DeviceInfo &Model::device() const { return impl_->info; }
+const DeviceInfo &Model::device() const { return impl_->device.info; }
 
 TensorMap Model::run(const TensorMap &inputs) {
   std::lock_guard<std::mutex> lock(impl_->mutex);
@@ -744,6 +250,6 @@ std::vector<DispatchTime> Model::lastProfile() const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   return impl_->profile;
 }
-double Model::pipelineCreateMs() const { return impl_->pipelineCreateMs; }
+double Model::pipelineCreateMs() const { return impl_->kernels.createMs(); }
 
 } // namespace spire

@@ -25,10 +25,11 @@ inline void reseal(std::vector<uint8_t> &bytes) {
 }
 
 // A bundle assembled by hand: one stage, one dispatch, whose kernel index
-// and binding region the test chooses.
+// and binding region (and the kernel's subgroup lanes) the test chooses.
 inline std::vector<uint8_t> handMadeBundle(uint32_t kernelIndex, bundle::Region binding,
                                            std::vector<uint32_t> texelBindings = {},
-                                           std::vector<uint32_t> vec4TexelBindings = {}) {
+                                           std::vector<uint32_t> vec4TexelBindings = {},
+                                           uint32_t subgroupLanes = 0) {
   flatbuffers::FlatBufferBuilder b;
   // A SPIR-V header and `OpEntryPoint GLCompute %1 "main"`, nothing else:
   // enough for the reader, not for the validation layer.
@@ -36,7 +37,8 @@ inline std::vector<uint8_t> handMadeBundle(uint32_t kernelIndex, bundle::Region 
                                  0x6e69616du /* "main" */, 0};
   auto kernel = bundle::CreateKernel(b, b.CreateString("k"), b.CreateString("main"),
                                  b.CreateVector(spirv), b.CreateVector(std::vector<uint32_t>{64, 1, 1}),
-                                 0, b.CreateVector(texelBindings), b.CreateVector(vec4TexelBindings));
+                                 subgroupLanes, b.CreateVector(texelBindings),
+                                 b.CreateVector(vec4TexelBindings));
   bundle::Region region(bundle::Space::Arena, 0, 16);
   auto tensor = [&] {
     return bundle::CreateTensor(b, b.CreateString("x"), b.CreateVector(std::vector<int64_t>{-1, 4}),

@@ -1,0 +1,159 @@
+// Shader modules, layouts and pipelines, and the device capabilities the
+// kernels need (subgroup lanes, descriptors per stage).
+#include "Kernels.h"
+
+#include <atomic>
+#include <chrono>
+#include <system_error>
+#include <thread>
+
+namespace spire {
+
+namespace fb = spire::bundle;
+
+VkDescriptorType descriptorType(const fb::Kernel &kernel, size_t b) {
+  return listsBinding(kernel.texel_bindings(), b) ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
+                                                  : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+}
+
+// Refused before any pipeline exists.
+void checkSubgroups(const Device &device, uint32_t apiVersion, const fb::Model &manifest) {
+  uint32_t needed = 0;
+  for (const fb::Kernel *k : *manifest.kernels())
+    needed = std::max(needed, k->subgroup_lanes());
+  if (needed == 0)
+    return;
+  const std::string &name = device.info.name;
+  const std::string fix = "; recompile with `spire compile --broadcast-lanes 1` for this device";
+  if (apiVersion < VK_API_VERSION_1_1)
+    throw Error(Error::Kind::Device, "device '" + name +
+                                         "' is Vulkan 1.0; this bundle's kernels use subgroup "
+                                         "operations (Vulkan 1.1)" + fix);
+  VkPhysicalDeviceSubgroupProperties subgroups{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+  VkPhysicalDeviceProperties2 props2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
+  props2.pNext = &subgroups;
+  vkGetPhysicalDeviceProperties2(device.physical, &props2);
+  constexpr VkSubgroupFeatureFlags ops = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_SHUFFLE_BIT;
+  if (!(subgroups.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) ||
+      (subgroups.supportedOperations & ops) != ops)
+    throw Error(Error::Kind::Device, "device '" + name +
+                                         "' has no subgroup shuffle in compute shaders" + fix);
+  if (subgroups.subgroupSize < needed) {
+    uint32_t fits = 1;
+    while (fits * 2 <= subgroups.subgroupSize)
+      fits *= 2;
+    throw Error(Error::Kind::Device,
+                "device '" + name + "' has subgroups of " +
+                    std::to_string(subgroups.subgroupSize) + " lanes; this bundle's kernels share "
+                    "loads across " + std::to_string(needed) +
+                    "; recompile with `spire compile --broadcast-lanes " + std::to_string(fits) +
+                    "` for this device");
+  }
+}
+
+Kernels::Kernels(const Device &device, Context::Impl &context, const fb::Model &manifest)
+    : Kernels(device.device) {
+  size_t seenMessages = context.messageCount();
+  const VkPhysicalDeviceLimits &limits = device.limits;
+  size_t count = manifest.kernels()->size();
+  // Bindings per kernel, from its dispatches (the reader checked they agree).
+  std::vector<uint32_t> bindings(count, 0);
+  for (const fb::Stage *stage : *manifest.stages())
+    for (const fb::Dispatch *d : *stage->dispatches())
+      bindings[d->kernel()] = d->bindings()->size();
+  for (size_t k = 0; k < count; ++k) {
+    const fb::Kernel *kernel = manifest.kernels()->Get(k);
+    VkShaderModuleCreateInfo shader{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
+    shader.codeSize = kernel->spirv()->size() * 4;
+    shader.pCode = kernel->spirv()->data();
+    shaders_.push_back(VK_NULL_HANDLE);
+    auto start = std::chrono::steady_clock::now();
+    vkCheck(vkCreateShaderModule(device_, &shader, nullptr, &shaders_.back()),
+            "vkCreateShaderModule");
+    createMs_ +=
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    // Stop at a module the validation layer rejects, before a driver
+    // compiles it into a pipeline.
+    context.throwIfNewMessages(seenMessages);
+
+    std::vector<VkDescriptorSetLayoutBinding> slots(bindings[k]);
+    uint32_t texels = 0;
+    for (uint32_t i = 0; i < bindings[k]; ++i) {
+      slots[i] = {i, descriptorType(*kernel, i), 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
+      texels += slots[i].descriptorType == VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
+    }
+    // Uniform texel buffers count against the sampled-image limits.
+    if (bindings[k] - texels > limits.maxPerStageDescriptorStorageBuffers ||
+        texels > limits.maxPerStageDescriptorSampledImages)
+      throw Error(Error::Kind::Device,
+                  "kernel '" + kernel->name()->str() + "' binds " +
+                      std::to_string(bindings[k] - texels) + " storage and " +
+                      std::to_string(texels) + " texel buffers; device '" + device.info.name +
+                      "' allows " + std::to_string(limits.maxPerStageDescriptorStorageBuffers) +
+                      " and " + std::to_string(limits.maxPerStageDescriptorSampledImages));
+    VkDescriptorSetLayoutCreateInfo setInfo{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
+    setInfo.bindingCount = bindings[k];
+    setInfo.pBindings = slots.data();
+    setLayouts_.push_back(VK_NULL_HANDLE);
+    vkCheck(vkCreateDescriptorSetLayout(device_, &setInfo, nullptr, &setLayouts_.back()),
+            "vkCreateDescriptorSetLayout");
+
+    VkPipelineLayoutCreateInfo layoutInfo{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
+    layoutInfo.setLayoutCount = 1;
+    layoutInfo.pSetLayouts = &setLayouts_.back();
+    layouts_.push_back(VK_NULL_HANDLE);
+    vkCheck(vkCreatePipelineLayout(device_, &layoutInfo, nullptr, &layouts_.back()),
+            "vkCreatePipelineLayout");
+  }
+  createPipelines(manifest);
+}
+
+// The driver compiles each pipeline; do that on every core (pipelines may
+// be created from several threads at once).
+void Kernels::createPipelines(const fb::Model &manifest) {
+  size_t count = manifest.kernels()->size();
+  auto start = std::chrono::steady_clock::now();
+  pipelines_.assign(count, VK_NULL_HANDLE);
+  std::vector<VkResult> results(count, VK_SUCCESS);
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t k = next++; k < count; k = next++) {
+      VkComputePipelineCreateInfo pipe{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
+      pipe.stage = {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO};
+      pipe.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
+      pipe.stage.module = shaders_[k];
+      pipe.stage.pName = manifest.kernels()->Get(k)->entry_point()->c_str();
+      pipe.layout = layouts_[k];
+      results[k] = vkCreateComputePipelines(device_, VK_NULL_HANDLE, 1, &pipe, nullptr, &pipelines_[k]);
+    }
+  };
+  std::vector<std::thread> threads;
+  size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  size_t helpers = std::min(count, cores) > 1 ? std::min(count, cores) - 1 : 0;
+  try {
+    while (threads.size() < helpers)
+      threads.emplace_back(work);
+  } catch (const std::system_error &) {
+    // Fewer threads than cores: this one does the rest.
+  }
+  work();
+  for (std::thread &t : threads)
+    t.join();
+  createMs_ +=
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  for (VkResult r : results)
+    vkCheck(r, "vkCreateComputePipelines");
+}
+
+Kernels::~Kernels() {
+  for (VkPipeline p : pipelines_)
+    vkDestroyPipeline(device_, p, nullptr);
+  for (VkPipelineLayout l : layouts_)
+    vkDestroyPipelineLayout(device_, l, nullptr);
+  for (VkDescriptorSetLayout l : setLayouts_)
+    vkDestroyDescriptorSetLayout(device_, l, nullptr);
+  for (VkShaderModule m : shaders_)
+    vkDestroyShaderModule(device_, m, nullptr);
+}
+
+} // namespace spire
