@@ -79,8 +79,8 @@ std::array<uint32_t, 3> emitRowsTimesMatrix(KernelBuilder &kb, const KernelSpec 
   // (lane l takes 4l to 4l + 3, then 4(l + L) on), where every chunk's share
   // is whole runs, so its x values come as vec4s: a fetch for 4 of them.
   // Runs interleave so the lanes read neighbouring weight rows: a lane's own
-  // contiguous share was at most ~15% faster on cache-sized weights but
-  // 15-20% slower on VGG's 411 MB fc6 (docs/PERFORMANCE.md).
+  // contiguous share lost on weights larger than the caches (VGG's fc6;
+  // docs/perf-log/2026-12-01-fusion-memory-by-dispatch.md).
   int64_t xRun = splitK && K % (4 * L) == 0 && rows % (4 * L) == 0 &&
                          kb.tiles().reductionStep >= 4
                      ? 4

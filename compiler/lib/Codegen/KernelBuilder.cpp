@@ -164,7 +164,7 @@ Value KernelBuilder::broadcast(Value v, int64_t lane) {
   // A shuffle with the same lane in every invocation, not OpGroupNonUniform-
   // Broadcast: Mesa's lavapipe turns a broadcast into a search for an active
   // lane (an 8-step branchy loop each), a constant-index shuffle into one
-  // vector permute. ResNet-18 113 -> 82 ms (docs/PERFORMANCE.md).
+  // vector permute (docs/perf-log/2026-11-23-lavapipe-jit-code.md).
   Value id = spirv::ConstantOp::create(builder_, loc_, builder_.getI32Type(),
                                        builder_.getI32IntegerAttr(lane));
   return spirv::GroupNonUniformShuffleOp::create(builder_, loc_, v.getType(),

@@ -32,7 +32,7 @@ FailureOr<CompiledModel> buildPeakProbe(MLIRContext &ctx, int64_t invocations,
     // Several multiply-adds per chain and loop iteration: lavapipe pays a
     // masked select (and often a spill) per loop-carried value and
     // iteration, which with one multiply-add each halves the measured rate
-    // (57 against 120 GFLOP/s here, docs/PERFORMANCE.md).
+    // (docs/perf-log/2026-11-23-loop-results-peak-probe.md).
     assert(iterations % kPeakProbeUnroll == 0 && "peakProbeFlops counts every iteration");
     chains = kb.loop(0, iterations / kPeakProbeUnroll, chains, [&](Value, ValueRange acc) {
       SmallVector<Value> next;
