@@ -9,8 +9,12 @@ using namespace mlir;
 namespace spire {
 
 std::string valueName(Value value) {
-  if (Operation *def = value.getDefiningOp())
+  if (Operation *def = value.getDefiningOp()) {
+    // A layer with a folded batch norm produces that norm's tensor.
+    if (auto norm = def->getAttrOfType<StringAttr>("norm"))
+      return norm.str();
     return layerName(def).str();
+  }
   auto arg = llvm::cast<BlockArgument>(value);
   auto func = llvm::cast<func::FuncOp>(arg.getOwner()->getParentOp());
   if (auto name = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "spire.name"))

@@ -184,6 +184,7 @@ FailureOr<CompiledModel> ModelReader::read(llvm::StringRef name, int64_t batch) 
 } // namespace
 
 void buildSpireCodegenPipeline(OpPassManager &pm, const CodegenOptions &options, bool emit) {
+  pm.addNestedPass<func::FuncOp>(createFoldBatchnorm());
   pm.addNestedPass<func::FuncOp>(createFormKernels());
   pm.addNestedPass<func::FuncOp>(createPlanMemory());
   pm.addPass(createSelectKernelConfig(options.config));

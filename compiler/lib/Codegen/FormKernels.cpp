@@ -50,7 +50,6 @@ std::vector<Group> formGroups(const StageInfo &stage) {
       continue;
     Group g{op};
     g.result = op->getResult(0);
-    bool foldsNorm = llvm::isa<Conv1dOp, Conv2dOp, LinearOp>(op);
     Operation *next = soleUser(g.result);
     // `absorbedOp` joins the kernel, which then stores its result instead.
     auto take = [&](Operation *absorbedOp) {
@@ -63,12 +62,6 @@ std::vector<Group> formGroups(const StageInfo &stage) {
       Operation *def = v.getDefiningOp();
       return !def || def->isBeforeInBlock(op);
     };
-    // Batch norm folds into the weights when its channel dim is the
-    // producer's output-channel dim: always for convs, for linear on [N, C].
-    if (next && foldsNorm && llvm::isa<Batchnorm1dOp, Batchnorm2dOp>(next) &&
-        (!llvm::isa<LinearOp>(op) || llvm::cast<RankedTensorType>(g.result.getType()).getRank() == 2)) {
-      take(next);
-    }
     Operation *pointwise = nullptr;
     if (next) {
       Operation *act = isActivation(next) ? next : nullptr;
@@ -78,35 +71,26 @@ std::vector<Group> formGroups(const StageInfo &stage) {
         if (act)
           take(act);
         take(pw);
-        if (next && llvm::isa<Batchnorm2dOp>(next))
-          take(next);
       }
     }
-    bool takesResidual = foldsNorm || llvm::isa<Batchnorm1dOp, Batchnorm2dOp, AttentionOp>(op);
+    bool takesResidual = llvm::isa<Conv1dOp, Conv2dOp, LinearOp, Batchnorm1dOp, Batchnorm2dOp,
+                                   AttentionOp>(op);
     if (next && takesResidual && llvm::isa<AddOp>(next)) {
       Value other = next->getOperand(0) == g.result ? next->getOperand(1) : next->getOperand(0);
       // The residual must exist before this kernel starts. If it comes later
       // (a projection path built after the main path), either the projection
-      // joins this kernel (a 1x1 conv, maybe with a batch norm, used only by
-      // the add, on a value that exists already), or the add fuses into the
-      // projection's kernel instead.
-      Operation *def = other.getDefiningOp();
-      Operation *shortcutNorm = def && llvm::isa<Batchnorm2dOp>(def) ? def : nullptr;
-      Operation *conv = shortcutNorm ? shortcutNorm->getOperand(0).getDefiningOp() : def;
+      // joins this kernel (a 1x1 conv used only by the add, on a value that
+      // exists already), or the add fuses into the projection's kernel
+      // instead.
+      Operation *conv = other.getDefiningOp();
       bool projection = conv && !pointwise && fusesShortcut(op, conv) &&
                         inStage.contains(conv) && op->isBeforeInBlock(conv) &&
-                        soleUser(other) == next &&
-                        (!shortcutNorm || soleUser(conv->getResult(0)) == shortcutNorm) &&
-                        existsBefore(conv->getOperand(0));
+                        soleUser(other) == next && existsBefore(conv->getOperand(0));
       if (existsBefore(other) || projection) {
         if (projection) {
           g.shortcut = conv;
           absorbed.insert(conv);
           g.absorbed.push_back(conv);
-          if (shortcutNorm) {
-            absorbed.insert(shortcutNorm);
-            g.absorbed.push_back(shortcutNorm);
-          }
         } else {
           g.residual = next->getOperand(0) == other ? 0 : 1;
         }
@@ -134,7 +118,7 @@ void formKernel(Group &g) {
   OpBuilder b(anchor);
   Operation *last = g.result.getDefiningOp();
   auto kernel = KernelOp::create(b, anchor->getLoc(), g.result.getType(), operands,
-                                 layerName(last), nullptr, nullptr, nullptr);
+                                 valueName(g.result), nullptr, nullptr, nullptr);
   SmallVector<Type> types;
   SmallVector<Location> locs;
   for (Value v : operands) {

@@ -20,18 +20,7 @@ FailureOr<KernelParts> KernelParts::of(KernelOp kernel) {
   for (Operation &op : llvm::drop_begin(kernel.getLayers())) {
     Value in = op.getNumOperands() ? op.getOperand(0) : Value();
     bool onChain = in == chain;
-    if (llvm::isa<Batchnorm1dOp, Batchnorm2dOp>(op)) {
-      if (p.shortcut && in == p.shortcut->getResult(0)) {
-        p.shortcutNorm = &op;
-        continue;
-      }
-      if (onChain && p.pointwise)
-        p.pointwiseNorm = &op;
-      else if (onChain && !p.batchnorm)
-        p.batchnorm = &op;
-      else
-        return fail(&op, "folds into no conv or linear layer of the kernel");
-    } else if (isActivation(&op) && onChain) {
+    if (isActivation(&op) && onChain) {
       Value result = op.getResult(0);
       bool feedsPointwise = result.hasOneUse() && llvm::isa<Conv2dOp>(*result.getUsers().begin());
       (feedsPointwise ? p.anchorActivation : p.activation) = &op;
@@ -45,11 +34,8 @@ FailureOr<KernelParts> KernelParts::of(KernelOp kernel) {
       Value other = op.getOperand(0) == chain ? op.getOperand(1) : op.getOperand(0);
       p.add = &op;
       p.hasResidual = llvm::isa<BlockArgument>(other);
-      if (!p.hasResidual && !(p.shortcut && other.getDefiningOp() ==
-                                                (p.shortcutNorm ? p.shortcutNorm : p.shortcut)))
+      if (!p.hasResidual && !(p.shortcut && other.getDefiningOp() == p.shortcut))
         return fail(&op, "adds a value that is neither an operand nor the shortcut's");
-    } else if (p.shortcut && in == p.shortcut->getResult(0)) {
-      return fail(&op, "follows the shortcut but is not its batch norm");
     } else {
       return fail(&op, "has no role after the kernel's anchor");
     }
@@ -69,11 +55,14 @@ int64_t perSampleBytes(Value v) {
 }
 
 std::string KernelParts::label() const {
-  std::string label = layerName(anchor).str();
-  for (Operation *op : {batchnorm, anchorActivation, pointwise, pointwiseNorm, shortcut,
-                        shortcutNorm, add, activation})
-    if (op)
-      label += "+" + layerName(op).str();
+  std::string label;
+  for (Operation *op : {anchor, anchorActivation, pointwise, shortcut, add, activation}) {
+    if (!op)
+      continue;
+    label += (label.empty() ? "" : "+") + layerName(op).str();
+    if (auto norm = op->getAttrOfType<StringAttr>("norm"))
+      label += "+" + norm.str();
+  }
   return label;
 }
 

@@ -1,5 +1,5 @@
 // What a `spire.kernel` computes, read from its body: the role of each op
-// (anchor, folded batch norm, separable pair, projection shortcut, residual
+// (anchor, separable pair, projection shortcut, residual
 // add, activation), the dispatches it takes, the parameter buffers it reads
 // and where each dispatch's bindings come from. form-kernels builds kernels
 // that this reads; plan-memory, emit-kernels and the bundle assembly read
@@ -17,14 +17,12 @@ namespace spire {
 struct KernelParts {
   KernelOp kernel;
   mlir::Operation *anchor = nullptr;
-  mlir::Operation *batchnorm = nullptr; // folded into a conv/linear's weights
   // A depthwise anchor's output fed in registers to the 1x1 conv after it
-  // (fusesPointwise), through an optional activation; the 1x1's batch norm
-  // folds into its weights.
-  mlir::Operation *anchorActivation = nullptr, *pointwise = nullptr, *pointwiseNorm = nullptr;
-  // A 1x1 conv (and its batch norm) of another input whose products join
-  // the anchor's accumulators (fusesShortcut).
-  mlir::Operation *shortcut = nullptr, *shortcutNorm = nullptr;
+  // (fusesPointwise), through an optional activation.
+  mlir::Operation *anchorActivation = nullptr, *pointwise = nullptr;
+  // A 1x1 conv of another input whose products join the anchor's
+  // accumulators (fusesShortcut).
+  mlir::Operation *shortcut = nullptr;
   mlir::Operation *add = nullptr; // residual add in the epilogue
   bool hasResidual = false;       // the add's other operand is the kernel's last operand
   mlir::Operation *activation = nullptr;
@@ -33,7 +31,8 @@ struct KernelParts {
   // makes.
   static mlir::FailureOr<KernelParts> of(KernelOp kernel);
 
-  // "conv1+bn1+relu1": the anchor's name and those of what it absorbs.
+  // "conv1+bn1+relu1": the anchor's name and those of what it absorbs,
+  // folded batch norms included.
   std::string label() const;
 };
 

@@ -35,13 +35,19 @@ std::vector<float> packedBlocks(const std::vector<float> &w, size_t out, size_t 
 // b' = (b - mean) * scale + beta.
 FailureOr<std::vector<std::vector<float>>> packParameters(const KernelParts &g,
                                                           const WeightStore &weights) {
-  auto get = [&](Operation *op, llvm::StringRef suffix) -> const std::vector<float> & {
-    return weights.find(parameterName(op, suffix))->data;
+  auto tensor = [&](const std::string &name) -> const std::vector<float> & {
+    return weights.find(name)->data;
   };
-  auto normScaleShift = [&](Operation *bn, size_t channels) {
-    double eps = bn->getAttrOfType<FloatAttr>("eps").getValueAsDouble();
-    const auto &gamma = get(bn, "weight"), &beta = get(bn, "bias");
-    const auto &mean = get(bn, "running_mean"), &var = get(bn, "running_var");
+  auto get = [&](Operation *op, llvm::StringRef suffix) -> const std::vector<float> & {
+    return tensor(parameterName(op, suffix));
+  };
+  // The scale and shift of the batch norm named `norm`.
+  auto normScaleShift = [&](llvm::StringRef norm, double eps, size_t channels) {
+    auto stat = [&](const char *suffix) -> const std::vector<float> & {
+      return tensor((norm + "." + suffix).str());
+    };
+    const auto &gamma = stat("weight"), &beta = stat("bias");
+    const auto &mean = stat("running_mean"), &var = stat("running_var");
     std::vector<double> scale(channels), shift(channels);
     for (size_t c = 0; c < channels; ++c) {
       scale[c] = gamma[c] / std::sqrt(static_cast<double>(var[c]) + eps);
@@ -50,15 +56,17 @@ FailureOr<std::vector<std::vector<float>>> packParameters(const KernelParts &g,
     return std::pair{scale, shift};
   };
 
-  // A conv or linear layer's [out, ...] weights and bias, `bn` folded in.
-  auto folded = [&](Operation *op, Operation *bn) {
+  // A conv or linear layer's [out, ...] weights and bias, its folded batch
+  // norm (fold-batchnorm) folded in.
+  auto folded = [&](Operation *op) {
     int64_t out = op->getAttrOfType<IntegerAttr>("out").getInt();
     std::vector<float> w = get(op, "weight");
     std::vector<float> b(out, 0.0f);
     if (op->getAttrOfType<BoolAttr>("bias").getValue())
       b = get(op, "bias");
-    if (bn) {
-      auto [scale, shift] = normScaleShift(bn, out);
+    if (auto norm = op->getAttrOfType<StringAttr>("norm")) {
+      double eps = op->getAttrOfType<FloatAttr>("norm_eps").getValueAsDouble();
+      auto [scale, shift] = normScaleShift(norm.getValue(), eps, out);
       size_t per = w.size() / out;
       for (int64_t o = 0; o < out; ++o) {
         for (size_t i = 0; i < per; ++i)
@@ -75,26 +83,26 @@ FailureOr<std::vector<std::vector<float>>> packParameters(const KernelParts &g,
   size_t T = kernel.getConfigAttr().getChannelTile();
   std::vector<std::vector<float>> params;
   if (g.pointwise) {
-    auto [w, b] = folded(op, g.batchnorm);
+    auto [w, b] = folded(op);
     size_t taps = w.size() / b.size(), block = separableBlock(taps);
     std::vector<float> depthwise(b.size() * block, 0.0f);
     for (size_t c = 0; c < b.size(); ++c) {
       std::copy_n(w.begin() + c * taps, taps, depthwise.begin() + c * block);
       depthwise[c * block + taps] = b[c];
     }
-    auto [pw, pb] = folded(g.pointwise, g.pointwiseNorm);
+    auto [pw, pb] = folded(g.pointwise);
     params = {depthwise, packedBlocks(pw, pb.size(), pb.size()), pb};
   } else if (g.shortcut) {
-    auto [w, b] = folded(op, g.batchnorm);
-    auto [ws, bs] = folded(g.shortcut, g.shortcutNorm);
+    auto [w, b] = folded(op);
+    auto [ws, bs] = folded(g.shortcut);
     for (size_t o = 0; o < b.size(); ++o)
       b[o] += bs[o];
     params = {packedBlocks(w, b.size(), T), b, packedBlocks(ws, b.size(), T)};
   } else if (llvm::isa<Conv1dOp, Conv2dOp>(op)) {
-    auto [w, b] = folded(op, g.batchnorm);
+    auto [w, b] = folded(op);
     params = {packedBlocks(w, b.size(), T), b};
   } else if (llvm::isa<LinearOp>(op)) {
-    auto [w, b] = folded(op, g.batchnorm);
+    auto [w, b] = folded(op);
     size_t out = b.size();
     // W^T in row chunks, one binding each (see weightRowsPerBinding).
     w = transposed(w, out);
@@ -104,7 +112,8 @@ FailureOr<std::vector<std::vector<float>>> packParameters(const KernelParts &g,
     params.push_back(std::move(b));
   } else if (llvm::isa<Batchnorm1dOp, Batchnorm2dOp>(op)) {
     size_t channels = llvm::cast<RankedTensorType>(op->getOperand(0).getType()).getDimSize(1);
-    auto [scale, shift] = normScaleShift(op, channels);
+    double eps = op->getAttrOfType<FloatAttr>("eps").getValueAsDouble();
+    auto [scale, shift] = normScaleShift(layerName(op), eps, channels);
     params = {std::vector<float>(scale.begin(), scale.end()),
               std::vector<float>(shift.begin(), shift.end())};
   } else if (llvm::isa<LayernormOp>(op)) {

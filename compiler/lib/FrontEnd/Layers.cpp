@@ -30,7 +30,8 @@ Operation *buildConv(LayerArgs &a) {
   return OpT::create(b, a.loc, placeholder(a), a.inputs[0], a.name, b.getI64IntegerAttr(out),
                      b.getDenseI64ArrayAttr(kernel), b.getDenseI64ArrayAttr(stride),
                      b.getDenseI64ArrayAttr(padding), b.getDenseI64ArrayAttr(dilation),
-                     b.getI64IntegerAttr(groups), b.getBoolAttr(bias));
+                     b.getI64IntegerAttr(groups), b.getBoolAttr(bias), /*norm=*/nullptr,
+                     /*norm_eps=*/nullptr);
 }
 
 template <typename OpT>
@@ -79,7 +80,8 @@ Operation *buildLinear(LayerArgs &a) {
     return nullptr;
   return LinearOp::create(b, a.loc, placeholder(a), a.inputs[0], a.name,
                           b.getI64IntegerAttr(out),
-                          in ? b.getI64IntegerAttr(*in) : IntegerAttr(), b.getBoolAttr(bias));
+                          in ? b.getI64IntegerAttr(*in) : IntegerAttr(), b.getBoolAttr(bias),
+                          /*norm=*/nullptr, /*norm_eps=*/nullptr);
 }
 
 Operation *buildLeakyRelu(LayerArgs &a) {

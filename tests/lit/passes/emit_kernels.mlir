@@ -4,8 +4,8 @@
 // then a fused residual. It records each dispatch's grid, workgroup size,
 // subgroup lanes and texel bindings on the kernel. A kernel without a
 // config is an error that names the pass to run first.
-// RUN: spire-opt --pass-pipeline='builtin.module(func.func(spire-form-kernels,spire-plan-memory),spire-select-kernel-config,spire-emit-kernels)' %s | FileCheck %s
-// RUN: spire-opt --pass-pipeline='builtin.module(func.func(spire-form-kernels),spire-emit-kernels)' %s -verify-diagnostics -split-input-file > /dev/null
+// RUN: spire-opt --pass-pipeline='builtin.module(func.func(spire-fold-batchnorm,spire-form-kernels,spire-plan-memory),spire-select-kernel-config,spire-emit-kernels)' %s | FileCheck %s
+// RUN: spire-opt --pass-pipeline='builtin.module(func.func(spire-fold-batchnorm,spire-form-kernels),spire-emit-kernels)' %s -verify-diagnostics -split-input-file > /dev/null
 
 // CHECK: module attributes {gpu.container_module
 // 512 elements a sample in runs of 4: 128 work items, 2 workgroups of 64.

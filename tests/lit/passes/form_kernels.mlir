@@ -1,9 +1,9 @@
-// form-kernels wraps each anchor and what it absorbs in a spire.kernel: a
-// batch norm after a conv and the activation after it; a residual add of a
-// value that exists before the anchor, which becomes the kernel's last
-// operand. An interface tensor (relu2 crosses the split) ends a kernel, and
+// form-kernels wraps each anchor and what it absorbs in a spire.kernel: the
+// activation after a conv (whose batch norm fold-batchnorm folded in); a
+// residual add of a value that exists before the anchor, which becomes the
+// kernel's last operand. An interface tensor (relu2 crosses the split) ends a kernel, and
 // aliases (flatten) stay outside kernels.
-// RUN: spire-opt --pass-pipeline='builtin.module(func.func(spire-form-kernels))' %s | FileCheck %s
+// RUN: spire-opt --pass-pipeline='builtin.module(func.func(spire-fold-batchnorm,spire-form-kernels))' %s | FileCheck %s
 
 // CHECK-LABEL: func.func @model
 // CHECK:      %[[STEM:.*]] = spire.kernel "stem"(%arg0) {
@@ -12,9 +12,8 @@
 // CHECK-NEXT:   spire.yield %[[R]]
 // CHECK:      %[[B1:.*]] = spire.kernel "relu1"(%[[STEM]]) {
 // CHECK-NEXT: ^bb0(%[[IN1:.*]]: tensor<?x8x8x8xf32>):
-// CHECK-NEXT:   %[[C1:.*]] = spire.conv2d %[[IN1]] {{.*}}name = "conv1"
-// CHECK-NEXT:   %[[N1:.*]] = spire.batchnorm2d %[[C1]]
-// CHECK-NEXT:   %[[A1:.*]] = spire.relu %[[N1]]
+// CHECK-NEXT:   %[[C1:.*]] = spire.conv2d %[[IN1]] {{.*}}name = "conv1", norm = "bn1"
+// CHECK-NEXT:   %[[A1:.*]] = spire.relu %[[C1]]
 // CHECK-NEXT:   spire.yield %[[A1]]
 // CHECK:      %[[B2:.*]] = spire.kernel "relu2"(%[[B1]], %[[STEM]]) {
 // CHECK-NEXT: ^bb0(%[[IN2:.*]]: tensor<?x8x8x8xf32>, %[[RES:.*]]: tensor<?x8x8x8xf32>):

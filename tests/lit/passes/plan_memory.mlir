@@ -4,7 +4,7 @@
 // relu1 reuses the input's space; relu2 reads both, so it goes above.
 // Stage 1 has its own arena: relu2 comes in at 0 and fc's 16 bytes go at
 // the next 256-byte boundary, past the flatten that aliases relu2.
-// RUN: spire-opt --pass-pipeline='builtin.module(func.func(spire-form-kernels,spire-plan-memory))' %s | FileCheck %s
+// RUN: spire-opt --pass-pipeline='builtin.module(func.func(spire-fold-batchnorm,spire-form-kernels,spire-plan-memory))' %s | FileCheck %s
 
 // CHECK-LABEL: func.func @model
 // CHECK-SAME: spire.stages = [#spire.stage_memory<arena = 6144, inputs = [0], outputs = [4096]>, #spire.stage_memory<arena = 2304, inputs = [0], outputs = [2048]>]

@@ -6,10 +6,10 @@
 // Other kernels keep the target's limits. nvidia's profile starts from
 // workgroups of 128 and an 8 x 8 tile; generic shares no loads across
 // lanes and reads storage buffers.
-// RUN: spire-opt --pass-pipeline='builtin.module(func.func(spire-form-kernels),spire-select-kernel-config)' %s | FileCheck %s --check-prefix=LAVA
-// RUN: spire-opt --pass-pipeline='builtin.module(func.func(spire-form-kernels),spire-select-kernel-config{target=nvidia})' %s | FileCheck %s --check-prefix=NV
-// RUN: spire-opt --pass-pipeline='builtin.module(func.func(spire-form-kernels),spire-select-kernel-config{target=generic})' %s | FileCheck %s --check-prefix=GEN
-// RUN: spire-opt --pass-pipeline='builtin.module(func.func(spire-form-kernels),spire-select-kernel-config{target=lavapipe tile-channels=4 broadcast-lanes=1 no-texel-inputs=true})' %s | FileCheck %s --check-prefix=OVER
+// RUN: spire-opt --pass-pipeline='builtin.module(func.func(spire-fold-batchnorm,spire-form-kernels),spire-select-kernel-config)' %s | FileCheck %s --check-prefix=LAVA
+// RUN: spire-opt --pass-pipeline='builtin.module(func.func(spire-fold-batchnorm,spire-form-kernels),spire-select-kernel-config{target=nvidia})' %s | FileCheck %s --check-prefix=NV
+// RUN: spire-opt --pass-pipeline='builtin.module(func.func(spire-fold-batchnorm,spire-form-kernels),spire-select-kernel-config{target=generic})' %s | FileCheck %s --check-prefix=GEN
+// RUN: spire-opt --pass-pipeline='builtin.module(func.func(spire-fold-batchnorm,spire-form-kernels),spire-select-kernel-config{target=lavapipe tile-channels=4 broadcast-lanes=1 no-texel-inputs=true})' %s | FileCheck %s --check-prefix=OVER
 // RUN: not spire-opt --pass-pipeline='builtin.module(spire-select-kernel-config{target=cray})' %s 2>&1 | FileCheck %s --check-prefix=UNKNOWN
 
 // LAVA: spire.target = #spire.target<name = "lavapipe", subgroup_size = 8,

@@ -36,8 +36,8 @@ struct CodegenOptions {
   bool timings = false;         // time every pass (stderr)
 };
 
-// form-kernels, plan-memory, select-kernel-config and, with `emit`,
-// emit-kernels.
+// fold-batchnorm, form-kernels, plan-memory, select-kernel-config and, with
+// `emit`, emit-kernels.
 void buildSpireCodegenPipeline(mlir::OpPassManager &pm, const CodegenOptions &options,
                                bool emit = true);
 

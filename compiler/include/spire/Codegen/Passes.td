@@ -9,14 +9,25 @@ include "mlir/Pass/PassBase.td"
 // The codegen pipeline, in order (buildSpireCodegenPipeline)
 //===----------------------------------------------------------------------===//
 
+def FoldBatchnorm : Pass<"spire-fold-batchnorm", "mlir::func::FuncOp"> {
+  let summary = "Fold a batch norm into the conv or linear layer before it";
+  let description = [{
+    A batch norm whose input is a conv's (or a linear layer's on [N, C])
+    only use, in the same stage, is erased; the producer records it as its
+    `norm` (and `norm_eps`), its output now stands for the norm's tensor
+    (and keeps its name), and the weight packing folds the statistics in:
+    scale = gamma / sqrt(var + eps), W' = W * scale, b' = (b - mean) * scale
+    + beta.
+  }];
+}
+
 def FormKernels : Pass<"spire-form-kernels", "mlir::func::FuncOp"> {
   let summary = "Wrap each anchor layer and the layers it absorbs in a spire.kernel";
   let description = [{
     Per stage, in layer order, each layer that is not an alias (flatten,
     reshape, dropout) and not yet absorbed anchors a kernel, which absorbs
     what follows it while that is the sole user of the value so far and
-    not a stage interface tensor: a batch norm after a conv or linear
-    layer (folded into its weights), the 1x1 conv of a depthwise-separable
+    not a stage interface tensor: the 1x1 conv of a depthwise-separable
     pair (fusesPointwise), a residual add (of a value that exists before
     the anchor, or of a 1x1 projection shortcut that can join the anchor's
     accumulators: fusesShortcut), and an activation. The kernel is placed

@@ -8,7 +8,10 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/IR/CommonAttrConstraints.td"
 include "mlir/IR/CommonTypeConstraints.td"
 
-// A layer that owns parameters (weights, biases, statistics).
+// A layer that owns parameters (weights, biases, statistics). A conv or
+// linear layer's `norm` names the batch norm that fold-batchnorm folded into
+// it (with that norm's `norm_eps`): its output is then that norm's tensor,
+// and its weights fold the norm's statistics in.
 class Spire_ParamLayerOp<string mnemonic, list<Trait> traits = []>
     : Op<Spire_Dialect, mnemonic,
          !listconcat(traits, [Pure, DeclareOpInterfaceMethods<Spire_LayerOpInterface, ["getParameters"]>])> {
@@ -29,7 +32,8 @@ def Spire_Tensor : TensorOf<[F32]>;
 def Spire_LinearOp : Spire_ParamLayerOp<"linear"> {
   let summary = "y = x W^T + b over the last dimension (torch.nn.Linear)";
   let arguments = (ins Spire_Tensor:$input, StrAttr:$name, I64Attr:$out,
-                   OptionalAttr<I64Attr>:$in, DefaultValuedAttr<BoolAttr, "true">:$bias);
+                   OptionalAttr<I64Attr>:$in, DefaultValuedAttr<BoolAttr, "true">:$bias,
+                   OptionalAttr<StrAttr>:$norm, OptionalAttr<F64Attr>:$norm_eps);
   let results = (outs Spire_Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
 }
@@ -39,7 +43,8 @@ class Spire_ConvOp<string mnemonic, int spatialRank> : Spire_ParamLayerOp<mnemon
                    DenseI64ArrayAttr:$kernel, DenseI64ArrayAttr:$stride,
                    DenseI64ArrayAttr:$padding, DenseI64ArrayAttr:$dilation,
                    DefaultValuedAttr<I64Attr, "1">:$groups,
-                   DefaultValuedAttr<BoolAttr, "true">:$bias);
+                   DefaultValuedAttr<BoolAttr, "true">:$bias,
+                   OptionalAttr<StrAttr>:$norm, OptionalAttr<F64Attr>:$norm_eps);
   let results = (outs Spire_Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
   code spatialRankDecl = "static constexpr int64_t kSpatialRank = " # spatialRank # ";";
@@ -244,9 +249,8 @@ def Spire_KernelOp : Op<Spire_Dialect, "kernel",
   let description = [{
     Formed by form-kernels, the equivalent of IREE's dispatch regions. The
     body's first op is the anchor (a conv, a linear, a pool, ...); the ops
-    after it are what its kernel computes without storing in between: a
-    batch norm folded into the anchor's weights, the 1x1 conv of a
-    separable pair, a projection shortcut, a residual add, an activation.
+    after it are what its kernel computes without storing in between: the
+    1x1 conv of a separable pair, a projection shortcut, a residual add, an activation.
     Operands are what the kernel reads, in binding order: the anchor's
     operands, then a shortcut's input, then the residual; the body sees them
     as its block arguments and yields the one tensor the kernel stores.
