@@ -5,6 +5,8 @@
 // (the bundle offset, the tensor, or the Vulkan call and its VkResult).
 #pragma once
 
+#include "spire/TargetDescription.h"
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -81,6 +83,9 @@ public:
   const std::vector<uint32_t> &placement() const;
   size_t kernelCount() const;
   uint64_t weightsBytes() const;
+  // The profile its kernels were configured for (`spire compile --target`);
+  // name empty in bundles written before bundles recorded it.
+  const TargetDescription &target() const;
 
   struct Impl;
   const Impl &impl() const { return *impl_; }
