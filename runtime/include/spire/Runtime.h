@@ -137,6 +137,19 @@ private:
   std::unique_ptr<Impl> impl_;
 };
 
+// A device in #spire.target's terms, for `spire devices --profile` and for
+// telling a bundle compiled for another family. description.name is the
+// built-in profile that fits the device: by vendor, lavapipe for Mesa's
+// llvmpipe, generic for the rest.
+struct DeviceProfile {
+  uint32_t vendorId = 0;
+  std::string deviceName;
+  uint32_t driverVersion = 0; // vendor-specific encoding
+  TargetDescription description;
+};
+
+DeviceProfile deviceProfile(const Context &context, uint32_t deviceIndex);
+
 // Profiling record of one dispatch (from Vulkan timestamp queries).
 struct DispatchTime {
   std::string layer;
