@@ -30,6 +30,7 @@ const std::vector<StageInfo> &Bundle::stages() const { return impl_->stages; }
 const std::vector<uint32_t> &Bundle::placement() const { return impl_->placement; }
 size_t Bundle::kernelCount() const { return impl_->manifest->kernels()->size(); }
 uint64_t Bundle::weightsBytes() const { return impl_->weightsSize; }
+const TargetDescription &Bundle::target() const { return impl_->target; }
 
 int64_t Tensor::numel() const {
   std::optional<int64_t> n = checkedProduct(shape, int64_t(1));
@@ -264,6 +265,12 @@ void verify(Bundle::Impl &b) {
                     " device(s) for " + std::to_string(b.stages.size()) + " stage(s)");
     b.placement.assign(m->placement()->begin(), m->placement()->end());
   }
+  // Informational (a warning when the device fits another profile), so
+  // nothing here needs checking beyond the FlatBuffers verifier's.
+  if (const fb::Target *t = m->target(); t && t->name())
+    b.target = {t->name()->str(), t->subgroup_size(), t->max_workgroup_invocations(),
+                t->shared_memory_bytes(), t->max_texel_buffer_elements(), t->f16(),
+                t->vector_width()};
 }
 
 } // namespace

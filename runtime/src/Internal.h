@@ -40,6 +40,7 @@ struct Bundle::Impl {
   std::vector<TensorInfo> inputs, outputs;
   std::vector<StageInfo> stages;
   std::vector<uint32_t> placement;
+  TargetDescription target;
 };
 
 struct Context::Impl {

@@ -8,7 +8,11 @@ the defaults), exported to .safetensors with compiler/tools/torch; then
 `spire compile --weights` and `spire run --validate` on seeded random inputs at
 each batch size, and every output compared by relative L2 error.
 
-    conformance.py --spire build/bin/spire --model small_cnn --batches 1 8
+    conformance.py --spire build/bin/spire --model small_cnn --batches 1 8 [--target nvidia]
+
+`--target` compiles for another built-in profile; lavapipe runs them all
+(their kernels use subgroups of at most 8 lanes), so each profile's tiles are
+checked for correctness even where no such GPU is at hand.
 """
 import argparse
 import json
@@ -312,6 +316,7 @@ def main():
     parser.add_argument("--spire", required=True)
     parser.add_argument("--model", required=True, choices=sorted(MODELS))
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--target", default="lavapipe", help="spire compile --target")
     args = parser.parse_args()
 
     spec, factory, inputs, compile_args = MODELS[args.model]
@@ -322,7 +327,7 @@ def main():
         save_safetensors(module.state_dict(), weights)
         bundle = os.path.join(tmp, "model.spire")
         run([args.spire, "compile", os.path.join(ROOT, spec), "--weights", weights,
-             "-o", bundle] + compile_args)
+             "-o", bundle, "--target", args.target] + compile_args)
         for batch in args.batches:
             torch.manual_seed(100 + batch)
             feeds = {name: torch.randn(batch, *shape) for name, shape in inputs.items()}

@@ -46,6 +46,15 @@ TEST_CASE("bundle_reader_loads_a_compiled_bundle", "[bundle]") {
   CHECK(bundle.stages()[1].inputs.at(0).name == bundle.stages()[0].outputs.at(0).name);
   CHECK(bundle.kernelCount() > 0);
   CHECK(bundle.weightsBytes() > 268650 * 4 - 1);
+  // Compiled for the default target: lavapipe's profile (Targets/Lavapipe.cpp).
+  const spire::TargetDescription &target = bundle.target();
+  CHECK(target.name == "lavapipe");
+  CHECK(target.subgroupSize == 8);
+  CHECK(target.maxWorkgroupInvocations == 1024);
+  CHECK(target.sharedMemoryBytes == 32768);
+  CHECK(target.maxTexelBufferElements == (int64_t(1) << 27));
+  CHECK_FALSE(target.f16);
+  CHECK(target.vectorWidth == 4);
 }
 
 TEST_CASE("bundle_reader_refuses_truncated_files", "[bundle]") {
@@ -110,7 +119,8 @@ TEST_CASE("bundle_reader_checks_offsets_behind_the_checksum", "[bundle]") {
 
 TEST_CASE("bundle_reader_checks_manifest_references", "[bundle]") {
   std::vector<uint8_t> ok = spire::test::handMadeBundle(0, fb::Region(fb::Space::Arena, 0, 16));
-  CHECK_NOTHROW(Bundle::fromMemory(ok.data(), ok.size()));
+  // Without a target, as bundles were before they recorded one.
+  CHECK(Bundle::fromMemory(ok.data(), ok.size()).target().name.empty());
 
   std::vector<uint8_t> badKernel = spire::test::handMadeBundle(3, fb::Region(fb::Space::Arena, 0, 16));
   CHECK_THROWS_WITH(Bundle::fromMemory(badKernel.data(), badKernel.size()),

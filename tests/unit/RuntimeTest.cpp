@@ -103,6 +103,14 @@ TEST_CASE("runtime_lists_devices", "[runtime]") {
   REQUIRE_FALSE(devices.empty());
   CHECK(context.defaultDevice() < devices.size());
   CHECK_FALSE(devices[context.defaultDevice()].name.empty());
+  DeviceProfile profile = deviceProfile(context, context.defaultDevice());
+  CHECK(profile.deviceName == devices[context.defaultDevice()].name);
+  CHECK(profile.description.subgroupSize >= 1);
+  CHECK(profile.description.maxWorkgroupInvocations >= 128); // Vulkan's minimum
+  CHECK(profile.description.maxTexelBufferElements >= 65536);
+  if (profile.deviceName.rfind("llvmpipe", 0) == 0)
+    CHECK(profile.description.name == "lavapipe");
+  CHECK_THROWS_WITH(deviceProfile(context, 99), Catch::Contains("device 99: there are"));
   CHECK_THROWS_WITH(Model(context, Bundle::fromFile(test::smallCnnBundle()), 99),
                     Catch::Contains("device 99 does not exist"));
 }

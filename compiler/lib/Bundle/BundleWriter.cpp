@@ -55,11 +55,18 @@ std::vector<uint8_t> serializeBundle(const CompiledModel &model) {
                                      writeTensors(b, s.outputs), b.CreateVector(dispatches),
                                      s.arenaSize));
   }
+  const TargetDescription &t = model.target;
+  auto target = t.name.empty()
+                    ? 0
+                    : fb::CreateTarget(b, b.CreateString(t.name), t.subgroupSize,
+                                       t.maxWorkgroupInvocations, t.sharedMemoryBytes,
+                                       t.maxTexelBufferElements, t.f16, t.vectorWidth);
   auto root = fb::CreateModel(b, b.CreateString(model.name), b.CreateString(SPIRE_VERSION),
                               model.batch, writeTensors(b, model.inputs),
                               writeTensors(b, model.outputs), b.CreateVector(stages),
                               b.CreateVector(kernels), model.weights.size(),
-                              model.placement.empty() ? 0 : b.CreateVector(model.placement));
+                              model.placement.empty() ? 0 : b.CreateVector(model.placement),
+                              target);
   fb::FinishModelBuffer(b, root);
 
   bundle::Header header{};
@@ -87,6 +94,7 @@ CompiledModel selectStages(const CompiledModel &model, size_t first, size_t last
   CompiledModel out;
   out.name = model.name;
   out.batch = model.batch;
+  out.target = model.target;
   // Only these stages' kernels and weights, renumbered and repacked.
   std::vector<int64_t> remap(model.kernels.size(), -1);
   std::map<uint64_t, uint64_t> weightOffsets; // old offset -> new offset

@@ -278,6 +278,10 @@ FailureOr<CompiledModel> compileModel(SpecModule &spec, const WeightStore &weigh
   FailureOr<CompiledModel> model = ModelReader(func, weights).read(spec.modelName, batch);
   if (failed(model))
     return failure();
+  auto target = module->getAttrOfType<TargetAttr>(kTargetAttr);
+  model->target = {target.getName().str(), target.getSubgroupSize(),
+                   target.getMaxWorkgroupInvocations(), target.getSharedMemoryBytes(),
+                   target.getMaxTexelBufferElements(), target.getF16(), target.getVectorWidth()};
   FailureOr<llvm::StringMap<std::vector<uint32_t>>> spirv = lowerKernels(module, options);
   if (failed(spirv))
     return failure();

@@ -252,7 +252,8 @@ int runCompile(const CommonOptions &o) {
                << model->kernels.size() << " kernels, " << dispatches << " dispatches, "
                << model->weights.size() << " bytes of weights ("
                << (o.weights.empty() ? "seeded random, seed 0" : o.weights)
-               << "), activation arena " << arena << " bytes per sample\n";
+               << "), activation arena " << arena << " bytes per sample, target "
+               << model->target.name << "\n";
   return kExitOk;
 }
 

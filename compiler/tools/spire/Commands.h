@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,7 @@ struct CommonOptions {
   std::string depfile;               // compile --depfile
   std::string cppNamespace;          // compile --namespace
   bool validate = false;             // run/bench --validate
+  std::optional<std::string> profileDevice; // devices --profile [N] ("": no N, the best device)
 };
 
 void addCommands(CLI::App &app, CommonOptions &options);

@@ -8,6 +8,8 @@
 #include "spire/Support/Safetensors.h"
 #include "spire/Support/SplitMix.h"
 
+#include "llvm/Support/JSON.h"
+
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -16,6 +18,7 @@
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <set>
 
 namespace spire::cli {
 namespace {
@@ -127,6 +130,23 @@ RunSetup open(const CommonOptions &o) {
                                         std::to_string(devices.size()) +
                                         " device(s); see `spire devices`");
   return {std::move(context), std::move(bundle), device};
+}
+
+// A bundle runs on any device that can run it, but its tiles were chosen for
+// its target's family: say so, once per device, when a device fits another
+// profile. (Bundles written before bundles recorded their target say nothing.)
+void warnIfOtherTarget(const Context &context, const Bundle &bundle,
+                       const std::vector<uint32_t> &devices) {
+  const std::string &target = bundle.target().name;
+  for (uint32_t device : std::set<uint32_t>(devices.begin(), devices.end())) {
+    DeviceProfile profile = deviceProfile(context, device);
+    const std::string &fits = profile.description.name;
+    if (!target.empty() && fits != target)
+      std::fprintf(stderr,
+                   "warning: bundle compiled for target '%s' runs on '%s', whose profile is "
+                   "'%s'; recompile with --target %s for its tuning\n",
+                   target.c_str(), profile.deviceName.c_str(), fits.c_str(), fits.c_str());
+  }
 }
 
 // Parses "A..B", "A" into an inclusive stage range.
@@ -249,6 +269,7 @@ int runRun(const CommonOptions &o) {
                           std::to_string(s.context.devices().size()) +
                           " device(s) here; override it with --place");
     }
+    warnIfOtherTarget(s.context, s.bundle, placement);
     Pipeline pipeline(s.context, s.bundle, placement);
     size_t parts = std::max(1, o.microBatches);
     outputs = pipeline.run(inputs, parts);
@@ -257,6 +278,7 @@ int runRun(const CommonOptions &o) {
       std::printf(" %u", d);
     std::printf(", %zu micro-batch(es)\n", parts);
   } else {
+    warnIfOtherTarget(s.context, s.bundle, {s.device});
     Model model(s.context, s.bundle, s.device);
     outputs = o.stages.empty() ? model.run(inputs) : model.runStages(first, last, inputs);
     std::printf("device %u: %s (%s); %.3f ms on the device\n", s.device,
@@ -283,6 +305,7 @@ int runBench(const CommonOptions &o) {
   using Clock = std::chrono::steady_clock;
   auto ms = [](Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); };
   RunSetup s = open(o);
+  warnIfOtherTarget(s.context, s.bundle, {s.device});
   auto loadStart = Clock::now();
   Model model(s.context, s.bundle, s.device);
   double loadMs = ms(Clock::now() - loadStart);
@@ -309,7 +332,8 @@ int runBench(const CommonOptions &o) {
   std::sort(wall.begin(), wall.end());
   std::sort(device.begin(), device.end());
   double median = wall[wall.size() / 2];
-  std::printf("%s on %s, batch %lld, %zu iterations\n", s.bundle.name().c_str(),
+  std::printf("%s (target %s) on %s, batch %lld, %zu iterations\n", s.bundle.name().c_str(),
+              s.bundle.target().name.empty() ? "not recorded" : s.bundle.target().name.c_str(),
               model.device().name.c_str(), static_cast<long long>(batch), wall.size());
   std::printf("load   %.3f ms (%.3f ms of it creating pipelines in the driver)\n", loadMs,
               model.pipelineCreateMs());
@@ -357,6 +381,30 @@ int runPeak(const CommonOptions &o) {
   return kExitOk;
 }
 
+// `spire devices --profile [N]`: device N (default: the one `spire run`
+// picks) in #spire.target's field names, `name` being the built-in profile
+// that fits it, and what identifies the device.
+void printProfile(const Context &context, const std::string &index) {
+  uint32_t device = index.empty() ? context.defaultDevice() : std::stoul(index);
+  DeviceProfile profile = deviceProfile(context, device);
+  const TargetDescription &d = profile.description;
+  llvm::json::OStream json(llvm::outs(), 2);
+  json.object([&] {
+    json.attribute("device", device);
+    json.attribute("device_name", profile.deviceName);
+    json.attribute("vendor_id", profile.vendorId);
+    json.attribute("driver_version", profile.driverVersion);
+    json.attribute("name", d.name);
+    json.attribute("subgroup_size", d.subgroupSize);
+    json.attribute("max_workgroup_invocations", d.maxWorkgroupInvocations);
+    json.attribute("shared_memory_bytes", d.sharedMemoryBytes);
+    json.attribute("max_texel_buffer_elements", d.maxTexelBufferElements);
+    json.attribute("f16", d.f16);
+    json.attribute("vector_width", d.vectorWidth);
+  });
+  llvm::outs() << "\n";
+}
+
 int runDevices(const CommonOptions &o) {
   ContextOptions options;
   options.validation = o.validate;
@@ -365,6 +413,10 @@ int runDevices(const CommonOptions &o) {
   if (devices.empty()) {
     std::printf("no Vulkan devices\n");
     return kExitDevice;
+  }
+  if (o.profileDevice) {
+    printProfile(context, *o.profileDevice);
+    return kExitOk;
   }
   uint32_t chosen = context.defaultDevice();
   for (const DeviceInfo &d : devices)
@@ -415,6 +467,12 @@ void addRunCommands(CLI::App &app, CommonOptions &o) {
   peak->add_flag("--validate", o.validate, "enable the Vulkan validation layer");
 
   CLI::App *devices = app.add_subcommand("devices", "list Vulkan devices");
+  devices
+      ->add_option("--profile", o.profileDevice,
+                   "print device N's description as JSON, as --target's profiles describe "
+                   "theirs (default: the best device)")
+      ->expected(0, 1)
+      ->transform(wholeNumber(0, kMaxDevice));
   devices->add_flag("--validate", o.validate, "enable the Vulkan validation layer");
 }
 

@@ -5,6 +5,8 @@
 // (the bundle offset, the tensor, or the Vulkan call and its VkResult).
 #pragma once
 
+#include "spire/TargetDescription.h"
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -81,6 +83,9 @@ public:
   const std::vector<uint32_t> &placement() const;
   size_t kernelCount() const;
   uint64_t weightsBytes() const;
+  // The profile its kernels were configured for (`spire compile --target`);
+  // name empty in bundles written before bundles recorded it.
+  const TargetDescription &target() const;
 
   struct Impl;
   const Impl &impl() const { return *impl_; }
@@ -131,6 +136,19 @@ public:
 private:
   std::unique_ptr<Impl> impl_;
 };
+
+// A device in #spire.target's terms, for `spire devices --profile` and for
+// telling a bundle compiled for another family. description.name is the
+// built-in profile that fits the device: by vendor, lavapipe for Mesa's
+// llvmpipe, generic for the rest.
+struct DeviceProfile {
+  uint32_t vendorId = 0;
+  std::string deviceName;
+  uint32_t driverVersion = 0; // vendor-specific encoding
+  TargetDescription description;
+};
+
+DeviceProfile deviceProfile(const Context &context, uint32_t deviceIndex);
 
 // Profiling record of one dispatch (from Vulkan timestamp queries).
 struct DispatchTime {

@@ -3,6 +3,8 @@
 // writer serializes exactly this (runtime/schema/bundle.fbs).
 #pragma once
 
+#include "spire/TargetDescription.h"
+
 #include <array>
 #include <cstdint>
 #include <string>
@@ -54,6 +56,7 @@ struct CompiledModel {
   std::vector<KernelCode> kernels;
   std::vector<uint8_t> weights;
   std::vector<uint32_t> placement; // default device per stage; empty: none
+  TargetDescription target;        // what the kernels were configured for (#spire.target)
 };
 
 } // namespace spire

@@ -4,26 +4,19 @@
 #pragma once
 
 #include "spire/Codegen/KernelBuilder.h"
+#include "spire/TargetDescription.h"
 
 #include "llvm/ADT/StringRef.h"
 
 #include <optional>
-#include <string>
 #include <vector>
 
 namespace spire {
 
-struct TargetProfile {
-  std::string name;
-  // The device description (#spire.target).
-  int64_t subgroupSize;            // the smallest subgroup the family runs
-  int64_t maxWorkgroupInvocations;
-  int64_t sharedMemoryBytes;
-  int64_t maxTexelBufferElements;
-  bool f16;
-  int64_t vectorWidth;             // floats a load or store moves at best
-  // The tiles its kernels start from (TileConfig's fields are the limits
-  // per family; select-kernel-config resolves them per kernel).
+// The device description (#spire.target), and the tiles its kernels start
+// from (TileConfig's fields are the limits per family; select-kernel-config
+// resolves them per kernel).
+struct TargetProfile : TargetDescription {
   TileConfig tiles;
 };
 
