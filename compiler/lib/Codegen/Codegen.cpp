@@ -41,7 +41,8 @@ std::vector<int64_t> tensorShape(Value v, int64_t batch) {
   return out;
 }
 
-// Every size but the batch must be known to generate kernels.
+} // namespace
+
 LogicalResult checkStaticSizes(SpecModule &spec) {
   bool ok = true;
   for (auto [value, shape] : spec.shapes)
@@ -58,6 +59,8 @@ LogicalResult checkStaticSizes(SpecModule &spec) {
       }
   return success(ok);
 }
+
+namespace {
 
 // Reads the module the pipeline annotated into a CompiledModel (SPIR-V
 // still empty): the interfaces and arena of each stage (plan-memory), each
@@ -249,12 +252,20 @@ FailureOr<llvm::StringMap<std::vector<uint32_t>>> lowerKernels(ModuleOp kernels,
   return words;
 }
 
-FailureOr<CompiledModel> compileModel(SpecModule &spec, const WeightStore &weights,
+FailureOr<CompiledModel> compileModel(ModuleOp module, const WeightStore &weights,
                                       const CodegenOptions &options) {
-  if (failed(checkStaticSizes(spec)))
-    return failure();
-  ModuleOp module = *spec.module;
   MLIRContext *ctx = module.getContext();
+  auto funcs = module.getOps<func::FuncOp>();
+  if (funcs.empty() || !(*funcs.begin())->hasAttr("spire.model"))
+    return module.emitError("has no model function (a func.func with spire.model)");
+  func::FuncOp func = *funcs.begin();
+  // Kernels are generated for static sizes; the batch alone stays free.
+  // (checkStaticSizes explains a failure in the spec's terms first.)
+  for (Type type : llvm::concat<const Type>(func.getArgumentTypes(), func.getResultTypes()))
+    if (llvm::any_of(llvm::cast<RankedTensorType>(type).getShape().drop_front(),
+                     ShapedType::isDynamic))
+      return func.emitError("has a size other than the batch that is not known: bind it with "
+                            "--set");
   bool dumpKernels = options.dump == CodegenOptions::Dump::Kernels;
   PassManager pm(ctx);
   if (options.printIRAfterAll) {
@@ -271,11 +282,12 @@ FailureOr<CompiledModel> compileModel(SpecModule &spec, const WeightStore &weigh
     return CompiledModel{};
   }
 
-  func::FuncOp func = spec.modelFunc();
-  int64_t batch = spec.batchSymbol >= 0
-                      ? -1
-                      : llvm::cast<RankedTensorType>(func.getArgument(0).getType()).getDimSize(0);
-  FailureOr<CompiledModel> model = ModelReader(func, weights).read(spec.modelName, batch);
+  // A dynamic batch dim: any batch (-1).
+  int64_t batch = llvm::cast<RankedTensorType>(func.getArgument(0).getType()).getDimSize(0);
+  if (ShapedType::isDynamic(batch))
+    batch = -1;
+  FailureOr<CompiledModel> model =
+      ModelReader(func, weights).read(func->getAttrOfType<StringAttr>("spire.model"), batch);
   if (failed(model))
     return failure();
   auto target = module->getAttrOfType<TargetAttr>(kTargetAttr);

@@ -56,12 +56,20 @@ struct SelectKernelConfig : impl::SelectKernelConfigBase<SelectKernelConfig> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     std::optional<TargetProfile> profile = findTarget(target);
+    if (llvm::StringRef(target).ends_with(".json")) {
+      std::variant<TargetProfile, std::string> read = readTargetFile(target);
+      if (auto *why = std::get_if<std::string>(&read)) {
+        module.emitError() << "target file '" << target << "': " << *why;
+        return signalPassFailure();
+      }
+      profile = std::get<TargetProfile>(read);
+    }
     if (!profile) {
       std::string names;
       for (const TargetProfile &p : targetProfiles())
         names += (names.empty() ? "" : ", ") + p.name;
       module.emitError() << "unknown target '" << target << "'; the built-in targets are "
-                         << names;
+                         << names << ", or a .json file as `spire devices --profile` prints";
       return signalPassFailure();
     }
     TileConfig base = profile->tiles;

@@ -140,8 +140,12 @@ int runCompile(const CommonOptions &o) {
     spec.module->print(llvm::outs());
     return kExitOk;
   }
+  std::string target = o.target;
+  if (target == "native")
+    if (int rc = nativeTarget(target); rc >= 0)
+      return rc;
   CodegenOptions options;
-  options.config = {o.target, o.tileChannels, o.tilePixels, o.tileStep, o.broadcastLanes,
+  options.config = {target, o.tileChannels, o.tilePixels, o.tileStep, o.broadcastLanes,
                     o.noTexelInputs};
   options.printIRAfterAll = o.printIRAfterAll;
   options.timings = o.timings;
@@ -165,7 +169,9 @@ int runCompile(const CommonOptions &o) {
     if (mlir::failed(weights) || mlir::failed(weights->checkAgainst(spec, o.weights)))
       return kExitSpec;
   }
-  mlir::FailureOr<CompiledModel> model = compileModel(spec, *weights, options);
+  if (mlir::failed(checkStaticSizes(spec)))
+    return kExitSpec;
+  mlir::FailureOr<CompiledModel> model = compileModel(*spec.module, *weights, options);
   if (mlir::failed(model))
     return kExitSpec;
   if (options.dump != CodegenOptions::Dump::None)
@@ -297,7 +303,8 @@ void addCommands(CLI::App &app, CommonOptions &o) {
                       "(the spire.kernel IR with configs and memory plan), gpu, spirv");
   compile->add_option("--target", o.target,
                       "target profile the kernels are configured for: lavapipe (default), nvidia, "
-                      "amd, intel, arm-mali, qualcomm-adreno, generic");
+                      "amd, intel, arm-mali, qualcomm-adreno, generic, or native (the profile "
+                      "that fits this machine's default Vulkan device)");
   compile->add_flag("--print-ir-after-all", o.printIRAfterAll,
                     "print the module after every pass of the codegen pipeline (to stderr)");
   compile->add_flag("--timings", o.timings, "print the time of every pass (to stderr)");

@@ -58,5 +58,8 @@ int runSelected(CLI::App &app, const CommonOptions &options);
 // run, bench, devices (RunCommands.cpp): the verbs that use the runtime.
 void addRunCommands(CLI::App &app, CommonOptions &options);
 int runRunCommand(CLI::App &app, const CommonOptions &options);
+// `--target native`: sets `target` to the built-in profile that fits the
+// default Vulkan device; returns -1, or the exit code when there is none.
+int nativeTarget(std::string &target);
 
 } // namespace spire::cli

@@ -476,6 +476,20 @@ void addRunCommands(CLI::App &app, CommonOptions &o) {
   devices->add_flag("--validate", o.validate, "enable the Vulkan validation layer");
 }
 
+int nativeTarget(std::string &target) {
+  try {
+    Context context;
+    DeviceProfile profile = deviceProfile(context, context.defaultDevice());
+    target = profile.description.name;
+    llvm::errs() << "note: --target native: '" << profile.deviceName << "' fits target '"
+                 << target << "'\n";
+    return -1;
+  } catch (const Error &e) {
+    std::fprintf(stderr, "error: --target native needs a Vulkan device: %s\n", e.what());
+    return exitCodeFor(e);
+  }
+}
+
 int runRunCommand(CLI::App &app, const CommonOptions &o) {
   try {
     if (app.got_subcommand("run"))

@@ -58,10 +58,14 @@ inline double peakProbeFlops(int64_t invocations, int64_t iterations) {
          static_cast<double>(iterations);
 }
 
-// Runs the pipeline on the spec's module (which it changes) and lowers the
-// kernels. Fails with diagnostics (e.g. a size symbol other than the batch
-// that was not bound with --set).
-mlir::FailureOr<CompiledModel> compileModel(SpecModule &spec, const WeightStore &weights,
+// Every size but the batch must be known to generate kernels: reports each
+// value whose size depends on another symbol, in the spec's terms (e.g.
+// 'conv2' has size L-2; bind the symbols with --set).
+mlir::LogicalResult checkStaticSizes(SpecModule &spec);
+
+// Runs the pipeline on a checked spire module (which it changes) and lowers
+// the kernels. Fails with diagnostics.
+mlir::FailureOr<CompiledModel> compileModel(mlir::ModuleOp module, const WeightStore &weights,
                                             const CodegenOptions &options);
 
 } // namespace spire

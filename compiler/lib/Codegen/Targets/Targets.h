@@ -9,6 +9,8 @@
 #include "llvm/ADT/StringRef.h"
 
 #include <optional>
+#include <string>
+#include <variant>
 #include <vector>
 
 namespace spire {
@@ -35,5 +37,9 @@ TargetProfile genericProfile();
 // Every built-in profile, in a fixed order; the first is the default.
 std::vector<TargetProfile> targetProfiles();
 std::optional<TargetProfile> findTarget(llvm::StringRef name);
+
+// A target from a JSON file in `spire devices --profile`'s form, or why it
+// cannot be read.
+std::variant<TargetProfile, std::string> readTargetFile(llvm::StringRef path);
 
 } // namespace spire
