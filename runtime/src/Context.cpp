@@ -37,6 +37,18 @@ const char *vkResultName(VkResult result) {
   }
 }
 
+VkPhysicalDeviceSubgroupProperties subgroupProperties(VkPhysicalDevice device) {
+  VkPhysicalDeviceProperties props;
+  vkGetPhysicalDeviceProperties(device, &props);
+  VkPhysicalDeviceSubgroupProperties subgroups{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+  subgroups.subgroupSize = 1;
+  if (props.apiVersion >= VK_API_VERSION_1_1) {
+    VkPhysicalDeviceProperties2 props2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, &subgroups};
+    vkGetPhysicalDeviceProperties2(device, &props2);
+  }
+  return subgroups;
+}
+
 void vkCheck(VkResult result, const char *call) {
   if (result != VK_SUCCESS)
     throw Error(Error::Kind::Device, std::string(call) + " failed: " + vkResultName(result) +

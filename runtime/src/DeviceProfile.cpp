@@ -51,13 +51,6 @@ DeviceProfile deviceProfile(const Context &context, uint32_t deviceIndex) {
   VkPhysicalDevice device = physical[deviceIndex];
   VkPhysicalDeviceProperties props;
   vkGetPhysicalDeviceProperties(device, &props);
-  // Vulkan 1.0 reports no subgroups: one lane, no shared loads.
-  VkPhysicalDeviceSubgroupProperties subgroups{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
-  subgroups.subgroupSize = 1;
-  if (props.apiVersion >= VK_API_VERSION_1_1) {
-    VkPhysicalDeviceProperties2 props2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, &subgroups};
-    vkGetPhysicalDeviceProperties2(device, &props2);
-  }
   // shaderFloat16: core in Vulkan 1.2, an extension before.
   VkPhysicalDeviceShaderFloat16Int8Features f16{
       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
@@ -70,7 +63,7 @@ DeviceProfile deviceProfile(const Context &context, uint32_t deviceIndex) {
   DeviceProfile profile{props.vendorID, props.deviceName, props.driverVersion, {}};
   // vector_width: a vec4 load or store, the widest a kernel issues on any device.
   profile.description = {fittingProfile(props.vendorID, profile.deviceName),
-                         subgroups.subgroupSize,
+                         subgroupProperties(device).subgroupSize,
                          limits.maxComputeWorkGroupInvocations,
                          limits.maxComputeSharedMemorySize,
                          limits.maxTexelBufferElements,

@@ -18,6 +18,10 @@ namespace spire {
 void vkCheck(VkResult result, const char *call);
 const char *vkResultName(VkResult result);
 
+// A device's subgroup properties; a Vulkan 1.0 device, which reports none,
+// as subgroups of one lane with no operations.
+VkPhysicalDeviceSubgroupProperties subgroupProperties(VkPhysicalDevice device);
+
 // "[N, 3, 32, 32]": a shape for messages, a negative (dynamic) dim as N.
 std::string shapeText(const std::vector<int64_t> &shape);
 

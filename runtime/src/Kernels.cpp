@@ -29,10 +29,7 @@ void checkSubgroups(const Device &device, uint32_t apiVersion, const fb::Model &
     throw Error(Error::Kind::Device, "device '" + name +
                                          "' is Vulkan 1.0; this bundle's kernels use subgroup "
                                          "operations (Vulkan 1.1)" + fix);
-  VkPhysicalDeviceSubgroupProperties subgroups{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
-  VkPhysicalDeviceProperties2 props2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
-  props2.pNext = &subgroups;
-  vkGetPhysicalDeviceProperties2(device.physical, &props2);
+  VkPhysicalDeviceSubgroupProperties subgroups = subgroupProperties(device.physical);
   constexpr VkSubgroupFeatureFlags ops = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_SHUFFLE_BIT;
   if (!(subgroups.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) ||
       (subgroups.supportedOperations & ops) != ops)

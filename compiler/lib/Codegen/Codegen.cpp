@@ -14,6 +14,7 @@
 #include "mlir/Dialect/SPIRV/Transforms/Passes.h"
 #include "mlir/Target/SPIRV/Serialization.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/Support/MathExtras.h"
 #include "spire/BundleFormat.h"
 
 using namespace mlir;
@@ -26,8 +27,6 @@ namespace {
 constexpr const char *kTargetEnv =
     "#spirv.target_env<#spirv.vce<v1.3, [Shader, GroupNonUniform, GroupNonUniformShuffle, SampledBuffer], [SPV_KHR_storage_buffer_storage_class]>, "
     "api=Vulkan, #spirv.resource_limits<>>";
-
-uint64_t alignUp(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
 
 // The arena region of `bytes` at `offset` (plan-memory's, per sample).
 BufferRegion arenaRegion(int64_t offset, int64_t bytes) {
@@ -83,7 +82,7 @@ private:
 
 BufferRegion ModelReader::packWeights(const std::vector<float> &data) {
   std::vector<uint8_t> &blob = model_.weights;
-  uint64_t offset = alignUp(blob.size(), bundle::kRegionAlignment);
+  uint64_t offset = llvm::alignTo(blob.size(), bundle::kRegionAlignment);
   blob.resize(offset + data.size() * 4);
   std::memcpy(blob.data() + offset, data.data(), data.size() * 4);
   return {BufferRegion::Space::Weights, offset, data.size() * 4};

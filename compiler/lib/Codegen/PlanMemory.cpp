@@ -7,6 +7,8 @@
 #include "spire/BundleFormat.h"
 #include "spire/Codegen/Passes.h"
 
+#include "llvm/Support/MathExtras.h"
+
 #include <functional>
 #include <limits>
 #include <numeric>
@@ -18,8 +20,6 @@ namespace spire {
 #include "spire/Codegen/Passes.h.inc"
 
 namespace {
-
-int64_t alignUp(int64_t v, int64_t a) { return (v + a - 1) / a * a; }
 
 // The value whose buffer v is: aliases (flatten, reshape, dropout) share
 // their input's.
@@ -75,7 +75,7 @@ FailureOr<StageMemoryAttr> planStage(MLIRContext *ctx, const StageInfo &stage) {
     v = root(v);
     auto [it, inserted] = index.try_emplace(v, intervals.size());
     if (inserted)
-      intervals.push_back({v, alignUp(perSampleBytes(v), bundle::kRegionAlignment), time, time});
+      intervals.push_back({v, static_cast<int64_t>(llvm::alignTo(perSampleBytes(v), bundle::kRegionAlignment)), time, time});
     Interval &iv = intervals[it->second];
     if (define)
       iv.begin = std::min(iv.begin, time);
@@ -118,7 +118,7 @@ FailureOr<StageMemoryAttr> planStage(MLIRContext *ctx, const StageInfo &stage) {
     std::vector<ScratchBuffer> scratch = scratchBuffers(parts);
     kernels.push_back({kernel, intervals.size(), static_cast<int64_t>(scratch.size())});
     for (const ScratchBuffer &s : scratch)
-      intervals.push_back({Value(), alignUp(s.bytes, bundle::kRegionAlignment),
+      intervals.push_back({Value(), static_cast<int64_t>(llvm::alignTo(s.bytes, bundle::kRegionAlignment)),
                            t + s.firstPart, t + s.lastPart});
     t = last + 1;
   }

@@ -55,7 +55,7 @@ struct SelectKernelConfig : impl::SelectKernelConfigBase<SelectKernelConfig> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    std::optional<TargetProfile> profile = findTarget(target);
+    std::optional<TargetProfile> profile;
     if (llvm::StringRef(target).ends_with(".json")) {
       std::variant<TargetProfile, std::string> read = readTargetFile(target);
       if (auto *why = std::get_if<std::string>(&read)) {
@@ -63,6 +63,8 @@ struct SelectKernelConfig : impl::SelectKernelConfigBase<SelectKernelConfig> {
         return signalPassFailure();
       }
       profile = std::get<TargetProfile>(read);
+    } else {
+      profile = findTarget(target);
     }
     if (!profile) {
       std::string names;
