@@ -1,7 +1,12 @@
 #include "spire/Dialect/Shape.h"
 
+#include "spire/Checked.h"
+
 #include "mlir/IR/AffineExprVisitor.h"
 #include "llvm/ADT/STLExtras.h"
+
+#include <cmath>
+#include <cstdlib>
 
 using namespace mlir;
 
@@ -21,20 +26,73 @@ std::optional<int64_t> Dim::value() const {
   return std::nullopt;
 }
 
-#define SPIRE_DIM_BINOP(OP)                                                    \
-  Dim Dim::operator OP(const Dim &o) const {                                   \
-    return isKnown() && o.isKnown() ? Dim(expr_ OP o.expr_) : Dim();           \
-  }                                                                            \
-  Dim Dim::operator OP(int64_t v) const {                                      \
-    return isKnown() ? Dim(expr_ OP v) : Dim();                                \
-  }
-SPIRE_DIM_BINOP(+)
-SPIRE_DIM_BINOP(-)
-SPIRE_DIM_BINOP(*)
-#undef SPIRE_DIM_BINOP
+Dim Dim::tooLarge(double magnitude) {
+  Dim d;
+  d.magnitude_ = std::isnan(magnitude) || magnitude < 1 ? INFINITY : magnitude;
+  return d;
+}
 
-Dim Dim::floorDiv(int64_t v) const { return isKnown() ? Dim(expr_.floorDiv(v)) : Dim(); }
-Dim Dim::ceilDiv(int64_t v) const { return isKnown() ? Dim(expr_.ceilDiv(v)) : Dim(); }
+int64_t largestConstant(const Dim &dim) {
+  int64_t largest = 0;
+  if (dim.isKnown())
+    dim.expr().walk([&](AffineExpr e) {
+      if (auto c = llvm::dyn_cast<AffineConstantExpr>(e))
+        largest = std::max(largest, c.getValue() == INT64_MIN ? INT64_MAX : std::abs(c.getValue()));
+    });
+  return largest;
+}
+
+namespace {
+// Combines two dims with `exact` (the affine operation) after proving with
+// `bound` that no constant in the result can overflow: the affine simplifier
+// folds constants with plain int64 arithmetic. `approx` estimates a too-large
+// constant result.
+template <typename Exact, typename Bound, typename Approx>
+Dim combine(const Dim &a, const Dim &b, Exact exact, Bound bound, Approx approx) {
+  if (a.isTooLarge() || b.isTooLarge()) {
+    auto valueOf = [](const Dim &d) {
+      return d.isTooLarge() ? d.magnitude() : d.value() ? double(*d.value()) : INFINITY;
+    };
+    return Dim::tooLarge(std::fabs(approx(valueOf(a), valueOf(b))));
+  }
+  if (!a.isKnown() || !b.isKnown())
+    return Dim();
+  if (!bound(largestConstant(a), largestConstant(b)))
+    return Dim::tooLarge(a.value() && b.value() ? std::fabs(approx(double(*a.value()), double(*b.value())))
+                                                : INFINITY);
+  return Dim(exact(a.expr(), b.expr()));
+}
+
+bool sumFits(int64_t a, int64_t b) { return checkedAdd(a, b).has_value(); }
+bool productFits(int64_t a, int64_t b) { return checkedMul(std::max<int64_t>(a, 1), std::max<int64_t>(b, 1)).has_value(); }
+} // namespace
+
+Dim Dim::operator+(const Dim &o) const {
+  return combine(*this, o, [](AffineExpr a, AffineExpr b) { return a + b; }, sumFits,
+                 [](double a, double b) { return a + b; });
+}
+Dim Dim::operator-(const Dim &o) const {
+  return combine(*this, o, [](AffineExpr a, AffineExpr b) { return a - b; }, sumFits,
+                 [](double a, double b) { return a - b; });
+}
+Dim Dim::operator*(const Dim &o) const {
+  return combine(*this, o, [](AffineExpr a, AffineExpr b) { return a * b; }, productFits,
+                 [](double a, double b) { return a * b; });
+}
+Dim Dim::operator+(int64_t v) const { return isKnown() ? *this + constant(expr_.getContext(), v) : *this; }
+Dim Dim::operator-(int64_t v) const { return isKnown() ? *this - constant(expr_.getContext(), v) : *this; }
+Dim Dim::operator*(int64_t v) const { return isKnown() ? *this * constant(expr_.getContext(), v) : *this; }
+
+Dim Dim::floorDiv(int64_t v) const {
+  if (isTooLarge())
+    return tooLarge(magnitude_ / double(v));
+  return isKnown() ? Dim(expr_.floorDiv(v)) : Dim();
+}
+Dim Dim::ceilDiv(int64_t v) const {
+  if (isTooLarge())
+    return tooLarge(magnitude_ / double(v));
+  return isKnown() ? Dim(expr_.ceilDiv(v)) : Dim();
+}
 
 namespace {
 // Prints an affine expression the way a spec author writes sizes: `L-2`,
@@ -94,6 +152,18 @@ struct DimPrinter {
 } // namespace
 
 std::string toString(const Dim &dim, SymbolNames names) {
+  if (dim.isTooLarge()) {
+    if (std::isinf(dim.magnitude()))
+      return "(over 2^63)";
+    // 2^k notation: the exact value would be a 20-plus digit number.
+    double k = std::log2(dim.magnitude());
+    char buf[48];
+    if (k == std::floor(k))
+      std::snprintf(buf, sizeof buf, "2^%.0f", k);
+    else
+      std::snprintf(buf, sizeof buf, "%.2g (~2^%.0f)", dim.magnitude(), k);
+    return buf;
+  }
   if (!dim.isKnown())
     return "?";
   return DimPrinter{names}.print(dim.expr(), false);

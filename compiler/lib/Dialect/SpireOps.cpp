@@ -2,6 +2,8 @@
 // runs in the front end (on symbolic shapes, with YAML locations) and in the
 // verifiers (on MLIR tensor types), so both report the same messages.
 #include "spire/Dialect/SpireOps.h"
+#include "spire/Checked.h"
+
 
 #include "mlir/IR/DialectImplementation.h"
 #include "mlir/IR/OpImplementation.h"
@@ -537,7 +539,10 @@ FailureOr<Shape> ReshapeOp::inferShape(ShapeContext &ctx) {
                   << ": dims must be >= 1, with at most one -1 to infer";
       return failure();
     }
-    known *= d;
+    std::optional<int64_t> product = checkedMul(known, int64_t(d));
+    if (!product)
+      return reshapeError(ctx, total, getShape());
+    known = *product;
     out.push_back(ctx.constant(d));
   }
   std::optional<int64_t> totalValue = total.value();

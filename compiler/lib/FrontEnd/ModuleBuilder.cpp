@@ -4,6 +4,7 @@
 #include "Params.h"
 #include "spire/Dialect/SpireOps.h"
 #include "spire/FrontEnd/Spec.h"
+#include "spire/Limits.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -27,9 +28,6 @@ void loadSpecDialects(MLIRContext &context) {
 }
 
 namespace {
-
-// Per-sample element counts must fit the kernels' 32-bit indexing.
-constexpr int64_t kMaxElements = int64_t(1) << 31;
 
 std::string closest(llvm::StringRef word, llvm::ArrayRef<std::string> candidates) {
   std::string best;
@@ -112,6 +110,7 @@ private:
   std::optional<Tensor> resolve(const std::string &name, const SourceLoc &at, Scope &scope);
   void define(Scope &scope, const std::string &localName, Tensor t, const SourceLoc &at);
   bool inferAndSet(Operation *op);
+  LogicalResult checkLimits(Operation *op, const Shape &shape, ShapeContext &sctx);
   void placeStages(const SpecNode &stages);
   void readPlacement(const SpecNode &placement);
   void addSplit(const std::string &name, const SourceLoc &at, Operation *after);
@@ -153,10 +152,15 @@ FailureOr<Shape> ModuleBuilder::readShape(const SpecNode &shape, StringRef input
                      << "[N, 3, 224, 224], got " << shape.kindName();
     return failure();
   }
+  if (static_cast<int64_t>(shape.items.size()) > kMaxRank) {
+    error(shape.loc) << "input '" << input << "' has rank " << shape.items.size()
+                     << "; bundles hold tensors of rank at most " << kMaxRank;
+    return failure();
+  }
   Shape out;
   for (auto [i, item] : llvm::enumerate(shape.items)) {
     if (auto v = scalarToInt(item)) {
-      if (*v < 1 || *v >= kMaxElements) {
+      if (*v < 1 || *v > kMaxDim) {
         error(item.loc) << "input '" << input << "' has size " << *v << " in dim " << i
                         << "; sizes must be in [1, 2^31)";
         return failure();
@@ -179,6 +183,11 @@ FailureOr<Shape> ModuleBuilder::readShape(const SpecNode &shape, StringRef input
     if (i > 0) {
       if (auto bound = options_.symbolValues.find(sym); bound != options_.symbolValues.end()) {
         boundSymbolsUsed_.insert(sym);
+        if (bound->second < 1 || bound->second > kMaxDim) {
+          error(item.loc) << "input '" << input << "' dim " << i << " is " << sym << ", bound to "
+                          << bound->second << " by --set; sizes must be in [1, 2^31)";
+          return failure();
+        }
         out.push_back(Dim::constant(&ctx_, bound->second));
         continue;
       }
@@ -321,6 +330,55 @@ void ModuleBuilder::define(Scope &scope, const std::string &localName, Tensor t,
   scope.later.erase(localName);
 }
 
+// Sizes every layer's output and weights must keep: what a bundle holds and
+// kernels index (Limits.h). Checked after each layer, so the next layer's
+// shape arithmetic starts from sizes below 2^31 and cannot overflow int64.
+LogicalResult ModuleBuilder::checkLimits(Operation *op, const Shape &shape, ShapeContext &sctx) {
+  if (static_cast<int64_t>(shape.size()) > kMaxRank) {
+    sctx.error() << "produces a tensor of rank " << shape.size()
+                 << "; bundles hold tensors of rank at most " << kMaxRank;
+    return failure();
+  }
+  Dim elements = Dim::constant(&ctx_, 1);
+  for (const Dim &d : llvm::drop_begin(shape)) {
+    bool tooLarge = d.isTooLarge() || (d.value() && *d.value() > kMaxDim);
+    if (!tooLarge && d.isKnown() && !d.value() && largestConstant(d) > kMaxDim) {
+      sctx.error() << "produces " << sctx.str(shape)
+                   << ", a size with a coefficient over 2^31; Spire's kernels index with 32 bits";
+      return failure();
+    }
+    if (tooLarge) {
+      sctx.error() << "produces " << sctx.str(shape)
+                   << ", a dim over 2^31; Spire's kernels index with 32 bits";
+      return failure();
+    }
+    if (d.value())
+      elements = elements * d;
+  }
+  if (elements.isTooLarge() || *elements.value() > kMaxElements) {
+    sctx.error() << "produces " << sctx.str(shape) << " (" << sctx.str(elements)
+                 << " elements per sample), over 2^31; Spire's kernels index with 32 bits";
+    return failure();
+  }
+  // Weights: one binding each, so a device must be able to address it.
+  for (const ParameterSpec &p : llvm::cast<LayerOpInterface>(op).getParameters()) {
+    if (llvm::any_of(p.shape, [](int64_t d) { return d < 1; }))
+      continue; // not static: the layer's own check says why
+    Dim n = Dim::constant(&ctx_, 4); // bytes per f32
+    for (int64_t d : p.shape)
+      n = n * Dim::constant(&ctx_, d);
+    if (n.isTooLarge() || *n.value() > kMaxBindingBytes) {
+      std::string shapeText = "[";
+      for (auto [i, d] : llvm::enumerate(p.shape))
+        shapeText += (i ? ", " : "") + std::to_string(d);
+      sctx.error() << "has a " << p.suffix << " of " << shapeText << "] (" << sctx.str(n)
+                   << " bytes); a Vulkan buffer binding addresses at most 4 GiB";
+      return failure();
+    }
+  }
+  return success();
+}
+
 bool ModuleBuilder::inferAndSet(Operation *op) {
   SmallVector<Shape> operands;
   for (Value v : op->getOperands())
@@ -331,18 +389,12 @@ bool ModuleBuilder::inferAndSet(Operation *op) {
     failed_ = true;
     return false;
   }
-  // Kernels index with 32 bits; refuse sizes that would overflow.
-  int64_t elements = 1;
-  for (size_t i = 1; i < shape->size(); ++i)
-    if (auto v = (*shape)[i].value())
-      elements = *v > 0 && elements < kMaxElements ? elements * *v : kMaxElements;
-  if (elements >= kMaxElements) {
-    sctx.error() << "produces " << sctx.str(*shape)
-                 << ", over 2^31 elements per sample; Spire's kernels index with 32 bits";
-    return false;
-  }
   op->getResult(0).setType(toTensorType(*shape, builder_.getF32Type()));
   result_.shapes[op->getResult(0)] = *shape;
+  if (failed(checkLimits(op, *shape, sctx))) {
+    failed_ = true;
+    return false;
+  }
   // The type says `?` for a symbolic size; keep its expression readable in
   // `spire check --emit=mlir` (the batch alone needs no note).
   if (llvm::any_of(llvm::drop_begin(*shape), [](const Dim &d) { return !d.value(); }))

@@ -1,5 +1,7 @@
 #include "Params.h"
 
+#include "spire/Limits.h"
+
 #include "mlir/IR/Diagnostics.h"
 
 #include <charconv>
@@ -60,8 +62,14 @@ mlir::Location Params::locOf(llvm::StringRef key) const {
 }
 
 std::optional<int64_t> Params::parseInt(const SpecNode *value, llvm::StringRef key) {
-  if (auto v = scalarToInt(*value))
+  if (auto v = scalarToInt(*value)) {
+    // Layer arithmetic on values below 2^31 stays far from int64 overflow.
+    if (*v > kMaxDim || *v < -kMaxDim) {
+      error(value, "'" + key + "' is " + value->scalar + "; integers must be in (-2^31, 2^31)");
+      return std::nullopt;
+    }
     return v;
+  }
   error(value, "'" + key + "' must be an integer, got " +
                    (value->isScalar() ? "'" + value->scalar + "'" : value->kindName()));
   return std::nullopt;

@@ -1,6 +1,10 @@
 // Symbolic tensor shapes. A dimension is an affine expression over the spec's
 // size symbols (N, L, ...), so the checker can say `L-2` after a 3-wide valid
 // conv, or "unknown" when it came from a `?` in hand-written IR.
+//
+// Arithmetic on dims never wraps: a result whose value or coefficients would
+// not fit in int64 becomes "too large", keeping an estimate of its true
+// magnitude, so the checker can report `[N, 2^90]` instead of a wrapped size.
 #pragma once
 
 #include "mlir/IR/AffineExpr.h"
@@ -18,8 +22,12 @@ public:
   Dim() = default; // unknown
   explicit Dim(mlir::AffineExpr expr);
   static Dim constant(mlir::MLIRContext *ctx, int64_t value);
+  // A size beyond int64; `magnitude` estimates it (+inf when symbolic).
+  static Dim tooLarge(double magnitude);
 
   bool isKnown() const { return static_cast<bool>(expr_); }
+  bool isTooLarge() const { return magnitude_ > 0; }
+  double magnitude() const { return magnitude_; }
   std::optional<int64_t> value() const;
   mlir::AffineExpr expr() const { return expr_; }
   // True when both are known and equal for every value of the symbols.
@@ -40,6 +48,7 @@ public:
 
 private:
   mlir::AffineExpr expr_;
+  double magnitude_ = 0; // > 0 only when too large
 };
 
 using Shape = llvm::SmallVector<Dim, 4>;
@@ -57,6 +66,10 @@ Shape fromTensorType(mlir::RankedTensorType type);
 
 // Product of the dims in [begin, end).
 Dim product(const Shape &shape, size_t begin, size_t end, mlir::MLIRContext *ctx);
+
+// The largest absolute constant in a dim's expression (its value when
+// constant): a bound on how far a coefficient has grown.
+int64_t largestConstant(const Dim &dim);
 
 // The symbols a dim depends on (by position), e.g. {1} for `L-2`.
 llvm::SmallVector<unsigned> symbolsOf(const Dim &dim);

@@ -1,0 +1,21 @@
+// The sizes a bundle can hold and a Vulkan device can address. The compiler
+// refuses a spec beyond them with the layer named; the runtime refuses a
+// bundle beyond them as corrupt. Header-only, shared like Checked.h; not
+// installed.
+#pragma once
+
+#include <cstdint>
+
+namespace spire {
+
+// Tensor ranks, batch included.
+constexpr int64_t kMaxRank = 8;
+// One dim, and the elements of one tensor per sample: kernels index with
+// 32-bit integers.
+constexpr int64_t kMaxDim = (int64_t(1) << 31) - 1;
+constexpr int64_t kMaxElements = (int64_t(1) << 31) - 1;
+// One binding's bytes: VkPhysicalDeviceLimits::maxStorageBufferRange is a
+// uint32_t, so no device binds more.
+constexpr int64_t kMaxBindingBytes = (int64_t(1) << 32) - 1;
+
+} // namespace spire
