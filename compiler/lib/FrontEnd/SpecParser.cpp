@@ -2,6 +2,7 @@
 // is caught here and turned into ParseErrors (see compiler/lib/CMakeLists.txt).
 #include "spire/FrontEnd/Spec.h"
 
+#include <optional>
 #include <set>
 #include <string_view>
 #include <yaml-cpp/yaml.h>
@@ -120,6 +121,65 @@ static SourceLoc firstContent(const std::string &text) {
   return {};
 }
 
+// yaml-cpp reports where it gave up, which for two common slips is after
+// the real problem, with a message that does not name it: a tab in the
+// indentation, and a flow '[' or '{' left open (reported at the next line as
+// "illegal block entry" or "end of map flow not found"). Looks for either
+// before the position `at` where the parser stopped.
+static std::optional<ParseError> explainYamlError(const std::string &text, SourceLoc at,
+                                                  const std::string &yamlMessage) {
+  struct Open {
+    char bracket;
+    SourceLoc loc;
+  };
+  std::vector<Open> open;
+  unsigned line = 1, column = 1;
+  bool lineStart = true; // only indentation so far on this line
+  char quote = 0;
+  char previous = '\n';
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (at.line && (line > at.line || (line == at.line && column >= at.column)))
+      break;
+    if (c == '\t' && lineStart && !quote)
+      return ParseError{{line, column},
+                        "malformed YAML: a tab in the indentation; YAML indents with spaces only"};
+    if (c == '\n') {
+      ++line;
+      column = 1;
+      lineStart = true;
+      previous = c;
+      continue;
+    }
+    if (c != ' ' && c != '\t')
+      lineStart = false;
+    if (quote) {
+      if (c == '\\' && quote == '"')
+        ++i, ++column; // an escape in a double-quoted scalar
+      else if (c == quote)
+        quote = 0;
+    } else if (c == '#' && (previous == ' ' || previous == '\t' || previous == '\n')) {
+      while (i + 1 < text.size() && text[i + 1] != '\n')
+        ++i; // a comment runs to the end of the line
+    } else if ((c == '\'' || c == '"') && std::string_view(" \t\n[{,:-").find(previous) != std::string_view::npos) {
+      quote = c;
+    } else if (c == '[' || c == '{') {
+      open.push_back({c, {line, column}});
+    } else if ((c == ']' || c == '}') && !open.empty()) {
+      open.pop_back();
+    }
+    previous = c;
+    ++column;
+  }
+  if (open.empty())
+    return std::nullopt;
+  const Open &o = open.back();
+  return ParseError{o.loc, std::string("malformed YAML: this '") + o.bracket + "' is never closed (expected '" +
+                               (o.bracket == '[' ? ']' : '}') + "'; the parser stopped " +
+                               (at.line ? "at line " + std::to_string(at.line) : std::string("at the end")) +
+                               ": " + yamlMessage + ")"};
+}
+
 ParseResult parseSpecYaml(const std::string &text) noexcept {
   ParseResult result;
   try {
@@ -139,7 +199,11 @@ ParseResult parseSpecYaml(const std::string &text) noexcept {
     }
     result.root = Converter{result.errors}.convert(doc, 0);
   } catch (const YAML::Exception &e) {
-    result.errors.push_back({toLoc(e.mark), "malformed YAML: " + e.msg});
+    SourceLoc at = toLoc(e.mark);
+    if (std::optional<ParseError> better = explainYamlError(text, at, e.msg))
+      result.errors.push_back(*better);
+    else
+      result.errors.push_back({at, "malformed YAML: " + e.msg});
   } catch (const std::exception &e) {
     result.errors.push_back({{1, 1}, std::string("cannot read the YAML: ") + e.what()});
   }
