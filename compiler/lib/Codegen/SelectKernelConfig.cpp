@@ -55,25 +55,12 @@ struct SelectKernelConfig : impl::SelectKernelConfigBase<SelectKernelConfig> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    std::optional<TargetProfile> profile;
-    if (llvm::StringRef(target).ends_with(".json")) {
-      std::variant<TargetProfile, std::string> read = readTargetFile(target);
-      if (auto *why = std::get_if<std::string>(&read)) {
-        module.emitError() << "target file '" << target << "': " << *why;
-        return signalPassFailure();
-      }
-      profile = std::get<TargetProfile>(read);
-    } else {
-      profile = findTarget(target);
-    }
-    if (!profile) {
-      std::string names;
-      for (const TargetProfile &p : targetProfiles())
-        names += (names.empty() ? "" : ", ") + p.name;
-      module.emitError() << "unknown target '" << target << "'; the built-in targets are "
-                         << names << ", or a .json file as `spire devices --profile` prints";
+    std::variant<TargetProfile, std::string> resolved = resolveTarget(target);
+    if (auto *why = std::get_if<std::string>(&resolved)) {
+      module.emitError() << *why;
       return signalPassFailure();
     }
+    std::optional<TargetProfile> profile = std::get<TargetProfile>(resolved);
     TileConfig base = profile->tiles;
     if (tileChannels > 0)
       base.channelsPerThread = tileChannels;

@@ -59,6 +59,21 @@ int loadSpec(const CommonOptions &o, LoadedSpec &loaded) {
   loaded.context.printOpOnDiagnostic(false);
   loaded.handler = std::make_unique<mlir::SourceMgrDiagnosticHandler>(loaded.sourceMgr,
                                                                        &loaded.context);
+  // A whole-file problem (a weights file, say) has no line: `FILE: error:`
+  // reads better than the source manager's `FILE:0:0: error:`. Registered
+  // last, so it sees each diagnostic first and passes on the rest.
+  loaded.context.getDiagEngine().registerHandler([](mlir::Diagnostic &d) {
+    auto file = llvm::dyn_cast<mlir::FileLineColLoc>(d.getLocation());
+    if (!file || file.getLine() != 0)
+      return mlir::failure();
+    const char *kind = d.getSeverity() == mlir::DiagnosticSeverity::Error     ? "error"
+                       : d.getSeverity() == mlir::DiagnosticSeverity::Warning ? "warning"
+                                                                              : "note";
+    llvm::errs() << file.getFilename().getValue() << ": " << kind << ": " << d << "\n";
+    for (const mlir::Diagnostic &note : d.getNotes())
+      llvm::errs() << "note: " << note << "\n";
+    return mlir::success();
+  });
   loaded.spec = buildSpecModule(loaded.context, o.spec, copy, options);
   if (mlir::failed(loaded.spec))
     return kExitSpec;
@@ -132,6 +147,12 @@ int emitObject(const CompiledModel &model, const std::string &ns, const std::str
 }
 
 int runCompile(const CommonOptions &o) {
+  // A bad --target is a usage error, found before the spec is read.
+  if (o.target != "native")
+    if (std::optional<std::string> why = checkTarget(o.target)) {
+      llvm::errs() << "error: --target: " << *why << "\n";
+      return kExitUsage;
+    }
   LoadedSpec loaded;
   if (int rc = loadSpec(o, loaded); rc >= 0)
     return rc;

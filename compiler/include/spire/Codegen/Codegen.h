@@ -63,6 +63,10 @@ inline double peakProbeFlops(int64_t invocations, int64_t iterations) {
 // 'conv2' has size L-2; bind the symbols with --set).
 mlir::LogicalResult checkStaticSizes(SpecModule &spec);
 
+// Why `--target`'s value names no target (an unknown name, an unreadable
+// .json file), or nullopt when it does.
+std::optional<std::string> checkTarget(llvm::StringRef target);
+
 // Runs the pipeline on a checked spire module (which it changes) and lowers
 // the kernels. Fails with diagnostics.
 mlir::FailureOr<CompiledModel> compileModel(mlir::ModuleOp module, const WeightStore &weights,

@@ -4,6 +4,8 @@
 // memory.
 #include "Targets.h"
 
+#include "spire/Codegen/Codegen.h"
+
 namespace spire {
 
 TileConfig gpuTiles(int64_t workgroup, int64_t channels, int64_t positions) {
@@ -34,6 +36,29 @@ std::optional<TargetProfile> findTarget(llvm::StringRef name) {
   for (TargetProfile &p : targetProfiles())
     if (p.name == name)
       return p;
+  return std::nullopt;
+}
+
+std::variant<TargetProfile, std::string> resolveTarget(llvm::StringRef target) {
+  if (target.ends_with(".json")) {
+    std::variant<TargetProfile, std::string> read = readTargetFile(target);
+    if (auto *why = std::get_if<std::string>(&read))
+      return "target file '" + target.str() + "': " + *why;
+    return read;
+  }
+  if (std::optional<TargetProfile> profile = findTarget(target))
+    return *profile;
+  std::string names;
+  for (const TargetProfile &p : targetProfiles())
+    names += (names.empty() ? "" : ", ") + p.name;
+  return "unknown target '" + target.str() + "'; the built-in targets are " + names +
+         ", or a .json file as `spire devices --profile` prints";
+}
+
+std::optional<std::string> checkTarget(llvm::StringRef target) {
+  std::variant<TargetProfile, std::string> resolved = resolveTarget(target);
+  if (auto *why = std::get_if<std::string>(&resolved))
+    return *why;
   return std::nullopt;
 }
 

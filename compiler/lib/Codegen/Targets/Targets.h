@@ -42,4 +42,8 @@ std::optional<TargetProfile> findTarget(llvm::StringRef name);
 // cannot be read.
 std::variant<TargetProfile, std::string> readTargetFile(llvm::StringRef path);
 
+// `--target`'s value: a built-in name or a .json file; or why it names no
+// target.
+std::variant<TargetProfile, std::string> resolveTarget(llvm::StringRef target);
+
 } // namespace spire
