@@ -73,8 +73,10 @@ void Bindings::write(const Device &device, const Kernels &kernels, const fb::Mod
                         (texel ? "maxTexelBufferElements x " + std::to_string(texelBytes) + " ("
                                : std::string("maxStorageBufferRange (")) +
                         std::to_string(limit) + ")" +
-                        (inArena ? "; use a smaller batch" : "") +
-                        (texel ? (inArena ? " or" : ";") +
+                        (inArena && r->size() <= limit
+                             ? "; at most batch " + std::to_string(limit / r->size()) + " fits"
+                             : std::string()) +
+                        (texel ? (inArena && r->size() <= limit ? " or" : ";") +
                                      std::string(" recompile with `spire compile --no-texel-inputs`")
                                : ""));
       infos[b] = {inArena ? arena : weights, inArena ? r->offset() * batch : r->offset(), range};

@@ -5,6 +5,7 @@
 
 #include "spire/BundleFormat.h"
 #include "spire/Checked.h"
+#include "spire/Limits.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -69,12 +70,12 @@ std::vector<TensorInfo> readTensors(const Bundle::Impl &b,
   if (!ts)
     fail(b.source, where + " has no tensor list");
   for (const fb::Tensor *t : *ts) {
-    if (!t->name() || !t->shape() || t->shape()->size() == 0 || t->shape()->size() > 8)
+    if (!t->name() || !t->shape() || t->shape()->size() == 0 || t->shape()->size() > size_t(kMaxRank))
       fail(b.source, where + " has a tensor without a name or with an invalid rank");
     TensorInfo info{t->name()->str(), {}, DType::F32};
     for (size_t i = 0; i < t->shape()->size(); ++i) {
       int64_t d = t->shape()->Get(i);
-      if (!(d > 0 && d < (int64_t(1) << 31)) && !(i == 0 && d == -1))
+      if (!(d > 0 && d <= kMaxDim) && !(i == 0 && d == -1))
         fail(b.source, where + " tensor '" + info.name + "' has invalid dim " + std::to_string(d));
       info.shape.push_back(d);
     }

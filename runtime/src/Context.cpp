@@ -106,7 +106,11 @@ static DeviceKind kindOf(VkPhysicalDeviceType type) {
 
 Context::Context(ContextOptions options) : impl_(std::make_unique<Impl>()) {
   const char *env = std::getenv("SPIRE_VALIDATION");
-  impl_->validation = options.validation || (env && std::strcmp(env, "1") == 0);
+  const char *untrusted = std::getenv("SPIRE_UNTRUSTED");
+  impl_->untrusted = options.untrusted || (untrusted && std::strcmp(untrusted, "1") == 0);
+  // An untrusted kernel gets the full SPIR-V validator (the layer's) too:
+  // drivers crash on modules that are well formed but invalid.
+  impl_->validation = options.validation || (env && std::strcmp(env, "1") == 0) || impl_->untrusted;
   impl_->stagedUploads = options.stagedUploads;
 
   std::vector<const char *> layers, extensions;
@@ -119,8 +123,11 @@ Context::Context(ContextOptions options) : impl_(std::make_unique<Impl>()) {
       return std::strcmp(l.layerName, "VK_LAYER_KHRONOS_validation") == 0;
     });
     if (!found)
-      throw Error(Error::Kind::Device, "validation requested but VK_LAYER_KHRONOS_validation "
-                                       "is not installed (Debian: vulkan-validationlayers)");
+      throw Error(Error::Kind::Device, std::string(impl_->untrusted ? "an untrusted bundle's kernels need "
+                                                                      "the SPIR-V validator of "
+                                                                    : "validation requested but ") +
+                                           "VK_LAYER_KHRONOS_validation, which is not installed "
+                                           "(Debian: vulkan-validationlayers)");
     layers.push_back("VK_LAYER_KHRONOS_validation");
     extensions.push_back(VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
   }

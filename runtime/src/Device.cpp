@@ -42,6 +42,18 @@ Device::Device(Context::Impl &context, uint32_t index, const bundle::Model &mani
   VkDeviceCreateInfo deviceInfo{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
   deviceInfo.queueCreateInfoCount = 1;
   deviceInfo.pQueueCreateInfos = &queueInfo;
+  // An untrusted bundle's kernels get out-of-range accesses bounded to
+  // their bindings (discarded stores, zero or in-range loads).
+  VkPhysicalDeviceFeatures features{};
+  if (context.untrusted) {
+    VkPhysicalDeviceFeatures available;
+    vkGetPhysicalDeviceFeatures(physical, &available);
+    if (!available.robustBufferAccess)
+      throw Error(Error::Kind::Device, "device '" + info.name + "' lacks robustBufferAccess, which "
+                                       "running an untrusted bundle needs");
+    features.robustBufferAccess = VK_TRUE;
+    deviceInfo.pEnabledFeatures = &features;
+  }
   vkCheck(vkCreateDevice(physical, &deviceInfo, nullptr, &device), "vkCreateDevice");
   vkGetDeviceQueue(device, queueFamily, 0, &queue);
 }

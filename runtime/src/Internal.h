@@ -52,6 +52,7 @@ struct Context::Impl {
   VkDebugUtilsMessengerEXT messenger = VK_NULL_HANDLE;
   bool validation = false;
   bool stagedUploads = false;
+  bool untrusted = false;
   std::vector<VkPhysicalDevice> physical;
   std::vector<DeviceInfo> devices;
 

@@ -2,6 +2,8 @@
 // kernels need (subgroup lanes, descriptors per stage).
 #include "Kernels.h"
 
+#include "ShaderCheck.h"
+
 #include <atomic>
 #include <chrono>
 #include <system_error>
@@ -60,6 +62,8 @@ Kernels::Kernels(const Device &device, Context::Impl &context, const fb::Model &
       bindings[d->kernel()] = d->bindings()->size();
   for (size_t k = 0; k < count; ++k) {
     const fb::Kernel *kernel = manifest.kernels()->Get(k);
+    if (context.untrusted)
+      checkKernelStrictly(*kernel, k, bindings[k]);
     VkShaderModuleCreateInfo shader{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
     shader.codeSize = kernel->spirv()->size() * 4;
     shader.pCode = kernel->spirv()->data();

@@ -4,7 +4,10 @@
 #include "Commands.h"
 #include "spire/Checked.h"
 
+#include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <iterator>
 
 namespace spire {
 
@@ -67,6 +70,115 @@ Buffer uploadWeights(const Device &device, Commands &commands, const Bundle::Imp
                    VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_READ_BIT);
   commands.submit();
   return weights;
+}
+
+namespace {
+
+std::string bytesText(double bytes) {
+  const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  size_t u = 0;
+  while (bytes >= 1024 && u + 1 < std::size(units)) {
+    bytes /= 1024;
+    ++u;
+  }
+  char buf[48];
+  std::snprintf(buf, sizeof buf, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
+  return buf;
+}
+
+// The largest heap with all of `flags` (0 when none has them).
+VkDeviceSize largestHeap(const Device &device, VkMemoryPropertyFlags flags) {
+  VkDeviceSize largest = 0;
+  for (uint32_t i = 0; i < device.memory.memoryTypeCount; ++i)
+    if ((device.memory.memoryTypes[i].propertyFlags & flags) == flags)
+      largest = std::max(largest, device.memory.memoryHeaps[device.memory.memoryTypes[i].heapIndex].size);
+  return largest;
+}
+
+// A need of `perSample` bytes (or workgroups) per sample plus `fixed`
+// against `limit`.
+struct Need {
+  std::string what; // "stage 0's activations", ...
+  std::string limitName;
+  double perSample, fixed, limit;
+  bool inBytes = true;
+
+  std::string amount(double v) const {
+    return inBytes ? bytesText(v) : std::to_string(static_cast<uint64_t>(v)) + " workgroups";
+  }
+
+  // The most samples that fit (may be 0).
+  double maxBatch() const {
+    if (fixed > limit)
+      return 0;
+    return perSample > 0 ? std::floor((limit - fixed) / perSample) : INFINITY;
+  }
+};
+
+} // namespace
+
+void checkMemory(const Device &device, const Bundle::Impl &bundle, size_t first, size_t last,
+                 int64_t batch) {
+  VkPhysicalDeviceMaintenance3Properties m3{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES};
+  VkPhysicalDeviceProperties2 props{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, &m3};
+  vkGetPhysicalDeviceProperties2(device.physical, &props);
+  double maxRange = device.limits.maxStorageBufferRange;
+  double maxAlloc = m3.maxMemoryAllocationSize;
+  double deviceHeap = largestHeap(device, kDeviceMemory);
+  double hostHeap = largestHeap(device, kHostMemory);
+
+  std::vector<Need> needs;
+  double arenas = 0, staging = 0;
+  for (size_t s = first; s <= last; ++s) {
+    const fb::Stage &stage = *bundle.manifest->stages()->Get(s);
+    std::string name = "stage " + std::to_string(s);
+    arenas += stage.arena_size();
+    needs.push_back({name + "'s activations", "maxMemoryAllocationSize", double(stage.arena_size()), 0,
+                     maxAlloc});
+    for (const fb::Dispatch *d : *stage.dispatches()) {
+      // Samples go along the grid's z.
+      needs.push_back({"layer '" + d->layer()->str() + "' dispatching a grid",
+                       "maxComputeWorkGroupCount[2]", double(d->grid()->Get(2)), 0,
+                       double(device.limits.maxComputeWorkGroupCount[2]), false});
+      for (const fb::Region *r : *d->bindings()) {
+        bool arena = r->space() == fb::Space::Arena;
+        needs.push_back({"layer '" + d->layer()->str() + "' binding " + (arena ? "a tensor" : "a weight"),
+                         "maxStorageBufferRange", arena ? double(r->size()) : 0,
+                         arena ? 0 : double(r->size()), maxRange});
+      }
+    }
+  }
+  for (const fb::Tensor *t : *bundle.manifest->stages()->Get(first)->inputs())
+    staging += t->region()->size();
+  for (const fb::Tensor *t : *bundle.manifest->stages()->Get(last)->outputs())
+    staging += t->region()->size();
+  needs.push_back({"the weights and activations together", "the device's largest device-local heap",
+                   arenas, double(bundle.weightsSize), deviceHeap});
+  needs.push_back({"the inputs and outputs in host-visible memory", "the device's largest host-visible heap",
+                   staging, 0, hostHeap});
+  needs.push_back({"the inputs and outputs in host-visible memory", "maxMemoryAllocationSize", staging, 0,
+                   maxAlloc});
+
+  const Need *worst = nullptr;
+  for (const Need &n : needs)
+    if (!worst || n.maxBatch() < worst->maxBatch())
+      worst = &n;
+  if (!worst || worst->maxBatch() >= double(batch))
+    return;
+  std::string at = "device '" + device.info.name + "': ";
+  double need = worst->fixed + worst->perSample * double(batch);
+  std::string text = worst->what + " needs " + worst->amount(need) + " at batch " +
+                     std::to_string(batch) + ", over " + worst->limitName + " (" +
+                     worst->amount(worst->limit) + ")";
+  if (worst->maxBatch() >= 1)
+    throw Error(Error::Kind::Input, at + text + "; at most batch " +
+                                        std::to_string(static_cast<int64_t>(worst->maxBatch())) +
+                                        " fits");
+  throw Error(Error::Kind::Device,
+              at + worst->what + " needs " + worst->amount(worst->fixed + worst->perSample) +
+                  " even at batch 1, over " + worst->limitName + " (" + worst->amount(worst->limit) +
+                  "); the model cannot run on this device as compiled: split the stage (a split "
+                  "point), place stages on other devices, or use a device with more memory");
 }
 
 VkDeviceSize arenaSize(const fb::Stage &stage, size_t s, int64_t batch) {

@@ -48,6 +48,15 @@ struct Buffer {
 Buffer createBuffer(const Device &device, VkDeviceSize size,
                     std::initializer_list<VkMemoryPropertyFlags> preferred, bool map);
 
+// Throws Error, before anything is allocated, when `batch` samples through
+// stages [first, last] would not fit `device`: a binding beyond
+// maxStorageBufferRange, a buffer beyond maxMemoryAllocationSize, or more
+// memory than its largest heap of the kind. The message names the largest
+// batch that fits (Kind::Input), or says why not even one sample does
+// (Kind::Device).
+void checkMemory(const Device &device, const Bundle::Impl &bundle, size_t first, size_t last,
+                 int64_t batch);
+
 // Bytes of stage `s`'s arena for `batch` samples (at least 256); throws
 // Error(Input) when that overflows.
 VkDeviceSize arenaSize(const bundle::Stage &stage, size_t s, int64_t batch);

@@ -100,6 +100,12 @@ struct Model::Impl {
   ~Impl() { vkDeviceWaitIdle(device.device); }
 
   const fb::Stage &stage(size_t s) const { return *bundle.manifest->stages()->Get(s); }
+  void checkStages(size_t first, size_t last) const {
+    if (first > last || last >= bundle.stages.size())
+      throw Error(Error::Kind::Usage, "stages " + std::to_string(first) + ".." +
+                                          std::to_string(last) + " do not exist; the model has " +
+                                          std::to_string(bundle.stages.size()) + " stage(s)");
+  }
   void prepareStage(size_t s, int64_t batch);
   std::vector<std::string> record(size_t first, size_t last, const StagingLayout &io);
   void readTimes(const std::vector<std::string> &layers);
@@ -140,11 +146,11 @@ std::vector<std::string> Model::Impl::record(size_t first, size_t last, const St
     for (uint32_t i = 0; i < st.dispatches()->size(); ++i) {
       const fb::Dispatch *d = st.dispatches()->Get(i);
       uint64_t z = static_cast<uint64_t>(d->grid()->Get(2)) * io.batch;
+      // checkMemory bounded z; x and y do not scale with the batch.
       if (d->grid()->Get(0) > limits.maxComputeWorkGroupCount[0] ||
-          d->grid()->Get(1) > limits.maxComputeWorkGroupCount[1] ||
-          z > limits.maxComputeWorkGroupCount[2])
+          d->grid()->Get(1) > limits.maxComputeWorkGroupCount[1])
         throw Error(Error::Kind::Device, "layer '" + d->layer()->str() + "' needs a grid over " +
-                                             "this device's maxComputeWorkGroupCount; use a smaller batch");
+                                             "this device's maxComputeWorkGroupCount");
       commands.dispatch(kernels.pipeline(d->kernel()), kernels.layout(d->kernel()),
                         stages[s].bindings.set(i), d->grid()->Get(0), d->grid()->Get(1),
                         static_cast<uint32_t>(z));
@@ -184,12 +190,10 @@ void Model::Impl::readTimes(const std::vector<std::string> &layers) {
 
 TensorMap Model::Impl::run(size_t first, size_t last, const TensorMap &inputs) {
   const std::vector<StageInfo> &infos = bundle.stages;
-  if (first > last || last >= infos.size())
-    throw Error(Error::Kind::Usage, "stages " + std::to_string(first) + ".." +
-                                        std::to_string(last) + " do not exist; the model has " +
-                                        std::to_string(infos.size()) + " stage(s)");
+  checkStages(first, last);
   size_t seen = context.messageCount();
   int64_t batch = checkInputs(infos[first].inputs, inputs, bundle.batch);
+  checkMemory(device, bundle, first, last, batch);
   // Arenas first: their sizes bound every region times the batch below.
   for (size_t s = first; s <= last; ++s)
     prepareStage(s, batch);
@@ -250,6 +254,11 @@ std::vector<DispatchTime> Model::lastProfile() const {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   return impl_->profile;
 }
+void Model::checkBatch(int64_t batch, size_t first, size_t last) const {
+  impl_->checkStages(first, last);
+  checkMemory(impl_->device, impl_->bundle, first, last, batch);
+}
+
 double Model::pipelineCreateMs() const { return impl_->kernels.createMs(); }
 
 } // namespace spire

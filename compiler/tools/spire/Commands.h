@@ -49,6 +49,7 @@ struct CommonOptions {
   std::string depfile;               // compile --depfile
   std::string cppNamespace;          // compile --namespace
   bool validate = false;             // run/bench --validate
+  bool untrusted = false;            // run/bench --untrusted
   std::optional<std::string> profileDevice; // devices --profile [N] ("": no N, the best device)
 };
 

@@ -118,6 +118,7 @@ struct RunSetup {
 RunSetup open(const CommonOptions &o) {
   ContextOptions options;
   options.validation = o.validate;
+  options.untrusted = o.untrusted;
   Context context(options);
   Bundle bundle = Bundle::fromFile(o.bundle);
   auto devices = context.devices();
@@ -234,6 +235,16 @@ int runRun(const CommonOptions &o) {
     throw Error(Error::Kind::Input,
                 "--output-dir " + o.outputDir + ": cannot create the directory: " + made.message());
 
+  // The model loads before the inputs are made, so a batch the device
+  // cannot hold fails with advice instead of first filling host memory.
+  bool pipelined = o.microBatches > 0 || !o.place.empty();
+  std::optional<Model> model;
+  if (!pipelined) {
+    warnIfOtherTarget(s.context, s.bundle, {s.device});
+    model.emplace(s.context, s.bundle, s.device);
+    model->checkBatch(batch, first, last);
+  }
+
   TensorMap inputs;
   for (const std::string &arg : o.inputs) {
     if (isSafetensors(arg) && arg.find('=') == std::string::npos) {
@@ -254,7 +265,7 @@ int runRun(const CommonOptions &o) {
     }
   }
   TensorMap outputs;
-  if (o.microBatches > 0 || !o.place.empty()) {
+  if (pipelined) {
     if (!o.stages.empty())
       throw Error(Error::Kind::Usage, "--micro-batches and --place run the whole model, not --stages");
     // --place, else the spec's placement, else every stage on --device.
@@ -278,11 +289,9 @@ int runRun(const CommonOptions &o) {
       std::printf(" %u", d);
     std::printf(", %zu micro-batch(es)\n", parts);
   } else {
-    warnIfOtherTarget(s.context, s.bundle, {s.device});
-    Model model(s.context, s.bundle, s.device);
-    outputs = o.stages.empty() ? model.run(inputs) : model.runStages(first, last, inputs);
+    outputs = o.stages.empty() ? model->run(inputs) : model->runStages(first, last, inputs);
     std::printf("device %u: %s (%s); %.3f ms on the device\n", s.device,
-                model.device().name.c_str(), kindName(model.device().kind), model.lastDeviceMs());
+                model->device().name.c_str(), kindName(model->device().kind), model->lastDeviceMs());
   }
   if (isSafetensors(o.outputFile)) {
     writeInterface(o.outputFile, outputs);
@@ -310,6 +319,7 @@ int runBench(const CommonOptions &o) {
   Model model(s.context, s.bundle, s.device);
   double loadMs = ms(Clock::now() - loadStart);
   int64_t batch = inputBatch(s.bundle, o.batch);
+  model.checkBatch(batch, 0, s.bundle.stages().size() - 1);
   TensorMap inputs;
   for (size_t i = 0; i < s.bundle.inputs().size(); ++i)
     inputs[s.bundle.inputs()[i].name] = randomTensor(s.bundle.inputs()[i].shape, batch, i);
@@ -436,6 +446,8 @@ void addBundleArgs(CLI::App *cmd, CommonOptions &o) {
                                       "bundle's, else 1)")
       ->transform(wholeNumber(1, 65535));
   cmd->add_flag("--validate", o.validate, "enable the Vulkan validation layer; its messages are errors");
+  cmd->add_flag("--untrusted", o.untrusted,
+                "treat the bundle as untrusted: robustBufferAccess and a strict kernel check");
 }
 
 } // namespace
@@ -503,6 +515,10 @@ int runRunCommand(CLI::App &app, const CommonOptions &o) {
   } catch (const Error &e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return exitCodeFor(e);
+  } catch (const std::bad_alloc &) {
+    // The device checks come first (Model::checkBatch); this is the host.
+    std::fprintf(stderr, "error: out of host memory (try a smaller --batch)\n");
+    return kExitSpec;
   }
   return kExitUsage;
 }

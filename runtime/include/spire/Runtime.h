@@ -113,6 +113,13 @@ struct ContextOptions {
   // host visible (lavapipe, integrated GPUs), as discrete GPUs need; lets
   // tests cover that path on any device.
   bool stagedUploads = false;
+  // Treats every bundle as untrusted (docs/RELIABILITY.md, "Trust model"):
+  // devices open with robustBufferAccess, and a device without it is
+  // refused; each kernel's SPIR-V must pass a strict check (logical
+  // addressing, buffers only through the bindings its dispatches give it)
+  // and, as `validation` is then on too, the validation layer's SPIR-V
+  // validator, before a driver sees it. Also on when SPIRE_UNTRUSTED=1.
+  bool untrusted = false;
 };
 
 // A Vulkan instance. Devices are created from it.
@@ -180,6 +187,14 @@ public:
   // Runs stages [first, last] (0-based, inclusive): inputs are stage first's
   // interface, outputs are stage last's interface.
   TensorMap runStages(size_t first, size_t last, const TensorMap &inputs);
+
+  // Throws Error before anything is allocated when `batch` samples through
+  // stages [first, last] would not fit this device (a binding beyond
+  // maxStorageBufferRange, a buffer beyond maxMemoryAllocationSize, more than
+  // its memory heaps hold); the message names the largest batch that fits.
+  // run and runStages check this themselves; call it to fail before making
+  // a large input.
+  void checkBatch(int64_t batch, size_t first, size_t last) const;
 
   // Device time of the last run, in ms, and per dispatch when profiling is on.
   void setProfiling(bool on);
