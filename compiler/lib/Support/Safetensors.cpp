@@ -20,14 +20,18 @@ static std::string shapeStr(const std::vector<int64_t> &shape) {
   return s + "]";
 }
 
+static llvm::Error fail(const std::string &why) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), why);
+}
+
 llvm::Expected<std::vector<NamedTensor>> readSafetensors(const std::string &path) {
-  auto fail = [&](const std::string &why) {
-    return llvm::createStringError(llvm::inconvertibleErrorCode(), why);
-  };
   auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/false);
   if (!file)
     return fail("cannot read: " + file.getError().message());
-  llvm::StringRef bytes = (*file)->getBuffer();
+  return parseSafetensors((*file)->getBuffer());
+}
+
+llvm::Expected<std::vector<NamedTensor>> parseSafetensors(llvm::StringRef bytes) {
   uint64_t headerSize = 0;
   if (bytes.size() < 8)
     return fail("not a .safetensors file: " + std::to_string(bytes.size()) + " bytes");
