@@ -98,7 +98,10 @@ llvm::Expected<std::vector<NamedTensor>> parseSafetensors(llvm::StringRef bytes)
     int64_t numel = *size / elemSize;
     t.data.resize(numel);
     if (dtype == "F32") {
-      std::memcpy(t.data.data(), data + begin, numel * 4);
+      // An empty tensor's vector may have no storage, and memcpy to null is
+      // undefined even for 0 bytes.
+      if (numel > 0)
+        std::memcpy(t.data.data(), data + begin, numel * 4);
     } else {
       for (int64_t i = 0; i < numel; ++i) {
         double d;
