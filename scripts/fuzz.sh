@@ -3,7 +3,7 @@
 # corpus: build-san/fuzz/<name> (kept between runs, new inputs land there)
 # plus the seeds (the zoo's and the tests' specs, tests/fuzz/seeds, bundles
 # compiled from small specs). Builds the harnesses first with
-# scripts/sanitize.sh --build-only (clang-22, ASan+UBSan) if needed.
+# scripts/sanitize.sh --build-only (clang-22, ASan+UBSan).
 #   scripts/fuzz.sh [SECONDS] [HARNESS...]   HARNESS: spec safetensors npy bundle
 # A crash, leak or timeout stops that harness, leaves its input as
 # build-san/fuzz/<name>-crash-* and makes the script fail.
@@ -15,8 +15,8 @@ HARNESSES=("$@")
 ((${#HARNESSES[@]})) || HARNESSES=(spec safetensors npy bundle)
 BUILD=${SPIRE_SAN_BUILD:-build-san}
 
-[[ -x $BUILD/bin/spire-fuzz-bundle && ${SPIRE_FUZZ_NO_BUILD:-0} == 1 ]] ||
-  scripts/sanitize.sh --build-only
+# SPIRE_FUZZ_NO_BUILD=1: the caller (scripts/sanitize.sh) has built them.
+[[ ${SPIRE_FUZZ_NO_BUILD:-0} == 1 ]] || scripts/sanitize.sh --build-only
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
