@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything Spire needs from Debian 12's packages (only what is
 # missing: quiet and quick on a machine that has them), then configures and
-# builds Spire in Release into build/. Safe to run again.
+# builds Spire in Release into build/. Safe to run again. With
+# --packages-only it stops after the packages (scripts/sanitize.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,7 @@ PACKAGES=(
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libflatbuffers-dev flatbuffers-compiler
   libvulkan-dev vulkan-validationlayers mesa-vulkan-drivers spirv-tools glslc
+  clang-22 libclang-rt-22-dev libfuzzer-22-dev
   catch2 python3-torch python3-torchvision python3-numpy python3-yaml python3-jsonschema python3-matplotlib
 )
 
@@ -25,5 +27,6 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+[[ ${1:-} == --packages-only ]] && exit 0
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build

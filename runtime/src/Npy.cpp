@@ -144,6 +144,10 @@ Tensor readNpy(const std::string &path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
     throw npyError(path, "is a directory, not a .npy file");
+  return readNpy(file, path);
+}
+
+Tensor readNpy(std::istream &file, const std::string &path) {
   char magic[8];
   if (!file.read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0)
     throw npyError(path, "not a .npy file (bad magic)");

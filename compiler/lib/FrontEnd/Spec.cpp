@@ -2,6 +2,13 @@
 
 namespace spire {
 
+SpecNode::SpecNode() = default;
+SpecNode::SpecNode(const SpecNode &) = default;
+SpecNode::SpecNode(SpecNode &&) noexcept = default;
+SpecNode &SpecNode::operator=(const SpecNode &) = default;
+SpecNode &SpecNode::operator=(SpecNode &&) noexcept = default;
+SpecNode::~SpecNode() = default;
+
 const SpecNode *SpecNode::get(const std::string &key) const {
   for (const auto &[k, v] : entries)
     if (k.scalar == key)

@@ -20,14 +20,18 @@ static std::string shapeStr(const std::vector<int64_t> &shape) {
   return s + "]";
 }
 
+static llvm::Error fail(const std::string &why) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), why);
+}
+
 llvm::Expected<std::vector<NamedTensor>> readSafetensors(const std::string &path) {
-  auto fail = [&](const std::string &why) {
-    return llvm::createStringError(llvm::inconvertibleErrorCode(), why);
-  };
   auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/false);
   if (!file)
     return fail("cannot read: " + file.getError().message());
-  llvm::StringRef bytes = (*file)->getBuffer();
+  return parseSafetensors((*file)->getBuffer());
+}
+
+llvm::Expected<std::vector<NamedTensor>> parseSafetensors(llvm::StringRef bytes) {
   uint64_t headerSize = 0;
   if (bytes.size() < 8)
     return fail("not a .safetensors file: " + std::to_string(bytes.size()) + " bytes");
@@ -94,7 +98,10 @@ llvm::Expected<std::vector<NamedTensor>> readSafetensors(const std::string &path
     int64_t numel = *size / elemSize;
     t.data.resize(numel);
     if (dtype == "F32") {
-      std::memcpy(t.data.data(), data + begin, numel * 4);
+      // An empty tensor's vector may have no storage, and memcpy to null is
+      // undefined even for 0 bytes.
+      if (numel > 0)
+        std::memcpy(t.data.data(), data + begin, numel * 4);
     } else {
       for (int64_t i = 0; i < numel; ++i) {
         double d;

@@ -25,6 +25,16 @@ struct SpecNode {
   std::vector<SpecNode> items;           // Kind::List
   std::vector<std::pair<SpecNode, SpecNode>> entries; // Kind::Map, in file order
 
+  // Defined in Spec.cpp, where SpecNode is complete: clang would otherwise
+  // define the destructor while instantiating pair<SpecNode, SpecNode>
+  // (with SpecNode still incomplete) and refuse the vector of pairs.
+  SpecNode();
+  SpecNode(const SpecNode &);
+  SpecNode(SpecNode &&) noexcept;
+  SpecNode &operator=(const SpecNode &);
+  SpecNode &operator=(SpecNode &&) noexcept;
+  ~SpecNode();
+
   bool isNull() const { return kind == Kind::Null; }
   bool isScalar() const { return kind == Kind::Scalar; }
   bool isList() const { return kind == Kind::List; }

@@ -24,6 +24,8 @@ struct NamedTensor {
 // tensor owns, and a shape whose byte count overflows are errors; any
 // problem is an error naming the tensor (the caller names the file).
 llvm::Expected<std::vector<NamedTensor>> readSafetensors(const std::string &path);
+// The same from a file's bytes (what the fuzz harness feeds).
+llvm::Expected<std::vector<NamedTensor>> parseSafetensors(llvm::StringRef bytes);
 llvm::Error writeSafetensors(const std::string &path, const std::vector<NamedTensor> &tensors);
 
 } // namespace spire
