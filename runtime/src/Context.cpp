@@ -1,5 +1,6 @@
 // The Vulkan instance, device discovery, and validation-message capture.
 #include "Internal.h"
+#include "PipelineCache.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -108,6 +109,7 @@ Context::Context(ContextOptions options) : impl_(std::make_unique<Impl>()) {
   const char *env = std::getenv("SPIRE_VALIDATION");
   impl_->validation = options.validation || (env && std::strcmp(env, "1") == 0);
   impl_->stagedUploads = options.stagedUploads;
+  impl_->pipelineCacheDir = pipelineCacheDir(options.pipelineCache);
 
   std::vector<const char *> layers, extensions;
   if (impl_->validation) {
