@@ -29,6 +29,7 @@ struct CommonOptions {
   int device = -1;                   // run/bench --device
   int batch = 0;                     // run/bench --batch (0: not given)
   int iters = 20;                    // bench --iters
+  int runIters = 0;                  // run --iters (0: no steady runs)
   bool profile = false;              // bench --profile
   std::string stages;                // run --stages A..B
   int microBatches = 0;              // run --micro-batches M
