@@ -10,7 +10,7 @@ PACKAGES=(
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libflatbuffers-dev flatbuffers-compiler
   libvulkan-dev vulkan-validationlayers mesa-vulkan-drivers spirv-tools glslc
-  catch2 python3-torch python3-torchvision python3-numpy python3-yaml python3-jsonschema python3-matplotlib
+  graphviz catch2 python3-torch python3-torchvision python3-numpy python3-yaml python3-jsonschema python3-matplotlib
 )
 
 missing=()

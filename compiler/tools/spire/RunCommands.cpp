@@ -538,6 +538,15 @@ void addRunCommands(CLI::App &app, CommonOptions &o) {
   devices->add_flag("--validate", o.validate, "enable the Vulkan validation layer");
 }
 
+std::string verifyBundle(const std::string &path) {
+  try {
+    Bundle::fromFile(path);
+    return "";
+  } catch (const Error &e) {
+    return e.what();
+  }
+}
+
 int nativeTarget(std::string &target) {
   try {
     Context context;
