@@ -8,11 +8,14 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <optional>
+#include <thread>
 
 using namespace spire;
 namespace fs = std::filesystem;
@@ -133,6 +136,31 @@ TEST_CASE("pipeline_cache_ignores_a_damaged_or_foreign_file", "[pipeline-cache]"
     CHECK(Model(context, bundle, context.defaultDevice()).pipelineCacheWarm());
   }
   CHECK(context.validationMessages().empty());
+}
+
+TEST_CASE("pipeline_cache_concurrent_loads_leave_one_valid_file", "[pipeline-cache]") {
+  // Loads in several threads, each with its own instance as separate
+  // processes would have, all write the same file: each through its own
+  // temporary and a rename, so the file is always whole and none is left.
+  std::string dir = freshDir("concurrent");
+  Bundle bundle = Bundle::fromFile(test::smallCnnBundle());
+  std::vector<std::thread> threads;
+  std::atomic<int> loaded{0};
+  for (int i = 0; i < 4; ++i)
+    threads.emplace_back([&] {
+      try {
+        Context context(withCache(dir));
+        Model model(context, bundle, context.defaultDevice());
+        ++loaded;
+      } catch (const std::exception &) {
+      }
+    });
+  for (std::thread &t : threads)
+    t.join();
+  CHECK(loaded == 4);
+  CHECK(std::distance(fs::directory_iterator(dir), fs::directory_iterator()) == 1);
+  Context context(withCache(dir));
+  CHECK(Model(context, bundle, context.defaultDevice()).pipelineCacheWarm());
 }
 
 TEST_CASE("pipeline_cache_off_writes_nothing", "[pipeline-cache]") {
