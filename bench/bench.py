@@ -84,8 +84,12 @@ class Spire:
         return bundle, seconds, arena
 
     def bench(self, bundle, batch, iters, profile=False):
-        out = run(self.binary, "bench", bundle, "--batch", batch, "--iters", iters,
-                  *(["--profile"] if profile else []))
+        # Loads stay cold, comparable with earlier sittings: no pipeline cache
+        # (on drivers that fill one, a warm load would not compare).
+        out = subprocess.run([str(a) for a in (self.binary, "bench", bundle, "--batch", batch,
+                                               "--iters", iters, *(["--profile"] if profile else []))],
+                             check=True, capture_output=True, text=True,
+                             env=dict(os.environ, SPIRE_PIPELINE_CACHE="off")).stdout
         result = {
             "load": number(r"load\s+([\d.]+) ms", out),
             "pipelines": number(r"load\s+[\d.]+ ms \(([\d.]+) ms", out),

@@ -12,7 +12,7 @@ PACKAGES=(
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libflatbuffers-dev flatbuffers-compiler
   libvulkan-dev vulkan-validationlayers mesa-vulkan-drivers spirv-tools glslc
   clang-22 libclang-rt-22-dev libfuzzer-22-dev
-  catch2 python3-torch python3-torchvision python3-numpy python3-yaml python3-jsonschema python3-matplotlib
+  graphviz catch2 python3-torch python3-torchvision python3-numpy python3-yaml python3-jsonschema python3-matplotlib
 )
 
 missing=()

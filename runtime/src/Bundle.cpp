@@ -162,6 +162,7 @@ void verify(Bundle::Impl &b) {
                   " bytes, the file has " + std::to_string(b.size));
   if (bundle::checksum(b.data + h.headerSize, b.size - h.headerSize) != h.checksum)
     fail(src, "checksum mismatch (the file is corrupt)");
+  b.checksum = h.checksum;
   if (h.manifestOffset < h.headerSize || h.manifestOffset > b.size ||
       h.manifestSize > b.size - h.manifestOffset || h.manifestSize == 0)
     fail(src, "manifest [" + std::to_string(h.manifestOffset) + ", +" +

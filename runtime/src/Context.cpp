@@ -1,5 +1,6 @@
 // The Vulkan instance, device discovery, and validation-message capture.
 #include "Internal.h"
+#include "PipelineCache.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -112,6 +113,7 @@ Context::Context(ContextOptions options) : impl_(std::make_unique<Impl>()) {
   // drivers crash on modules that are well formed but invalid.
   impl_->validation = options.validation || (env && std::strcmp(env, "1") == 0) || impl_->untrusted;
   impl_->stagedUploads = options.stagedUploads;
+  impl_->pipelineCacheDir = pipelineCacheDir(options.pipelineCache);
 
   std::vector<const char *> layers, extensions;
   if (impl_->validation) {

@@ -38,6 +38,7 @@ struct Bundle::Impl {
   const bundle::Model *manifest = nullptr;
   const uint8_t *weights = nullptr;
   uint64_t weightsSize = 0;
+  uint64_t checksum = 0; // the header's: names the bundle in the pipeline cache
 
   std::string name;
   int64_t batch = -1;
@@ -53,6 +54,7 @@ struct Context::Impl {
   bool validation = false;
   bool stagedUploads = false;
   bool untrusted = false;
+  std::string pipelineCacheDir; // empty: no on-disk pipeline cache
   std::vector<VkPhysicalDevice> physical;
   std::vector<DeviceInfo> devices;
 

@@ -50,7 +50,8 @@ void checkSubgroups(const Device &device, uint32_t apiVersion, const fb::Model &
   }
 }
 
-Kernels::Kernels(const Device &device, Context::Impl &context, const fb::Model &manifest)
+Kernels::Kernels(const Device &device, Context::Impl &context, const fb::Model &manifest,
+                 VkPipelineCache cache)
     : Kernels(device.device) {
   size_t seenMessages = context.messageCount();
   const VkPhysicalDeviceLimits &limits = device.limits;
@@ -106,12 +107,13 @@ Kernels::Kernels(const Device &device, Context::Impl &context, const fb::Model &
     vkCheck(vkCreatePipelineLayout(device_, &layoutInfo, nullptr, &layouts_.back()),
             "vkCreatePipelineLayout");
   }
-  createPipelines(manifest);
+  createPipelines(manifest, cache);
 }
 
 // The driver compiles each pipeline; do that on every core (pipelines may
-// be created from several threads at once).
-void Kernels::createPipelines(const fb::Model &manifest) {
+// be created from several threads at once, and a pipeline cache is
+// internally synchronized).
+void Kernels::createPipelines(const fb::Model &manifest, VkPipelineCache cache) {
   size_t count = manifest.kernels()->size();
   auto start = std::chrono::steady_clock::now();
   pipelines_.assign(count, VK_NULL_HANDLE);
@@ -125,7 +127,7 @@ void Kernels::createPipelines(const fb::Model &manifest) {
       pipe.stage.module = shaders_[k];
       pipe.stage.pName = manifest.kernels()->Get(k)->entry_point()->c_str();
       pipe.layout = layouts_[k];
-      results[k] = vkCreateComputePipelines(device_, VK_NULL_HANDLE, 1, &pipe, nullptr, &pipelines_[k]);
+      results[k] = vkCreateComputePipelines(device_, cache, 1, &pipe, nullptr, &pipelines_[k]);
     }
   };
   std::vector<std::thread> threads;

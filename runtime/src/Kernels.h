@@ -19,8 +19,10 @@ class Kernels {
 public:
   // Stops at the first Vulkan validation message `context` reports for a
   // shader module, before a driver compiles it; throws Error(Device) for a
-  // kernel binding more buffers than the device allows.
-  Kernels(const Device &device, Context::Impl &context, const bundle::Model &manifest);
+  // kernel binding more buffers than the device allows. Pipelines are
+  // created through `cache` when it is not VK_NULL_HANDLE.
+  Kernels(const Device &device, Context::Impl &context, const bundle::Model &manifest,
+          VkPipelineCache cache = VK_NULL_HANDLE);
   Kernels(const Kernels &) = delete;
   Kernels &operator=(const Kernels &) = delete;
   ~Kernels();
@@ -35,7 +37,7 @@ private:
   // Delegated to first, so that a throw in the public constructor runs the
   // destructor and frees what was already made.
   explicit Kernels(VkDevice device) : device_(device) {}
-  void createPipelines(const bundle::Model &manifest);
+  void createPipelines(const bundle::Model &manifest, VkPipelineCache cache);
 
   VkDevice device_ = VK_NULL_HANDLE;
   std::vector<VkShaderModule> shaders_;

@@ -6,6 +6,7 @@
 #include "Bindings.h"
 #include "Commands.h"
 #include "Memory.h"
+#include "PipelineCache.h"
 
 #include "spire/Checked.h"
 
@@ -73,6 +74,7 @@ struct Model::Impl {
   // Made in this order, destroyed in reverse: the device last.
   Device device;
   Commands commands;
+  PipelineCache pipelineCache;
   Kernels kernels;
   Buffer weights;
   Buffer staging;
@@ -93,9 +95,12 @@ struct Model::Impl {
 
   Impl(Context::Impl &c, const Bundle &b, uint32_t deviceIndex)
       : context(c), bundle(b.impl()), bundleRef(&b), device(c, deviceIndex, *bundle.manifest),
-        commands(device), kernels(device, c, *bundle.manifest),
+        commands(device), pipelineCache(device, c.pipelineCacheDir, bundle.checksum),
+        kernels(device, c, *bundle.manifest, pipelineCache.handle()),
         weights(uploadWeights(device, commands, bundle, c.stagedUploads)),
-        stages(bundle.stages.size()) {}
+        stages(bundle.stages.size()) {
+    pipelineCache.save();
+  }
   // The members free what the device may still be using: wait for it.
   ~Impl() { vkDeviceWaitIdle(device.device); }
 
@@ -260,5 +265,7 @@ void Model::checkBatch(int64_t batch, size_t first, size_t last) const {
 }
 
 double Model::pipelineCreateMs() const { return impl_->kernels.createMs(); }
+const std::string &Model::pipelineCacheFile() const { return impl_->pipelineCache.file(); }
+bool Model::pipelineCacheWarm() const { return impl_->pipelineCache.warm(); }
 
 } // namespace spire

@@ -17,3 +17,6 @@ config.environment["PATH"] = os.pathsep.join(
 # message it reports is an error (see ContextOptions::validation).
 config.environment["SPIRE_VALIDATION"] = "1"
 config.substitutions.append(("%specs", os.path.join(config.spire_source_dir, "specs")))
+# Bundles the tests load keep their pipelines in the build tree, not in the
+# user's cache (tests that check the cache point it elsewhere themselves).
+config.environment["SPIRE_PIPELINE_CACHE"] = os.path.join(config.test_exec_root, "pipeline-cache")

@@ -284,6 +284,15 @@ int runCompile(const CommonOptions &o) {
   return kExitOk;
 }
 
+int runGraph(const CommonOptions &o) {
+  if (isBundlePath(o.spec))
+    return runGraphOfBundle(o);
+  LoadedSpec loaded;
+  if (int rc = loadSpec(o, loaded); rc >= 0)
+    return rc;
+  return runGraphOfSpec(*loaded.spec, o);
+}
+
 int runSplit(const CommonOptions &o) {
   LoadedSpec loaded;
   if (int rc = loadSpec(o, loaded); rc >= 0)
@@ -313,6 +322,17 @@ void addCommands(CLI::App &app, CommonOptions &o) {
       "split", "propose split points that balance FLOPs and interface sizes");
   addSpecArgs(split, o);
   split->add_option("--stages", o.splitStages, "number of stages")->required()->check(CLI::Range(1, 64));
+
+  CLI::App *graph = app.add_subcommand(
+      "graph", "draw a spec or a bundle: layers or dispatches, blocks, stages and cut tensors");
+  graph->add_option("model", o.spec, "model spec (YAML) or compiled bundle (.spire)")->required();
+  graph->add_option("--set", o.sets, "bind a size symbol, e.g. --set L=128 (repeatable)");
+  graph->add_option("-o,--output", o.output,
+                    "picture to write: .svg or .png (through Graphviz's dot) or .dot "
+                    "(default: DOT on stdout)");
+  graph->add_option("--depth", o.graphDepth,
+                    "open blocks only this many levels deep; deeper ones are one node each")
+      ->check(CLI::Range(0, 64));
 
   CLI::App *compile = app.add_subcommand("compile", "compile a spec to a .spire bundle");
   addSpecArgs(compile, o);
@@ -362,6 +382,8 @@ int runSelected(CLI::App &app, const CommonOptions &o) {
     return runCompile(o);
   if (app.got_subcommand("split"))
     return runSplit(o);
+  if (app.got_subcommand("graph"))
+    return runGraph(o);
   return runRunCommand(app, o);
 }
 

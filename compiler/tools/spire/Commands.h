@@ -8,6 +8,10 @@
 #include <string>
 #include <vector>
 
+namespace spire {
+struct SpecModule;
+}
+
 namespace spire::cli {
 
 inline constexpr int kExitOk = 0;
@@ -29,6 +33,7 @@ struct CommonOptions {
   int device = -1;                   // run/bench --device
   int batch = 0;                     // run/bench --batch (0: not given)
   int iters = 20;                    // bench --iters
+  int runIters = 0;                  // run --iters (0: no steady runs)
   bool profile = false;              // bench --profile
   std::string stages;                // run --stages A..B
   int microBatches = 0;              // run --micro-batches M
@@ -50,6 +55,7 @@ struct CommonOptions {
   std::string cppNamespace;          // compile --namespace
   bool validate = false;             // run/bench --validate
   bool untrusted = false;            // run/bench --untrusted
+  int graphDepth = -1;               // graph --depth (-1: every block open)
   std::optional<std::string> profileDevice; // devices --profile [N] ("": no N, the best device)
 };
 
@@ -59,6 +65,16 @@ int runSelected(CLI::App &app, const CommonOptions &options);
 // run, bench, devices (RunCommands.cpp): the verbs that use the runtime.
 void addRunCommands(CLI::App &app, CommonOptions &options);
 int runRunCommand(CLI::App &app, const CommonOptions &options);
+// graph (GraphCommand.cpp): the model as a picture, from a checked spec or
+// (`o.spec` ending in .spire) from a bundle.
+bool isBundlePath(const std::string &path);
+int runGraphOfSpec(SpecModule &spec, const CommonOptions &o);
+int runGraphOfBundle(const CommonOptions &o);
+
+// Why the runtime refuses the bundle at `path` (header, checksum, manifest),
+// or "" when it reads it.
+std::string verifyBundle(const std::string &path);
+
 // `--target native`: sets `target` to the built-in profile that fits the
 // default Vulkan device; returns -1, or the exit code when there is none.
 int nativeTarget(std::string &target);

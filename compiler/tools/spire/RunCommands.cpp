@@ -222,6 +222,46 @@ std::vector<uint32_t> parsePlacement(const std::string &text, size_t stages, uin
   return placement;
 }
 
+// What the on-disk pipeline cache did for a load.
+std::string cacheNote(const Model &model) {
+  if (model.pipelineCacheFile().empty())
+    return "pipeline cache off";
+  return std::string("pipeline cache ") + (model.pipelineCacheWarm() ? "warm" : "cold");
+}
+
+using Clock = std::chrono::steady_clock;
+double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+// Host wall times of `iters` more runs, sorted.
+template <typename Run> std::vector<double> steady(int iters, Run run) {
+  std::vector<double> wall;
+  for (int i = 0; i < iters; ++i) {
+    auto start = Clock::now();
+    run();
+    wall.push_back(ms(Clock::now() - start));
+  }
+  std::sort(wall.begin(), wall.end());
+  return wall;
+}
+
+// Load, first run and steady runs apart: the first run also pays for the
+// driver's deferred compiles and first-use allocations, often many times a
+// steady run, so one number for it would mislead.
+void printRunTimes(double loadMs, const std::string &loadNote, double firstMs,
+                   const std::vector<double> &wall, const std::vector<double> &device) {
+  std::printf("load   %.3f ms%s\n", loadMs, loadNote.c_str());
+  std::printf("first  %.3f ms (first run: also the driver's deferred compiles)\n", firstMs);
+  if (wall.empty()) {
+    std::printf("steady: not measured; add --iters K for K more runs\n");
+    return;
+  }
+  std::printf("steady host   min %.3f ms  median %.3f ms (%zu runs)\n", wall.front(),
+              wall[wall.size() / 2], wall.size());
+  if (!device.empty())
+    std::printf("steady device min %.3f ms  median %.3f ms\n", device.front(),
+                device[device.size() / 2]);
+}
+
 int runRun(const CommonOptions &o) {
   RunSetup s = open(o);
   const auto &stages = s.bundle.stages();
@@ -239,9 +279,12 @@ int runRun(const CommonOptions &o) {
   // cannot hold fails with advice instead of first filling host memory.
   bool pipelined = o.microBatches > 0 || !o.place.empty();
   std::optional<Model> model;
+  double loadMs = 0;
   if (!pipelined) {
     warnIfOtherTarget(s.context, s.bundle, {s.device});
+    auto loadStart = Clock::now();
     model.emplace(s.context, s.bundle, s.device);
+    loadMs = ms(Clock::now() - loadStart);
     model->checkBatch(batch, first, last);
   }
 
@@ -281,17 +324,36 @@ int runRun(const CommonOptions &o) {
                           " device(s) here; override it with --place");
     }
     warnIfOtherTarget(s.context, s.bundle, placement);
+    auto loadStart = Clock::now();
     Pipeline pipeline(s.context, s.bundle, placement);
+    loadMs = ms(Clock::now() - loadStart);
     size_t parts = std::max(1, o.microBatches);
+    auto firstStart = Clock::now();
     outputs = pipeline.run(inputs, parts);
+    double firstMs = ms(Clock::now() - firstStart);
     std::printf("pipeline: %zu stage(s) on device(s)", stages.size());
     for (uint32_t d : placement)
       std::printf(" %u", d);
     std::printf(", %zu micro-batch(es)\n", parts);
+    printRunTimes(loadMs, "", firstMs,
+                  steady(o.runIters, [&] { pipeline.run(inputs, parts); }), {});
   } else {
-    outputs = o.stages.empty() ? model->run(inputs) : model->runStages(first, last, inputs);
-    std::printf("device %u: %s (%s); %.3f ms on the device\n", s.device,
-                model->device().name.c_str(), kindName(model->device().kind), model->lastDeviceMs());
+    auto runOnce = [&] {
+      return o.stages.empty() ? model->run(inputs) : model->runStages(first, last, inputs);
+    };
+    auto firstStart = Clock::now();
+    outputs = runOnce();
+    double firstMs = ms(Clock::now() - firstStart);
+    std::printf("device %u: %s (%s)
+", s.device, model->device().name.c_str(),
+                kindName(model->device().kind));
+    std::vector<double> device;
+    std::vector<double> wall = steady(o.runIters, [&] {
+      runOnce();
+      device.push_back(model->lastDeviceMs());
+    });
+    std::sort(device.begin(), device.end());
+    printRunTimes(loadMs, " (" + cacheNote(*model) + ")", firstMs, wall, device);
   }
   if (isSafetensors(o.outputFile)) {
     writeInterface(o.outputFile, outputs);
@@ -311,8 +373,6 @@ int runRun(const CommonOptions &o) {
 }
 
 int runBench(const CommonOptions &o) {
-  using Clock = std::chrono::steady_clock;
-  auto ms = [](Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); };
   RunSetup s = open(o);
   warnIfOtherTarget(s.context, s.bundle, {s.device});
   auto loadStart = Clock::now();
@@ -345,8 +405,8 @@ int runBench(const CommonOptions &o) {
   std::printf("%s (target %s) on %s, batch %lld, %zu iterations\n", s.bundle.name().c_str(),
               s.bundle.target().name.empty() ? "not recorded" : s.bundle.target().name.c_str(),
               model.device().name.c_str(), static_cast<long long>(batch), wall.size());
-  std::printf("load   %.3f ms (%.3f ms of it creating pipelines in the driver)\n", loadMs,
-              model.pipelineCreateMs());
+  std::printf("load   %.3f ms (%.3f ms of it creating pipelines in the driver; %s)\n", loadMs,
+              model.pipelineCreateMs(), cacheNote(model).c_str());
   std::printf("first  %.3f ms (first run: also the driver's deferred compiles)\n", firstMs);
   std::printf("host   min %.3f ms  median %.3f ms\n", wall.front(), median);
   std::printf("device min %.3f ms  median %.3f ms\n", device.front(), device[device.size() / 2]);
@@ -466,6 +526,10 @@ void addRunCommands(CLI::App &app, CommonOptions &o) {
                   "pipeline the stages over this many micro-batches")
       ->transform(wholeNumber(1, 65535));
   run->add_option("--place", o.place, "stage placement STAGE:DEVICE,... (pipelined run)");
+  run->add_option("--iters", o.runIters,
+                  "after the first run, time this many more (steady state; the outputs "
+                  "written are the first run's)")
+      ->transform(wholeNumber(1, 100000));
 
   CLI::App *bench = app.add_subcommand("bench", "time a bundle: latency and throughput");
   addBundleArgs(bench, o);
@@ -486,6 +550,15 @@ void addRunCommands(CLI::App &app, CommonOptions &o) {
       ->expected(0, 1)
       ->transform(wholeNumber(0, kMaxDevice));
   devices->add_flag("--validate", o.validate, "enable the Vulkan validation layer");
+}
+
+std::string verifyBundle(const std::string &path) {
+  try {
+    Bundle::fromFile(path);
+    return "";
+  } catch (const Error &e) {
+    return e.what();
+  }
 }
 
 int nativeTarget(std::string &target) {

@@ -120,6 +120,12 @@ struct ContextOptions {
   // and, as `validation` is then on too, the validation layer's SPIR-V
   // validator, before a driver sees it. Also on when SPIRE_UNTRUSTED=1.
   bool untrusted = false;
+  // Where compiled pipelines are kept between processes, so that loading the
+  // same bundle again on the same device and driver can skip the driver's
+  // compiles: a directory, or "off". Empty: $SPIRE_PIPELINE_CACHE (a
+  // directory or "off") if set, else $XDG_CACHE_HOME/spire, else
+  // ~/.cache/spire. A missing, stale or corrupt file is ignored.
+  std::string pipelineCache;
 };
 
 // A Vulkan instance. Devices are created from it.
@@ -204,6 +210,11 @@ public:
   // pipelines while it loaded (pipelines are created on every core; a driver
   // may also compile lazily, at first use).
   double pipelineCreateMs() const;
+  // The on-disk pipeline cache file of this bundle, device and driver
+  // (empty when the cache is off), and whether this load found a valid one
+  // there and handed it to the driver (a warm load).
+  const std::string &pipelineCacheFile() const;
+  bool pipelineCacheWarm() const;
 
   struct Impl;
 
