@@ -344,8 +344,7 @@ int runRun(const CommonOptions &o) {
     auto firstStart = Clock::now();
     outputs = runOnce();
     double firstMs = ms(Clock::now() - firstStart);
-    std::printf("device %u: %s (%s)
-", s.device, model->device().name.c_str(),
+    std::printf("device %u: %s (%s)\n", s.device, model->device().name.c_str(),
                 kindName(model->device().kind));
     std::vector<double> device;
     std::vector<double> wall = steady(o.runIters, [&] {
