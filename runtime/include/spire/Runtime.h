@@ -51,6 +51,17 @@ struct Tensor {
 
 using TensorMap = std::map<std::string, Tensor>;
 
+// A borrowed dense, row-major host tensor: `size` floats at `data`, read
+// only during the call it is passed to (how the Python bindings pass NumPy
+// arrays without copying them into Tensors).
+struct TensorView {
+  std::vector<int64_t> shape;
+  const float *data = nullptr;
+  size_t size = 0;
+};
+
+using TensorViewMap = std::map<std::string, TensorView>;
+
 struct StageInfo {
   std::string name;
   std::vector<TensorInfo> inputs;
@@ -180,6 +191,8 @@ public:
   // Runs stages [first, last] (0-based, inclusive): inputs are stage first's
   // interface, outputs are stage last's interface.
   TensorMap runStages(size_t first, size_t last, const TensorMap &inputs);
+  // runStages on borrowed inputs, read where they are.
+  TensorMap runStagesOnViews(size_t first, size_t last, const TensorViewMap &inputs);
 
   // Device time of the last run, in ms, and per dispatch when profiling is on.
   void setProfiling(bool on);
