@@ -11,6 +11,7 @@ PACKAGES=(
   libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libflatbuffers-dev flatbuffers-compiler
   libvulkan-dev vulkan-validationlayers mesa-vulkan-drivers spirv-tools glslc
   catch2 python3-torch python3-torchvision python3-numpy python3-yaml python3-jsonschema python3-matplotlib
+  pybind11-dev python3-dev python3-pytest
 )
 
 missing=()
