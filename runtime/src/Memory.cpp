@@ -200,11 +200,11 @@ StagingLayout::StagingLayout(const fb::Stage &first, const fb::Stage &last, int6
     size += t->region()->size() * batch;
 }
 
-void writeInputs(const Buffer &staging, const StagingLayout &layout, const TensorMap &inputs) {
+void writeInputs(const Buffer &staging, const StagingLayout &layout, const TensorViewMap &inputs) {
   VkDeviceSize offset = 0;
   for (const fb::Tensor *t : *layout.first->inputs()) {
-    const Tensor &x = inputs.at(t->name()->str());
-    std::memcpy(static_cast<char *>(staging.mapped) + offset, x.data.data(), x.data.size() * 4);
+    const TensorView &x = inputs.at(t->name()->str());
+    std::memcpy(static_cast<char *>(staging.mapped) + offset, x.data, x.size * 4);
     offset += t->region()->size() * layout.batch;
   }
 }

@@ -78,7 +78,7 @@ class Commands;
 // Upload: host `inputs` (checked against `layout.first`'s inputs) into the
 // mapped `staging`, then commands copying them on into the first stage's
 // `arena`.
-void writeInputs(const Buffer &staging, const StagingLayout &layout, const TensorMap &inputs);
+void writeInputs(const Buffer &staging, const StagingLayout &layout, const TensorViewMap &inputs);
 void copyInputs(Commands &commands, const Buffer &staging, const StagingLayout &layout,
                 VkBuffer arena);
 // Commands copying stage `s`'s outputs from its `arena` into the inputs of

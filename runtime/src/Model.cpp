@@ -23,7 +23,7 @@ std::string shapeText(const std::vector<int64_t> &shape) {
 
 // Checks `inputs` against a stage's interface `wanted`; returns their batch
 // (the compiled one, else 1, when there are none).
-static int64_t checkInputs(const std::vector<TensorInfo> &wanted, const TensorMap &inputs,
+static int64_t checkInputs(const std::vector<TensorInfo> &wanted, const TensorViewMap &inputs,
                            int64_t compiledBatch) {
   std::string names;
   for (const TensorInfo &t : wanted)
@@ -37,7 +37,7 @@ static int64_t checkInputs(const std::vector<TensorInfo> &wanted, const TensorMa
     if (it == inputs.end())
       throw Error(Error::Kind::Input, "missing input '" + t.name + "': expected " +
                                           shapeText(t.shape) + " f32; all inputs: " + names);
-    const Tensor &x = it->second;
+    const TensorView &x = it->second;
     bool ok = x.shape.size() == t.shape.size() && !x.shape.empty() && x.shape[0] >= 1;
     for (size_t i = 0; ok && i < t.shape.size(); ++i)
       ok = t.shape[i] < 0 || x.shape[i] == t.shape[i];
@@ -46,12 +46,12 @@ static int64_t checkInputs(const std::vector<TensorInfo> &wanted, const TensorMa
                                           (t.shape[0] < 0 ? " (any N)" : "") + " but got " +
                                           shapeText(x.shape));
     std::optional<int64_t> numel = checkedProduct(x.shape, int64_t(1));
-    if (!numel || static_cast<int64_t>(x.data.size()) != *numel)
+    if (!numel || static_cast<int64_t>(x.size) != *numel)
       throw Error(Error::Kind::Input, "input '" + t.name + "': shape " + shapeText(x.shape) +
                                           " needs " +
                                           (numel ? std::to_string(*numel) : "over 2^63") +
                                           " values but the tensor holds " +
-                                          std::to_string(x.data.size()));
+                                          std::to_string(x.size));
     if (batch >= 0 && x.shape[0] != batch)
       throw Error(Error::Kind::Input, "input '" + t.name + "' has batch " +
                                           std::to_string(x.shape[0]) + " but another input has " +
@@ -114,8 +114,16 @@ struct Model::Impl {
   void prepareStage(size_t s, int64_t batch);
   std::vector<std::string> record(size_t first, size_t last, const StagingLayout &io);
   void readTimes(const std::vector<std::string> &layers);
-  TensorMap run(size_t first, size_t last, const TensorMap &inputs);
+  TensorMap run(size_t first, size_t last, const TensorViewMap &inputs);
 };
+
+// Owned tensors seen as views: the one input path.
+static TensorViewMap viewsOf(const TensorMap &inputs) {
+  TensorViewMap views;
+  for (const auto &[name, t] : inputs)
+    views.emplace(name, TensorView{t.shape, t.data.data(), t.data.size()});
+  return views;
+}
 
 // Arena and bindings for `batch`: the arena only grows, the bindings follow
 // every change of batch.
@@ -193,7 +201,7 @@ void Model::Impl::readTimes(const std::vector<std::string> &layers) {
       profile.push_back({layers[i], (ticks[i + 1] - ticks[i]) * period});
 }
 
-TensorMap Model::Impl::run(size_t first, size_t last, const TensorMap &inputs) {
+TensorMap Model::Impl::run(size_t first, size_t last, const TensorViewMap &inputs) {
   const std::vector<StageInfo> &infos = bundle.stages;
   checkStages(first, last);
   size_t seen = context.messageCount();
@@ -234,7 +242,7 @@ const DeviceInfo &Model::device() const { return impl_->device.info; }
 
 TensorMap Model::run(const TensorMap &inputs) {
   std::lock_guard<std::mutex> lock(impl_->mutex);
-  TensorMap outputs = impl_->run(0, impl_->bundle.stages.size() - 1, inputs);
+  TensorMap outputs = impl_->run(0, impl_->bundle.stages.size() - 1, viewsOf(inputs));
   // The last stage may carry tensors beyond the model outputs; return those.
   TensorMap result;
   for (const TensorInfo &t : impl_->bundle.outputs)
@@ -243,6 +251,11 @@ TensorMap Model::run(const TensorMap &inputs) {
 }
 
 TensorMap Model::runStages(size_t first, size_t last, const TensorMap &inputs) {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->run(first, last, viewsOf(inputs));
+}
+
+TensorMap Model::runStagesOnViews(size_t first, size_t last, const TensorViewMap &inputs) {
   std::lock_guard<std::mutex> lock(impl_->mutex);
   return impl_->run(first, last, inputs);
 }

@@ -38,6 +38,13 @@ grep_log "from the checkpoint equal the whole model" || { echo "FAIL split outpu
 check "installed spire compiles a bundle" "$prefix/bin/spire" compile "$src/specs/small_cnn.yaml" -o "$tmp/cnn.spire"
 check "run classify on it" "$tmp/classify/spire-example-classify" "$tmp/cnn.spire"
 grep_log "top classes" || { echo "FAIL classify output"; failed=$((failed + 1)); }
+# The Python package, when built: installed, it imports, compiles and runs.
+for site in "$prefix"/lib/python3*/dist-packages; do
+  [[ -d $site/spire ]] || continue
+  check "installed Python package compiles and runs a spec" env PYTHONPATH="$site" \
+    /usr/bin/python3 -c "import numpy, spire; m = spire.Model(spire.compile('$src/specs/small_cnn.yaml'));
+assert m(image=numpy.ones((1, 3, 32, 32), numpy.float32))['fc2'].shape == (1, 10)"
+done
 
 check "plain Makefile example" make -C "$src/examples/makefile" SPIRE_PREFIX="$prefix" BUILD="$tmp/mk"
 check "run the Makefile build" "$tmp/mk/classify"

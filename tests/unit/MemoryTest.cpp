@@ -85,7 +85,7 @@ TEST_CASE("memory_staging_holds_inputs_then_outputs", "[memory]") {
   Tensor x{{2, 3, 32, 32}, std::vector<float>(2 * 3072)};
   for (size_t i = 0; i < x.data.size(); ++i)
     x.data[i] = static_cast<float>(i);
-  writeInputs(staging, io, {{"image", x}});
+  writeInputs(staging, io, {{"image", TensorView{x.shape, x.data.data(), x.data.size()}}});
   CHECK(std::memcmp(staging.mapped, x.data.data(), 2 * image) == 0);
 
   // What the device would leave behind the inputs comes back as tensors.

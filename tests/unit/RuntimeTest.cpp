@@ -53,6 +53,20 @@ TEST_CASE("runtime_rejects_wrong_inputs", "[runtime]") {
   CHECK(l.context.validationMessages().empty());
 }
 
+TEST_CASE("runtime_views_equal_owned_inputs", "[runtime]") {
+  Loaded l;
+  Tensor image = ramp({2, 3, 32, 32}, 0.5f);
+  TensorViewMap views{{"image", TensorView{image.shape, image.data.data(), image.data.size()}}};
+  TensorMap owned = l.model.runStages(0, 1, {{"image", image}});
+  TensorMap borrowed = l.model.runStagesOnViews(0, 1, views);
+  CHECK(borrowed.at("fc2").data == owned.at("fc2").data);
+  // Views are checked as tensors are.
+  views["image"].size -= 1;
+  CHECK_THROWS_WITH(l.model.runStagesOnViews(0, 1, views),
+                    Catch::Contains("needs 6144 values but the tensor holds 6143"));
+  CHECK(l.context.validationMessages().empty());
+}
+
 TEST_CASE("runtime_batch_rows_equal_single_runs", "[runtime]") {
   Loaded l;
   Tensor batch = ramp({3, 3, 32, 32}, 0.5f);

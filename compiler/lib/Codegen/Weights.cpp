@@ -29,8 +29,12 @@ FailureOr<WeightStore> WeightStore::readSafetensors(MLIRContext &ctx, const std:
     emitError(FileLineColLoc::get(&ctx, path, 0, 0)) << llvm::toString(tensors.takeError());
     return failure();
   }
+  return fromTensors(std::move(*tensors));
+}
+
+WeightStore WeightStore::fromTensors(std::vector<NamedTensor> tensors) {
   WeightStore store;
-  for (NamedTensor &t : *tensors)
+  for (NamedTensor &t : tensors)
     store.tensors_[t.name] = WeightTensor{std::move(t.shape), std::move(t.data)};
   return store;
 }

@@ -5,7 +5,7 @@
 #include "spire/Bundle/BundleWriter.h"
 #include "spire/Bundle/Embedding.h"
 #include "spire/Codegen/Codegen.h"
-#include "spire/FrontEnd/ModuleBuilder.h"
+#include "spire/Driver/Driver.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
@@ -21,42 +21,23 @@ namespace {
 
 // A spec loaded and checked, with diagnostics printed compiler-style
 // (file:line:col, the YAML line and a caret) as they are reported.
-struct LoadedSpec {
-  mlir::MLIRContext context;
-  llvm::SourceMgr sourceMgr;
+struct LoadedSpec : SpecSession {
   std::unique_ptr<mlir::SourceMgrDiagnosticHandler> handler;
-  mlir::FailureOr<SpecModule> spec = mlir::failure();
 };
-
-bool parseSets(const std::vector<std::string> &sets, BuildOptions &options) {
-  for (const std::string &s : sets) {
-    size_t eq = s.find('=');
-    int64_t value = 0;
-    if (eq == std::string::npos || eq == 0 ||
-        llvm::StringRef(s).substr(eq + 1).getAsInteger(10, value) || value < 1) {
-      llvm::errs() << "error: --set expects SYMBOL=SIZE with SIZE >= 1, got '" << s << "'\n";
-      return false;
-    }
-    options.symbolValues[s.substr(0, eq)] = value;
-  }
-  return true;
-}
 
 // Returns an exit code, or -1 when the spec is loaded and checked.
 int loadSpec(const CommonOptions &o, LoadedSpec &loaded) {
   BuildOptions options;
-  if (!parseSets(o.sets, options))
+  if (std::optional<std::string> error = parseSymbolSets(o.sets, options)) {
+    llvm::errs() << "error: " << *error << "\n";
     return kExitUsage;
+  }
   auto file = llvm::MemoryBuffer::getFile(o.spec, /*IsText=*/true);
   if (!file) {
     llvm::errs() << "error: cannot read spec '" << o.spec << "': " << file.getError().message()
                  << "\n";
     return kExitSpec;
   }
-  llvm::StringRef text = (*file)->getBuffer();
-  std::string copy = text.str();
-  loaded.sourceMgr.AddNewSourceBuffer(std::move(*file), llvm::SMLoc());
-  loaded.context.printOpOnDiagnostic(false);
   loaded.handler = std::make_unique<mlir::SourceMgrDiagnosticHandler>(loaded.sourceMgr,
                                                                        &loaded.context);
   // A whole-file problem (a weights file, say) has no line: `FILE: error:`
@@ -74,11 +55,7 @@ int loadSpec(const CommonOptions &o, LoadedSpec &loaded) {
       llvm::errs() << "note: " << note << "\n";
     return mlir::success();
   });
-  loaded.spec = buildSpecModule(loaded.context, o.spec, copy, options);
-  if (mlir::failed(loaded.spec))
-    return kExitSpec;
-  noteSplitInterfaces(*loaded.spec);
-  return -1;
+  return mlir::succeeded(spire::loadSpec(loaded, std::move(*file), options)) ? -1 : kExitSpec;
 }
 
 int runCheck(const CommonOptions &o) {
@@ -182,17 +159,10 @@ int runCompile(const CommonOptions &o) {
     return kExitUsage;
   }
 
-  mlir::FailureOr<WeightStore> weights = mlir::failure();
-  if (o.weights.empty()) {
-    weights = WeightStore::random(spec);
-  } else {
-    weights = WeightStore::readSafetensors(loaded.context, o.weights);
-    if (mlir::failed(weights) || mlir::failed(weights->checkAgainst(spec, o.weights)))
-      return kExitSpec;
-  }
-  if (mlir::failed(checkStaticSizes(spec)))
+  mlir::FailureOr<WeightStore> weights = specWeights(loaded, o.weights);
+  if (mlir::failed(weights))
     return kExitSpec;
-  mlir::FailureOr<CompiledModel> model = compileModel(*spec.module, *weights, options);
+  mlir::FailureOr<CompiledModel> model = compileSpec(loaded, *weights, options);
   if (mlir::failed(model))
     return kExitSpec;
   if (options.dump != CodegenOptions::Dump::None)

@@ -51,6 +51,17 @@ struct Tensor {
 
 using TensorMap = std::map<std::string, Tensor>;
 
+// A borrowed dense, row-major host tensor: `size` floats at `data`, read
+// only during the call it is passed to (how the Python bindings pass NumPy
+// arrays without copying them into Tensors).
+struct TensorView {
+  std::vector<int64_t> shape;
+  const float *data = nullptr;
+  size_t size = 0;
+};
+
+using TensorViewMap = std::map<std::string, TensorView>;
+
 struct StageInfo {
   std::string name;
   std::vector<TensorInfo> inputs;
@@ -193,6 +204,8 @@ public:
   // Runs stages [first, last] (0-based, inclusive): inputs are stage first's
   // interface, outputs are stage last's interface.
   TensorMap runStages(size_t first, size_t last, const TensorMap &inputs);
+  // runStages on borrowed inputs, read where they are.
+  TensorMap runStagesOnViews(size_t first, size_t last, const TensorViewMap &inputs);
 
   // Throws Error before anything is allocated when `batch` samples through
   // stages [first, last] would not fit this device (a binding beyond

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "spire/FrontEnd/ModuleBuilder.h"
+#include "spire/Support/Safetensors.h"
 
 #include "llvm/ADT/StringMap.h"
 
@@ -28,6 +29,8 @@ public:
   // file name) through the context's diagnostics.
   static mlir::FailureOr<WeightStore> readSafetensors(mlir::MLIRContext &ctx,
                                                       const std::string &path);
+  // Takes tensors a caller already holds (the Python bindings' arrays).
+  static WeightStore fromTensors(std::vector<NamedTensor> tensors);
   // Checks the store against every layer's parameters: missing, unexpected,
   // mis-shaped tensors are errors at the layer's location.
   mlir::LogicalResult checkAgainst(SpecModule &spec, const std::string &source);

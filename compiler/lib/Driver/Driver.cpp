@@ -1,0 +1,62 @@
+#include "spire/Driver/Driver.h"
+
+#include "spire/Analysis/Summary.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/StringRef.h"
+
+namespace spire {
+
+std::optional<std::string> parseSymbolSets(const std::vector<std::string> &sets,
+                                           BuildOptions &options) {
+  for (const std::string &s : sets) {
+    size_t eq = s.find('=');
+    int64_t value = 0;
+    if (eq == std::string::npos || eq == 0 ||
+        llvm::StringRef(s).substr(eq + 1).getAsInteger(10, value) || value < 1)
+      return "--set expects SYMBOL=SIZE with SIZE >= 1, got '" + s + "'";
+    options.symbolValues[s.substr(0, eq)] = value;
+  }
+  return std::nullopt;
+}
+
+mlir::LogicalResult loadSpec(SpecSession &session, std::unique_ptr<llvm::MemoryBuffer> text,
+                             const BuildOptions &options) {
+  std::string path = text->getBufferIdentifier().str();
+  std::string copy = text->getBuffer().str();
+  // The source manager keeps the text so diagnostics can quote its lines.
+  session.sourceMgr.AddNewSourceBuffer(std::move(text), llvm::SMLoc());
+  session.spec = buildSpecModule(session.context, path, copy, options);
+  if (mlir::failed(session.spec))
+    return mlir::failure();
+  noteSplitInterfaces(*session.spec);
+  return mlir::success();
+}
+
+mlir::FailureOr<WeightStore> specWeights(SpecSession &session, std::vector<NamedTensor> *tensors,
+                                         const std::string &source) {
+  if (!tensors)
+    return WeightStore::random(*session.spec);
+  WeightStore weights = WeightStore::fromTensors(std::move(*tensors));
+  if (mlir::failed(weights.checkAgainst(*session.spec, source)))
+    return mlir::failure();
+  return weights;
+}
+
+mlir::FailureOr<WeightStore> specWeights(SpecSession &session, const std::string &path) {
+  if (path.empty())
+    return WeightStore::random(*session.spec);
+  mlir::FailureOr<WeightStore> weights = WeightStore::readSafetensors(session.context, path);
+  if (mlir::failed(weights) || mlir::failed(weights->checkAgainst(*session.spec, path)))
+    return mlir::failure();
+  return weights;
+}
+
+mlir::FailureOr<CompiledModel> compileSpec(SpecSession &session, const WeightStore &weights,
+                                           const CodegenOptions &options) {
+  if (mlir::failed(checkStaticSizes(*session.spec)))
+    return mlir::failure();
+  return compileModel(*session.spec->module, weights, options);
+}
+
+} // namespace spire
