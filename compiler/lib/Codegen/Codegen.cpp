@@ -213,6 +213,8 @@ FailureOr<llvm::StringMap<std::vector<uint32_t>>> lowerKernels(ModuleOp kernels,
     if (Attribute bindings = module->getAttr(kTexelBindingsAttr))
       texelBindings[("__spv__" + module.getName()).str()] = bindings;
   PassManager pm(ctx);
+  if (options.timings)
+    pm.enableTiming();
   // Per gpu.module, so the kernels are processed in parallel: fold the
   // emitters' index arithmetic before it becomes SPIR-V; math-to-spirv sees
   // each module's target environment.
@@ -230,6 +232,8 @@ FailureOr<llvm::StringMap<std::vector<uint32_t>>> lowerKernels(ModuleOp kernels,
     if (Attribute bindings = texelBindings.lookup(module.getSymName().value_or("")))
       module->setAttr(kTexelBindingsAttr, bindings);
   PassManager finish(ctx);
+  if (options.timings)
+    finish.enableTiming();
   OpPassManager &lowered = finish.nest<spirv::ModuleOp>();
   lowered.addPass(createSpirvTexelInputs());
   lowered.addPass(spirv::createSPIRVUpdateVCEPass());
