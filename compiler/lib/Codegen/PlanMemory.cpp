@@ -123,11 +123,11 @@ FailureOr<StageMemoryAttr> planStage(MLIRContext *ctx, const StageInfo &stage) {
     int64_t written = t + llvm::find_if(dispatches, [](const DispatchPart &d) {
                             return d.bindings[0].kind == BindingSource::Kind::Result;
                           }) - dispatches.begin();
-    unsigned numRead = kernel->getNumOperands() - (parts.hasResidual ? 1 : 0);
+    unsigned numRead = kernel->getNumOperands() - parts.numResiduals;
     for (Value operand : kernel->getOperands().take_front(numRead))
       touch(operand, t, false);
-    if (parts.hasResidual)
-      touch(kernel->getOperands().back(), last, false);
+    for (Value residual : kernel->getOperands().drop_front(numRead))
+      touch(residual, last, false);
     touch(kernel.getResult(), written, true);
     std::vector<ScratchBuffer> scratch = scratchBuffers(parts);
     kernels.push_back({kernel, intervals.size(), static_cast<int64_t>(scratch.size())});
