@@ -202,6 +202,27 @@ class Separable(nn.Module):
         return {"pw3": self.pw3(F.silu(self.dw3(y)))}
 
 
+class ElementwiseChains(nn.Module):
+    """Fused elementwise chains (tests/e2e/specs/elementwise_chains.yaml)."""
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(8, 8, 3, padding=1)
+        self.conv2 = nn.Conv2d(8, 8, 1)
+        self.fc = nn.Linear(800, 10)
+
+    def forward(self, image):
+        F = nn.functional
+        x = torch.sigmoid(F.relu(self.conv1(image))) + image
+        x = torch.tanh(x) * image
+        x = F.hardswish(F.gelu(x) + image) + image
+        si = F.silu(F.relu6(x) + image)
+        t2 = torch.tanh(torch.sigmoid(F.leaky_relu(si, 0.2)) + si)
+        r2 = F.relu(self.conv2(t2))
+        x = F.gelu(r2 + t2) * r2
+        s3 = torch.sigmoid(torch.tanh(self.fc(torch.flatten(x, 1))))
+        return {"s3": s3, "t2": t2}
+
+
 def torchvision_model(name, output, **kwargs):
     """A torchvision model whose single output gets the spec's output name."""
     import torchvision
@@ -236,6 +257,8 @@ MODELS = {
     "transformer_block": ("specs/transformer_block.yaml", TransformerBlock, {"tokens": (16, 64)}, []),
     "ops_mix": ("tests/e2e/specs/ops_mix.yaml", OpsMix, {"image": (4, 15, 15)}, []),
     "separable": ("tests/e2e/specs/separable.yaml", Separable, {"image": (8, 32, 32)}, []),
+    "elementwise_chains": ("tests/e2e/specs/elementwise_chains.yaml", ElementwiseChains,
+                           {"image": (8, 10, 10)}, []),
     "resnet18": ("specs/resnet18.yaml", torchvision_model("resnet18", "fc"),
                  {"image": (3, 224, 224)}, []),
     "resnet50": ("specs/resnet50.yaml", torchvision_model("resnet50", "fc"),

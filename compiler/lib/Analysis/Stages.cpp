@@ -52,22 +52,25 @@ std::vector<StageInfo> computeStages(func::FuncOp model) {
   for (Value out : returnOp.getOperands())
     lastUse[out] = stages.size();
 
-  for (size_t k = 0; k < stages.size(); ++k) {
+  // Each value joins the interfaces of the cuts it crosses, visited in
+  // definition order, so the work is the interfaces' size, not stages x
+  // values.
+  for (size_t k = 0; k < stages.size(); ++k)
     stages[k].name = "stage" + std::to_string(k);
-    for (auto [value, definedIn] : defined) {
-      auto it = lastUse.find(value);
-      bool used = it != lastUse.end();
-      size_t last = used ? it->second : 0;
-      bool isArg = llvm::isa<BlockArgument>(value);
-      if (k == 0 ? isArg : used && definedIn < k && last >= k)
-        stages[k].inputs.push_back(value);
-      if (used && k + 1 < stages.size() && definedIn <= k && last > k)
-        stages[k].outputs.push_back(value);
-    }
-    if (k + 1 == stages.size())
-      for (Value out : returnOp.getOperands())
-        stages[k].outputs.push_back(out);
+  for (auto [value, definedIn] : defined) {
+    auto it = lastUse.find(value);
+    if (llvm::isa<BlockArgument>(value))
+      stages[0].inputs.push_back(value);
+    if (it == lastUse.end())
+      continue;
+    size_t last = it->second;
+    for (size_t k = std::max<size_t>(definedIn + 1, 1); k <= last && k < stages.size(); ++k)
+      stages[k].inputs.push_back(value);
+    for (size_t k = definedIn; k < last && k + 1 < stages.size(); ++k)
+      stages[k].outputs.push_back(value);
   }
+  for (Value out : returnOp.getOperands())
+    stages.back().outputs.push_back(out);
   return stages;
 }
 

@@ -91,21 +91,26 @@ ModelSummary summarize(SpecModule &spec) {
     }
   }
   end = index;
-  int64_t peak = 0;
+  // Sweep over the sequence: a buffer adds its bytes where it starts and
+  // takes them off after its last use (one pass; summing every buffer at
+  // every step took 27 s for 2x10^4 layers).
+  std::vector<int64_t> delta(end + 2, 0);
   bool known = true;
-  for (size_t t = 0; t <= end && known; ++t) {
-    int64_t live = 0;
-    for (auto [v, d] : defAt) {
-      size_t last = lastAt.lookup(v);
-      if (d <= t && t <= last) {
-        std::optional<int64_t> n = numel(v);
-        if (!n) {
-          known = false;
-          break;
-        }
-        live += *n * 4;
-      }
+  for (auto [v, d] : defAt) {
+    size_t last = std::min(lastAt.lookup(v), end);
+    if (d > last)
+      continue; // never read: never live
+    std::optional<int64_t> n = numel(v);
+    if (!n) {
+      known = false;
+      break;
     }
+    delta[d] += *n * 4;
+    delta[last + 1] -= *n * 4;
+  }
+  int64_t peak = 0, live = 0;
+  for (size_t t = 0; t <= end && known; ++t) {
+    live += delta[t];
     peak = std::max(peak, live);
   }
   if (known)

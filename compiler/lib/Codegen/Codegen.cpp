@@ -205,6 +205,51 @@ FailureOr<llvm::StringMap<std::vector<uint32_t>>> lowerKernels(ModuleOp kernels,
     kernels->print(*options.dumpStream);
     return words;
   }
+  // Kernels that differ only in their name (a stack of same-sized layers)
+  // are lowered once (10^3 linears [N,16]->16: 33 s before,
+  // docs/perf-log/2026-12-02-big-specs.md). Modules are hashed by their
+  // ops, values numbered by first use, and compared whole on a match.
+  llvm::StringMap<std::string> sameAs; // erased module -> the one kept
+  if (options.dump == CodegenOptions::Dump::None) {
+    auto attrsOf = [](gpu::GPUModuleOp module) {
+      SmallVector<NamedAttribute> attrs;
+      for (NamedAttribute attr : module->getAttrs())
+        if (attr.getName() != SymbolTable::getSymbolAttrName())
+          attrs.push_back(attr);
+      return attrs;
+    };
+    auto flags = OperationEquivalence::IgnoreLocations;
+    llvm::DenseMap<uint64_t, SmallVector<gpu::GPUModuleOp, 1>> kept;
+    for (auto module : llvm::make_early_inc_range(kernels.getOps<gpu::GPUModuleOp>())) {
+      llvm::DenseMap<Value, unsigned> number;
+      auto numbered = [&](Value v) {
+        return llvm::hash_value(number.try_emplace(v, number.size()).first->second);
+      };
+      llvm::hash_code hash = llvm::hash_combine_range(attrsOf(module));
+      for (Operation &top : module.getBody()->getOperations())
+        top.walk([&](Operation *op) {
+          hash = llvm::hash_combine(hash, OperationEquivalence::computeHash(
+                                              op, numbered, OperationEquivalence::ignoreHashValue,
+                                              flags));
+        });
+      SmallVector<gpu::GPUModuleOp, 1> &same = kept[hash];
+      auto match = llvm::find_if(same, [&](gpu::GPUModuleOp other) {
+        auto &ops = module.getBody()->getOperations();
+        auto &others = other.getBody()->getOperations();
+        return attrsOf(module) == attrsOf(other) && ops.size() == others.size() &&
+               llvm::all_of(llvm::zip(ops, others), [&](auto pair) {
+                 return OperationEquivalence::isEquivalentTo(&std::get<0>(pair),
+                                                             &std::get<1>(pair), flags);
+               });
+      });
+      if (match == same.end()) {
+        same.push_back(module);
+        continue;
+      }
+      sameAs[module.getName()] = match->getName().str();
+      module->erase();
+    }
+  }
   // The gpu.modules' texel bindings, for their spirv.modules (which
   // convert-gpu-to-spirv names `__spv__k` for gpu.module @k, without its
   // attributes).
@@ -213,6 +258,8 @@ FailureOr<llvm::StringMap<std::vector<uint32_t>>> lowerKernels(ModuleOp kernels,
     if (Attribute bindings = module->getAttr(kTexelBindingsAttr))
       texelBindings[("__spv__" + module.getName()).str()] = bindings;
   PassManager pm(ctx);
+  if (options.timings)
+    pm.enableTiming();
   // Per gpu.module, so the kernels are processed in parallel: fold the
   // emitters' index arithmetic before it becomes SPIR-V; math-to-spirv sees
   // each module's target environment.
@@ -230,6 +277,8 @@ FailureOr<llvm::StringMap<std::vector<uint32_t>>> lowerKernels(ModuleOp kernels,
     if (Attribute bindings = texelBindings.lookup(module.getSymName().value_or("")))
       module->setAttr(kTexelBindingsAttr, bindings);
   PassManager finish(ctx);
+  if (options.timings)
+    finish.enableTiming();
   OpPassManager &lowered = finish.nest<spirv::ModuleOp>();
   lowered.addPass(createSpirvTexelInputs());
   lowered.addPass(spirv::createSPIRVUpdateVCEPass());
@@ -248,6 +297,8 @@ FailureOr<llvm::StringMap<std::vector<uint32_t>>> lowerKernels(ModuleOp kernels,
       return failure();
     words[name].assign(binary.begin(), binary.end());
   }
+  for (const auto &[erased, keptName] : sameAs)
+    words[erased] = words.lookup(keptName);
   return words;
 }
 

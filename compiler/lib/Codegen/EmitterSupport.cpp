@@ -43,11 +43,17 @@ Value applyActivation(KernelBuilder &kb, Operation *act, Value x) {
       .Default([](Operation *) -> Value { llvm_unreachable("isActivation lists every activation"); });
 }
 
-Value epilogue(KernelBuilder &kb, const KernelSpec &spec, Value residual, Value v) {
-  if (spec.fusedAdd)
-    v = kb.fadd(v, residual);
-  if (spec.activation)
-    v = applyActivation(kb, spec.activation, v);
+Value epilogue(KernelBuilder &kb, const KernelSpec &spec, ArrayRef<Value> residuals, Value v) {
+  for (const EpilogueStep &step : spec.epilogue) {
+    if (step.residual < 0)
+      v = applyActivation(kb, step.op, v);
+    else if (llvm::isa<AddOp>(step.op))
+      v = kb.fadd(v, residuals[step.residual]);
+    else if (llvm::isa<MulOp>(step.op))
+      v = kb.fmul(v, residuals[step.residual]);
+    else
+      llvm_unreachable("KernelParts::of reads only adds and muls as residual steps");
+  }
   return v;
 }
 
@@ -55,19 +61,24 @@ void useOutputVectors(KernelBuilder &kb, const KernelSpec &spec, int64_t width) 
   if (width == 1)
     return;
   kb.useVectors(0, width);
-  if (spec.fusedAdd)
-    kb.useVectors(spec.residual(), width);
+  for (unsigned k = 0; k < spec.numResiduals; ++k)
+    kb.useVectors(spec.residual(k), width);
 }
 
 void storeRun(KernelBuilder &kb, const KernelSpec &spec, Value first, ArrayRef<Value> v) {
   int64_t width = v.size();
-  Values residual(width);
-  if (spec.fusedAdd)
-    residual = width == 1 ? Values{kb.load(spec.residual(), first)}
-                          : kb.loadVector(spec.residual(), kb.div(first, width));
+  // residual[k][e]: residual buffer k's element alongside output e.
+  std::vector<Values> residual;
+  for (unsigned k = 0; k < spec.numResiduals; ++k)
+    residual.push_back(width == 1 ? Values{kb.load(spec.residual(k), first)}
+                                  : kb.loadVector(spec.residual(k), kb.div(first, width)));
   Values out;
-  for (int64_t e = 0; e < width; ++e)
-    out.push_back(epilogue(kb, spec, residual[e], v[e]));
+  for (int64_t e = 0; e < width; ++e) {
+    Values r;
+    for (const Values &res : residual)
+      r.push_back(res[e]);
+    out.push_back(epilogue(kb, spec, r, v[e]));
+  }
   if (width == 1)
     kb.store(0, first, out[0]);
   else

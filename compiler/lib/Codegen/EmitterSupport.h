@@ -24,9 +24,9 @@ int64_t perSample(Value v);
 
 Value applyActivation(KernelBuilder &kb, Operation *act, Value x);
 
-// Residual add (of `residual`, the residual operand's matching element) and
-// activation.
-Value epilogue(KernelBuilder &kb, const KernelSpec &spec, Value residual, Value v);
+// The kernel's epilogue steps applied to v; residuals[k]: residual buffer
+// k's element alongside it.
+Value epilogue(KernelBuilder &kb, const KernelSpec &spec, ArrayRef<Value> residuals, Value v);
 
 // Makes the output, and a fused residual read alongside it, buffers of
 // `width`-element vectors for storeRun.

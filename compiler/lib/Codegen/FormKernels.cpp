@@ -22,10 +22,9 @@ struct Group {
   Operation *anchor;
   llvm::SmallVector<Operation *> absorbed;
   Operation *shortcut = nullptr; // its input becomes an operand
-  // The add's operand that is the residual (the other is the anchor's
-  // chain), or -1 when there is no add or it adds the shortcut.
-  Operation *add = nullptr;
-  int residual = -1;
+  // Adds and muls whose other operand (the index) is a residual the kernel
+  // reads; they become its last operands, in this order.
+  llvm::SmallVector<std::pair<Operation *, unsigned>> residuals;
   Value result; // the value the kernel stores
 };
 
@@ -92,14 +91,27 @@ std::vector<Group> formGroups(const StageInfo &stage) {
           absorbed.insert(conv);
           g.absorbed.push_back(conv);
         } else {
-          g.residual = next->getOperand(0) == other ? 0 : 1;
+          g.residuals.push_back({next, next->getOperand(0) == other ? 0u : 1u});
         }
-        g.add = next;
         take(next);
       }
     }
-    if (next && isActivation(next) && !isActivation(op))
+    // Then a chain of elementwise layers (activations, adds and muls of a
+    // value that exists before the anchor): applied to each output before
+    // it is stored, so the chain costs one store instead of one a layer.
+    while (next) {
+      if (isActivation(next)) {
+        take(next);
+        continue;
+      }
+      if (!isElementwiseBinary(next) || g.residuals.size() >= kMaxResiduals)
+        break;
+      unsigned otherIndex = next->getOperand(0) == g.result ? 1 : 0;
+      if (!existsBefore(next->getOperand(otherIndex)))
+        break;
+      g.residuals.push_back({next, otherIndex});
       take(next);
+    }
     groups.push_back(g);
   }
   return groups;
@@ -113,8 +125,8 @@ void formKernel(Group &g) {
   if (g.shortcut)
     operands.push_back(g.shortcut->getOperand(0));
   // Read now: an earlier kernel may have replaced the residual's producer.
-  if (g.residual >= 0)
-    operands.push_back(g.add->getOperand(g.residual));
+  for (auto [op, index] : g.residuals)
+    operands.push_back(op->getOperand(index));
   OpBuilder b(anchor);
   Operation *last = g.result.getDefiningOp();
   auto kernel = KernelOp::create(b, anchor->getLoc(), g.result.getType(), operands,
@@ -134,8 +146,9 @@ void formKernel(Group &g) {
     anchor->setOperand(i, body->getArgument(i));
   if (g.shortcut)
     g.shortcut->setOperand(0, body->getArgument(anchor->getNumOperands()));
-  if (g.residual >= 0)
-    g.add->setOperand(g.residual, body->getArgument(body->getNumArguments() - 1));
+  unsigned firstResidual = body->getNumArguments() - g.residuals.size();
+  for (auto [k, residual] : llvm::enumerate(g.residuals))
+    residual.first->setOperand(residual.second, body->getArgument(firstResidual + k));
   b.setInsertionPointToEnd(body);
   YieldOp::create(b, last->getLoc(), g.result);
   g.result.replaceUsesWithIf(kernel.getResult(), [&](OpOperand &use) {

@@ -13,10 +13,12 @@ bool isActivation(Operation *op) {
       op);
 }
 
+bool isElementwiseBinary(Operation *op) { return llvm::isa<AddOp, MulOp>(op); }
+
 FailureOr<std::array<uint32_t, 3>> emitKernel(KernelBuilder &kb, const KernelSpec &spec) {
   // A residual is only read, an element alongside each output.
-  if (spec.fusedAdd)
-    kb.readAsTexels(spec.residual());
+  for (unsigned k = 0; k < spec.numResiduals; ++k)
+    kb.readAsTexels(spec.residual(k));
   using Grid = FailureOr<std::array<uint32_t, 3>>;
   return llvm::TypeSwitch<Operation *, Grid>(spec.anchor)
       .Case<Conv1dOp, Conv2dOp>([&](auto op) {

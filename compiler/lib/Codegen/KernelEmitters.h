@@ -11,14 +11,24 @@
 
 namespace spire {
 
+// One step of a kernel's fused epilogue, applied to each output in order:
+// an activation, or an add or mul of a residual buffer's matching element
+// (`residual`: which of the kernel's residual buffers; -1 for none).
+struct EpilogueStep {
+  mlir::Operation *op;
+  int residual = -1;
+};
+
 // The buffers of a kernel, in binding order: 0 the output, then the
-// activation inputs, then the parameters, then the residual operand.
+// activation inputs, then the parameters, then the residual operands.
 struct KernelSpec {
   mlir::Operation *anchor = nullptr;
   unsigned numInputs = 1;
   unsigned numParams = 0;
-  bool fusedAdd = false;                  // out += residual (same index)
-  mlir::Operation *activation = nullptr;  // applied last
+  unsigned numResiduals = 0;
+  // After the anchor (and a pointwise conv or shortcut): elementwise steps,
+  // so a chain of them costs one store.
+  mlir::SmallVector<EpilogueStep> epilogue;
   // A depthwise anchor's pointwise conv, fed in registers (fusesPointwise),
   // and the activation between the two.
   mlir::Operation *pointwise = nullptr;
@@ -30,8 +40,8 @@ struct KernelSpec {
 
   unsigned input(unsigned i) const { return 1 + i; }
   unsigned param(unsigned i) const { return 1 + numInputs + i; }
-  unsigned residual() const { return 1 + numInputs + numParams; }
-  unsigned numBuffers() const { return 1 + numInputs + numParams + (fusedAdd ? 1 : 0); }
+  unsigned residual(unsigned k) const { return 1 + numInputs + numParams + k; }
+  unsigned numBuffers() const { return 1 + numInputs + numParams + numResiduals; }
 };
 
 // Rows of a [K, O] weight matrix per binding: every binding stays within
@@ -74,6 +84,16 @@ mlir::FailureOr<std::array<uint32_t, 3>> emitKernel(KernelBuilder &kb, const Ker
 
 // Whether `op` is an activation that can be applied as an epilogue.
 bool isActivation(mlir::Operation *op);
+
+// Whether `op` combines its two operands elementwise (add, mul), so that
+// with one operand a kernel's output it is an epilogue step reading the
+// other.
+bool isElementwiseBinary(mlir::Operation *op);
+
+// Residual buffers one kernel's epilogue reads at most: each is a binding,
+// and Vulkan guarantees few per stage (maxPerStageDescriptorSampledImages
+// >= 16 covers texel inputs, weights and these).
+constexpr unsigned kMaxResiduals = 4;
 
 // Whether the 1x1 conv `shortcut`, whose output is added to the conv
 // `anchor`'s, can run in the anchor's kernel (emitConv): the same output

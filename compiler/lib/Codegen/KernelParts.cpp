@@ -17,25 +17,33 @@ FailureOr<KernelParts> KernelParts::of(KernelOp kernel) {
     return kernel.emitOpError() << "holds " << op->getName() << " '" << layerName(op)
                                 << "' that " << why;
   };
+  SmallVector<Value> residuals;
   for (Operation &op : llvm::drop_begin(kernel.getLayers())) {
     Value in = op.getNumOperands() ? op.getOperand(0) : Value();
     bool onChain = in == chain;
     if (isActivation(&op) && onChain) {
       Value result = op.getResult(0);
       bool feedsPointwise = result.hasOneUse() && llvm::isa<Conv2dOp>(*result.getUsers().begin());
-      (feedsPointwise ? p.anchorActivation : p.activation) = &op;
+      if (feedsPointwise)
+        p.anchorActivation = &op;
+      else
+        p.epilogue.push_back({&op});
     } else if (llvm::isa<Conv2dOp>(op) && llvm::isa<BlockArgument>(in)) {
       p.shortcut = &op;
       continue;
     } else if (llvm::isa<Conv2dOp>(op) && onChain) {
       p.pointwise = &op;
-    } else if (llvm::isa<AddOp>(op) &&
+    } else if (isElementwiseBinary(&op) &&
                (op.getOperand(0) == chain || op.getOperand(1) == chain)) {
       Value other = op.getOperand(0) == chain ? op.getOperand(1) : op.getOperand(0);
-      p.add = &op;
-      p.hasResidual = llvm::isa<BlockArgument>(other);
-      if (!p.hasResidual && !(p.shortcut && other.getDefiningOp() == p.shortcut))
-        return fail(&op, "adds a value that is neither an operand nor the shortcut's");
+      if (llvm::isa<AddOp>(op) && p.shortcut && other.getDefiningOp() == p.shortcut) {
+        p.shortcutAdd = &op;
+      } else if (llvm::isa<BlockArgument>(other)) {
+        p.epilogue.push_back({&op, static_cast<int>(residuals.size())});
+        residuals.push_back(other);
+      } else {
+        return fail(&op, "combines a value that is neither an operand nor the shortcut's");
+      }
     } else {
       return fail(&op, "has no role after the kernel's anchor");
     }
@@ -44,6 +52,15 @@ FailureOr<KernelParts> KernelParts::of(KernelOp kernel) {
   }
   if (chain != body.getTerminator()->getOperand(0))
     return kernel.emitOpError() << "yields a value other than the end of its anchor's chain";
+  // The residuals are the last operands, in step order (dispatchParts binds
+  // them so).
+  p.numResiduals = residuals.size();
+  ValueRange args = body.getArguments().take_back(residuals.size());
+  if (args.size() != residuals.size() || !llvm::equal(args, residuals) ||
+      p.numResiduals > kMaxResiduals)
+    return kernel.emitOpError() << "reads residuals that are not its last operands in "
+                                   "epilogue order, or more than "
+                                << kMaxResiduals;
   return p;
 }
 
@@ -55,10 +72,19 @@ int64_t perSampleBytes(Value v) {
 }
 
 std::string KernelParts::label() const {
+  SmallVector<Operation *> ops{anchor, anchorActivation, pointwise, shortcut, shortcutAdd};
+  for (const EpilogueStep &step : epilogue)
+    ops.push_back(step.op);
+  llvm::erase(ops, nullptr);
+  // A long fused chain is named by its ends: kernel names stay short.
+  constexpr size_t kNamed = 6;
   std::string label;
-  for (Operation *op : {anchor, anchorActivation, pointwise, shortcut, add, activation}) {
-    if (!op)
+  for (auto [i, op] : llvm::enumerate(ops)) {
+    if (ops.size() > kNamed && i >= kNamed - 1 && i + 1 < ops.size()) {
+      if (i == kNamed - 1)
+        label += "+" + std::to_string(ops.size() - kNamed) + "_more";
       continue;
+    }
     label += (label.empty() ? "" : "+") + layerName(op).str();
     if (auto norm = op->getAttrOfType<StringAttr>("norm"))
       label += "+" + norm.str();
@@ -137,7 +163,7 @@ std::vector<DispatchPart> dispatchParts(const KernelParts &g, unsigned numParame
   std::vector<BindingSource> allParams;
   for (unsigned i = 0; i < numParameters; ++i)
     allParams.push_back(param(i));
-  unsigned residual = g.kernel->getNumOperands() - 1;
+  unsigned firstResidual = g.kernel->getNumOperands() - g.numResiduals;
 
   std::vector<DispatchPart> parts;
   auto addPart = [&](unsigned part, BindingSource output, std::vector<BindingSource> inputs,
@@ -147,16 +173,18 @@ std::vector<DispatchPart> dispatchParts(const KernelParts &g, unsigned numParame
     p.spec.part = part;
     p.spec.numInputs = inputs.size();
     p.spec.numParams = weights.size();
-    p.spec.fusedAdd = epilogue && g.hasResidual;
-    p.spec.activation = epilogue ? g.activation : nullptr;
+    if (epilogue) {
+      p.spec.epilogue = g.epilogue;
+      p.spec.numResiduals = g.numResiduals;
+    }
     p.spec.anchorActivation = g.anchorActivation;
     p.spec.pointwise = g.pointwise;
     p.spec.shortcut = g.shortcut;
     p.bindings.push_back(output);
     p.bindings.insert(p.bindings.end(), inputs.begin(), inputs.end());
     p.bindings.insert(p.bindings.end(), weights.begin(), weights.end());
-    if (p.spec.fusedAdd)
-      p.bindings.push_back(operand(residual));
+    for (unsigned k = 0; k < p.spec.numResiduals; ++k)
+      p.bindings.push_back(operand(firstResidual + k));
     parts.push_back(std::move(p));
   };
   if (llvm::isa<ConcatOp>(g.anchor)) {

@@ -1,6 +1,6 @@
 // What a `spire.kernel` computes, read from its body: the role of each op
-// (anchor, separable pair, projection shortcut, residual
-// add, activation), the dispatches it takes, the parameter buffers it reads
+// (anchor, separable pair, projection shortcut, epilogue of activations and
+// residual adds and muls), the dispatches it takes, the parameter buffers it reads
 // and where each dispatch's bindings come from. form-kernels builds kernels
 // that this reads; plan-memory, emit-kernels and the bundle assembly read
 // kernels only through it.
@@ -21,11 +21,13 @@ struct KernelParts {
   // (fusesPointwise), through an optional activation.
   mlir::Operation *anchorActivation = nullptr, *pointwise = nullptr;
   // A 1x1 conv of another input whose products join the anchor's
-  // accumulators (fusesShortcut).
-  mlir::Operation *shortcut = nullptr;
-  mlir::Operation *add = nullptr; // residual add in the epilogue
-  bool hasResidual = false;       // the add's other operand is the kernel's last operand
-  mlir::Operation *activation = nullptr;
+  // accumulators (fusesShortcut), and the add of its output, which those
+  // accumulators compute.
+  mlir::Operation *shortcut = nullptr, *shortcutAdd = nullptr;
+  // Then elementwise steps in order: activations, adds and muls of a
+  // residual (the kernel's last numResiduals operands, in step order).
+  mlir::SmallVector<EpilogueStep> epilogue;
+  unsigned numResiduals = 0;
 
   // Fails with an error on the kernel when its body is not one form-kernels
   // makes.

@@ -44,17 +44,29 @@ struct Interval {
 // same time. Returns the offsets and the arena size.
 std::pair<std::vector<int64_t>, int64_t> pack(const std::vector<Interval> &intervals,
                                               ArrayRef<size_t> order) {
+  // Placed intervals by the time buckets they cover, so an interval meets
+  // only those near its lifetime: scanning every placed one made a stage
+  // of 10^4 kernels quadratic.
+  constexpr int64_t kBucket = 16;
+  int64_t horizon = 0;
+  for (const Interval &iv : intervals)
+    horizon = std::max(horizon, iv.end);
+  std::vector<std::vector<size_t>> buckets(horizon / kBucket + 1);
+  std::vector<size_t> seen(intervals.size(), SIZE_MAX); // last query that met it
   std::vector<int64_t> at(intervals.size());
   int64_t size = 0;
   for (auto [n, i] : llvm::enumerate(order)) {
     const Interval &iv = intervals[i];
     // Candidate offsets: 0 and the end of every overlapping placed value.
     std::vector<std::pair<int64_t, int64_t>> busy;
-    for (size_t j : order.take_front(n)) {
-      const Interval &other = intervals[j];
-      if (other.begin <= iv.end && iv.begin <= other.end)
+    for (int64_t b = iv.begin / kBucket; b <= iv.end / kBucket; ++b)
+      for (size_t j : buckets[b]) {
+        const Interval &other = intervals[j];
+        if (seen[j] == n || other.begin > iv.end || iv.begin > other.end)
+          continue;
+        seen[j] = n;
         busy.push_back({at[j], at[j] + other.size});
-    }
+      }
     llvm::sort(busy);
     int64_t offset = 0;
     for (auto [b, e] : busy)
@@ -62,6 +74,8 @@ std::pair<std::vector<int64_t>, int64_t> pack(const std::vector<Interval> &inter
         offset = std::max(offset, e);
     at[i] = offset;
     size = std::max(size, offset + iv.size);
+    for (int64_t b = iv.begin / kBucket; b <= iv.end / kBucket; ++b)
+      buckets[b].push_back(i);
   }
   return {at, size};
 }
@@ -109,11 +123,11 @@ FailureOr<StageMemoryAttr> planStage(MLIRContext *ctx, const StageInfo &stage) {
     int64_t written = t + llvm::find_if(dispatches, [](const DispatchPart &d) {
                             return d.bindings[0].kind == BindingSource::Kind::Result;
                           }) - dispatches.begin();
-    unsigned numRead = kernel->getNumOperands() - (parts.hasResidual ? 1 : 0);
+    unsigned numRead = kernel->getNumOperands() - parts.numResiduals;
     for (Value operand : kernel->getOperands().take_front(numRead))
       touch(operand, t, false);
-    if (parts.hasResidual)
-      touch(kernel->getOperands().back(), last, false);
+    for (Value residual : kernel->getOperands().drop_front(numRead))
+      touch(residual, last, false);
     touch(kernel.getResult(), written, true);
     std::vector<ScratchBuffer> scratch = scratchBuffers(parts);
     kernels.push_back({kernel, intervals.size(), static_cast<int64_t>(scratch.size())});

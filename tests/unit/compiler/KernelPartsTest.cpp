@@ -67,9 +67,13 @@ TEST_CASE("a kernel's roles come from its body", "[kernel_parts]") {
   mlir::FailureOr<KernelParts> parts = KernelParts::of(p.kernel());
   REQUIRE(mlir::succeeded(parts));
   CHECK(layerName(parts->anchor) == "conv");
-  CHECK(layerName(parts->add) == "add");
-  CHECK(layerName(parts->activation) == "relu");
-  CHECK(parts->hasResidual);
+  // The epilogue: the add of the residual (the kernel's one), then relu.
+  REQUIRE(parts->epilogue.size() == 2);
+  CHECK(layerName(parts->epilogue[0].op) == "add");
+  CHECK(parts->epilogue[0].residual == 0);
+  CHECK(layerName(parts->epilogue[1].op) == "relu");
+  CHECK(parts->epilogue[1].residual == -1);
+  CHECK(parts->numResiduals == 1);
   CHECK_FALSE(parts->shortcut);
   CHECK_FALSE(parts->pointwise);
   CHECK(parts->label() == "conv+bn+add+relu");
@@ -86,7 +90,8 @@ TEST_CASE("a kernel's roles come from its body", "[kernel_parts]") {
                                                           {Kind::Parameter, 0},
                                                           {Kind::Parameter, 1},
                                                           {Kind::Operand, 1}});
-  CHECK(dispatches[0].spec.fusedAdd);
+  CHECK(dispatches[0].spec.numResiduals == 1);
+  CHECK(dispatches[0].spec.epilogue.size() == 2);
 }
 
 TEST_CASE("a kernel body with a stray op is an error, not a guess", "[kernel_parts]") {

@@ -30,8 +30,11 @@ def FormKernels : Pass<"spire-form-kernels", "mlir::func::FuncOp"> {
     not a stage interface tensor: the 1x1 conv of a depthwise-separable
     pair (fusesPointwise), a residual add (of a value that exists before
     the anchor, or of a 1x1 projection shortcut that can join the anchor's
-    accumulators: fusesShortcut), and an activation. The kernel is placed
-    at the anchor: kernels run in anchor order.
+    accumulators: fusesShortcut), then a chain of elementwise layers:
+    activations, and adds and muls of a value that exists before the
+    anchor (at most kMaxResiduals such reads a kernel), applied to each
+    output before its one store. The kernel is placed at the anchor:
+    kernels run in anchor order.
   }];
 }
 
