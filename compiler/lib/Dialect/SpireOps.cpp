@@ -240,9 +240,10 @@ FailureOr<Shape> LinearOp::inferShape(ShapeContext &ctx) {
 
 SmallVector<ParameterSpec> LinearOp::getParameters() {
   int64_t in = staticDim(getInput(), -1 + getInput().getType().getRank());
-  SmallVector<ParameterSpec> params{{"weight", {getOut(), in}}};
+  auto out = static_cast<int64_t>(getOut());
+  SmallVector<ParameterSpec> params{{"weight", {out, in}}};
   if (getBias())
-    params.push_back({"bias", {getOut()}});
+    params.push_back({"bias", {out}});
   return params;
 }
 
@@ -281,11 +282,14 @@ static FailureOr<Shape> inferConv(ConvOpT op, ShapeContext &ctx) {
 
 template <typename ConvOpT>
 static SmallVector<ParameterSpec> convParameters(ConvOpT op) {
-  ParameterSpec weight{"weight", {op.getOut(), staticDim(op.getInput(), 1) / op.getGroups()}};
+  // The checker keeps out and groups below 2^31 (Params::parseInt).
+  auto out = static_cast<int64_t>(op.getOut());
+  auto groups = static_cast<int64_t>(op.getGroups());
+  ParameterSpec weight{"weight", {out, staticDim(op.getInput(), 1) / groups}};
   weight.shape.append(op.getKernel().begin(), op.getKernel().end());
   SmallVector<ParameterSpec> params{weight};
   if (op.getBias())
-    params.push_back({"bias", {op.getOut()}});
+    params.push_back({"bias", {out}});
   return params;
 }
 
