@@ -18,7 +18,7 @@ BUILD=${SPIRE_SAN_BUILD:-build-san}
 # SPIRE_FUZZ_NO_BUILD=1: the caller (scripts/sanitize.sh) has built them.
 [[ ${SPIRE_FUZZ_NO_BUILD:-0} == 1 ]] || scripts/sanitize.sh --build-only
 
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:allow_user_poisoning=0} # see sanitize.sh
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 seeds() { # the seed files of harness $1, one per line

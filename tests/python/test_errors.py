@@ -128,10 +128,21 @@ def test_usage_errors(small_cnn_bundle):
         spire.Model(small_cnn_bundle, device=99)
 
 
-def test_device_error_on_a_grid_over_the_device_limit():
+def test_input_error_for_a_batch_the_device_cannot_hold():
     """A batch whose dispatch grid exceeds maxComputeWorkGroupCount (65535
-    on lavapipe): the runtime's device error, not a crash."""
+    on lavapipe): refused before anything is allocated, with the batch
+    that fits."""
     spec = "spire: 1\nname: tiny\ninputs:\n  x: [N, 1]\nlayers:\n  - linear: {name: fc, out: 1}\n"
     model = spire.Model(spire.compile(spec))
-    with pytest.raises(spire.DeviceError, match="maxComputeWorkGroupCount"):
+    with pytest.raises(spire.InputError, match=r"maxComputeWorkGroupCount\[2\].*; at most batch \d+ fits"):
         model(x=np.zeros((1 << 20, 1), np.float32))
+
+
+def test_device_error_when_one_sample_does_not_fit():
+    """4 GiB a sample: over any device's maxStorageBufferRange (32-bit), so
+    no batch fits; the runtime's device error, not a crash. np.zeros maps
+    the input lazily and the check runs before it is read."""
+    spec = "spire: 1\nname: wide\ninputs:\n  x: [N, 1073741824]\nlayers:\n  - relu\n"
+    model = spire.Model(spire.compile(spec))
+    with pytest.raises(spire.DeviceError, match="even at batch 1"):
+        model(x=np.zeros((1, 1 << 30), np.float32))
