@@ -22,8 +22,8 @@ std::string valueName(Value value) {
   return "arg" + std::to_string(arg.getArgNumber());
 }
 
-std::vector<StageInfo> computeStages(func::FuncOp model) {
-  std::vector<StageInfo> stages(1);
+std::vector<SpecStage> computeStages(func::FuncOp model) {
+  std::vector<SpecStage> stages(1);
   Block &body = model.getBody().front();
   for (Operation &op : body) {
     if (auto split = llvm::dyn_cast<SplitOp>(op)) {

@@ -44,7 +44,7 @@ ModelSummary summarize(SpecModule &spec) {
   s.symbols = spec.symbols;
   s.flops = 0;
   func::FuncOp func = spec.modelFunc();
-  std::vector<StageInfo> stages = computeStages(func);
+  std::vector<SpecStage> stages = computeStages(func);
   for (auto [k, stage] : llvm::enumerate(stages)) {
     SummaryStage st{stage.name, 0, 0, {}, {}, ""};
     if (stage.split)
@@ -229,8 +229,8 @@ void printSummaryJson(const ModelSummary &s, llvm::raw_ostream &os) {
 }
 
 void noteSplitInterfaces(SpecModule &spec) {
-  std::vector<StageInfo> stages = computeStages(spec.modelFunc());
-  for (const StageInfo &stage : stages) {
+  std::vector<SpecStage> stages = computeStages(spec.modelFunc());
+  for (const SpecStage &stage : stages) {
     if (!stage.split)
       continue;
     Value main = stage.ops.empty() ? Value() : stage.ops.back()->getResult(0);

@@ -159,7 +159,7 @@ FailureOr<CompiledModel> ModelReader::read(llvm::StringRef name, int64_t batch) 
         {outName ? outName.str() : valueName(out), tensorShape(out, batch), {}});
   }
   auto memory = func_->getAttrOfType<ArrayAttr>(kStagesAttr);
-  std::vector<StageInfo> stages = computeStages(func_);
+  std::vector<SpecStage> stages = computeStages(func_);
   if (!memory || memory.size() != stages.size())
     return func_.emitOpError("has no memory plan for its stages: run spire-plan-memory");
   for (auto [k, stage] : llvm::enumerate(stages)) {

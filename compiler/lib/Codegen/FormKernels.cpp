@@ -31,7 +31,7 @@ struct Group {
 // Kernels run in anchor order, so each group may only read what exists
 // before its anchor; every absorbed value has its one user in the group
 // and is not a stage interface tensor, so it is never stored.
-std::vector<Group> formGroups(const StageInfo &stage) {
+std::vector<Group> formGroups(const SpecStage &stage) {
   llvm::DenseSet<Operation *> inStage(stage.ops.begin(), stage.ops.end());
   llvm::DenseSet<Value> interface(stage.outputs.begin(), stage.outputs.end());
   llvm::DenseSet<Operation *> absorbed;
@@ -159,7 +159,7 @@ void formKernel(Group &g) {
 struct FormKernels : impl::FormKernelsBase<FormKernels> {
   void runOnOperation() override {
     std::vector<Group> groups;
-    for (const StageInfo &stage : computeStages(getOperation())) {
+    for (const SpecStage &stage : computeStages(getOperation())) {
       std::vector<Group> formed = formGroups(stage);
       groups.insert(groups.end(), formed.begin(), formed.end());
     }

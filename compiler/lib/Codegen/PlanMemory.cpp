@@ -82,7 +82,7 @@ std::pair<std::vector<int64_t>, int64_t> pack(const std::vector<Interval> &inter
 
 // Time advances by dispatch, not by kernel: every dispatch is followed by a
 // barrier, so a buffer read by one dispatch can be overwritten by the next.
-FailureOr<StageMemoryAttr> planStage(MLIRContext *ctx, const StageInfo &stage) {
+FailureOr<StageMemoryAttr> planStage(MLIRContext *ctx, const SpecStage &stage) {
   std::vector<Interval> intervals;
   llvm::DenseMap<Value, size_t> index;
   auto touch = [&](Value v, int64_t time, bool define) {
@@ -188,7 +188,7 @@ struct PlanMemory : impl::PlanMemoryBase<PlanMemory> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     SmallVector<Attribute> stages;
-    for (const StageInfo &stage : computeStages(func)) {
+    for (const SpecStage &stage : computeStages(func)) {
       if (llvm::any_of(stage.ops, [](Operation *op) {
             return !llvm::isa<KernelOp>(op) && !isAlias(op);
           })) {

@@ -267,7 +267,7 @@ void writeDot(const Graph &g, int depth, llvm::raw_ostream &os) {
 Graph specGraph(SpecModule &spec) {
   ModelSummary summary = summarize(spec);
   mlir::func::FuncOp func = spec.modelFunc();
-  std::vector<StageInfo> stages = computeStages(func);
+  std::vector<SpecStage> stages = computeStages(func);
   Graph g;
   g.name = summary.model;
   std::vector<std::map<std::string, std::string>> live;

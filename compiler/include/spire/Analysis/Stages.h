@@ -9,7 +9,9 @@
 
 namespace spire {
 
-struct StageInfo {
+// A stage of the checked model function (the runtime's StageInfo describes
+// a bundle's stage; one name each, or the two would break the ODR).
+struct SpecStage {
   std::string name;                      // "stage0", ...
   std::vector<mlir::Operation *> ops;    // layer ops, in order
   // Interface in: model inputs (stage 0) or the live set at the cut before.
@@ -23,7 +25,7 @@ struct StageInfo {
 // Live set at a cut: every value defined before it and used after it (model
 // outputs count as used at the end), in definition order: inputs first, then
 // op results in spec order.
-std::vector<StageInfo> computeStages(mlir::func::FuncOp model);
+std::vector<SpecStage> computeStages(mlir::func::FuncOp model);
 
 // The tensor name of a value: its layer name, or the model input's name.
 std::string valueName(mlir::Value value);
