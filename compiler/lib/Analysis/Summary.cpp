@@ -137,7 +137,7 @@ static std::string human(std::optional<int64_t> v, const char *unit = "") {
   return s;
 }
 
-static std::string bytes(std::optional<int64_t> v) {
+std::string formatBytes(std::optional<int64_t> v) {
   if (!v)
     return "?";
   std::string s;
@@ -184,13 +184,13 @@ void printSummary(const ModelSummary &s, llvm::raw_ostream &os) {
     if (!st.split.empty()) {
       os << "  split '" << st.split << "' carries:\n";
       for (const SummaryTensor &t : st.outputs)
-        os << "    " << t.name << " " << t.shape << " (" << bytes(t.bytes)
+        os << "    " << t.name << " " << t.shape << " (" << formatBytes(t.bytes)
            << " per sample)\n";
     }
   }
-  os << "total: " << s.params << " params (" << bytes(s.params * 4) << " f32), "
+  os << "total: " << s.params << " params (" << formatBytes(s.params * 4) << " f32), "
      << human(s.flops) << " FLOPs per sample, peak activations "
-     << bytes(s.peakActivationBytes) << " per sample\n";
+     << formatBytes(s.peakActivationBytes) << " per sample\n";
 }
 
 void printSummaryJson(const ModelSummary &s, llvm::raw_ostream &os) {

@@ -58,17 +58,9 @@ struct Graph {
   std::vector<GraphEdge> edges;
 };
 
+// What `spire summary` prints for a byte count.
 std::string bytesText(std::optional<int64_t> bytes) {
-  if (!bytes)
-    return "? bytes";
-  char text[64];
-  if (*bytes < 1024)
-    std::snprintf(text, sizeof(text), "%lld B", static_cast<long long>(*bytes));
-  else if (*bytes < 1024 * 1024)
-    std::snprintf(text, sizeof(text), "%.1f KiB", *bytes / 1024.0);
-  else
-    std::snprintf(text, sizeof(text), "%.2f MiB", *bytes / (1024.0 * 1024.0));
-  return text;
+  return bytes ? formatBytes(bytes) : "? bytes";
 }
 
 // The cut edge label: what `spire summary` prints for an interface tensor.

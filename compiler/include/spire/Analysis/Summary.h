@@ -47,6 +47,9 @@ struct ModelSummary {
 
 ModelSummary summarize(SpecModule &spec);
 void printSummary(const ModelSummary &summary, llvm::raw_ostream &os);
+// A byte count as the summary prints it: "512 B", "1.5 KiB", "2.25 MiB"; "?"
+// when unknown (a symbolic size).
+std::string formatBytes(std::optional<int64_t> bytes);
 void printSummaryJson(const ModelSummary &summary, llvm::raw_ostream &os);
 
 // Emits a note at each split point for every tensor it carries besides the
