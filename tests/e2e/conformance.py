@@ -223,6 +223,50 @@ class ElementwiseChains(nn.Module):
         return {"s3": s3, "t2": t2}
 
 
+class Broadcast(nn.Module):
+    """Broadcasting binary layers and hardsigmoid (tests/e2e/specs/broadcast.yaml)."""
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(12, 16, 3, padding=1)
+        self.fc1 = nn.Conv2d(16, 8, 1)
+        self.fc2 = nn.Conv2d(8, 16, 1)
+        self.scale = nn.Parameter(torch.randn(1, 16, 1, 1))
+        self.gate = nn.Conv2d(12, 1, 1)
+        self.c2 = nn.Conv2d(16, 16, 1)
+        self.oddp = nn.Parameter(torch.randn(1, 1, 5, 7))
+
+    def forward(self, image, aux, odd):
+        F = nn.functional
+        h1 = F.hardswish(self.c1(image))
+        se = F.hardsigmoid(self.fc2(F.relu(self.fc1(F.adaptive_avg_pool2d(h1, 1))))) * h1
+        gate = self.gate(image)
+        den = torch.sigmoid(F.avg_pool2d(h1, (9, 1), 1))
+        q1 = (self.c2(se) * self.scale - gate) / den
+        out1 = (self.scale + gate) + F.relu(gate - q1)
+        m3 = aux * F.avg_pool2d(aux, (1, 6), 1)
+        q3 = m3 / torch.sigmoid(F.avg_pool2d(aux, (7, 1), 1))
+        s4 = odd * F.avg_pool2d(odd, (5, 1), 1) - self.oddp
+        return {"out1": out1, "q3": q3, "s4": s4}
+
+
+class Pools(nn.Module):
+    """Pools with ceil_mode, dilation, count_include_pad (tests/e2e/specs/pools.yaml)."""
+    def forward(self, image, wide):
+        F = nn.functional
+        return {
+            "mp1": F.max_pool2d(image, 3, 2, ceil_mode=True),
+            "mp2": F.max_pool2d(image, 3, 1, 1, dilation=2),
+            "mp3": F.max_pool2d(image, (2, 3), 2, 1, dilation=(2, 1), ceil_mode=True),
+            "ap1": F.avg_pool2d(image, 3, 2, 1, ceil_mode=True),
+            "ap2": F.avg_pool2d(image, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+            "ap3": F.avg_pool2d(image, 3, 1, 1, count_include_pad=False),
+            "ap4": F.avg_pool2d(image, 3, 3, 1, ceil_mode=True),
+            "ap5": F.avg_pool2d(image, 2, ceil_mode=True),
+            "mp4": F.max_pool2d(wide, 3, 2, ceil_mode=True),
+            "ap6": F.avg_pool2d(wide, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+        }
+
+
 def torchvision_model(name, output, **kwargs):
     """A torchvision model whose single output gets the spec's output name."""
     import torchvision
@@ -259,6 +303,9 @@ MODELS = {
     "separable": ("tests/e2e/specs/separable.yaml", Separable, {"image": (8, 32, 32)}, []),
     "elementwise_chains": ("tests/e2e/specs/elementwise_chains.yaml", ElementwiseChains,
                            {"image": (8, 10, 10)}, []),
+    "broadcast": ("tests/e2e/specs/broadcast.yaml", Broadcast,
+                  {"image": (12, 9, 8), "aux": (4, 7, 6), "odd": (3, 5, 7)}, []),
+    "pools": ("tests/e2e/specs/pools.yaml", Pools, {"image": (6, 12, 11), "wide": (4, 8, 16)}, []),
     "resnet18": ("specs/resnet18.yaml", torchvision_model("resnet18", "fc"),
                  {"image": (3, 224, 224)}, []),
     "resnet50": ("specs/resnet50.yaml", torchvision_model("resnet50", "fc"),

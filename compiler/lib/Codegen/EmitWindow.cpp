@@ -23,6 +23,31 @@ int64_t windowRows(KernelBuilder &kb, WindowReduce reduce, int64_t OH, int64_t T
   return std::min(OH, r);
 }
 
+// The taps of an average pool's windows along one dim that PyTorch divides
+// by: those in [lo, hi), the input and, with count_include_pad, its padding
+// (never what ceil_mode's last window reaches past the padding).
+struct WindowCount {
+  int64_t K, S, P, lo, hi;
+
+  WindowCount(int64_t size, int64_t K, int64_t S, int64_t P, bool countPadding)
+      : K(K), S(S), P(P), lo(countPadding ? -P : 0), hi(countPadding ? size + P : size) {}
+  int64_t at(int64_t o) const {
+    int64_t start = o * S - P;
+    return std::clamp(start + K, lo, hi) - std::clamp(start, lo, hi);
+  }
+  Value at(KernelBuilder &kb, Value o) const {
+    Value start = kb.add(kb.mul(o, S), -P);
+    return kb.sub(kb.clamp(kb.add(start, K), lo, hi), kb.clamp(start, lo, hi));
+  }
+  // Whether every one of `outputs` windows counts K taps.
+  bool uniform(int64_t outputs) const {
+    for (int64_t o = 0; o < outputs; ++o)
+      if (at(o) != K)
+        return false;
+    return true;
+  }
+};
+
 } // namespace
 
 std::array<uint32_t, 3> emitWindow(KernelBuilder &kb, const KernelSpec &spec, const ConvShape &s,
@@ -35,6 +60,14 @@ std::array<uint32_t, 3> emitWindow(KernelBuilder &kb, const KernelSpec &spec, co
   int64_t tiles = (OH + R - 1) / R * tilesPerRow;
   RowSegment segment(TP, KW, SW, DW);
   SegmentReads reads(kb, spec.input(0), segment, s, TP * SW);
+  // ceil_mode's last window may reach past the input and its padding: what
+  // it reads there counts as padding too.
+  if ((OH - 1) * SH - PH + (KH - 1) * DH >= H || (OW - 1) * SW - PW + (KW - 1) * DW >= W)
+    reads.padded = true;
+  auto avgpool = llvm::dyn_cast<Avgpool2dOp>(spec.anchor);
+  bool countPadding = !avgpool || avgpool.getCountIncludePad();
+  WindowCount rowCount(H, KH, SH, PH, countPadding), colCount(W, KW, SW, PW, countPadding);
+  bool sameCounts = rowCount.uniform(OH) && colCount.uniform(OW);
   if (conv)
     kb.readAsTexels(spec.param(0));
   int64_t width = storeWidth(TP, OW);
@@ -71,9 +104,17 @@ std::array<uint32_t, 3> emitWindow(KernelBuilder &kb, const KernelSpec &spec, co
           }
     }
     Value outBase = kb.add(kb.sampleBase(C * OH * OW), kb.mul(c, OH * OW));
-    // What turns an accumulator into the output: + bias, / window, or nothing.
-    auto result = [&, bias = conv ? kb.load(spec.param(1), c) : Value()](Value a) {
-      return conv ? kb.fadd(a, bias) : max ? a : kb.fdiv(a, kb.f32(taps));
+    // What turns the accumulator of output (oh, ow) into the output: + bias,
+    // / its window's count, or nothing.
+    auto result = [&, bias = conv ? kb.load(spec.param(1), c) : Value()](Value a, Value oh,
+                                                                         Value ow) {
+      if (conv)
+        return kb.fadd(a, bias);
+      if (max)
+        return a;
+      if (sameCounts)
+        return kb.fdiv(a, kb.f32(taps));
+      return kb.fdiv(a, kb.toF32(kb.mul(rowCount.at(kb, oh), colCount.at(kb, ow))));
     };
     bool ragged = OW % TP != 0 || OH % R != 0;
     for (int64_t r = 0; r < R; ++r) {
@@ -83,7 +124,7 @@ std::array<uint32_t, 3> emitWindow(KernelBuilder &kb, const KernelSpec &spec, co
         storeIfInside(kb, ragged, {{oh, OH}, {ow, OW}}, [&] {
           Values v;
           for (int64_t e = 0; e < width; ++e)
-            v.push_back(result(acc[r * TP + t + e]));
+            v.push_back(result(acc[r * TP + t + e], oh, kb.add(ow, e)));
           storeRun(kb, spec, kb.add(kb.add(outBase, kb.mul(oh, OW)), ow), v);
         });
       }

@@ -18,13 +18,15 @@ int64_t perSample(Value v) {
 }
 
 Value applyActivation(KernelBuilder &kb, Operation *act, Value x) {
+  auto relu6 = [&](Value v) { return kb.fmin(kb.fmax(v, kb.f32(0)), kb.f32(6)); };
   return llvm::TypeSwitch<Operation *, Value>(act)
       .Case<ReluOp>([&](auto) { return kb.fmax(x, kb.f32(0)); })
-      .Case<Relu6Op>([&](auto) { return kb.fmin(kb.fmax(x, kb.f32(0)), kb.f32(6)); })
+      .Case<Relu6Op>([&](auto) { return relu6(x); })
+      // As PyTorch computes them: the product before the division.
       .Case<HardswishOp>([&](auto) {
-        Value relu6 = kb.fmin(kb.fmax(kb.fadd(x, kb.f32(3)), kb.f32(0)), kb.f32(6));
-        return kb.fdiv(kb.fmul(x, relu6), kb.f32(6));
+        return kb.fdiv(kb.fmul(x, relu6(kb.fadd(x, kb.f32(3)))), kb.f32(6));
       })
+      .Case<HardsigmoidOp>([&](auto) { return kb.fdiv(relu6(kb.fadd(x, kb.f32(3))), kb.f32(6)); })
       .Case<LeakyReluOp>([&](LeakyReluOp op) {
         return kb.select(kb.fgt(x, kb.f32(0)), x,
                          kb.fmul(x, kb.f32(op.getNegativeSlope().convertToDouble())));
@@ -43,18 +45,93 @@ Value applyActivation(KernelBuilder &kb, Operation *act, Value x) {
       .Default([](Operation *) -> Value { llvm_unreachable("isActivation lists every activation"); });
 }
 
+Value combine(KernelBuilder &kb, Operation *binary, Value lhs, Value rhs) {
+  return llvm::TypeSwitch<Operation *, Value>(binary)
+      .Case<AddOp>([&](auto) { return kb.fadd(lhs, rhs); })
+      .Case<SubOp>([&](auto) { return kb.fsub(lhs, rhs); })
+      .Case<MulOp>([&](auto) { return kb.fmul(lhs, rhs); })
+      .Case<DivOp>([&](auto) { return kb.fdiv(lhs, rhs); })
+      .Default([](Operation *) -> Value {
+        llvm_unreachable("isElementwiseBinary lists every binary op");
+      });
+}
+
 Value epilogue(KernelBuilder &kb, const KernelSpec &spec, ArrayRef<Value> residuals, Value v) {
   for (const EpilogueStep &step : spec.epilogue) {
-    if (step.residual < 0)
+    if (step.residual < 0) {
       v = applyActivation(kb, step.op, v);
-    else if (llvm::isa<AddOp>(step.op))
-      v = kb.fadd(v, residuals[step.residual]);
-    else if (llvm::isa<MulOp>(step.op))
-      v = kb.fmul(v, residuals[step.residual]);
-    else
-      llvm_unreachable("KernelParts::of reads only adds and muls as residual steps");
+      continue;
+    }
+    Value r = residuals[step.residual];
+    v = step.residualFirst ? combine(kb, step.op, r, v) : combine(kb, step.op, v, r);
   }
   return v;
+}
+
+BroadcastRead::BroadcastRead(ArrayRef<int64_t> out, ArrayRef<int64_t> operand) {
+  // Dims of 1 in the output have one coordinate: they are left out. The
+  // batch (dim 0, never broadcast) opens the first group.
+  int64_t outStride = 1, operandStride = 1;
+  for (size_t d = out.size(); d-- > 1;) {
+    if (out[d] == 1)
+      continue;
+    bool repeated = operand[d] == 1;
+    if (groups_.empty() || groups_.back().repeated != repeated)
+      groups_.push_back({1, outStride, repeated ? 0 : operandStride, repeated});
+    groups_.back().size *= out[d];
+    outStride *= out[d];
+    operandStride *= operand[d];
+  }
+  if (groups_.empty() || groups_.back().repeated)
+    groups_.push_back({1, outStride, operandStride, false});
+  std::reverse(groups_.begin(), groups_.end());
+}
+
+bool BroadcastRead::identity() const { return groups_.size() == 1; }
+
+bool BroadcastRead::vectorized(int64_t width) const {
+  return identity() || (!groups_.back().repeated && groups_.back().size % width == 0);
+}
+
+void BroadcastRead::prepare(KernelBuilder &kb, unsigned buffer, int64_t width) const {
+  if (width > 1 && vectorized(width))
+    kb.useVectors(buffer, width);
+}
+
+Value BroadcastRead::index(KernelBuilder &kb, Value outIndex) const {
+  Value index;
+  for (auto [i, g] : llvm::enumerate(groups_)) {
+    if (g.repeated)
+      continue;
+    Value coord = g.outStride == 1 ? outIndex : kb.div(outIndex, g.outStride);
+    if (i > 0) // the first group holds the batch: no bound to wrap at
+      coord = kb.rem(coord, g.size);
+    coord = kb.mul(coord, g.operandStride);
+    index = index ? kb.add(index, coord) : coord;
+  }
+  return index;
+}
+
+Values BroadcastRead::read(KernelBuilder &kb, unsigned buffer, Value first, int64_t width) const {
+  if (width == 1)
+    return {kb.load(buffer, index(kb, first))};
+  if (vectorized(width))
+    return kb.loadVector(buffer, kb.div(index(kb, first), width));
+  // A run within one repeated stretch reads one element for all.
+  if (groups_.back().repeated && groups_.back().size % width == 0)
+    return Values(width, kb.load(buffer, index(kb, first)));
+  Values v;
+  for (int64_t e = 0; e < width; ++e)
+    v.push_back(kb.load(buffer, index(kb, kb.add(first, e))));
+  return v;
+}
+
+// How the epilogue reads residual k: broadcast to the output of its step.
+static BroadcastRead residualRead(const KernelSpec &spec, unsigned k) {
+  for (const EpilogueStep &step : spec.epilogue)
+    if (step.residual == static_cast<int>(k))
+      return BroadcastRead(shapeOf(step.op->getResult(0)), shapeOf(step.residualValue()));
+  llvm_unreachable("every residual is read by an epilogue step");
 }
 
 void useOutputVectors(KernelBuilder &kb, const KernelSpec &spec, int64_t width) {
@@ -62,7 +139,7 @@ void useOutputVectors(KernelBuilder &kb, const KernelSpec &spec, int64_t width) 
     return;
   kb.useVectors(0, width);
   for (unsigned k = 0; k < spec.numResiduals; ++k)
-    kb.useVectors(spec.residual(k), width);
+    residualRead(spec, k).prepare(kb, spec.residual(k), width);
 }
 
 void storeRun(KernelBuilder &kb, const KernelSpec &spec, Value first, ArrayRef<Value> v) {
@@ -70,8 +147,7 @@ void storeRun(KernelBuilder &kb, const KernelSpec &spec, Value first, ArrayRef<V
   // residual[k][e]: residual buffer k's element alongside output e.
   std::vector<Values> residual;
   for (unsigned k = 0; k < spec.numResiduals; ++k)
-    residual.push_back(width == 1 ? Values{kb.load(spec.residual(k), first)}
-                                  : kb.loadVector(spec.residual(k), kb.div(first, width)));
+    residual.push_back(residualRead(spec, k).read(kb, spec.residual(k), first, width));
   Values out;
   for (int64_t e = 0; e < width; ++e) {
     Values r;
@@ -173,18 +249,19 @@ std::array<uint32_t, 3> forEachRun(KernelBuilder &kb, const KernelSpec &spec, in
                                    int64_t run,
                                    const std::function<Values(Value, ArrayRef<Values>)> &body) {
   int64_t width = n % 4 == 0 && run % 4 == 0 ? 4 : 1;
+  // Inputs broadcast to the output as an elementwise anchor's operands may.
+  std::vector<BroadcastRead> reads;
   for (unsigned i = 0; i < spec.numInputs; ++i) {
+    reads.emplace_back(shapeOf(spec.anchor->getResult(0)), shapeOf(spec.anchor->getOperand(i)));
     kb.readAsTexels(spec.input(i));
-    if (width > 1)
-      kb.useVectors(spec.input(i), width);
+    reads.back().prepare(kb, spec.input(i), width);
   }
   useOutputVectors(kb, spec, width);
   return kb.forEachItem(n / width, [&](Value item) {
     Value first = kb.mul(item, width), at = kb.add(kb.sampleBase(n), first);
     std::vector<Values> x;
     for (unsigned i = 0; i < spec.numInputs; ++i)
-      x.push_back(width > 1 ? kb.loadVector(spec.input(i), kb.div(at, width))
-                            : Values{kb.load(spec.input(i), at)});
+      x.push_back(reads[i].read(kb, spec.input(i), at, width));
     storeRun(kb, spec, at, body(first, x));
   });
 }

@@ -24,6 +24,38 @@ int64_t perSample(Value v);
 
 Value applyActivation(KernelBuilder &kb, Operation *act, Value x);
 
+// lhs op rhs for an elementwise binary op (isElementwiseBinary).
+Value combine(KernelBuilder &kb, Operation *binary, Value lhs, Value rhs);
+
+// How an elementwise operand is read alongside the outputs of a binary op:
+// the same element where shapes are equal; where the operand has a dim of
+// 1 that the output has not, the element repeats along it. Output dims
+// group into runs that the operand either follows or repeats over; an
+// operand element index then costs a div and rem per run (none when equal).
+class BroadcastRead {
+public:
+  // Shapes of the same rank with the same batch (dim 0, ignored).
+  BroadcastRead(ArrayRef<int64_t> out, ArrayRef<int64_t> operand);
+  bool identity() const;
+  // Whether `width` outputs from an aligned one read `width` consecutive
+  // operand elements, as one vector.
+  bool vectorized(int64_t width) const;
+  // Declares the buffer's layout for reads of `width` (useVectors where
+  // vectorized); call before any read.
+  void prepare(KernelBuilder &kb, unsigned buffer, int64_t width) const;
+  // The operand's elements for the `width` outputs from output element
+  // `first` (a multiple of `width`, counted from the buffer's start).
+  Values read(KernelBuilder &kb, unsigned buffer, Value first, int64_t width) const;
+
+private:
+  Value index(KernelBuilder &kb, Value outIndex) const;
+  struct Group {
+    int64_t size, outStride, operandStride;
+    bool repeated;
+  };
+  SmallVector<Group, 4> groups_; // outermost first
+};
+
 // The kernel's epilogue steps applied to v; residuals[k]: residual buffer
 // k's element alongside it.
 Value epilogue(KernelBuilder &kb, const KernelSpec &spec, ArrayRef<Value> residuals, Value v);
@@ -32,9 +64,10 @@ Value epilogue(KernelBuilder &kb, const KernelSpec &spec, ArrayRef<Value> residu
 // `width`-element vectors for storeRun.
 void useOutputVectors(KernelBuilder &kb, const KernelSpec &spec, int64_t width);
 
-// Residual add, activation and store of v.size() consecutive outputs from
-// element `first`: one vector load and store where there are several (see
-// useOutputVectors; `first` is then aligned).
+// Residual steps (read through BroadcastRead), activations and the store of
+// v.size() consecutive outputs from element `first`: one vector load and
+// store where there are several (see useOutputVectors; `first` is then
+// aligned).
 void storeRun(KernelBuilder &kb, const KernelSpec &spec, Value first, ArrayRef<Value> v);
 
 // Residual add, activation, store of one output: the common tail of every

@@ -23,7 +23,8 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
 enum class WindowReduce {
   MultiplyAdd, // a depthwise conv: sum of input x weight, plus the bias
   Max,         // max pooling; padding counts as -inf
-  Mean,        // average pooling; padding counts as 0 (count_include_pad)
+  Mean,        // average pooling; padding counts as 0, and in the divisor
+               // unless the Avgpool2dOp anchor says count_include_pad: false
 };
 
 // Per-channel windows (depthwise convs, pools): a thread takes one channel

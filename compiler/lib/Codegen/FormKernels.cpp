@@ -22,7 +22,7 @@ struct Group {
   Operation *anchor;
   llvm::SmallVector<Operation *> absorbed;
   Operation *shortcut = nullptr; // its input becomes an operand
-  // Adds and muls whose other operand (the index) is a residual the kernel
+  // Binary ops whose other operand (the index) is a residual the kernel
   // reads; they become its last operands, in this order.
   llvm::SmallVector<std::pair<Operation *, unsigned>> residuals;
   Value result; // the value the kernel stores
@@ -61,6 +61,12 @@ std::vector<Group> formGroups(const SpecStage &stage) {
       Operation *def = v.getDefiningOp();
       return !def || def->isBeforeInBlock(op);
     };
+    // A binary op joins the kernel only if its result has the shape of the
+    // kernel's value (the kernel's outputs are the op's): the residual it
+    // reads may broadcast, the kernel's value may not.
+    auto keepsShape = [&](Operation *binary) {
+      return binary->getResult(0).getType() == g.result.getType();
+    };
     Operation *pointwise = nullptr;
     if (next) {
       Operation *act = isActivation(next) ? next : nullptr;
@@ -74,7 +80,7 @@ std::vector<Group> formGroups(const SpecStage &stage) {
     }
     bool takesResidual = llvm::isa<Conv1dOp, Conv2dOp, LinearOp, Batchnorm1dOp, Batchnorm2dOp,
                                    AttentionOp>(op);
-    if (next && takesResidual && llvm::isa<AddOp>(next)) {
+    if (next && takesResidual && llvm::isa<AddOp>(next) && keepsShape(next)) {
       Value other = next->getOperand(0) == g.result ? next->getOperand(1) : next->getOperand(0);
       // The residual must exist before this kernel starts. If it comes later
       // (a projection path built after the main path), either the projection
@@ -96,7 +102,7 @@ std::vector<Group> formGroups(const SpecStage &stage) {
         take(next);
       }
     }
-    // Then a chain of elementwise layers (activations, adds and muls of a
+    // Then a chain of elementwise layers (activations, binary ops with a
     // value that exists before the anchor): applied to each output before
     // it is stored, so the chain costs one store instead of one a layer.
     while (next) {
@@ -104,7 +110,7 @@ std::vector<Group> formGroups(const SpecStage &stage) {
         take(next);
         continue;
       }
-      if (!isElementwiseBinary(next) || g.residuals.size() >= kMaxResiduals)
+      if (!isElementwiseBinary(next) || !keepsShape(next) || g.residuals.size() >= kMaxResiduals)
         break;
       unsigned otherIndex = next->getOperand(0) == g.result ? 1 : 0;
       if (!existsBefore(next->getOperand(otherIndex)))

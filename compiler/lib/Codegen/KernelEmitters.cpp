@@ -9,11 +9,11 @@ using namespace mlir;
 namespace spire {
 
 bool isActivation(Operation *op) {
-  return llvm::isa<ReluOp, Relu6Op, HardswishOp, LeakyReluOp, GeluOp, SiluOp, SigmoidOp, TanhOp>(
-      op);
+  return llvm::isa<ReluOp, Relu6Op, HardswishOp, HardsigmoidOp, LeakyReluOp, GeluOp, SiluOp,
+                   SigmoidOp, TanhOp>(op);
 }
 
-bool isElementwiseBinary(Operation *op) { return llvm::isa<AddOp, MulOp>(op); }
+bool isElementwiseBinary(Operation *op) { return llvm::isa<AddOp, SubOp, MulOp, DivOp>(op); }
 
 FailureOr<std::array<uint32_t, 3>> emitKernel(KernelBuilder &kb, const KernelSpec &spec) {
   // A residual is only read, an element alongside each output.
@@ -31,8 +31,11 @@ FailureOr<std::array<uint32_t, 3>> emitKernel(KernelBuilder &kb, const KernelSpe
       })
       .Case<LinearOp>([&](LinearOp op) { return emitLinear(kb, spec, op); })
       .Case<MatmulOp>([&](MatmulOp op) { return emitMatmul(kb, spec, op); })
-      .Case<Maxpool2dOp>([&](auto op) {
-        return emitWindow(kb, spec, ConvShape::ofPool(op), WindowReduce::Max);
+      .Case<Maxpool2dOp>([&](Maxpool2dOp op) {
+        ConvShape shape = ConvShape::ofPool(op);
+        shape.DH = op.getDilation()[0];
+        shape.DW = op.getDilation()[1];
+        return emitWindow(kb, spec, shape, WindowReduce::Max);
       })
       .Case<Avgpool2dOp>([&](auto op) {
         return emitWindow(kb, spec, ConvShape::ofPool(op), WindowReduce::Mean);
@@ -50,10 +53,11 @@ FailureOr<std::array<uint32_t, 3>> emitKernel(KernelBuilder &kb, const KernelSpe
       .Case<SelectOp>([&](SelectOp op) { return emitSelect(kb, spec, op); })
       .Case<AttentionOp>([&](AttentionOp op) { return emitAttention(kb, spec, op); })
       .Case<AdaptiveAvgpool2dOp>([&](auto op) { return emitAdaptiveAvgpool(kb, spec, op); })
-      .Case<AddOp, MulOp, ReluOp, Relu6Op, HardswishOp, LeakyReluOp, GeluOp, SiluOp, SigmoidOp,
-            TanhOp>(
-          [&](Operation *op) { return emitElementwise(kb, spec, op); })
-      .Default([](Operation *op) -> Grid { return op->emitOpError("has no kernel emitter"); });
+      .Default([&](Operation *op) -> Grid {
+        if (isActivation(op) || isElementwiseBinary(op))
+          return emitElementwise(kb, spec, op);
+        return op->emitOpError("has no kernel emitter");
+      });
 }
 
 bool fusesShortcut(Operation *anchor, Operation *shortcut) {

@@ -12,11 +12,17 @@
 namespace spire {
 
 // One step of a kernel's fused epilogue, applied to each output in order:
-// an activation, or an add or mul of a residual buffer's matching element
-// (`residual`: which of the kernel's residual buffers; -1 for none).
+// an activation, or a binary op (add, sub, mul, div) with a residual
+// buffer's element at that output, broadcast if the residual has dims of 1
+// (`residual`: which of the kernel's residual buffers; -1 for none;
+// `residualFirst`: the residual is the op's lhs).
 struct EpilogueStep {
   mlir::Operation *op;
   int residual = -1;
+  bool residualFirst = false;
+
+  // The residual's value in the kernel's body.
+  mlir::Value residualValue() const { return op->getOperand(residualFirst ? 0 : 1); }
 };
 
 // The buffers of a kernel, in binding order: 0 the output, then the
@@ -85,9 +91,9 @@ mlir::FailureOr<std::array<uint32_t, 3>> emitKernel(KernelBuilder &kb, const Ker
 // Whether `op` is an activation that can be applied as an epilogue.
 bool isActivation(mlir::Operation *op);
 
-// Whether `op` combines its two operands elementwise (add, mul), so that
-// with one operand a kernel's output it is an epilogue step reading the
-// other.
+// Whether `op` combines its two operands elementwise (add, sub, mul, div),
+// so that with one operand a kernel's output of the result's shape it is
+// an epilogue step reading the other.
 bool isElementwiseBinary(mlir::Operation *op);
 
 // Residual buffers one kernel's epilogue reads at most: each is a binding,

@@ -36,10 +36,13 @@ FailureOr<KernelParts> KernelParts::of(KernelOp kernel) {
     } else if (isElementwiseBinary(&op) &&
                (op.getOperand(0) == chain || op.getOperand(1) == chain)) {
       Value other = op.getOperand(0) == chain ? op.getOperand(1) : op.getOperand(0);
-      if (llvm::isa<AddOp>(op) && p.shortcut && other.getDefiningOp() == p.shortcut) {
+      if (chain.getType() != op.getResult(0).getType()) {
+        return fail(&op, "broadcasts the kernel's own values (only a residual may repeat)");
+      } else if (llvm::isa<AddOp>(op) && p.shortcut && other.getDefiningOp() == p.shortcut) {
         p.shortcutAdd = &op;
       } else if (llvm::isa<BlockArgument>(other)) {
-        p.epilogue.push_back({&op, static_cast<int>(residuals.size())});
+        p.epilogue.push_back(
+            {&op, static_cast<int>(residuals.size()), op.getOperand(0) == other});
         residuals.push_back(other);
       } else {
         return fail(&op, "combines a value that is neither an operand nor the shortcut's");

@@ -1,7 +1,7 @@
 // What a `spire.kernel` computes, read from its body: the role of each op
 // (anchor, separable pair, projection shortcut, epilogue of activations and
-// residual adds and muls), the dispatches it takes, the parameter buffers it reads
-// and where each dispatch's bindings come from. form-kernels builds kernels
+// binary ops with residuals), the dispatches it takes, the parameter buffers
+// it reads and where each dispatch's bindings come from. form-kernels builds kernels
 // that this reads; plan-memory, emit-kernels and the bundle assembly read
 // kernels only through it.
 #pragma once
@@ -24,7 +24,7 @@ struct KernelParts {
   // accumulators (fusesShortcut), and the add of its output, which those
   // accumulators compute.
   mlir::Operation *shortcut = nullptr, *shortcutAdd = nullptr;
-  // Then elementwise steps in order: activations, adds and muls of a
+  // Then elementwise steps in order: activations, binary ops with a
   // residual (the kernel's last numResiduals operands, in step order).
   mlir::SmallVector<EpilogueStep> epilogue;
   unsigned numResiduals = 0;

@@ -137,17 +137,30 @@ static std::string list(ArrayRef<int64_t> values) {
   return s + "]";
 }
 
-// Output size of a sliding window along one dim (PyTorch's floor formula).
-static Dim windowOutput(const Dim &in, int64_t kernel, int64_t stride, int64_t padding,
-                        int64_t dilation) {
-  return (in + 2 * padding - dilation * (kernel - 1) - 1).floorDiv(stride) + 1;
+// Output size of a sliding window along one dim (PyTorch's formula). In
+// ceil mode a last window that would start past the input and its left
+// padding is dropped, which needs the input size.
+static FailureOr<Dim> windowOutput(ShapeContext &ctx, const Dim &in, int64_t kernel,
+                                   int64_t stride, int64_t padding, int64_t dilation,
+                                   bool ceilMode) {
+  Dim span = in + 2 * padding - dilation * (kernel - 1) - 1;
+  if (!ceilMode)
+    return span.floorDiv(stride) + 1;
+  FailureOr<int64_t> size = ctx.requireStatic(in, 0, "spatial size for ceil_mode");
+  if (failed(size))
+    return failure();
+  std::optional<int64_t> out = ((span + (stride - 1)).floorDiv(stride) + 1).value();
+  if (out && (*out - 1) * stride >= *size + padding)
+    --*out;
+  return out ? ctx.constant(*out) : Dim();
 }
 
 // Checks window attributes and computes the spatial output dims of a
 // convolution or pooling over the trailing `kernel.size()` dims of operand 0.
 static FailureOr<Shape> slideWindows(ShapeContext &ctx, ArrayRef<int64_t> kernel,
                                      ArrayRef<int64_t> stride, ArrayRef<int64_t> padding,
-                                     ArrayRef<int64_t> dilation, bool isPool) {
+                                     ArrayRef<int64_t> dilation, bool isPool,
+                                     bool ceilMode = false) {
   size_t n = kernel.size();
   auto badAttr = [&](StringRef attr, ArrayRef<int64_t> v, StringRef why) {
     ctx.error() << "has " << attr << " " << list(v) << ": " << why;
@@ -170,8 +183,11 @@ static FailureOr<Shape> slideWindows(ShapeContext &ctx, ArrayRef<int64_t> kernel
   Shape spatial;
   for (size_t i = 0; i < n; ++i) {
     Dim inDim = in[in.size() - n + i];
-    Dim out = windowOutput(inDim, kernel[i], stride[i], padding[i], dilation[i]);
-    if (auto v = out.value(); v && *v < 1) {
+    FailureOr<Dim> out =
+        windowOutput(ctx, inDim, kernel[i], stride[i], padding[i], dilation[i], ceilMode);
+    if (failed(out))
+      return failure();
+    if (auto v = out->value(); v && *v < 1) {
       InFlightDiagnostic diag = ctx.error();
       diag << "receives " << ctx.str(in) << " from " << ctx.producer(0)
            << ": spatial size " << ctx.str(inDim) << " is too small for a kernel of "
@@ -179,7 +195,7 @@ static FailureOr<Shape> slideWindows(ShapeContext &ctx, ArrayRef<int64_t> kernel
       ctx.noteProducer(diag, 0);
       return failure();
     }
-    spatial.push_back(out);
+    spatial.push_back(*out);
   }
   return spatial;
 }
@@ -380,12 +396,11 @@ SmallVector<ParameterSpec> ParameterOp::getParameters() {
 //===----------------------------------------------------------------------===//
 
 template <typename PoolOpT>
-static FailureOr<Shape> inferPool2d(PoolOpT op, ShapeContext &ctx) {
+static FailureOr<Shape> inferPool2d(PoolOpT op, ShapeContext &ctx, ArrayRef<int64_t> dilation) {
   if (failed(requireRank(ctx, {4}, "[N, C, H, W]")))
     return failure();
-  SmallVector<int64_t> dilation(op.getKernel().size(), 1);
-  FailureOr<Shape> spatial = slideWindows(ctx, op.getKernel(), op.getStride(),
-                                          op.getPadding(), dilation, true);
+  FailureOr<Shape> spatial = slideWindows(ctx, op.getKernel(), op.getStride(), op.getPadding(),
+                                          dilation, true, op.getCeilMode());
   if (failed(spatial))
     return failure();
   Shape result{ctx.operand(0)[0], ctx.operand(0)[1]};
@@ -393,8 +408,12 @@ static FailureOr<Shape> inferPool2d(PoolOpT op, ShapeContext &ctx) {
   return result;
 }
 
-FailureOr<Shape> Maxpool2dOp::inferShape(ShapeContext &ctx) { return inferPool2d(*this, ctx); }
-FailureOr<Shape> Avgpool2dOp::inferShape(ShapeContext &ctx) { return inferPool2d(*this, ctx); }
+FailureOr<Shape> Maxpool2dOp::inferShape(ShapeContext &ctx) {
+  return inferPool2d(*this, ctx, getDilation());
+}
+FailureOr<Shape> Avgpool2dOp::inferShape(ShapeContext &ctx) {
+  return inferPool2d(*this, ctx, {1, 1});
+}
 
 FailureOr<Shape> GlobalAvgpoolOp::inferShape(ShapeContext &ctx) {
   if (failed(requireRank(ctx, {3, 4}, "[N, C, L] or [N, C, H, W]")))
@@ -424,6 +443,7 @@ FailureOr<Shape> AdaptiveAvgpool2dOp::inferShape(ShapeContext &ctx) {
 FailureOr<Shape> ReluOp::inferShape(ShapeContext &ctx) { return inferSameShape(ctx); }
 FailureOr<Shape> Relu6Op::inferShape(ShapeContext &ctx) { return inferSameShape(ctx); }
 FailureOr<Shape> HardswishOp::inferShape(ShapeContext &ctx) { return inferSameShape(ctx); }
+FailureOr<Shape> HardsigmoidOp::inferShape(ShapeContext &ctx) { return inferSameShape(ctx); }
 FailureOr<Shape> LeakyReluOp::inferShape(ShapeContext &ctx) { return inferSameShape(ctx); }
 FailureOr<Shape> GeluOp::inferShape(ShapeContext &ctx) { return inferSameShape(ctx); }
 FailureOr<Shape> SiluOp::inferShape(ShapeContext &ctx) { return inferSameShape(ctx); }
@@ -443,25 +463,65 @@ FailureOr<Shape> SoftmaxOp::inferShape(ShapeContext &ctx) {
   return inferSameShape(ctx);
 }
 
+// NumPy broadcasting over equal ranks: each dim after the batch equal in
+// both operands, or 1 in one of them.
 static FailureOr<Shape> inferBinary(ShapeContext &ctx) {
   const Shape &a = ctx.operand(0), &b = ctx.operand(1);
-  bool same = a.size() == b.size();
-  for (size_t i = 0; same && i < a.size(); ++i)
-    same = a[i].compatibleWith(b[i]);
-  if (!same) {
-    InFlightDiagnostic diag = ctx.error();
-    diag << "joins " << ctx.str(a) << " from " << ctx.producer(0) << " with " << ctx.str(b)
-         << " from " << ctx.producer(1)
-         << "; the shapes must be equal: give the edge a projection "
-            "(e.g. a 1x1 conv2d with the right stride and channels)";
-    ctx.noteProducer(diag, 0);
-    ctx.noteProducer(diag, 1);
-    return failure();
+  auto isOne = [](const Dim &d) { return d.value() == 1; };
+  Shape out(a);
+  std::optional<size_t> bad;
+  for (size_t i = 0; !bad && i < std::min(a.size(), b.size()); ++i) {
+    if (a[i].compatibleWith(b[i])) {
+      // An unknown dim against a 1 may be anything.
+      const Dim &known = a[i].isKnown() ? a[i] : b[i];
+      bool both = a[i].isKnown() && b[i].isKnown();
+      out[i] = both || !isOne(known) ? known : Dim();
+    }
+    else if (i > 0 && (isOne(a[i]) || isOne(b[i])))
+      out[i] = isOne(a[i]) ? b[i] : a[i];
+    else
+      bad = i;
   }
-  return Shape(a);
+  if (!bad && a.size() == b.size())
+    return out;
+  InFlightDiagnostic diag = ctx.error();
+  diag << "joins " << ctx.str(a) << " from " << ctx.producer(0) << " with " << ctx.str(b)
+       << " from " << ctx.producer(1) << "; ";
+  if (a.size() != b.size()) {
+    diag << "the ranks differ (" << a.size() << " and " << b.size()
+         << "): dims pair up by position, the batch first; reshape one to the other's rank "
+            "with dims of size 1 where it repeats";
+  } else if (*bad == 0) {
+    diag << "the batch dims differ";
+  } else {
+    diag << "dim " << *bad << " is " << ctx.str(a[*bad]) << " in one and " << ctx.str(b[*bad])
+         << " in the other: each dim after the batch must be equal, or 1 in one of them";
+    // A tensor with some dims of 1 was probably meant to broadcast: show
+    // the shape it needs. Otherwise the edge joins different shapes, as a
+    // residual without its projection does.
+    bool aRepeats = llvm::any_of(llvm::drop_begin(a), isOne);
+    bool bRepeats = llvm::any_of(llvm::drop_begin(b), isOne);
+    if (aRepeats || bRepeats) {
+      const Shape &small = bRepeats ? b : a, &big = bRepeats ? a : b;
+      Shape fits(big);
+      for (size_t i = 1; i < fits.size(); ++i)
+        if (isOne(small[i]))
+          fits[i] = small[i];
+      diag << "; to repeat " << ctx.producer(bRepeats ? 1 : 0) << " over "
+           << ctx.producer(bRepeats ? 0 : 1) << " it would be " << ctx.str(fits);
+    } else {
+      diag << "; a residual edge between different shapes needs a projection (e.g. a 1x1 "
+              "conv2d with the right stride and channels)";
+    }
+  }
+  ctx.noteProducer(diag, 0);
+  ctx.noteProducer(diag, 1);
+  return failure();
 }
 FailureOr<Shape> AddOp::inferShape(ShapeContext &ctx) { return inferBinary(ctx); }
+FailureOr<Shape> SubOp::inferShape(ShapeContext &ctx) { return inferBinary(ctx); }
 FailureOr<Shape> MulOp::inferShape(ShapeContext &ctx) { return inferBinary(ctx); }
+FailureOr<Shape> DivOp::inferShape(ShapeContext &ctx) { return inferBinary(ctx); }
 
 //===----------------------------------------------------------------------===//
 // Data movement
@@ -699,13 +759,16 @@ std::optional<int64_t> SoftmaxOp::getFlops() { return perOutput(*this); }
 std::optional<int64_t> ReluOp::getFlops() { return perOutput(*this); }
 std::optional<int64_t> Relu6Op::getFlops() { return perOutput(*this); }
 std::optional<int64_t> HardswishOp::getFlops() { return perOutput(*this); }
+std::optional<int64_t> HardsigmoidOp::getFlops() { return perOutput(*this); }
 std::optional<int64_t> LeakyReluOp::getFlops() { return perOutput(*this); }
 std::optional<int64_t> GeluOp::getFlops() { return perOutput(*this); }
 std::optional<int64_t> SiluOp::getFlops() { return perOutput(*this); }
 std::optional<int64_t> SigmoidOp::getFlops() { return perOutput(*this); }
 std::optional<int64_t> TanhOp::getFlops() { return perOutput(*this); }
 std::optional<int64_t> AddOp::getFlops() { return perOutput(*this); }
+std::optional<int64_t> SubOp::getFlops() { return perOutput(*this); }
 std::optional<int64_t> MulOp::getFlops() { return perOutput(*this); }
+std::optional<int64_t> DivOp::getFlops() { return perOutput(*this); }
 std::optional<int64_t> ConcatOp::getFlops() { return perOutput(*this); }
 std::optional<int64_t> DropoutOp::getFlops() { return 0; }
 std::optional<int64_t> FlattenOp::getFlops() { return 0; }

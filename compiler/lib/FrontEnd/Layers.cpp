@@ -34,8 +34,13 @@ Operation *buildConv(LayerArgs &a) {
                      /*norm_eps=*/nullptr);
 }
 
-template <typename OpT>
-Operation *buildPool(LayerArgs &a) {
+// The window keys both pools take.
+struct PoolWindow {
+  DenseI64ArrayAttr kernel, stride, padding;
+  BoolAttr ceilMode;
+};
+
+PoolWindow poolWindow(LayerArgs &a) {
   Params &p = a.params;
   OpBuilder &b = a.builder;
   if (!p.has("kernel"))
@@ -44,11 +49,28 @@ Operation *buildPool(LayerArgs &a) {
   // PyTorch's default stride is the kernel size.
   auto stride = p.has("stride") ? p.getInts("stride", 2, 1) : kernel;
   auto padding = p.getInts("padding", 2, 0);
-  if (p.failed())
+  return {b.getDenseI64ArrayAttr(kernel), b.getDenseI64ArrayAttr(stride),
+          b.getDenseI64ArrayAttr(padding), b.getBoolAttr(p.getBool("ceil_mode", false))};
+}
+
+Operation *buildMaxpool(LayerArgs &a) {
+  PoolWindow w = poolWindow(a);
+  auto dilation = a.params.getInts("dilation", 2, 1);
+  if (a.params.failed())
     return nullptr;
-  return OpT::create(b, a.loc, placeholder(a), a.inputs[0], a.name,
-                     b.getDenseI64ArrayAttr(kernel), b.getDenseI64ArrayAttr(stride),
-                     b.getDenseI64ArrayAttr(padding));
+  return Maxpool2dOp::create(a.builder, a.loc, placeholder(a), a.inputs[0], a.name, w.kernel,
+                             w.stride, w.padding, w.ceilMode,
+                             a.builder.getDenseI64ArrayAttr(dilation));
+}
+
+Operation *buildAvgpool(LayerArgs &a) {
+  PoolWindow w = poolWindow(a);
+  bool countPadding = a.params.getBool("count_include_pad", true);
+  if (a.params.failed())
+    return nullptr;
+  return Avgpool2dOp::create(a.builder, a.loc, placeholder(a), a.inputs[0], a.name, w.kernel,
+                             w.stride, w.padding, w.ceilMode,
+                             a.builder.getBoolAttr(countPadding));
 }
 
 template <typename OpT>
@@ -201,13 +223,15 @@ const LayerKind kLayerKinds[] = {
     {"layernorm", In::One, {"eps"}, buildNorm<LayernormOp>},
     {"attention", In::One, {"heads"}, buildAttention},
     {"parameter", In::One, {"shape"}, buildParameter},
-    {"maxpool2d", In::One, {"kernel", "stride", "padding"}, buildPool<Maxpool2dOp>},
-    {"avgpool2d", In::One, {"kernel", "stride", "padding"}, buildPool<Avgpool2dOp>},
+    {"maxpool2d", In::One, {"kernel", "stride", "padding", "dilation", "ceil_mode"}, buildMaxpool},
+    {"avgpool2d", In::One, {"kernel", "stride", "padding", "ceil_mode", "count_include_pad"},
+     buildAvgpool},
     {"global_avgpool", In::One, {}, buildUnary<GlobalAvgpoolOp>},
     {"adaptive_avgpool2d", In::One, {"size"}, buildAdaptiveAvgpool},
     {"relu", In::One, {}, buildUnary<ReluOp>},
     {"relu6", In::One, {}, buildUnary<Relu6Op>},
     {"hardswish", In::One, {}, buildUnary<HardswishOp>},
+    {"hardsigmoid", In::One, {}, buildUnary<HardsigmoidOp>},
     {"leaky_relu", In::One, {"negative_slope"}, buildLeakyRelu},
     {"gelu", In::One, {}, buildUnary<GeluOp>},
     {"silu", In::One, {}, buildUnary<SiluOp>},
@@ -221,7 +245,9 @@ const LayerKind kLayerKinds[] = {
     {"transpose", In::One, {"dim0", "dim1"}, buildTranspose},
     {"select", In::One, {"dim", "index"}, buildSelect},
     {"add", In::Join, {}, buildBinary<AddOp>},
+    {"sub", In::Join, {}, buildBinary<SubOp>},
     {"mul", In::Join, {}, buildBinary<MulOp>},
+    {"div", In::Join, {}, buildBinary<DivOp>},
     {"matmul", In::Join, {}, buildBinary<MatmulOp>},
     {"concat", In::Join, {"dim"}, buildConcat, -1},
 };

@@ -293,7 +293,7 @@ Graph specGraph(SpecModule &spec) {
       // A join's first operand is the current tensor, the others the named
       // earlier ones (or their projections): the residual edges. Otherwise
       // the previous layer's output flows on, and anything else is `from:`.
-      bool join = llvm::isa<AddOp, MulOp, ConcatOp>(op);
+      bool join = llvm::isa<AddOp, SubOp, MulOp, DivOp, ConcatOp>(op);
       for (auto [j, operand] : llvm::enumerate(op->getOperands())) {
         GraphEdge e{nodeOf.lookup(operand), id};
         e.tensor = valueName(operand);

@@ -92,8 +92,57 @@ func.func @pool_padding(%x: tensor<?x3x8x8xf32>) {
 // expected-note @+2 {{argument #0 produces [?, 128, 28, 28]}}
 // expected-note @+1 {{argument #1 produces [?, 64, 56, 56]}}
 func.func @add_shapes(%a: tensor<?x128x28x28xf32>, %b: tensor<?x64x56x56xf32>) {
-  // expected-error @+1 {{add 'layer2.0.add' joins [?, 128, 28, 28] from argument #0 with [?, 64, 56, 56] from argument #1; the shapes must be equal: give the edge a projection}}
+  // expected-error @+1 {{add 'layer2.0.add' joins [?, 128, 28, 28] from argument #0 with [?, 64, 56, 56] from argument #1; dim 1 is 128 in one and 64 in the other: each dim after the batch must be equal, or 1 in one of them; a residual edge between different shapes needs a projection (e.g. a 1x1 conv2d with the right stride and channels)}}
   %0 = spire.add %a, %b {name = "layer2.0.add"} : tensor<?x128x28x28xf32>, tensor<?x64x56x56xf32> -> tensor<?x128x28x28xf32>
+  return
+}
+
+// -----
+
+// A tensor with dims of 1 was meant to broadcast: the message shows the
+// shape it needs.
+// expected-note @+2 {{argument #0 produces [?, 16, 1, 1]}}
+// expected-note @+1 {{argument #1 produces [?, 32, 8, 8]}}
+func.func @broadcast_shapes(%s: tensor<?x16x1x1xf32>, %x: tensor<?x32x8x8xf32>) {
+  // expected-error @+1 {{mul 'se' joins [?, 16, 1, 1] from argument #0 with [?, 32, 8, 8] from argument #1; dim 1 is 16 in one and 32 in the other: each dim after the batch must be equal, or 1 in one of them; to repeat argument #0 over argument #1 it would be [?, 32, 1, 1]}}
+  %0 = spire.mul %s, %x {name = "se"} : tensor<?x16x1x1xf32>, tensor<?x32x8x8xf32> -> tensor<?x32x8x8xf32>
+  return
+}
+
+// -----
+
+// expected-note @+2 {{argument #0 produces [?, 16, 8, 8]}}
+// expected-note @+1 {{argument #1 produces [?, 16]}}
+func.func @broadcast_ranks(%x: tensor<?x16x8x8xf32>, %s: tensor<?x16xf32>) {
+  // expected-error @+1 {{div 'q' joins [?, 16, 8, 8] from argument #0 with [?, 16] from argument #1; the ranks differ (4 and 2): dims pair up by position, the batch first; reshape one to the other's rank with dims of size 1 where it repeats}}
+  %0 = spire.div %x, %s {name = "q"} : tensor<?x16x8x8xf32>, tensor<?x16xf32> -> tensor<?x16x8x8xf32>
+  return
+}
+
+// -----
+
+// The result of a broadcast is the larger dim of each pair.
+func.func @broadcast_result(%x: tensor<?x16x8x8xf32>, %s: tensor<?x16x1x1xf32>) {
+  // expected-error @+1 {{'spire.sub' op result type 'tensor<?x16x1x1xf32>' does not match the inferred shape [?, 16, 8, 8]}}
+  %0 = spire.sub %s, %x {name = "d"} : tensor<?x16x1x1xf32>, tensor<?x16x8x8xf32> -> tensor<?x16x1x1xf32>
+  return
+}
+
+// -----
+
+// ceil_mode's last window depends on the input size.
+// expected-note @+1 {{argument #0 produces [?, 3, ?, 8]}}
+func.func @ceil_mode_size(%x: tensor<?x3x?x8xf32>) {
+  // expected-error @+1 {{maxpool2d 'p' needs a static spatial size for ceil_mode, but it is ? in [?, 3, ?, 8] from argument #0}}
+  %0 = spire.maxpool2d %x {name = "p", kernel = array<i64: 3, 3>, stride = array<i64: 2, 2>, padding = array<i64: 0, 0>, ceil_mode = true} : tensor<?x3x?x8xf32> -> tensor<?x3x?x4xf32>
+  return
+}
+
+// -----
+
+func.func @pool_dilation(%x: tensor<?x3x8x8xf32>) {
+  // expected-error @+1 {{maxpool2d 'p' has dilation [0, 1]: values must be >= 1}}
+  %0 = spire.maxpool2d %x {name = "p", kernel = array<i64: 3, 3>, stride = array<i64: 1, 1>, padding = array<i64: 0, 0>, dilation = array<i64: 0, 1>} : tensor<?x3x8x8xf32> -> tensor<?x3x6x6xf32>
   return
 }
 

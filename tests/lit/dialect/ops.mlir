@@ -82,6 +82,30 @@ func.func @attention_and_friends(%t: tensor<?x16x64xf32>, %img: tensor<?x6x15x15
   return %1, %2 : tensor<?x64x16xf32>, tensor<?x6x3x5xf32>
 }
 
+// CHECK-LABEL: func @broadcast_and_pools
+func.func @broadcast_and_pools(%x: tensor<?x16x8x8xf32>, %s: tensor<?x16x1x1xf32>, %g: tensor<?x1x8x8xf32>) -> (tensor<?x16x8x8xf32>, tensor<?x16x4x4xf32>, tensor<?x16x4x3xf32>) {
+  // CHECK: spire.hardsigmoid
+  %0 = spire.hardsigmoid %s {name = "hs"} : tensor<?x16x1x1xf32> -> tensor<?x16x1x1xf32>
+  // CHECK: spire.mul {{.*}} : tensor<?x16x1x1xf32>, tensor<?x16x8x8xf32> -> tensor<?x16x8x8xf32>
+  %1 = spire.mul %0, %x {name = "se"} : tensor<?x16x1x1xf32>, tensor<?x16x8x8xf32> -> tensor<?x16x8x8xf32>
+  // CHECK: spire.sub
+  %2 = spire.sub %1, %g {name = "d"} : tensor<?x16x8x8xf32>, tensor<?x1x8x8xf32> -> tensor<?x16x8x8xf32>
+  // CHECK: spire.div {{.*}} : tensor<?x16x1x1xf32>, tensor<?x1x8x8xf32> -> tensor<?x16x8x8xf32>
+  %3 = spire.div %s, %g {name = "q"} : tensor<?x16x1x1xf32>, tensor<?x1x8x8xf32> -> tensor<?x16x8x8xf32>
+  %4 = spire.add %2, %3 {name = "a"} : tensor<?x16x8x8xf32>, tensor<?x16x8x8xf32> -> tensor<?x16x8x8xf32>
+  // 8 -> ceil((8 - 3) / 2) + 1 = 4 (floor mode: 3)
+  // CHECK: spire.maxpool2d {{.*}}ceil_mode = true{{.*}} -> tensor<?x16x4x4xf32>
+  %5 = spire.maxpool2d %4 {name = "mp", kernel = array<i64: 3, 3>, stride = array<i64: 2, 2>, padding = array<i64: 0, 0>, ceil_mode = true} : tensor<?x16x8x8xf32> -> tensor<?x16x4x4xf32>
+  // Rows: ceil((8 + 2 - 2 * 2 - 1) / 2) + 1 = 4 (dilation 2). Columns:
+  // ceil((8 + 2 - 3) / 3) + 1 = 4, but the last window would start at
+  // 3 * 3 = 9 >= 8 + 1, past the input and its left padding: 3.
+  // CHECK: spire.maxpool2d {{.*}}dilation = array<i64: 2, 1>{{.*}} -> tensor<?x16x4x3xf32>
+  %6 = spire.maxpool2d %x {name = "mpd", kernel = array<i64: 3, 3>, stride = array<i64: 2, 3>, padding = array<i64: 1, 1>, dilation = array<i64: 2, 1>, ceil_mode = true} : tensor<?x16x8x8xf32> -> tensor<?x16x4x3xf32>
+  // CHECK: spire.avgpool2d {{.*}}count_include_pad = false
+  %7 = spire.avgpool2d %4 {name = "ap", kernel = array<i64: 3, 3>, stride = array<i64: 2, 2>, padding = array<i64: 1, 1>, count_include_pad = false} : tensor<?x16x8x8xf32> -> tensor<?x16x4x4xf32>
+  return %4, %5, %6 : tensor<?x16x8x8xf32>, tensor<?x16x4x4xf32>, tensor<?x16x4x3xf32>
+}
+
 // CHECK-LABEL: func @vit_pieces
 func.func @vit_pieces(%t: tensor<?x196x192xf32>) -> tensor<?x192xf32> {
   // CHECK: spire.parameter {{.*}} -> tensor<?x1x192xf32>

@@ -31,9 +31,10 @@ def FormKernels : Pass<"spire-form-kernels", "mlir::func::FuncOp"> {
     pair (fusesPointwise), a residual add (of a value that exists before
     the anchor, or of a 1x1 projection shortcut that can join the anchor's
     accumulators: fusesShortcut), then a chain of elementwise layers:
-    activations, and adds and muls of a value that exists before the
-    anchor (at most kMaxResiduals such reads a kernel), applied to each
-    output before its one store. The kernel is placed at the anchor:
+    activations, and binary ops (add, sub, mul, div) with a value that
+    exists before the anchor and may broadcast, where the result has the
+    kernel's shape (at most kMaxResiduals such reads a kernel), applied to
+    each output before its one store. The kernel is placed at the anchor:
     kernels run in anchor order.
   }];
 }

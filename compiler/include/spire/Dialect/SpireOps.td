@@ -105,16 +105,25 @@ def Spire_ParameterOp : Spire_ParamLayerOp<"parameter"> {
 // Pooling
 //===----------------------------------------------------------------------===//
 
-class Spire_Pool2dOp<string mnemonic, string summaryText> : Spire_LayerOp<mnemonic> {
+// Windows as torch.nn.MaxPool2d/AvgPool2d place them: `ceil_mode` adds a
+// last, partial window where one would start inside the input or its left
+// padding.
+class Spire_Pool2dOp<string mnemonic, string summaryText, dag extraArgs>
+    : Spire_LayerOp<mnemonic> {
   let summary = summaryText;
-  let arguments = (ins Spire_Tensor:$input, StrAttr:$name, DenseI64ArrayAttr:$kernel,
-                   DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$padding);
+  let arguments = !con((ins Spire_Tensor:$input, StrAttr:$name, DenseI64ArrayAttr:$kernel,
+                        DenseI64ArrayAttr:$stride, DenseI64ArrayAttr:$padding,
+                        DefaultValuedAttr<BoolAttr, "false">:$ceil_mode),
+                       extraArgs);
   let results = (outs Spire_Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
 }
-def Spire_Maxpool2dOp : Spire_Pool2dOp<"maxpool2d", "max pooling (torch.nn.MaxPool2d, floor mode)">;
+def Spire_Maxpool2dOp : Spire_Pool2dOp<"maxpool2d",
+  "max pooling (torch.nn.MaxPool2d); padding and past-the-end taps never win",
+  (ins DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$dilation)>;
 def Spire_Avgpool2dOp : Spire_Pool2dOp<"avgpool2d",
-  "average pooling (torch.nn.AvgPool2d, floor mode, padding counted)">;
+  "average pooling (torch.nn.AvgPool2d): the divisor counts padding unless count_include_pad is false",
+  (ins DefaultValuedAttr<BoolAttr, "true">:$count_include_pad)>;
 
 def Spire_GlobalAvgpoolOp : Spire_LayerOp<"global_avgpool"> {
   let summary = "mean over all spatial dims, kept as size 1 (AdaptiveAvgPool2d(1) / AdaptiveAvgPool1d(1))";
@@ -144,6 +153,7 @@ class Spire_UnaryOp<string mnemonic, string summaryText, dag extraArgs = (ins)>
 def Spire_ReluOp : Spire_UnaryOp<"relu", "max(x, 0)">;
 def Spire_Relu6Op : Spire_UnaryOp<"relu6", "min(max(x, 0), 6)">;
 def Spire_HardswishOp : Spire_UnaryOp<"hardswish", "x * relu6(x + 3) / 6">;
+def Spire_HardsigmoidOp : Spire_UnaryOp<"hardsigmoid", "relu6(x + 3) / 6">;
 def Spire_LeakyReluOp : Spire_UnaryOp<"leaky_relu", "x if x > 0 else slope * x",
   (ins DefaultValuedAttr<F64Attr, "0.01">:$negative_slope)>;
 def Spire_GeluOp : Spire_UnaryOp<"gelu", "x * Phi(x), exact (erf) form">;
@@ -158,15 +168,20 @@ def Spire_SoftmaxOp : Spire_UnaryOp<"softmax", "softmax along `dim`",
 class Spire_BinaryOp<string mnemonic, string summaryText> : Spire_LayerOp<mnemonic> {
   let summary = summaryText;
   let description = [{
-    Joins two tensors of the same shape; the residual edge of a spec lowers
-    to this with the skip tensor as `rhs`.
+    Combines two tensors of the same rank elementwise, broadcasting as
+    NumPy does: each dim after the batch is equal in both or 1 in one of
+    them, which then repeats along it (a squeeze-and-excitation scale
+    [N, C, 1, 1] times [N, C, H, W]). The residual edge of a spec lowers to
+    an add with the skip tensor as `rhs`.
   }];
   let arguments = (ins Spire_Tensor:$lhs, Spire_Tensor:$rhs, StrAttr:$name);
   let results = (outs Spire_Tensor:$result);
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)";
 }
-def Spire_AddOp : Spire_BinaryOp<"add", "elementwise sum">;
-def Spire_MulOp : Spire_BinaryOp<"mul", "elementwise product">;
+def Spire_AddOp : Spire_BinaryOp<"add", "lhs + rhs">;
+def Spire_SubOp : Spire_BinaryOp<"sub", "lhs - rhs">;
+def Spire_MulOp : Spire_BinaryOp<"mul", "lhs * rhs">;
+def Spire_DivOp : Spire_BinaryOp<"div", "lhs / rhs">;
 
 //===----------------------------------------------------------------------===//
 // Data movement
