@@ -244,9 +244,9 @@ class Broadcast(nn.Module):
         q1 = (self.c2(se) * self.scale - gate) / den
         out1 = (self.scale + gate) + F.relu(gate - q1)
         m3 = aux * F.avg_pool2d(aux, (1, 6), 1)
-        q3 = m3 / torch.sigmoid(F.avg_pool2d(aux, (7, 1), 1))
+        colg = torch.sigmoid(F.avg_pool2d(aux, (7, 1), 1))
         s4 = odd * F.avg_pool2d(odd, (5, 1), 1) - self.oddp
-        return {"out1": out1, "q3": q3, "s4": s4}
+        return {"out1": out1, "q3": m3 / colg, "qa": aux / colg, "s4": s4}
 
 
 class Pools(nn.Module):
@@ -264,6 +264,21 @@ class Pools(nn.Module):
             "ap5": F.avg_pool2d(image, 2, ceil_mode=True),
             "mp4": F.max_pool2d(wide, 3, 2, ceil_mode=True),
             "ap6": F.avg_pool2d(wide, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+        }
+
+
+class Reductions(nn.Module):
+    """mean, sum, max over dims (tests/e2e/specs/reductions.yaml)."""
+    def forward(self, image, tokens):
+        return {
+            "spatial": image.mean([2, 3]),
+            "chans": image.sum(1, keepdim=True),
+            "nonadj": torch.amax(image, (1, 3)),
+            "last_relu": torch.relu(image.mean(-1, keepdim=True)),
+            "rows": image.sum([1, 2]),
+            "centered": image - image.mean(1, keepdim=True),
+            "tokmax": torch.amax(tokens, 2, keepdim=True),
+            "tokmean": tokens.mean(1),
         }
 
 
@@ -306,6 +321,8 @@ MODELS = {
     "broadcast": ("tests/e2e/specs/broadcast.yaml", Broadcast,
                   {"image": (12, 9, 8), "aux": (4, 7, 6), "odd": (3, 5, 7)}, []),
     "pools": ("tests/e2e/specs/pools.yaml", Pools, {"image": (6, 12, 11), "wide": (4, 8, 16)}, []),
+    "reductions": ("tests/e2e/specs/reductions.yaml", Reductions,
+                   {"image": (5, 6, 7), "tokens": (9, 12)}, []),
     "resnet18": ("specs/resnet18.yaml", torchvision_model("resnet18", "fc"),
                  {"image": (3, 224, 224)}, []),
     "resnet50": ("specs/resnet50.yaml", torchvision_model("resnet50", "fc"),

@@ -76,6 +76,10 @@ std::array<uint32_t, 3> emitAttention(KernelBuilder &kb, const KernelSpec &spec,
 
 std::array<uint32_t, 3> emitMatmul(KernelBuilder &kb, const KernelSpec &spec, MatmulOp op);
 
+// mean, sum and max over any dims: a thread an output element, a loop per
+// run of adjacent reduced dims (mean over [2, 3]: one loop over H x W).
+std::array<uint32_t, 3> emitReduce(KernelBuilder &kb, const KernelSpec &spec, Operation *op);
+
 // y = x * scale[c] + shift[c], the inference form of batch norm.
 std::array<uint32_t, 3> emitBatchnorm(KernelBuilder &kb, const KernelSpec &spec, Operation *op);
 

@@ -41,6 +41,7 @@ FailureOr<std::array<uint32_t, 3>> emitKernel(KernelBuilder &kb, const KernelSpe
         return emitWindow(kb, spec, ConvShape::ofPool(op), WindowReduce::Mean);
       })
       .Case<GlobalAvgpoolOp>([&](auto op) { return emitGlobalAvgpool(kb, spec, op); })
+      .Case<MeanOp, SumOp, MaxOp>([&](Operation *op) { return emitReduce(kb, spec, op); })
       .Case<Batchnorm1dOp, Batchnorm2dOp>([&](auto op) { return emitBatchnorm(kb, spec, op); })
       .Case<LayernormOp>([&](LayernormOp op) { return emitLayernorm(kb, spec, op); })
       .Case<SoftmaxOp>([&](SoftmaxOp op) { return emitSoftmax(kb, spec, op); })

@@ -437,6 +437,43 @@ FailureOr<Shape> AdaptiveAvgpool2dOp::inferShape(ShapeContext &ctx) {
 }
 
 //===----------------------------------------------------------------------===//
+// Reductions
+//===----------------------------------------------------------------------===//
+
+template <typename ReduceOpT>
+static FailureOr<Shape> inferReduce(ReduceOpT op, ShapeContext &ctx) {
+  const Shape &in = ctx.operand(0);
+  if (op.getDims().empty()) {
+    ctx.error() << "has no dims to reduce; list them, e.g. dims: [2, 3]";
+    return failure();
+  }
+  SmallVector<bool> reduced(in.size(), false);
+  for (int64_t d : op.getDims()) {
+    FailureOr<int64_t> dim = normalizeDim(ctx, d, in.size(), "dims");
+    if (failed(dim))
+      return failure();
+    if (*dim == 0 || reduced[*dim]) {
+      ctx.error() << "has dims " << list(op.getDims())
+                  << (*dim ? ", which lists dim " + std::to_string(*dim) + " twice"
+                           : ", which reduce the batch dim 0; only dims >= 1 can be reduced");
+      return failure();
+    }
+    reduced[*dim] = true;
+  }
+  Shape out;
+  for (size_t i = 0; i < in.size(); ++i)
+    if (!reduced[i])
+      out.push_back(in[i]);
+    else if (op.getKeepdim())
+      out.push_back(ctx.constant(1));
+  return out;
+}
+
+FailureOr<Shape> MeanOp::inferShape(ShapeContext &ctx) { return inferReduce(*this, ctx); }
+FailureOr<Shape> SumOp::inferShape(ShapeContext &ctx) { return inferReduce(*this, ctx); }
+FailureOr<Shape> MaxOp::inferShape(ShapeContext &ctx) { return inferReduce(*this, ctx); }
+
+//===----------------------------------------------------------------------===//
 // Elementwise
 //===----------------------------------------------------------------------===//
 
@@ -752,6 +789,9 @@ std::optional<int64_t> Maxpool2dOp::getFlops() { return poolFlops(*this); }
 std::optional<int64_t> Avgpool2dOp::getFlops() { return poolFlops(*this); }
 std::optional<int64_t> GlobalAvgpoolOp::getFlops() { return sampleElements(getInput()); }
 std::optional<int64_t> AdaptiveAvgpool2dOp::getFlops() { return sampleElements(getInput()); }
+std::optional<int64_t> MeanOp::getFlops() { return sampleElements(getInput()); }
+std::optional<int64_t> SumOp::getFlops() { return sampleElements(getInput()); }
+std::optional<int64_t> MaxOp::getFlops() { return sampleElements(getInput()); }
 std::optional<int64_t> Batchnorm1dOp::getFlops() { return perOutput(*this); }
 std::optional<int64_t> Batchnorm2dOp::getFlops() { return perOutput(*this); }
 std::optional<int64_t> LayernormOp::getFlops() { return perOutput(*this); }

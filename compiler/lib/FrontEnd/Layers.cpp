@@ -158,6 +158,18 @@ Operation *buildPermute(LayerArgs &a) {
                            a.builder.getDenseI64ArrayAttr(*dims));
 }
 
+template <typename OpT>
+Operation *buildReduce(LayerArgs &a) {
+  auto dims = a.params.getIntList("dims");
+  if (!dims && !a.params.failed())
+    a.params.error(nullptr, "missing required key 'dims' (the dims to reduce, e.g. [2, 3])");
+  bool keepdim = a.params.getBool("keepdim", false);
+  if (a.params.failed())
+    return nullptr;
+  return OpT::create(a.builder, a.loc, placeholder(a), a.inputs[0], a.name,
+                     a.builder.getDenseI64ArrayAttr(*dims), a.builder.getBoolAttr(keepdim));
+}
+
 Operation *buildAttention(LayerArgs &a) {
   int64_t heads = a.params.requireInt("heads");
   if (a.params.failed())
@@ -228,6 +240,9 @@ const LayerKind kLayerKinds[] = {
      buildAvgpool},
     {"global_avgpool", In::One, {}, buildUnary<GlobalAvgpoolOp>},
     {"adaptive_avgpool2d", In::One, {"size"}, buildAdaptiveAvgpool},
+    {"mean", In::One, {"dims", "keepdim"}, buildReduce<MeanOp>},
+    {"sum", In::One, {"dims", "keepdim"}, buildReduce<SumOp>},
+    {"max", In::One, {"dims", "keepdim"}, buildReduce<MaxOp>},
     {"relu", In::One, {}, buildUnary<ReluOp>},
     {"relu6", In::One, {}, buildUnary<Relu6Op>},
     {"hardswish", In::One, {}, buildUnary<HardswishOp>},

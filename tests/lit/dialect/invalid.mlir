@@ -313,3 +313,35 @@ func.func @kernel_empty(%a: tensor<?x4xf32>) {
   } : (tensor<?x4xf32>) -> tensor<?x4xf32>
   return
 }
+
+// -----
+
+func.func @reduce_batch(%x: tensor<?x5x6xf32>) {
+  // expected-error @+1 {{mean 'm' has dims [0, 2], which reduce the batch dim 0; only dims >= 1 can be reduced}}
+  %0 = spire.mean %x {name = "m", dims = array<i64: 0, 2>} : tensor<?x5x6xf32> -> tensor<5xf32>
+  return
+}
+
+// -----
+
+func.func @reduce_twice(%x: tensor<?x5x6xf32>) {
+  // expected-error @+1 {{sum 's' has dims [2, -1], which lists dim 2 twice}}
+  %0 = spire.sum %x {name = "s", dims = array<i64: 2, -1>} : tensor<?x5x6xf32> -> tensor<?x5xf32>
+  return
+}
+
+// -----
+
+func.func @reduce_range(%x: tensor<?x5x6xf32>) {
+  // expected-error @+1 {{max 'mx' has dims = 3, out of range for rank 3 input [?, 5, 6]}}
+  %0 = spire.max %x {name = "mx", dims = array<i64: 3>} : tensor<?x5x6xf32> -> tensor<?x5xf32>
+  return
+}
+
+// -----
+
+func.func @reduce_nothing(%x: tensor<?x5x6xf32>) {
+  // expected-error @+1 {{mean 'm' has no dims to reduce; list them, e.g. dims: [2, 3]}}
+  %0 = spire.mean %x {name = "m", dims = array<i64>} : tensor<?x5x6xf32> -> tensor<?x5x6xf32>
+  return
+}

@@ -106,6 +106,17 @@ func.func @broadcast_and_pools(%x: tensor<?x16x8x8xf32>, %s: tensor<?x16x1x1xf32
   return %4, %5, %6 : tensor<?x16x8x8xf32>, tensor<?x16x4x4xf32>, tensor<?x16x4x3xf32>
 }
 
+// CHECK-LABEL: func @reductions
+func.func @reductions(%x: tensor<?x5x6x7xf32>) -> (tensor<?x5xf32>, tensor<?x1x6x7xf32>, tensor<?x6xf32>) {
+  // CHECK: spire.mean {{.*}} -> tensor<?x5xf32>
+  %0 = spire.mean %x {name = "m", dims = array<i64: 2, 3>} : tensor<?x5x6x7xf32> -> tensor<?x5xf32>
+  // CHECK: spire.sum {{.*}}keepdim = true{{.*}} -> tensor<?x1x6x7xf32>
+  %1 = spire.sum %x {name = "s", dims = array<i64: 1>, keepdim = true} : tensor<?x5x6x7xf32> -> tensor<?x1x6x7xf32>
+  // CHECK: spire.max {{.*}} -> tensor<?x6xf32>
+  %2 = spire.max %x {name = "mx", dims = array<i64: 1, -1>} : tensor<?x5x6x7xf32> -> tensor<?x6xf32>
+  return %0, %1, %2 : tensor<?x5xf32>, tensor<?x1x6x7xf32>, tensor<?x6xf32>
+}
+
 // CHECK-LABEL: func @vit_pieces
 func.func @vit_pieces(%t: tensor<?x196x192xf32>) -> tensor<?x192xf32> {
   // CHECK: spire.parameter {{.*}} -> tensor<?x1x192xf32>

@@ -140,6 +140,26 @@ def Spire_AdaptiveAvgpool2dOp : Spire_LayerOp<"adaptive_avgpool2d"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Reductions
+//===----------------------------------------------------------------------===//
+
+class Spire_ReduceOp<string mnemonic, string summaryText> : Spire_LayerOp<mnemonic> {
+  let summary = summaryText;
+  let description = [{
+    Reduces the listed `dims` (any but the batch; negative ones count from
+    the end), which the result drops, or keeps as size 1 with `keepdim`, as
+    PyTorch's `x.mean(dims, keepdim)` does.
+  }];
+  let arguments = (ins Spire_Tensor:$input, StrAttr:$name, DenseI64ArrayAttr:$dims,
+                   DefaultValuedAttr<BoolAttr, "false">:$keepdim);
+  let results = (outs Spire_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+def Spire_MeanOp : Spire_ReduceOp<"mean", "mean over `dims` (torch.mean)">;
+def Spire_SumOp : Spire_ReduceOp<"sum", "sum over `dims` (torch.sum)">;
+def Spire_MaxOp : Spire_ReduceOp<"max", "largest value over `dims` (torch.amax)">;
+
+//===----------------------------------------------------------------------===//
 // Elementwise
 //===----------------------------------------------------------------------===//
 
