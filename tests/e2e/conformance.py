@@ -234,8 +234,11 @@ class Broadcast(nn.Module):
         self.gate = nn.Conv2d(12, 1, 1)
         self.c2 = nn.Conv2d(16, 16, 1)
         self.oddp = nn.Parameter(torch.randn(1, 1, 5, 7))
+        self.dwc = nn.Conv2d(16, 16, 3, padding=1, groups=16)
+        self.gamma = nn.Parameter(torch.randn(1, 1, 12))
+        self.fc = nn.Linear(12, 12)
 
-    def forward(self, image, aux, odd):
+    def forward(self, image, aux, odd, tokens):
         F = nn.functional
         h1 = F.hardswish(self.c1(image))
         se = F.hardsigmoid(self.fc2(F.relu(self.fc1(F.adaptive_avg_pool2d(h1, 1))))) * h1
@@ -246,7 +249,9 @@ class Broadcast(nn.Module):
         m3 = aux * F.avg_pool2d(aux, (1, 6), 1)
         colg = torch.sigmoid(F.avg_pool2d(aux, (7, 1), 1))
         s4 = odd * F.avg_pool2d(odd, (5, 1), 1) - self.oddp
-        return {"out1": out1, "q3": m3 / colg, "qa": aux / colg, "s4": s4}
+        return {"out1": out1, "dws": self.dwc(h1) * self.scale,
+                "lscale": self.fc(tokens) * self.gamma, "q3": m3 / colg, "qa": aux / colg,
+                "s4": s4}
 
 
 class Pools(nn.Module):
@@ -319,7 +324,8 @@ MODELS = {
     "elementwise_chains": ("tests/e2e/specs/elementwise_chains.yaml", ElementwiseChains,
                            {"image": (8, 10, 10)}, []),
     "broadcast": ("tests/e2e/specs/broadcast.yaml", Broadcast,
-                  {"image": (12, 9, 8), "aux": (4, 7, 6), "odd": (3, 5, 7)}, []),
+                  {"image": (12, 9, 8), "aux": (4, 7, 6), "odd": (3, 5, 7), "tokens": (7, 12)},
+                  []),
     "pools": ("tests/e2e/specs/pools.yaml", Pools, {"image": (6, 12, 11), "wide": (4, 8, 16)}, []),
     "reductions": ("tests/e2e/specs/reductions.yaml", Reductions,
                    {"image": (5, 6, 7), "tokens": (9, 12)}, []),
