@@ -21,7 +21,8 @@ import torchvision
 from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from conformance import REL_L2_TOLERANCE, ResBlocks, SmallCnn, randomize  # noqa: E402
+from conformance import (REL_L2_TOLERANCE, ChannelShuffle, ResBlocks, SmallCnn,  # noqa: E402
+                         randomize)
 from fx_to_spec import UnsupportedError, module_to_spec  # noqa: E402  (path set up by conformance)
 from spire_torch import save_safetensors  # noqa: E402
 
@@ -55,6 +56,7 @@ CASES = {
     "small_cnn": (SmallCnn, {"image": ["N", 3, 32, 32]}),
     "resblocks": (ResBlocks, {"image": ["N", 3, 32, 32]}),
     "traced_forms": (TracedForms, {"image": ["N", 3, 8, 8]}),
+    "channel_shuffle": (ChannelShuffle, {"image": ["N", 8, 10, 10]}),
 }
 
 

@@ -101,7 +101,10 @@ def _static_values(module, inputs):
 
 
 def _holds_tensors(value):
-    return isinstance(value, (tuple, list)) and any(isinstance(v, torch.Tensor) for v in value)
+    """A result with parts: chunk's tuple, attention's (output, weights), a dict of outputs."""
+    parts = value.values() if isinstance(value, dict) else value
+    return isinstance(value, (tuple, list, dict)) and \
+        any(isinstance(v, torch.Tensor) for v in parts)
 
 
 def _pair(v):
@@ -128,6 +131,7 @@ class _Converter:
         self.used = set()     # layer names given out
         self.values = {}      # fx node -> value, see _static_values
         self.parameters = set()  # tensor names of `parameter` layers
+        self.parts = {}       # chunk/split node -> (source node, dim, [(start, end)])
 
     # -- helpers ----------------------------------------------------------
     def name_of(self, node):
@@ -327,8 +331,12 @@ class _Converter:
             if args[1] != 0:
                 raise UnsupportedError(f"{node.name}: attention weights are not computed")
             self.passthrough(node, args[0])
+        elif f is operator.getitem and args[0] in self.parts:
+            self.part(node, args[0], args[1])
         elif f is operator.getitem and self.is_tensor(args[0]) and isinstance(args[1], tuple):
             self.index(node, args[0], args[1])
+        elif f in (torch.chunk, torch.split):
+            self.parts_of(node, args[0], kw.get("dim", args[2] if len(args) > 2 else 0))
         else:
             raise UnsupportedError(f"function {getattr(f, '__name__', f)} ({node.name})")
 
@@ -346,14 +354,37 @@ class _Converter:
             self.emit(node, "flatten", {"start_dim": 1}, [node], name=node.name)
 
     def index(self, node, x, index):
-        """x[:, i] (and x[:, :, i], ...): `select`."""
+        """x[:, i] (`select`) and x[:, a:b] (`slice`), in one dim after the batch."""
         full = slice(None)
         picks = [(dim, i) for dim, i in enumerate(index) if i != full]
-        if len(picks) != 1 or not isinstance(picks[0][1], int) or picks[0][0] == 0:
-            raise UnsupportedError(f"{node.name}: indexing {index} (only x[:, i]-style "
-                                   "selection of one index of a dim after the batch)")
+        if len(picks) != 1 or picks[0][0] == 0 or \
+                not isinstance(picks[0][1], (int, slice)) or \
+                isinstance(picks[0][1], slice) and picks[0][1].step not in (None, 1):
+            raise UnsupportedError(f"{node.name}: indexing {index} (only x[:, i] or "
+                                   "x[:, a:b] in one dim after the batch)")
         dim, i = picks[0]
-        self.emit(node, "select", {"dim": dim, "index": i}, [x])
+        if isinstance(i, int):
+            self.emit(node, "select", {"dim": dim, "index": i}, [x])
+        else:
+            start, end, _ = i.indices(self.values[x].shape[dim])
+            self.emit(node, "slice", {"dim": dim, "start": start, "end": end}, [x])
+
+    def parts_of(self, node, x, dim):
+        """chunk and split: their parts' bounds along `dim`, from the sizes
+        forward gave them; each part used becomes a `slice` (see part)."""
+        if not self.is_tensor(node):
+            raise UnsupportedError(f"{node.name}: split with sizes unknown before run time")
+        dim = dim % self.rank(x)
+        bounds, start = [], 0
+        for part in self.values[node]:
+            bounds.append((start, start + part.shape[dim]))
+            start += part.shape[dim]
+        self.parts[node] = (x, dim, bounds)
+
+    def part(self, node, whole, i):
+        x, dim, bounds = self.parts[whole]
+        start, end = bounds[i]
+        self.emit(node, "slice", {"dim": dim, "start": start, "end": end}, [x])
 
     def call_method(self, node):
         method, args = node.target, node.args
@@ -374,6 +405,9 @@ class _Converter:
             self.emit(node, "permute", {"dims": dims}, [args[0]])
         elif method == "transpose":
             self.emit(node, "transpose", {"dim0": args[1], "dim1": args[2]}, [args[0]])
+        elif method in ("chunk", "split"):
+            self.parts_of(node, args[0],
+                          node.kwargs.get("dim", args[2] if len(args) > 2 else 0))
         elif method == "mean":
             self.mean(node, args[0], node.kwargs.get("dim", args[1] if len(args) > 1 else None),
                       node.kwargs.get("keepdim", args[2] if len(args) > 2 else False))
