@@ -21,6 +21,8 @@ double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(
 // k-th message of tag t is micro-batch k's tensor t.
 constexpr int kFailTag = 30000; // a failure notice: its kind, then the message
 constexpr int kAckTag = 30001;  // "I have reported the failure"
+constexpr int kPlanTag = 30002; // rank 0 to each rank: a run's batch and micro-batches
+constexpr int kTimeTag = 30003; // each rank to the last: its RankProfile of a run
 
 std::string rangeText(StageRange r) {
   return r.first == r.second ? std::to_string(r.first)
@@ -414,9 +416,19 @@ TensorMap DistributedPipeline::Impl::run(const TensorMap &inputs, size_t microBa
     plan[0] = inputs.begin()->second.shape[0];
     plan[1] = static_cast<int64_t>(parts.size());
   }
-  std::vector<MPI_Request> requests(1);
-  check(MPI_Ibcast(plan, 2, MPI_INT64_T, 0, comm, requests.data()), "MPI_Ibcast");
-  wait(requests, nullptr, "rank 0 to start the run");
+  // Point to point rather than a broadcast, so that a wait can name the
+  // rank it waits for.
+  std::vector<MPI_Request> requests;
+  if (first()) {
+    requests.resize(size - 1);
+    for (int r = 1; r < size; ++r)
+      check(MPI_Isend(plan, 2, MPI_INT64_T, r, kPlanTag, comm, &requests[r - 1]), "MPI_Isend");
+    wait(requests, nullptr, "every rank to take the run's plan");
+  } else {
+    requests.resize(1);
+    check(MPI_Irecv(plan, 2, MPI_INT64_T, 0, kPlanTag, comm, requests.data()), "MPI_Irecv");
+    wait(requests, nullptr, rankText(0, ranks[0]) + " to start the run");
+  }
   std::vector<int64_t> rows = microBatchSizes(plan[0], static_cast<size_t>(plan[1]));
   int64_t maxRows = *std::max_element(rows.begin(), rows.end());
 
@@ -476,7 +488,15 @@ TensorMap DistributedPipeline::Impl::run(const TensorMap &inputs, size_t microBa
       }
     }
     auto computeStart = Clock::now();
-    TensorMap out = model->runStagesOnViews(mine.first, mine.second, views);
+    TensorMap out;
+    try {
+      out = model->runStagesOnViews(mine.first, mine.second, views);
+    } catch (const Error &e) { // the shapes it names are the micro-batch's
+      throw Error(e.kind(), "micro-batch " + std::to_string(i) + " of " +
+                                std::to_string(rows.size()) + " (" + std::to_string(rows[i]) +
+                                " of the batch's " + std::to_string(plan[0]) + " rows): " +
+                                e.what());
+    }
     p.computeMs += ms(Clock::now() - computeStart);
     if (!first() && i + 2 < rows.size())
       post(i + 2); // the slot's data is no longer read
@@ -503,26 +523,27 @@ TensorMap DistributedPipeline::Impl::run(const TensorMap &inputs, size_t microBa
   p.wallMs = ms(Clock::now() - start);
   p.idleMs += p.wallMs - p.computeMs - p.sendMs - p.receiveMs - p.idleMs;
 
-  // Every rank's timing to the last one, which also tells each rank that
-  // the run is over everywhere.
-  double mineOut[7] = {p.computeMs, p.sendMs, p.receiveMs, p.idleMs, p.wallMs,
-                       static_cast<double>(p.bytesSent), static_cast<double>(p.bytesReceived)};
-  std::vector<double> all(7 * size);
-  check(MPI_Igather(mineOut, 7, MPI_DOUBLE, all.data(), 7, MPI_DOUBLE, size - 1, comm,
-                    requests.data()),
-        "MPI_Igather");
-  wait(requests, nullptr, "every rank to finish the run");
+  // Every rank's timing to the last one, which thereby knows the run is over
+  // everywhere.
+  double times[7] = {p.computeMs, p.sendMs, p.receiveMs, p.idleMs, p.wallMs,
+                     static_cast<double>(p.bytesSent), static_cast<double>(p.bytesReceived)};
   profile = {p};
-  if (last()) {
-    profile.clear();
-    for (int r = 0; r < size; ++r) {
-      const double *v = &all[7 * r];
-      profile.push_back({r, ranks[r], v[0], v[1], v[2], v[3], v[4], static_cast<uint64_t>(v[5]),
-                         static_cast<uint64_t>(v[6])});
-    }
-    return joinMicroBatches(results, bundle->outputs());
+  if (!last()) {
+    requests.assign(1, MPI_REQUEST_NULL);
+    check(MPI_Isend(times, 7, MPI_DOUBLE, size - 1, kTimeTag, comm, requests.data()), "MPI_Isend");
+    wait(requests, nullptr, "the last rank to take this rank's timing");
+    return {};
   }
-  return {};
+  profile.clear();
+  for (int r = 0; r < size - 1; ++r) {
+    requests.assign(1, MPI_REQUEST_NULL);
+    check(MPI_Irecv(times, 7, MPI_DOUBLE, r, kTimeTag, comm, requests.data()), "MPI_Irecv");
+    wait(requests, nullptr, rankText(r, ranks[r]) + " to finish the run");
+    profile.push_back({r, ranks[r], times[0], times[1], times[2], times[3], times[4],
+                       static_cast<uint64_t>(times[5]), static_cast<uint64_t>(times[6])});
+  }
+  profile.push_back(p);
+  return joinMicroBatches(results, bundle->outputs());
 }
 
 TensorMap DistributedPipeline::run(const TensorMap &inputs, size_t microBatches) {
