@@ -52,7 +52,8 @@ int runMpi(const CommonOptions &) {
 namespace {
 
 // What a rank says when mpirun ends it with SIGTERM, as it ends every rank
-// once one has failed or been killed (mpirun's own message names that one).
+// once one has failed or been killed (mpirun's own message names that one)
+// or when the job is interrupted.
 char terminateNote[256];
 size_t terminateNoteSize = 0;
 
@@ -64,7 +65,8 @@ extern "C" void onTerminate(int) {
 
 void noteTermination(const std::string &rank) {
   std::string note = "error: " + rank +
-                     ": ended by mpirun (SIGTERM), as it ends every rank once one has failed\n";
+                     ": ended by mpirun (SIGTERM): the job is ending (another rank failed or "
+                     "was killed, see above and below, or the job was interrupted)\n";
   terminateNoteSize = std::min(note.size(), sizeof terminateNote);
   std::memcpy(terminateNote, note.data(), terminateNoteSize);
   std::signal(SIGTERM, onTerminate);
