@@ -6,9 +6,11 @@ micro-batches, at batches not divisible by M, must equal the single-process
 run's bit for bit (the .safetensors files byte for byte).
 
 faults: every rank must end non-zero, within a bounded time, with a message
-naming the rank, its stages and the cause: a bad input on rank 0; a rank
-killed by SIGKILL mid-run; a rank stopped (SIGSTOP) so that the others time
-out; a different bundle on rank 1; a cut whose shapes disagree.
+naming the rank, its stages and the cause: stages per rank that skip one; a
+device that is not there; a bad input on rank 0; a rank killed by SIGKILL
+mid-run; a rank stopped (SIGSTOP) so that the others time out; a different
+bundle on rank 1; a cut whose shapes disagree. (Before those, --ranks 0..1,2
+on 2 ranks must give the single-process outputs.)
 """
 import argparse
 import os
@@ -141,6 +143,32 @@ def faults(args):
         with open(other_spec, "w") as f:
             f.write(text.replace("out: 32", "out: 24", 1))
         other = compile_spec(args, other_spec, os.path.join(tmp, "b.spire"))
+
+        # --ranks: stages 0..1 on rank 0, 2 on rank 1, as the whole model.
+        ref, out = os.path.join(tmp, "ref.safetensors"), os.path.join(tmp, "out.safetensors")
+        run([args.spire, "run", bundle, "--batch", "5", "--output", ref])
+        run(mpirun(args, 2, bundle, "--ranks", "0..1,2", "--batch", "5", "--micro-batches", "3",
+                   "--output", out))
+        with open(ref, "rb") as a, open(out, "rb") as b:
+            same = a.read() == b.read()
+        print(f"--ranks 0..1,2: {'bit-identical' if same else 'DIFFERS'}")
+        failures += not same
+
+        # Stages per rank that skip one; a device that is not there.
+        start = time.time()
+        proc = run(mpirun(args, 2, bundle, "--ranks", "0,2"), expect_ok=False)
+        failures += expect_failure(
+            "--ranks skipping a stage", proc, 2,
+            ["stages per rank '0,2': rank 1 starts at stage 2 but rank 0's end at stage 0"],
+            time.time() - start)
+        start = time.time()
+        cmd = [args.mpirun, "--oversubscribe", "--allow-run-as-root",
+               "-np", "2", args.spire, "run", bundle, "--mpi", ":",
+               "-np", "1", args.spire, "run", bundle, "--mpi", "--device", "7"]
+        proc = run(cmd, expect_ok=False)
+        failures += expect_failure(
+            "no device 7 on rank 2", proc, 2,
+            ["error: rank 2 (stage 2): --device 7: there are"], time.time() - start)
 
         # A bad input on rank 0: 5 features where the model takes 16.
         import numpy as np

@@ -137,10 +137,14 @@ std::vector<StageRange> rankStages(const Bundle &bundle, int ranks, const std::s
     problem = std::to_string(result.size()) + " range(s) for " + std::to_string(ranks) +
               " rank(s)";
   for (size_t r = 0; problem.empty() && r < result.size(); ++r)
-    if (result[r].first > result[r].second ||
-        result[r].first != (r == 0 ? 0 : result[r - 1].second + 1))
-      problem = "rank " + std::to_string(r) + "'s stages " + rangeText(result[r]) +
-                " do not follow on from the previous rank's";
+    if (result[r].first > result[r].second)
+      problem = "rank " + std::to_string(r) + "'s range " + rangeText(result[r]) + " is empty";
+    else if (result[r].first != (r == 0 ? 0 : result[r - 1].second + 1))
+      problem = "rank " + std::to_string(r) + " starts at stage " +
+                std::to_string(result[r].first) +
+                (r == 0 ? " instead of 0"
+                        : " but rank " + std::to_string(r - 1) + "'s end at stage " +
+                              std::to_string(result[r - 1].second));
   if (problem.empty() && (result.empty() || result.back().second != count - 1))
     problem = "the last rank must end at the last stage, " + std::to_string(count - 1);
   if (!problem.empty())
