@@ -424,10 +424,11 @@ TensorMap DistributedPipeline::Impl::run(const TensorMap &inputs, size_t microBa
   // rank it waits for.
   std::vector<MPI_Request> requests;
   if (first()) {
-    requests.resize(size - 1);
-    for (int r = 1; r < size; ++r)
-      check(MPI_Isend(plan, 2, MPI_INT64_T, r, kPlanTag, comm, &requests[r - 1]), "MPI_Isend");
-    wait(requests, nullptr, "every rank to take the run's plan");
+    for (int r = 1; r < size; ++r) {
+      requests.assign(1, MPI_REQUEST_NULL);
+      check(MPI_Isend(plan, 2, MPI_INT64_T, r, kPlanTag, comm, requests.data()), "MPI_Isend");
+      wait(requests, nullptr, rankText(r, ranks[r]) + " to take the run's plan");
+    }
   } else {
     requests.resize(1);
     check(MPI_Irecv(plan, 2, MPI_INT64_T, 0, kPlanTag, comm, requests.data()), "MPI_Irecv");
@@ -535,7 +536,7 @@ TensorMap DistributedPipeline::Impl::run(const TensorMap &inputs, size_t microBa
   if (!last()) {
     requests.assign(1, MPI_REQUEST_NULL);
     check(MPI_Isend(times, 7, MPI_DOUBLE, size - 1, kTimeTag, comm, requests.data()), "MPI_Isend");
-    wait(requests, nullptr, "the last rank to take this rank's timing");
+    wait(requests, nullptr, rankText(size - 1, ranks[size - 1]) + " to take this rank's timing");
     return {};
   }
   profile.clear();
