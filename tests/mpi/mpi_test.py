@@ -22,12 +22,14 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# Ends a test that would otherwise hang; every fault must end well before.
+# Ends a fault test that would otherwise hang; every fault must end well
+# before. (A model's runs are left to ctest's TIMEOUT: on a loaded machine a
+# big one takes minutes.)
 HANG = 120
 
 
-def run(cmd, expect_ok=True):
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=HANG)
+def run(cmd, expect_ok=True, timeout=HANG):
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if expect_ok and proc.returncode != 0:
         sys.exit(f"FAIL: {' '.join(cmd)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
     return proc
@@ -39,7 +41,7 @@ def mpirun(args, ranks, *spire_args):
 
 
 def compile_spec(args, spec, out):
-    run([args.spire, "compile", spec, "-o", out])
+    run([args.spire, "compile", spec, "-o", out], timeout=None)
     return out
 
 
@@ -52,12 +54,12 @@ def identical(args):
         for batch in sorted({b for _, b in args.cases}):
             refs[batch] = os.path.join(tmp, f"ref{batch}.safetensors")
             run([args.spire, "run", bundle, "--validate", "--batch", str(batch), "--output",
-                 refs[batch]])
+                 refs[batch]], timeout=None)
         for ranks in args.ranks:
             for m, batch in args.cases:
                 out = os.path.join(tmp, f"out_{ranks}_{m}_{batch}.safetensors")
                 proc = run(mpirun(args, ranks, bundle, "--batch", str(batch), "--micro-batches",
-                                  str(m), "--output", out))
+                                  str(m), "--output", out), timeout=None)
                 with open(refs[batch], "rb") as a, open(out, "rb") as b:
                     same = a.read() == b.read()
                 print(f"{args.model}: {ranks} ranks, {m} micro-batch(es), batch {batch}: "
@@ -152,6 +154,18 @@ def faults(args):
         with open(ref, "rb") as a, open(out, "rb") as b:
             same = a.read() == b.read()
         print(f"--ranks 0..1,2: {'bit-identical' if same else 'DIFFERS'}")
+        failures += not same
+
+        # The spec's placement groups stages 0 and 1 on one rank.
+        placed_spec = os.path.join(tmp, "placed.yaml")
+        with open(placed_spec, "w") as f:
+            f.write(text + "placement: [0, 0, 1]\n")
+        placed = compile_spec(args, placed_spec, os.path.join(tmp, "placed.spire"))
+        proc = run(mpirun(args, 2, placed, "--batch", "5", "--micro-batches", "3", "--output",
+                          out))
+        with open(ref, "rb") as a, open(out, "rb") as b:
+            same = a.read() == b.read() and "rank 0 (stages 0..1)" in proc.stdout
+        print(f"placement [0, 0, 1]: {'bit-identical' if same else 'DIFFERS'}")
         failures += not same
 
         # Stages per rank that skip one; a device that is not there.
