@@ -93,9 +93,10 @@ public:
   // then checks with every rank, before any work, that all loaded the same
   // bundle (checksum) and the same `ranks` map, and that the tensors each cut
   // sends are the ones the next rank's stage takes (names and shapes). On a
-  // disagreement every rank throws the same Error(Bundle or Usage) and the
-  // job may still end with MPI_Finalize; a rank failing to load, or waiting
-  // past the timeout, raises DistributedError.
+  // disagreement, or when a rank cannot load its stages, every rank throws
+  // the same Error naming the rank and the cause, and the job may still end
+  // with MPI_Finalize; a rank waiting past the timeout raises
+  // DistributedError.
   DistributedPipeline(Context &context, const Bundle &bundle, uint32_t device, MPI_Comm comm,
                       std::vector<StageRange> ranks, DistributedOptions options = {});
   DistributedPipeline(DistributedPipeline &&) noexcept;
