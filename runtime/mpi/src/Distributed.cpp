@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <cstdio>
 #include <thread>
 
@@ -213,6 +214,13 @@ struct DistributedPipeline::Impl {
   StageRange mine{0, 0};
   DistributedOptions options;
   std::vector<TensorInfo> takes, sends; // the cuts before and after this rank's stages
+  // Two receive slots, kept from run to run: micro-batch i lands in slot
+  // i % 2 while the stages work on the other.
+  struct Slot {
+    std::vector<std::vector<float>> data; // per tensor of `takes`
+    std::vector<MPI_Request> requests;
+  };
+  Slot receive[2];
   bool failed = false;
   std::vector<RankProfile> profile;
 
@@ -437,13 +445,15 @@ TensorMap DistributedPipeline::Impl::run(const TensorMap &inputs, size_t microBa
   std::vector<int64_t> rows = microBatchSizes(plan[0], static_cast<size_t>(plan[1]));
   int64_t maxRows = *std::max_element(rows.begin(), rows.end());
 
-  // Two receive slots: micro-batch i lands in slot i % 2 while the stages
-  // work on the other.
-  struct Slot {
-    std::vector<std::vector<float>> data; // per tensor of `takes`
-    std::vector<MPI_Request> requests;
-  };
-  Slot receive[2];
+  // MPI counts are ints: a bigger cut tensor needs smaller micro-batches.
+  for (const std::vector<TensorInfo> *cut : {&takes, &sends})
+    for (const TensorInfo &t : *cut)
+      if (maxRows * rowSize(t) > std::numeric_limits<int>::max())
+        throw Error(Error::Kind::Input,
+                    "tensor '" + t.name + "' " + shapeText(t.shape) + " has over 2^31 values in "
+                    "a micro-batch of " + std::to_string(maxRows) + " rows, more than MPI "
+                    "sends at once; use more micro-batches");
+
   int previous = rank - 1;
   auto post = [&](size_t i) {
     Slot &slot = receive[i % 2];
