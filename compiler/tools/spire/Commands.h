@@ -1,6 +1,8 @@
 // The verbs of the `spire` CLI.
 #pragma once
 
+#include "spire/tools/RunCommands.h"
+
 #include <CLI/CLI.hpp>
 
 #include <map>
@@ -14,30 +16,14 @@ struct SpecModule;
 
 namespace spire::cli {
 
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitSpec = 1;   // spec, weights or input error
-inline constexpr int kExitUsage = 2;  // bad command line
-inline constexpr int kExitDevice = 3; // Vulkan device or runtime error
-
-struct CommonOptions {
+// The run verbs' options (spire/tools/RunCommands.h) and the compiler's.
+struct CommonOptions : RunOptions {
   std::string spec;                  // check, summary, compile
   std::vector<std::string> sets;     // --set SYMBOL=VALUE
   std::string emit;                  // check/compile --emit
   bool json = false;                 // summary --json
   std::string output;                // compile -o
   std::string weights;               // compile --weights
-  std::string bundle;                // run, bench
-  std::vector<std::string> inputs;   // run --input NAME=FILE
-  std::string outputDir;             // run --output-dir
-  std::string outputFile;            // run --output
-  int device = -1;                   // run/bench --device
-  int batch = 0;                     // run/bench --batch (0: not given)
-  int iters = 20;                    // bench --iters
-  int runIters = 0;                  // run --iters (0: no steady runs)
-  bool profile = false;              // bench --profile
-  std::string stages;                // run --stages A..B
-  int microBatches = 0;              // run --micro-batches M
-  std::string place;                 // run --place S:D,...
   std::string stage;                 // compile --stage K or A..B
   unsigned splitStages = 2;          // split --stages S
   int tileChannels = 0;              // compile --tile-channels (0: the target's)
@@ -53,30 +39,16 @@ struct CommonOptions {
   std::string embed;                 // compile --embed
   std::string depfile;               // compile --depfile
   std::string cppNamespace;          // compile --namespace
-  bool validate = false;             // run/bench --validate
-  bool untrusted = false;            // run/bench --untrusted
   int graphDepth = -1;               // graph --depth (-1: every block open)
-  std::optional<std::string> profileDevice; // devices --profile [N] ("": no N, the best device)
 };
 
 void addCommands(CLI::App &app, CommonOptions &options);
 int runSelected(CLI::App &app, const CommonOptions &options);
 
-// run, bench, devices (RunCommands.cpp): the verbs that use the runtime.
-void addRunCommands(CLI::App &app, CommonOptions &options);
-int runRunCommand(CLI::App &app, const CommonOptions &options);
 // graph (GraphCommand.cpp): the model as a picture, from a checked spec or
 // (`o.spec` ending in .spire) from a bundle.
 bool isBundlePath(const std::string &path);
 int runGraphOfSpec(SpecModule &spec, const CommonOptions &o);
 int runGraphOfBundle(const CommonOptions &o);
-
-// Why the runtime refuses the bundle at `path` (header, checksum, manifest),
-// or "" when it reads it.
-std::string verifyBundle(const std::string &path);
-
-// `--target native`: sets `target` to the built-in profile that fits the
-// default Vulkan device; returns -1, or the exit code when there is none.
-int nativeTarget(std::string &target);
 
 } // namespace spire::cli

@@ -1,0 +1,53 @@
+// The verbs that need only the runtime: run, bench, devices, peak. One copy
+// serves both `spire` (with the compiler's verbs) and `spire-run` (the
+// runtime-only runner: no LLVM, MLIR or yaml-cpp).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace spire::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitSpec = 1;     // spec, weights or input error
+inline constexpr int kExitUsage = 2;    // bad command line
+inline constexpr int kExitDevice = 3;   // Vulkan device or runtime error
+inline constexpr int kExitMismatch = 4; // run --compare: an output differs from its reference
+
+struct RunOptions {
+  std::string bundle;                // run, bench
+  std::vector<std::string> inputs;   // run --input NAME=FILE
+  std::string outputDir;             // run --output-dir
+  std::string outputFile;            // run --output
+  std::vector<std::string> compare;  // run --compare [NAME=]FILE.npy
+  double tolerance = 1e-4;           // run --tolerance (relative L2)
+  int device = -1;                   // run/bench --device
+  int batch = 0;                     // run/bench --batch (0: not given)
+  int iters = 20;                    // bench --iters
+  int runIters = 0;                  // run --iters (0: no steady runs)
+  bool profile = false;              // bench --profile
+  std::string stages;                // run --stages A..B
+  int microBatches = 0;              // run --micro-batches M
+  std::string place;                 // run --place S:D,...
+  bool validate = false;             // run/bench --validate
+  bool untrusted = false;            // run/bench --untrusted
+  std::optional<std::string> profileDevice; // devices --profile [N] ("": no N, the best device)
+};
+
+// run, bench, devices, peak.
+void addRunCommands(CLI::App &app, RunOptions &options);
+// Runs the one of them `app` parsed; kExitUsage when it parsed none.
+int runRunCommand(CLI::App &app, const RunOptions &options);
+
+// Why the runtime refuses the bundle at `path` (header, checksum, manifest),
+// or "" when it reads it.
+std::string verifyBundle(const std::string &path);
+
+// `--target native`: sets `target` to the built-in profile that fits the
+// default Vulkan device; returns -1, or the exit code when there is none.
+int nativeTarget(std::string &target);
+
+} // namespace spire::cli
