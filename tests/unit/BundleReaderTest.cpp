@@ -87,7 +87,7 @@ TEST_CASE("bundle_reader_refuses_corrupt_bytes", "[bundle]") {
   bad = bytes;
   bad[8] = 7; // version
   CHECK_THROWS_WITH(Bundle::fromMemory(bad.data(), bad.size()),
-                    Catch::Contains("bundle format version 7, this runtime reads versions 1 to 2"));
+                    Catch::Contains("bundle format version 7, this runtime reads versions 1 to 3"));
 }
 
 TEST_CASE("bundle_reader_checks_offsets_behind_the_checksum", "[bundle]") {

@@ -1,3 +1,4 @@
+cmake_policy(SET CMP0057 NEW) # if(IN_LIST)
 # Fails unless BINARY's dynamic dependencies (ELF NEEDED entries) are only
 # glibc's and the Vulkan loader: libstdc++, libgcc_s, LLVM, MLIR, yaml-cpp
 # would all be missing on a bare GPU machine.

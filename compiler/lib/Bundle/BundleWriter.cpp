@@ -143,14 +143,32 @@ CompiledModel selectStages(const CompiledModel &model, size_t first, size_t last
     }
     out.stages.push_back(std::move(s));
   }
-  // A seeded recipe keeps the packs of the buffers kept, at their new offsets.
-  if (model.seededWeights) {
-    out.seededWeights = weights::Recipe{model.seededWeights->seed, model.seededWeights->tensors, {}};
-    for (weights::Pack p : model.seededWeights->packs) {
+  // A seeded recipe keeps the packs of the buffers kept, at their new
+  // offsets, and the tensors they use, renumbered.
+  if (const std::optional<weights::Recipe> &recipe = model.seededWeights) {
+    out.seededWeights = weights::Recipe{recipe->seed, {}, {}};
+    std::map<int32_t, int32_t> tensorIndices; // old index -> new index
+    auto keep = [&](int32_t &index) {
+      if (index < 0)
+        return;
+      auto [it, inserted] = tensorIndices.try_emplace(index, out.seededWeights->tensors.size());
+      if (inserted)
+        out.seededWeights->tensors.push_back(recipe->tensors[index]);
+      index = it->second;
+    };
+    for (weights::Pack p : recipe->packs) {
       if (!weightOffsets.count(p.offsets.front()))
         continue;
       for (uint64_t &offset : p.offsets)
         offset = weightOffsets.at(offset);
+      for (weights::Folded &l : p.layers) {
+        keep(l.weight);
+        keep(l.bias);
+        for (int32_t &n : l.norm)
+          keep(n);
+      }
+      for (int32_t &source : p.sources)
+        keep(source);
       out.seededWeights->packs.push_back(std::move(p));
     }
   }
