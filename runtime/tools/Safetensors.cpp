@@ -4,9 +4,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <iterator>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <tuple>
@@ -21,12 +22,16 @@ static std::string shapeStr(const std::vector<int64_t> &shape) {
 }
 
 std::string read(const std::string &path, std::vector<NamedTensor> &tensors) {
-  std::ifstream file(path, std::ios::binary);
+  // stdio, not a stream: reading a directory is an error (EISDIR) here,
+  // where libstdc++'s stream throws.
+  std::unique_ptr<FILE, int (*)(FILE *)> file(std::fopen(path.c_str(), "rb"), std::fclose);
   std::string bytes;
-  if (file)
-    bytes.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
-  if (!file && !file.eof())
-    return std::string("cannot read: " + std::string(std::strerror(errno)));
+  char chunk[1 << 16];
+  size_t got = 0;
+  while (file && (got = std::fread(chunk, 1, sizeof(chunk), file.get())) > 0)
+    bytes.append(chunk, got);
+  if (!file || std::ferror(file.get()))
+    return "cannot read: " + std::string(std::strerror(errno));
   return parse(bytes, tensors);
 }
 
