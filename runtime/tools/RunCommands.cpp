@@ -610,6 +610,19 @@ int nativeTarget(std::string &target) {
   }
 }
 
+int runCli(CLI::App &app, const std::string &version, int argc, char **argv,
+           const std::function<int()> &run) {
+  app.set_version_flag("--version", version);
+  app.require_subcommand(1);
+  app.failure_message(CLI::FailureMessage::help);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+  return run();
+}
+
 int runRunCommand(CLI::App &app, const RunOptions &o) {
   try {
     if (app.got_subcommand("run"))

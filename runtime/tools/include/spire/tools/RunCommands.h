@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +37,12 @@ struct RunOptions {
   bool untrusted = false;            // run/bench --untrusted
   std::optional<std::string> profileDevice; // devices --profile [N] ("": no N, the best device)
 };
+
+// A CLI's main: one verb required, help on a failure; parses argv and runs
+// `run` on success. --help and --version exit 0, any other parse error
+// kExitUsage.
+int runCli(CLI::App &app, const std::string &version, int argc, char **argv,
+           const std::function<int()> &run);
 
 // run, bench, devices, peak.
 void addRunCommands(CLI::App &app, RunOptions &options);
