@@ -119,13 +119,26 @@ def cpu_name():
     return platform.processor() or "unknown CPU"
 
 
+def torch_blas():
+    """The BLAS library PyTorch's matmuls and 1x1 convolutions fall back to.
+    Debian's torch links libblas.so.3, which Debian's alternatives resolve to
+    the reference BLAS (about 6x slower on MobileNetV2) unless OpenBLAS is
+    installed (scripts/setup.sh --bench): the library mapped in this process
+    says which."""
+    torch.ones(64, 64) @ torch.ones(64, 64)
+    with open("/proc/self/maps") as f:
+        paths = {line.split()[-1] for line in f if "blas" in line.lower() and "/" in line}
+    return ", ".join(sorted({os.path.realpath(p) for p in paths})) or "none mapped"
+
+
 def header(spire, iters):
     torch.set_num_threads(os.cpu_count())  # both sides get every core
     devices = run(spire, "devices").strip()
     print(f"date: {time.strftime('%Y-%m-%d')}, machine: {platform.machine()}, "
           f"{cpu_name()}, {os.cpu_count()} cores; PyTorch {torch.__version__} "
-          f"with {torch.get_num_threads()} threads; Vulkan device: {devices}; "
-          f"medians of {iters} runs")
+          f"with {torch.get_num_threads()} threads "
+          f"({torch.__config__.parallel_info().splitlines()[-1].strip()}), "
+          f"BLAS {torch_blas()}; Vulkan device: {devices}; medians of {iters} runs")
 
 
 def small_models(spire, iters):

@@ -2,7 +2,10 @@
 # Installs everything Spire needs from Debian 12's packages (only what is
 # missing: quiet and quick on a machine that has them), then configures and
 # builds Spire in Release into build/. Safe to run again. With
-# --packages-only it stops after the packages (scripts/sanitize.sh).
+# --packages-only it stops after the packages (scripts/sanitize.sh). With
+# --bench it also installs OpenBLAS, which bench/bench.py's PyTorch baseline
+# needs to be honest (without it Debian's torch runs on the reference BLAS);
+# CI does not use it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +19,13 @@ PACKAGES=(
   pybind11-dev python3-dev python3-pytest
   openmpi-bin libopenmpi-dev
 )
+for arg in "$@"; do
+  case "$arg" in
+    --bench) PACKAGES+=(libopenblas0-pthread) ;;
+    --packages-only) ;;
+    *) echo "usage: scripts/setup.sh [--packages-only] [--bench]" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -29,6 +39,6 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-[[ ${1:-} == --packages-only ]] && exit 0
+[[ " $* " == *" --packages-only "* ]] && exit 0
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build

@@ -6,10 +6,14 @@
 #include "spire/BundleFormat.h"
 #include "spire/Checked.h"
 #include "spire/Limits.h"
+#include "spire/SplitMix.h"
+#include "spire/WeightPacking.h"
 
 #include <algorithm>
 #include <cstdio>
+#include <cmath>
 #include <cstring>
+#include <map>
 #include <filesystem>
 #include <fstream>
 #include <span>
@@ -143,6 +147,80 @@ void checkSpirv(const std::string &src, size_t k, const fb::Kernel &kernel) {
     fail(src, what + ": its SPIR-V module has no GLCompute OpEntryPoint named '" + entry + "'");
 }
 
+// A seeded bundle's weight blob, made from its recipe (bundle.fbs's
+// SeededWeights) as the compiler made it: every index, count and offset is
+// checked first, so a corrupt recipe is an Error.
+void makeSeededWeights(Bundle::Impl &b, const fb::SeededWeights &seeded, uint64_t size) {
+  const std::string &src = b.source;
+  if (size > kMaxSeededWeightsBytes)
+    fail(src, "the seeded weights claim " + std::to_string(size) + " bytes, more than the " +
+                  std::to_string(kMaxSeededWeightsBytes) + " a bundle may make");
+  if (!seeded.tensors() || !seeded.packs())
+    fail(src, "the seeded weights have no tensor or pack list");
+  std::vector<weights::SeededTensor> tensors;
+  for (const fb::SeededTensor *t : *seeded.tensors()) {
+    std::string what = "seeded tensor " + std::to_string(tensors.size());
+    if (!t->name())
+      fail(src, what + " has no name");
+    if (t->numel() > size / 4)
+      fail(src, what + " ('" + t->name()->str() + "') has " + std::to_string(t->numel()) +
+                    " values, more than the " + std::to_string(size) + "-byte blob holds");
+    if (!std::isfinite(t->lo()) || !std::isfinite(t->hi()) || t->lo() > t->hi())
+      fail(src, what + " ('" + t->name()->str() + "') has an invalid range");
+    tensors.push_back({t->name()->str(), t->numel(), t->lo(), t->hi()});
+  }
+  b.generatedWeights.assign(size, 0);
+  for (size_t k = 0; k < seeded.packs()->size(); ++k) {
+    const fb::WeightPack *fp = seeded.packs()->Get(k);
+    std::string what = "seeded weight pack " + std::to_string(k);
+    weights::Pack pack;
+    pack.kind = static_cast<weights::PackKind>(fp->kind());
+    if (fp->layers())
+      for (const fb::FoldedLayer *l : *fp->layers()) {
+        weights::Folded folded{l->weight(), l->bias(), {-1, -1, -1, -1}, l->eps(), l->out()};
+        if (l->norm()) {
+          if (l->norm()->size() != 4)
+            fail(src, what + " folds a batch norm of " + std::to_string(l->norm()->size()) +
+                          " tensors, not 4");
+          std::copy(l->norm()->begin(), l->norm()->end(), folded.norm.begin());
+        }
+        pack.layers.push_back(folded);
+      }
+    if (fp->tensors())
+      pack.sources.assign(fp->tensors()->begin(), fp->tensors()->end());
+    pack.eps = fp->eps();
+    pack.size = fp->size();
+    // Each tensor is made once per pack that uses it: no pack uses many.
+    std::map<int32_t, weights::Buffer> made;
+    std::string error;
+    std::vector<weights::Buffer> buffers = weights::evaluate(
+        pack,
+        [&](int32_t i) -> const weights::Buffer * {
+          if (i < 0 || static_cast<size_t>(i) >= tensors.size())
+            return nullptr;
+          auto [it, inserted] = made.try_emplace(i);
+          if (inserted)
+            it->second = seededTensor(seeded.seed(), tensors[i].name, tensors[i].numel,
+                                      tensors[i].lo, tensors[i].hi);
+          return &it->second;
+        },
+        error);
+    if (!error.empty())
+      fail(src, what + ": " + error);
+    if (!fp->offsets() || fp->offsets()->size() != buffers.size())
+      fail(src, what + " makes " + std::to_string(buffers.size()) + " buffers but places " +
+                    std::to_string(fp->offsets() ? fp->offsets()->size() : 0));
+    for (size_t i = 0; i < buffers.size(); ++i) {
+      uint64_t offset = fp->offsets()->Get(i), bytes = buffers[i].size() * 4;
+      if (offset > size || bytes > size - offset)
+        fail(src, what + " places " + std::to_string(bytes) + " bytes at " +
+                      std::to_string(offset) + ", outside the " + std::to_string(size) +
+                      "-byte blob");
+      std::memcpy(b.generatedWeights.data() + offset, buffers[i].data(), bytes);
+    }
+  }
+}
+
 void verify(Bundle::Impl &b) {
   const std::string &src = b.source;
   if (b.size < sizeof(bundle::Header))
@@ -181,8 +259,16 @@ void verify(Bundle::Impl &b) {
   b.weights = b.data + h.weightsOffset;
   b.weightsSize = h.weightsSize;
   const fb::Model *m = b.manifest;
-  if (m->weights_size() != h.weightsSize)
+  if (const fb::SeededWeights *seeded = m->seeded_weights()) {
+    if (h.version < bundle::kFormatVersion || h.weightsSize != 0)
+      fail(src, "a seeded bundle must be format version " + std::to_string(bundle::kFormatVersion) +
+                    " with no weight bytes in the file");
+    makeSeededWeights(b, *seeded, m->weights_size());
+    b.weights = b.generatedWeights.data();
+    b.weightsSize = b.generatedWeights.size();
+  } else if (m->weights_size() != h.weightsSize) {
     fail(src, "the manifest's weight size does not match the header");
+  }
   if (!m->kernels() || !m->stages() || m->stages()->size() == 0)
     fail(src, "the manifest has no kernels or no stages");
 
@@ -219,10 +305,10 @@ void verify(Bundle::Impl &b) {
         if (g == 0)
           fail(src, what + " has an empty grid");
       for (const fb::Region *r : *dispatch->bindings())
-        if (!regionFits(*r, h.weightsSize, arena))
+        if (!regionFits(*r, b.weightsSize, arena))
           fail(src, what + " binds " + regionText(*r) + " outside its " +
                         (r->space() == fb::Space::Weights
-                             ? "weights (" + std::to_string(h.weightsSize) + " bytes)"
+                             ? "weights (" + std::to_string(b.weightsSize) + " bytes)"
                              : "arena (" + std::to_string(arena) + " bytes per sample)"));
       int64_t &n = bindingsOfKernel[dispatch->kernel()];
       if (n >= 0 && n != static_cast<int64_t>(dispatch->bindings()->size()))

@@ -33,8 +33,9 @@ struct Bundle::Impl {
   const uint8_t *data = nullptr;
   size_t size = 0;
   const bundle::Model *manifest = nullptr;
-  const uint8_t *weights = nullptr;
+  const uint8_t *weights = nullptr; // in the file, or generatedWeights
   uint64_t weightsSize = 0;
+  std::vector<uint8_t> generatedWeights; // a seeded bundle's blob, made at load
   uint64_t checksum = 0; // the header's: names the bundle in the pipeline cache
 
   std::string name;

@@ -87,7 +87,7 @@ TEST_CASE("bundle_reader_refuses_corrupt_bytes", "[bundle]") {
   bad = bytes;
   bad[8] = 7; // version
   CHECK_THROWS_WITH(Bundle::fromMemory(bad.data(), bad.size()),
-                    Catch::Contains("bundle format version 7, this runtime reads versions 1 to 2"));
+                    Catch::Contains("bundle format version 7, this runtime reads versions 1 to 3"));
 }
 
 TEST_CASE("bundle_reader_checks_offsets_behind_the_checksum", "[bundle]") {
@@ -230,4 +230,53 @@ TEST_CASE("bundle_reader_checks_spirv_modules", "[bundle]") {
     CHECK(refused() == prefix + ": its SPIR-V module has no GLCompute OpEntryPoint named '" +
                            entry + "'");
   }
+}
+
+// A seeded bundle's recipe is checked like the rest of the manifest: a bad
+// index, size or offset is an Error naming the pack, never a crash.
+TEST_CASE("bundle_reader_checks_seeded_weights", "[bundle]") {
+  using Writer = spire::test::SeededWeightsWriter;
+  // One tensor of `numel` floats, copied by one pack to `offset`.
+  auto copyOf = [](uint64_t numel, int32_t index, uint64_t offset, int8_t kind = 5) -> Writer {
+    return [=](flatbuffers::FlatBufferBuilder &b) {
+      auto tensor = fb::CreateSeededTensor(b, b.CreateString("w"), numel, -1.0f, 1.0f);
+      auto pack = fb::CreateWeightPack(b, static_cast<fb::WeightPackKind>(kind), 0,
+                                       b.CreateVector(std::vector<int32_t>{index}), 0, 0,
+                                       b.CreateVector(std::vector<uint64_t>{offset}));
+      return fb::CreateSeededWeights(b, 7, b.CreateVector(std::vector{tensor}),
+                                     b.CreateVector(std::vector{pack}));
+    };
+  };
+  auto bundle = [](const Writer &seeded) {
+    return spire::test::handMadeBundle(0, fb::Region(fb::Space::Weights, 0, 16), {}, {}, 0,
+                                       seeded, 16);
+  };
+  auto load = [](const std::vector<uint8_t> &bytes) {
+    return Bundle::fromMemory(bytes.data(), bytes.size());
+  };
+  std::vector<uint8_t> ok = bundle(copyOf(4, 0, 0));
+  CHECK(load(ok).weightsBytes() == 16);
+
+  CHECK_THROWS_WITH(load(bundle(copyOf(4, 3, 0))),
+                    Catch::Contains("seeded weight pack 0: a parameter names tensor 3, which does "
+                                    "not exist"));
+  CHECK_THROWS_WITH(load(bundle(copyOf(4, 0, 8))),
+                    Catch::Contains("seeded weight pack 0 places 16 bytes at 8, outside the "
+                                    "16-byte blob"));
+  CHECK_THROWS_WITH(load(bundle(copyOf(5, 0, 0))),
+                    Catch::Contains("seeded tensor 0 ('w') has 5 values, more than the 16-byte "
+                                    "blob holds"));
+  CHECK_THROWS_WITH(load(bundle(copyOf(4, 0, 0, 9))),
+                    Catch::Contains("seeded weight pack 0: unknown pack kind 9"));
+  // A conv pack without its layer.
+  CHECK_THROWS_WITH(load(bundle(copyOf(4, 0, 0, 0))),
+                    Catch::Contains("seeded weight pack 0: a pack of kind 0 has 0 layers and 1 "
+                                    "tensors"));
+
+  // A seeded bundle must be version 3 with no weight bytes of its own.
+  std::vector<uint8_t> old = ok;
+  fb::Header h = header(old);
+  h.version = 2;
+  std::memcpy(old.data(), &h, sizeof(h));
+  CHECK_THROWS_WITH(load(old), Catch::Contains("a seeded bundle must be format version 3"));
 }

@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <string>
 #include <vector>
@@ -24,12 +25,19 @@ inline void reseal(std::vector<uint8_t> &bytes) {
   std::memcpy(bytes.data(), &h, sizeof(h));
 }
 
+// What a hand-made bundle's seeded weights are (none: a null offset).
+using SeededWeightsWriter =
+    std::function<flatbuffers::Offset<bundle::SeededWeights>(flatbuffers::FlatBufferBuilder &)>;
+
 // A bundle assembled by hand: one stage, one dispatch, whose kernel index
-// and binding region (and the kernel's subgroup lanes) the test chooses.
+// and binding region (and the kernel's subgroup lanes, and a seeded weight
+// blob of `weightsSize` bytes) the test chooses.
 inline std::vector<uint8_t> handMadeBundle(uint32_t kernelIndex, bundle::Region binding,
                                            std::vector<uint32_t> texelBindings = {},
                                            std::vector<uint32_t> vec4TexelBindings = {},
-                                           uint32_t subgroupLanes = 0) {
+                                           uint32_t subgroupLanes = 0,
+                                           const SeededWeightsWriter &seeded = {},
+                                           uint64_t weightsSize = 0) {
   flatbuffers::FlatBufferBuilder b;
   // A SPIR-V header and `OpEntryPoint GLCompute %1 "main"`, nothing else:
   // enough for the reader, not for the validation layer.
@@ -55,7 +63,8 @@ inline std::vector<uint8_t> handMadeBundle(uint32_t kernelIndex, bundle::Region 
   auto model = bundle::CreateModel(b, b.CreateString("hand"), b.CreateString("test"), -1,
                                b.CreateVector(mins), b.CreateVector(mouts),
                                b.CreateVector(std::vector{stage}),
-                               b.CreateVector(std::vector{kernel}), 0);
+                               b.CreateVector(std::vector{kernel}), weightsSize, 0, 0,
+                               seeded ? seeded(b) : 0);
   bundle::FinishModelBuffer(b, model);
 
   bundle::Header h{};

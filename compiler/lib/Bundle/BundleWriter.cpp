@@ -30,6 +30,25 @@ static auto writeTensors(flatbuffers::FlatBufferBuilder &b, const std::vector<Te
   return b.CreateVector(out);
 }
 
+static flatbuffers::Offset<fb::SeededWeights> writeSeededWeights(flatbuffers::FlatBufferBuilder &b,
+                                                                 const weights::Recipe &r) {
+  std::vector<flatbuffers::Offset<fb::SeededTensor>> tensors;
+  for (const weights::SeededTensor &t : r.tensors)
+    tensors.push_back(fb::CreateSeededTensor(b, b.CreateString(t.name), t.numel, t.lo, t.hi));
+  std::vector<flatbuffers::Offset<fb::WeightPack>> packs;
+  for (const weights::Pack &p : r.packs) {
+    std::vector<flatbuffers::Offset<fb::FoldedLayer>> layers;
+    for (const weights::Folded &l : p.layers) {
+      auto norm = l.norm[0] < 0 ? 0 : b.CreateVector(l.norm.data(), l.norm.size());
+      layers.push_back(fb::CreateFoldedLayer(b, l.weight, l.bias, norm, l.eps, l.out));
+    }
+    packs.push_back(fb::CreateWeightPack(b, static_cast<fb::WeightPackKind>(p.kind),
+                                         b.CreateVector(layers), b.CreateVector(p.sources), p.eps,
+                                         p.size, b.CreateVector(p.offsets)));
+  }
+  return fb::CreateSeededWeights(b, r.seed, b.CreateVector(tensors), b.CreateVector(packs));
+}
+
 std::vector<uint8_t> serializeBundle(const CompiledModel &model) {
   flatbuffers::FlatBufferBuilder b(1 << 16);
   std::vector<flatbuffers::Offset<fb::Kernel>> kernels;
@@ -66,23 +85,26 @@ std::vector<uint8_t> serializeBundle(const CompiledModel &model) {
                               writeTensors(b, model.outputs), b.CreateVector(stages),
                               b.CreateVector(kernels), model.weights.size(),
                               model.placement.empty() ? 0 : b.CreateVector(model.placement),
-                              target);
+                              target,
+                              model.seededWeights ? writeSeededWeights(b, *model.seededWeights) : 0);
   fb::FinishModelBuffer(b, root);
 
   bundle::Header header{};
   std::memcpy(header.magic, bundle::kMagic, sizeof(header.magic));
-  header.version = bundle::kFormatVersion;
+  header.version =
+      model.seededWeights ? bundle::kFormatVersion : bundle::kUnseededFormatVersion;
   header.headerSize = sizeof(bundle::Header);
   header.manifestOffset = sizeof(bundle::Header);
   header.manifestSize = b.GetSize();
   uint64_t a = bundle::kWeightsAlignment;
   header.weightsOffset = (header.manifestOffset + header.manifestSize + a - 1) / a * a;
-  header.weightsSize = model.weights.size();
+  // A seeded bundle's runtime makes the blob: the file holds none of it.
+  header.weightsSize = model.seededWeights ? 0 : model.weights.size();
   header.fileSize = header.weightsOffset + header.weightsSize;
 
   std::vector<uint8_t> file(header.fileSize, 0);
   std::memcpy(file.data() + header.manifestOffset, b.GetBufferPointer(), b.GetSize());
-  if (!model.weights.empty())
+  if (header.weightsSize)
     std::memcpy(file.data() + header.weightsOffset, model.weights.data(), model.weights.size());
   header.checksum = bundle::checksum(file.data() + header.headerSize,
                                      file.size() - header.headerSize);
@@ -120,6 +142,35 @@ CompiledModel selectStages(const CompiledModel &model, size_t first, size_t last
       }
     }
     out.stages.push_back(std::move(s));
+  }
+  // A seeded recipe keeps the packs of the buffers kept, at their new
+  // offsets, and the tensors they use, renumbered.
+  if (const std::optional<weights::Recipe> &recipe = model.seededWeights) {
+    out.seededWeights = weights::Recipe{recipe->seed, {}, {}};
+    std::map<int32_t, int32_t> tensorIndices; // old index -> new index
+    auto keep = [&](int32_t &index) {
+      if (index < 0)
+        return;
+      auto [it, inserted] = tensorIndices.try_emplace(index, out.seededWeights->tensors.size());
+      if (inserted)
+        out.seededWeights->tensors.push_back(recipe->tensors[index]);
+      index = it->second;
+    };
+    for (weights::Pack p : recipe->packs) {
+      if (!weightOffsets.count(p.offsets.front()))
+        continue;
+      for (uint64_t &offset : p.offsets)
+        offset = weightOffsets.at(offset);
+      for (weights::Folded &l : p.layers) {
+        keep(l.weight);
+        keep(l.bias);
+        for (int32_t &n : l.norm)
+          keep(n);
+      }
+      for (int32_t &source : p.sources)
+        keep(source);
+      out.seededWeights->packs.push_back(std::move(p));
+    }
   }
   if (!model.placement.empty())
     out.placement.assign(model.placement.begin() + first, model.placement.begin() + last + 1);

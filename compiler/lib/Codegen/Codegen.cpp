@@ -67,17 +67,23 @@ namespace {
 // config says.
 class ModelReader {
 public:
-  ModelReader(func::FuncOp func, const WeightStore &weights) : func_(func), weights_(weights) {}
+  ModelReader(func::FuncOp func, const WeightStore &weights, bool seeded)
+      : func_(func), weights_(weights), seeded_(seeded) {}
 
   FailureOr<CompiledModel> read(llvm::StringRef name, int64_t batch);
 
 private:
   LogicalResult readKernel(KernelOp kernel, StagePlan &plan);
   BufferRegion packWeights(const std::vector<float> &data);
+  int32_t tensorIndex(const std::string &name);
 
   func::FuncOp func_;
   const WeightStore &weights_;
+  bool seeded_; // keep the recipe of the weights in model_.seededWeights
   CompiledModel model_;
+  // The parameter tensors the packs use, numbered in first use.
+  llvm::StringMap<int32_t> tensorIndices_;
+  std::vector<std::string> tensorNames_;
 };
 
 BufferRegion ModelReader::packWeights(const std::vector<float> &data) {
@@ -88,6 +94,13 @@ BufferRegion ModelReader::packWeights(const std::vector<float> &data) {
   return {BufferRegion::Space::Weights, offset, data.size() * 4};
 }
 
+int32_t ModelReader::tensorIndex(const std::string &name) {
+  auto [it, inserted] = tensorIndices_.try_emplace(name, tensorNames_.size());
+  if (inserted)
+    tensorNames_.push_back(name);
+  return it->second;
+}
+
 LogicalResult ModelReader::readKernel(KernelOp kernel, StagePlan &plan) {
   FailureOr<KernelParts> parts = KernelParts::of(kernel);
   if (failed(parts))
@@ -96,12 +109,18 @@ LogicalResult ModelReader::readKernel(KernelOp kernel, StagePlan &plan) {
   ArrayAttr dispatches = kernel.getDispatchesAttr();
   if (!arena || !dispatches)
     return kernel.emitOpError("has no arena or dispatches: the codegen pipeline did not run");
-  FailureOr<std::vector<std::vector<float>>> params = packParameters(*parts, weights_);
-  if (failed(params))
+  FailureOr<PackedParameters> packed = packParameters(
+      *parts, weights_, [&](const std::string &name) { return tensorIndex(name); },
+      [&](int32_t i) -> const std::string & { return tensorNames_[i]; });
+  if (failed(packed))
     return failure();
   std::vector<BufferRegion> paramRegions;
-  for (const std::vector<float> &p : *params)
+  for (const std::vector<float> &p : packed->buffers) {
     paramRegions.push_back(packWeights(p));
+    packed->pack.offsets.push_back(paramRegions.back().offset);
+  }
+  if (seeded_ && !packed->buffers.empty())
+    model_.seededWeights->packs.push_back(std::move(packed->pack));
   std::vector<ScratchBuffer> scratch = scratchBuffers(*parts);
   auto region = [&](BindingSource source) -> BufferRegion {
     using Kind = BindingSource::Kind;
@@ -118,7 +137,7 @@ LogicalResult ModelReader::readKernel(KernelOp kernel, StagePlan &plan) {
     }
     llvm_unreachable("every binding source is handled");
   };
-  std::vector<DispatchPart> dispatchList = dispatchParts(*parts, params->size());
+  std::vector<DispatchPart> dispatchList = dispatchParts(*parts, packed->buffers.size());
   if (dispatchList.size() != dispatches.size())
     return kernel.emitOpError("has ") << dispatches.size() << " dispatches recorded for "
                                       << dispatchList.size() << " parts";
@@ -148,6 +167,8 @@ LogicalResult ModelReader::readKernel(KernelOp kernel, StagePlan &plan) {
 FailureOr<CompiledModel> ModelReader::read(llvm::StringRef name, int64_t batch) {
   model_.name = name.str();
   model_.batch = batch;
+  if (seeded_)
+    model_.seededWeights.emplace();
   if (auto placement = func_->getAttrOfType<DenseI64ArrayAttr>("spire.placement"))
     for (int64_t d : placement.asArrayRef())
       model_.placement.push_back(static_cast<uint32_t>(d));
@@ -179,6 +200,13 @@ FailureOr<CompiledModel> ModelReader::read(llvm::StringRef name, int64_t batch) 
       if (auto kernel = llvm::dyn_cast<KernelOp>(op); kernel && failed(readKernel(kernel, plan)))
         return failure();
     model_.stages.push_back(std::move(plan));
+  }
+  if (seeded_) {
+    model_.seededWeights->seed = *weights_.seed();
+    for (const std::string &name : tensorNames_) {
+      const WeightTensor *t = weights_.find(name);
+      model_.seededWeights->tensors.push_back({name, t->data.size(), t->lo, t->hi});
+    }
   }
   return std::move(model_);
 }
@@ -341,7 +369,8 @@ FailureOr<CompiledModel> compileModel(ModuleOp module, const WeightStore &weight
   if (ShapedType::isDynamic(batch))
     batch = -1;
   FailureOr<CompiledModel> model =
-      ModelReader(func, weights).read(func->getAttrOfType<StringAttr>("spire.model"), batch);
+      ModelReader(func, weights, options.seededWeights && weights.seed())
+          .read(func->getAttrOfType<StringAttr>("spire.model"), batch);
   if (failed(model))
     return failure();
   auto target = module->getAttrOfType<TargetAttr>(kTargetAttr);

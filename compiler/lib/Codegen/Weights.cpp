@@ -2,12 +2,11 @@
 
 #include "spire/Dialect/SpireOps.h"
 #include "spire/Support/Safetensors.h"
-#include "spire/Support/SplitMix.h"
+#include "spire/SplitMix.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/xxhash.h"
 
 #include <cmath>
 #include <cstring>
@@ -74,26 +73,19 @@ LogicalResult WeightStore::checkAgainst(SpecModule &spec, const std::string &sou
 
 WeightStore WeightStore::random(SpecModule &spec, uint64_t seed) {
   WeightStore store;
+  store.seed_ = seed;
   spec.modelFunc().walk([&](LayerOpInterface layer) {
     for (const ParameterSpec &p : layer.getParameters()) {
       std::string name = parameterName(layer.getOperation(), p.suffix);
-      // Seeded per name, so editing one layer leaves the others' weights alone.
-      SplitMix64 rng{seed ^ llvm::xxh3_64bits(name)};
-      WeightTensor t{std::vector<int64_t>(p.shape.begin(), p.shape.end()),
-                     std::vector<float>(p.numel())};
       int64_t fanIn = p.shape.size() > 1 ? p.numel() / p.shape[0] : p.numel();
       float bound = 1.0f / std::sqrt(static_cast<float>(std::max<int64_t>(fanIn, 1)));
-      for (float &v : t.data) {
-        if (p.suffix == "running_var")
-          v = rng.uniform(0.5f, 1.5f);
-        else if (p.suffix == "running_mean")
-          v = rng.uniform(-0.2f, 0.2f);
-        else if (llvm::isa<Batchnorm1dOp, Batchnorm2dOp, LayernormOp>(layer.getOperation()))
-          v = p.suffix == "weight" ? rng.uniform(0.5f, 1.5f) : rng.uniform(-0.2f, 0.2f);
-        else
-          v = rng.uniform(-bound, bound);
-      }
-      store.tensors_[name] = std::move(t);
+      auto [lo, hi] = p.suffix == "running_var"    ? std::pair{0.5f, 1.5f}
+                      : p.suffix == "running_mean" ? std::pair{-0.2f, 0.2f}
+                      : llvm::isa<Batchnorm1dOp, Batchnorm2dOp, LayernormOp>(layer.getOperation())
+                          ? (p.suffix == "weight" ? std::pair{0.5f, 1.5f} : std::pair{-0.2f, 0.2f})
+                          : std::pair{-bound, bound};
+      store.tensors_[name] = {std::vector<int64_t>(p.shape.begin(), p.shape.end()),
+                              seededTensor(seed, name, p.numel(), lo, hi), lo, hi};
     }
   });
   return store;

@@ -3,7 +3,10 @@
 #include "spire/Analysis/Summary.h"
 
 #include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringRef.h"
+
+#include <cstring>
 
 namespace spire {
 
@@ -43,9 +46,25 @@ mlir::FailureOr<WeightStore> specWeights(SpecSession &session, std::vector<Named
   return weights;
 }
 
+bool isSeededWeights(llvm::StringRef weights) {
+  return weights == "seeded" || weights.starts_with("seeded:");
+}
+
 mlir::FailureOr<WeightStore> specWeights(SpecSession &session, const std::string &path) {
   if (path.empty())
     return WeightStore::random(*session.spec);
+  if (isSeededWeights(path)) {
+    uint64_t seed = WeightStore::kDefaultSeed;
+    llvm::StringRef digits = llvm::StringRef(path).drop_front(std::strlen("seeded"));
+    if (digits.consume_front(":") &&
+        (digits.empty() || !llvm::all_of(digits, llvm::isDigit) || digits.getAsInteger(10, seed))) {
+      emitError(mlir::FileLineColLoc::get(&session.context, "--weights", 0, 0))
+          << "'" << path << "' is neither seeded nor seeded:SEED with SEED a whole number below "
+          << "2^64";
+      return mlir::failure();
+    }
+    return WeightStore::random(*session.spec, seed);
+  }
   mlir::FailureOr<WeightStore> weights = WeightStore::readSafetensors(session.context, path);
   if (mlir::failed(weights) || mlir::failed(weights->checkAgainst(*session.spec, path)))
     return mlir::failure();

@@ -1,158 +1,30 @@
 #include "spire/Support/Safetensors.h"
 
-#include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/raw_ostream.h"
-
-#include "spire/Checked.h"
-
-#include <algorithm>
-#include <cstring>
-#include <nlohmann/json.hpp>
-#include <set>
-#include <tuple>
-
 namespace spire {
 
-static std::string shapeStr(const std::vector<int64_t> &shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
-static llvm::Error fail(const std::string &why) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), why);
-}
-
-llvm::Expected<std::vector<NamedTensor>> readSafetensors(const std::string &path) {
-  auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/false);
-  if (!file)
-    return fail("cannot read: " + file.getError().message());
-  return parseSafetensors((*file)->getBuffer());
-}
-
-llvm::Expected<std::vector<NamedTensor>> parseSafetensors(llvm::StringRef bytes) {
-  uint64_t headerSize = 0;
-  if (bytes.size() < 8)
-    return fail("not a .safetensors file: " + std::to_string(bytes.size()) + " bytes");
-  std::memcpy(&headerSize, bytes.data(), 8);
-  if (headerSize > bytes.size() - 8)
-    return fail("truncated .safetensors file: the header says " + std::to_string(headerSize) +
-                " bytes of JSON but the file has " + std::to_string(bytes.size() - 8));
-  // The parsed object keeps one value per key; a repeated tensor name is
-  // caught while parsing, before the second value replaces the first.
-  std::set<std::string> names;
-  std::string repeated;
-  auto noteKey = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json &key) {
-    if (depth == 1 && event == nlohmann::json::parse_event_t::key &&
-        !names.insert(key.get<std::string>()).second && repeated.empty())
-      repeated = key.get<std::string>();
-    return true;
-  };
-  nlohmann::json header = nlohmann::json::parse(bytes.substr(8, headerSize).str(), noteKey,
-                                                /*allow_exceptions=*/false);
-  if (header.is_discarded() || !header.is_object())
-    return fail("the .safetensors header is not a JSON object");
-  if (!repeated.empty())
-    return fail("tensor '" + repeated + "': named twice in the header");
-  uint64_t dataSize = bytes.size() - 8 - headerSize;
-  const char *data = bytes.data() + 8 + headerSize;
-
-  std::vector<NamedTensor> tensors;
-  std::vector<std::tuple<uint64_t, uint64_t, std::string>> extents; // non-empty [begin, end)
-  for (auto &[name, info] : header.items()) {
-    if (name == "__metadata__")
-      continue;
-    auto bad = [&](const std::string &why) { return fail("tensor '" + name + "': " + why); };
-    if (!info.is_object() || !info["dtype"].is_string() || !info["shape"].is_array() ||
-        !info["data_offsets"].is_array() || info["data_offsets"].size() != 2)
-      return bad("malformed entry (needs dtype, shape, data_offsets)");
-    std::string dtype = info["dtype"];
-    NamedTensor t{name, {}, {}};
-    for (auto &d : info["shape"]) {
-      if (!d.is_number_integer() || d.get<int64_t>() < 0)
-        return bad("malformed shape");
-      t.shape.push_back(d.get<int64_t>());
-    }
-    auto &offsets = info["data_offsets"];
-    if (!offsets[0].is_number_unsigned() || !offsets[1].is_number_unsigned())
-      return bad("malformed data_offsets");
-    uint64_t begin = offsets[0], end = offsets[1];
-    if (begin > end || end > dataSize)
-      return bad("data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
-                 ") outside the data (" + std::to_string(dataSize) + " bytes)");
-    if (begin != end)
-      extents.emplace_back(begin, end, name);
-    bool counter = dtype == "I64" && llvm::StringRef(name).ends_with("num_batches_tracked");
-    if (dtype != "F32" && dtype != "F64" && !counter)
-      return bad("dtype " + dtype + " is not supported (F32 or F64)");
-    uint64_t elemSize = dtype == "F32" ? 4 : 8;
-    std::optional<uint64_t> size = checkedProduct(t.shape, elemSize);
-    if (!size)
-      return bad(dtype + " " + shapeStr(t.shape) + " has more bytes than fit in 64 bits");
-    if (end - begin != *size)
-      return bad("holds " + std::to_string(end - begin) + " bytes but " + dtype + " " +
-                 shapeStr(t.shape) + " needs " + std::to_string(*size));
-    if (counter)
-      continue;
-    int64_t numel = *size / elemSize;
-    t.data.resize(numel);
-    if (dtype == "F32") {
-      // An empty tensor's vector may have no storage, and memcpy to null is
-      // undefined even for 0 bytes.
-      if (numel > 0)
-        std::memcpy(t.data.data(), data + begin, numel * 4);
-    } else {
-      for (int64_t i = 0; i < numel; ++i) {
-        double d;
-        std::memcpy(&d, data + begin + i * 8, 8);
-        t.data[i] = static_cast<float>(d);
-      }
-    }
-    tensors.push_back(std::move(t));
-  }
-  // The format leaves no byte of the data to no tensor or to two of them.
-  std::sort(extents.begin(), extents.end());
-  uint64_t covered = 0;
-  std::string previous;
-  for (const auto &[begin, end, name] : extents) {
-    if (begin < covered)
-      return fail("tensor '" + name + "': data_offsets [" + std::to_string(begin) + ", " +
-                  std::to_string(end) + ") overlap tensor '" + previous + "'");
-    if (begin > covered)
-      return fail("tensor '" + name + "': data_offsets start at " + std::to_string(begin) +
-                  " but the tensors before it end at " + std::to_string(covered) +
-                  ": bytes [" + std::to_string(covered) + ", " + std::to_string(begin) +
-                  ") belong to no tensor");
-    covered = end;
-    previous = name;
-  }
-  if (covered != dataSize)
-    return fail("data bytes [" + std::to_string(covered) + ", " + std::to_string(dataSize) + ")" +
-                (previous.empty() ? "" : " after tensor '" + previous + "'") +
-                " belong to no tensor");
+static llvm::Expected<std::vector<NamedTensor>> result(const std::string &error,
+                                                       std::vector<NamedTensor> tensors) {
+  if (!error.empty())
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), error);
   return tensors;
 }
 
+llvm::Expected<std::vector<NamedTensor>> readSafetensors(const std::string &path) {
+  std::vector<NamedTensor> tensors;
+  std::string error = safetensors::read(path, tensors);
+  return result(error, std::move(tensors));
+}
+
+llvm::Expected<std::vector<NamedTensor>> parseSafetensors(llvm::StringRef bytes) {
+  std::vector<NamedTensor> tensors;
+  std::string error = safetensors::parse(std::string_view(bytes.data(), bytes.size()), tensors);
+  return result(error, std::move(tensors));
+}
+
 llvm::Error writeSafetensors(const std::string &path, const std::vector<NamedTensor> &tensors) {
-  nlohmann::json header = nlohmann::json::object();
-  uint64_t offset = 0;
-  for (const NamedTensor &t : tensors) {
-    uint64_t size = t.data.size() * 4;
-    header[t.name] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {offset, offset + size}}};
-    offset += size;
-  }
-  std::string text = header.dump();
-  text.append((8 - text.size() % 8) % 8, ' ');
-  std::error_code ec;
-  llvm::raw_fd_ostream os(path, ec);
-  if (ec)
-    return llvm::createStringError(ec, path + ": cannot write: " + ec.message());
-  uint64_t size = text.size();
-  os.write(reinterpret_cast<const char *>(&size), 8);
-  os << text;
-  for (const NamedTensor &t : tensors)
-    os.write(reinterpret_cast<const char *>(t.data.data()), t.data.size() * 4);
+  std::string error = safetensors::write(path, tensors);
+  if (!error.empty())
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), error);
   return llvm::Error::success();
 }
 

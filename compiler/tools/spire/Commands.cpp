@@ -147,6 +147,7 @@ int runCompile(const CommonOptions &o) {
                     o.noTexelInputs};
   options.printIRAfterAll = o.printIRAfterAll;
   options.timings = o.timings;
+  options.seededWeights = isSeededWeights(o.weights);
   if (o.emit == "kernels" || o.emit == "gpu" || o.emit == "spirv") {
     options.dump = o.emit == "kernels" ? CodegenOptions::Dump::Kernels
                    : o.emit == "gpu"   ? CodegenOptions::Dump::Gpu
@@ -208,7 +209,8 @@ int runCompile(const CommonOptions &o) {
   auto writeDepfile = [&](const std::string &target) {
     return o.depfile.empty() ||
            writeFile(o.depfile, target + ": " + o.spec +
-                                    (o.weights.empty() ? "" : " " + o.weights) + "\n");
+                                    (o.weights.empty() || options.seededWeights ? "" : " " + o.weights) +
+                                    "\n");
   };
   if (o.emit == "header") {
     std::string header = generateHeader(*model, ns, o.spec);
@@ -248,7 +250,11 @@ int runCompile(const CommonOptions &o) {
   llvm::outs() << "wrote " << output << ": " << model->stages.size() << " stage(s), "
                << model->kernels.size() << " kernels, " << dispatches << " dispatches, "
                << model->weights.size() << " bytes of weights ("
-               << (o.weights.empty() ? "seeded random, seed 0" : o.weights)
+               << (o.weights.empty() ? "seeded random, seed 0"
+                   : options.seededWeights
+                       ? "seeded random, seed " + std::to_string(*weights->seed()) +
+                             ", stored as the seed"
+                       : o.weights)
                << "), activation arena " << arena << " bytes per sample, target "
                << model->target.name << "\n";
   return kExitOk;
@@ -308,7 +314,9 @@ void addCommands(CLI::App &app, CommonOptions &o) {
   addSpecArgs(compile, o);
   compile->add_option("-o,--output", o.output, "bundle to write (default: <spec>.spire)");
   compile->add_option("--weights", o.weights,
-                      "weights as .safetensors, by layer name (default: seeded random)");
+                      "weights as .safetensors, by layer name; seeded[:SEED] for seeded random "
+                      "weights the bundle stores as their seed, the runtime making them at load "
+                      "(default: seeded random, seed 0, stored whole)");
   compile->add_option("--emit", o.emit,
                       "what to produce: bundle (default), header, object, mlir, kernels "
                       "(the spire.kernel IR with configs and memory plan), gpu, spirv");
@@ -341,6 +349,8 @@ void addCommands(CLI::App &app, CommonOptions &o) {
   compile->add_option("--namespace", o.cppNamespace, "C++ namespace of the header (default: the model name)");
 
   addRunCommands(app, o);
+  // --mpi lives here, not in runtime/tools, so that spire-run needs no MPI.
+  addMpiOptions(app.get_subcommand("run"), o);
 }
 
 int runSelected(CLI::App &app, const CommonOptions &o) {
@@ -354,6 +364,8 @@ int runSelected(CLI::App &app, const CommonOptions &o) {
     return runSplit(o);
   if (app.got_subcommand("graph"))
     return runGraph(o);
+  if (app.got_subcommand("run") && o.mpi.on)
+    return runMpi(o);
   return runRunCommand(app, o);
 }
 

@@ -122,6 +122,7 @@ int runMpi(const CommonOptions &o) {
   std::vector<StageRange> ranks;
   uint32_t device = 0;
   TensorMap inputs;
+  int result = kExitOk;
   try {
     ContextOptions options;
     options.validation = o.validate;
@@ -172,7 +173,7 @@ int runMpi(const CommonOptions &o) {
         std::printf("throughput %.1f samples/s\n", 1000.0 * batch / wall[wall.size() / 2]);
       if (o.profile)
         printProfile(pipeline->lastProfile());
-      writeOutputs(o, outputs);
+      result = writeOutputs(o, outputs); // --compare on the last rank
     }
   } catch (const DistributedError &e) {
     std::fprintf(stderr, "error: %s\n", e.what());
@@ -189,7 +190,7 @@ int runMpi(const CommonOptions &o) {
   std::fflush(stdout);
   pipeline.reset(); // its communicator goes before MPI does
   MPI_Finalize();
-  return kExitOk;
+  return result;
 }
 
 #endif

@@ -107,6 +107,10 @@ def _holds_tensors(value):
         any(isinstance(v, torch.Tensor) for v in parts)
 
 
+_BINARY = {operator.add: "add", torch.add: "add", operator.sub: "sub", torch.sub: "sub",
+           operator.mul: "mul", torch.mul: "mul", operator.truediv: "div", torch.div: "div"}
+
+
 def _pair(v):
     return list(v) if isinstance(v, (tuple, list)) else [v, v]
 
@@ -217,9 +221,11 @@ class _Converter:
             if len(m.normalized_shape) != 1:
                 raise UnsupportedError(f"{name}: LayerNorm over {len(m.normalized_shape)} dims")
             self.emit(node, "layernorm", {} if m.eps == 1e-5 else {"eps": m.eps}, [x], name)
-        elif isinstance(m, (nn.ReLU, nn.ReLU6, nn.Hardswish, nn.SiLU, nn.Sigmoid, nn.Tanh)):
-            kind = {nn.ReLU: "relu", nn.ReLU6: "relu6", nn.Hardswish: "hardswish", nn.SiLU: "silu",
-                    nn.Sigmoid: "sigmoid", nn.Tanh: "tanh"}[type(m)]
+        elif isinstance(m, (nn.ReLU, nn.ReLU6, nn.Hardswish, nn.Hardsigmoid, nn.SiLU, nn.Sigmoid,
+                            nn.Tanh)):
+            kind = {nn.ReLU: "relu", nn.ReLU6: "relu6", nn.Hardswish: "hardswish",
+                    nn.Hardsigmoid: "hardsigmoid", nn.SiLU: "silu", nn.Sigmoid: "sigmoid",
+                    nn.Tanh: "tanh"}[type(m)]
             self.emit(node, kind, {}, [x], name)
         elif isinstance(m, nn.GELU):
             if m.approximate != "none":
@@ -256,14 +262,18 @@ class _Converter:
 
     def pool(self, node, kind, x, kernel, stride, padding, ceil_mode, dilation,
              count_include_pad, name=None):
-        if ceil_mode or _single(dilation) != 1 or not count_include_pad:
-            raise UnsupportedError(f"{node.name}: ceil_mode, dilation or count_include_pad=False")
         keys = {"kernel": _compact(_pair(kernel))}
         stride = stride if stride not in (None, ()) else kernel
         if _pair(stride) != _pair(kernel):
             keys["stride"] = _compact(_pair(stride))
         if _compact(_pair(padding)) != 0:
             keys["padding"] = _compact(_pair(padding))
+        if _compact(_pair(dilation)) != 1:
+            keys["dilation"] = _compact(_pair(dilation))
+        if ceil_mode:
+            keys["ceil_mode"] = True
+        if not count_include_pad:
+            keys["count_include_pad"] = False
         self.emit(node, kind, keys, [x], name)
 
     def adaptive(self, node, x, size, name=None):
@@ -275,14 +285,19 @@ class _Converter:
 
     def call_function(self, node):
         f, args, kw = node.target, node.args, node.kwargs
-        if f in (operator.add, torch.add, operator.mul, torch.mul):
-            kind = "add" if f in (operator.add, torch.add) else "mul"
-            self.emit(node, kind, {}, [args[0], args[1]])
+        if f in _BINARY:
+            if any(not isinstance(a, fx.Node) or a in self.values and not self.is_tensor(a)
+                   for a in args[:2]):
+                raise UnsupportedError(f"{node.name}: {_BINARY[f]} with a number (only tensors "
+                                       "of the same rank, broadcast over dims of size 1)")
+            self.emit(node, _BINARY[f], {}, [args[0], args[1]])
         elif f in (operator.matmul, torch.matmul):
             self.emit(node, "matmul", {}, [args[0], args[1]])
-        elif f in (torch.relu, F.relu, F.relu6, F.hardswish, torch.sigmoid, F.silu, torch.tanh):
+        elif f in (torch.relu, F.relu, F.relu6, F.hardswish, F.hardsigmoid, torch.sigmoid, F.silu,
+                   torch.tanh):
             kind = {torch.relu: "relu", F.relu: "relu", F.relu6: "relu6", F.hardswish: "hardswish",
-                    torch.sigmoid: "sigmoid", F.silu: "silu", torch.tanh: "tanh"}[f]
+                    F.hardsigmoid: "hardsigmoid", torch.sigmoid: "sigmoid", F.silu: "silu",
+                    torch.tanh: "tanh"}[f]
             self.emit(node, kind, {}, [args[0]])
         elif f is F.gelu:
             if kw.get("approximate", "none") != "none":
@@ -341,13 +356,15 @@ class _Converter:
             raise UnsupportedError(f"function {getattr(f, '__name__', f)} ({node.name})")
 
     def mean(self, node, x, dims, keepdim):
-        """x.mean over every dim after the channels: global average pooling."""
+        """x.mean: global average pooling over every dim after the channels
+        (its kernels are the pooling ones), else a `mean` reduction."""
         dims = [dims] if isinstance(dims, int) else list(dims or [])
         rank = self.rank(x)
+        if not dims:
+            raise UnsupportedError(f"{node.name}: mean over every dim, the batch included")
         if sorted(d % rank for d in dims) != list(range(2, rank)):
-            raise UnsupportedError(f"{node.name}: mean over dims {dims} of a rank-{rank} tensor "
-                                   "(only over all dims after the channels)")
-        if keepdim:
+            self.emit(node, "mean", {"dims": dims, **({"keepdim": True} if keepdim else {})}, [x])
+        elif keepdim:
             self.emit(node, "global_avgpool", {}, [x])
         else:
             self.emit(node, "global_avgpool", {}, [x], name=f"{node.name}_pool")

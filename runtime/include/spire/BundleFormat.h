@@ -10,7 +10,10 @@ namespace spire::bundle {
 inline constexpr char kMagic[8] = {'S', 'P', 'I', 'R', 'E', 'B', 'D', 'L'};
 // Version 2 added Kernel.vec4_texel_bindings, which a version-1 reader would
 // silently read one float a texel; version-1 bundles still read correctly.
-inline constexpr uint32_t kFormatVersion = 2, kOldestReadableVersion = 1;
+// Version 3 added Model.seeded_weights (no weight bytes in the file); the
+// writer marks only seeded bundles 3, so older runtimes still read the rest.
+inline constexpr uint32_t kFormatVersion = 3, kOldestReadableVersion = 1;
+inline constexpr uint32_t kUnseededFormatVersion = 2;
 inline constexpr uint64_t kWeightsAlignment = 4096;  // page: the blob can be mapped
 inline constexpr uint64_t kRegionAlignment = 256;    // >= any minStorageBufferOffsetAlignment
 

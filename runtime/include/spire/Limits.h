@@ -17,5 +17,8 @@ constexpr int64_t kMaxElements = (int64_t(1) << 31) - 1;
 // One binding's bytes: VkPhysicalDeviceLimits::maxStorageBufferRange is a
 // uint32_t, so no device binds more.
 constexpr int64_t kMaxBindingBytes = (int64_t(1) << 32) - 1;
+// The weight blob a seeded bundle makes at load: a bound on what a corrupt
+// recipe can make the runtime allocate (4 GiB, over a billion parameters).
+constexpr uint64_t kMaxSeededWeightsBytes = uint64_t(1) << 32;
 
 } // namespace spire

@@ -12,7 +12,7 @@ using namespace spire;
 namespace {
 
 // A file: the 8-byte header length, the JSON header, then `data`.
-std::string safetensors(const std::string &json, const std::string &data = "") {
+std::string safetensorsFile(const std::string &json, const std::string &data = "") {
   uint64_t size = json.size();
   std::string out(8, '\0');
   std::memcpy(out.data(), &size, 8);
@@ -31,7 +31,7 @@ std::string errorOf(const std::string &bytes) {
 TEST_CASE("an empty F32 tensor reads as an empty tensor", "[safetensors]") {
   // Found by spire-fuzz-safetensors: memcpy into an empty vector's null
   // data pointer (UBSan: null passed as a nonnull argument).
-  auto tensors = parseSafetensors(safetensors(
+  auto tensors = parseSafetensors(safetensorsFile(
       R"({"empty": {"dtype": "F32", "shape": [0, 3], "data_offsets": [0, 0]}})"));
   REQUIRE(bool(tensors));
   REQUIRE(tensors->size() == 1);
@@ -41,8 +41,8 @@ TEST_CASE("an empty F32 tensor reads as an empty tensor", "[safetensors]") {
 
 TEST_CASE("safetensors from bytes refuses what the file reader refuses", "[safetensors]") {
   CHECK(errorOf("short") == "not a .safetensors file: 5 bytes");
-  CHECK(errorOf(safetensors("[1]")) == "the .safetensors header is not a JSON object");
-  CHECK(errorOf(safetensors(R"({"x": {"dtype": "F32", "shape": [2], "data_offsets": [0, 4]}})",
+  CHECK(errorOf(safetensorsFile("[1]")) == "the .safetensors header is not a JSON object");
+  CHECK(errorOf(safetensorsFile(R"({"x": {"dtype": "F32", "shape": [2], "data_offsets": [0, 4]}})",
                             std::string(4, '\0'))) ==
         "tensor 'x': holds 4 bytes but F32 [2] needs 8");
 }

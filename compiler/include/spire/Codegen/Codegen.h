@@ -15,6 +15,7 @@
 #include "spire/Codegen/KernelBuilder.h"
 #include "spire/Codegen/Passes.h"
 #include "spire/Codegen/Weights.h"
+#include "spire/PeakProbe.h"
 
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/StringMap.h"
@@ -34,6 +35,9 @@ struct CodegenOptions {
   llvm::raw_ostream *dumpStream = nullptr;
   bool printIRAfterAll = false; // print the module after every pass (stderr)
   bool timings = false;         // time every pass (stderr)
+  // Keep seeded weights' recipe (CompiledModel::seededWeights), so that the
+  // bundle carries it instead of the weight bytes (--weights seeded).
+  bool seededWeights = false;
 };
 
 // fold-batchnorm, form-kernels, plan-memory, select-kernel-config and, with
@@ -46,17 +50,11 @@ void buildSpireCodegenPipeline(mlir::OpPassManager &pm, const CodegenOptions &op
 mlir::FailureOr<llvm::StringMap<std::vector<uint32_t>>>
 lowerKernels(mlir::ModuleOp kernels, const CodegenOptions &options);
 
-// A one-kernel bundle that measures the device's arithmetic peak: each
-// invocation runs kPeakProbeChains independent chains of `iterations`
-// multiply-adds (unfused, as the kernels compute) from registers,
-// kPeakProbeUnroll of them per loop iteration (`iterations` is a multiple).
-inline constexpr int64_t kPeakProbeChains = 16, kPeakProbeUnroll = 8;
+// The one-kernel bundle that measures the device's arithmetic peak
+// (spire/PeakProbe.h): `invocations` of `iterations` each, a multiple of
+// kPeakProbeUnroll.
 mlir::FailureOr<CompiledModel> buildPeakProbe(mlir::MLIRContext &context, int64_t invocations,
                                               int64_t iterations);
-inline double peakProbeFlops(int64_t invocations, int64_t iterations) {
-  return 2.0 * kPeakProbeChains * static_cast<double>(invocations) *
-         static_cast<double>(iterations);
-}
 
 // Every size but the batch must be known to generate kernels: reports each
 // value whose size depends on another symbol, in the spec's terms (e.g.

@@ -4,9 +4,11 @@
 #pragma once
 
 #include "spire/TargetDescription.h"
+#include "spire/WeightPacking.h"
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -57,6 +59,8 @@ struct CompiledModel {
   std::vector<uint8_t> weights;
   std::vector<uint32_t> placement; // default device per stage; empty: none
   TargetDescription target;        // what the kernels were configured for (#spire.target)
+  // How `weights` is made from a seed: written instead of its bytes.
+  std::optional<weights::Recipe> seededWeights;
 };
 
 } // namespace spire

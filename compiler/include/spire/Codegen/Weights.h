@@ -8,6 +8,7 @@
 
 #include "llvm/ADT/StringMap.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@ namespace spire {
 struct WeightTensor {
   std::vector<int64_t> shape;
   std::vector<float> data;
+  float lo = 0, hi = 0; // seeded: the range it was drawn from
 };
 
 class WeightStore {
@@ -38,9 +40,12 @@ public:
   static WeightStore random(SpecModule &spec, uint64_t seed = kDefaultSeed);
 
   const WeightTensor *find(llvm::StringRef name) const;
+  // The seed of random() weights; none for weights from a file.
+  std::optional<uint64_t> seed() const { return seed_; }
 
 private:
   llvm::StringMap<WeightTensor> tensors_;
+  std::optional<uint64_t> seed_;
 };
 
 } // namespace spire

@@ -47,8 +47,12 @@ mlir::LogicalResult loadSpec(SpecSession &session, std::unique_ptr<llvm::MemoryB
 mlir::FailureOr<WeightStore> specWeights(SpecSession &session,
                                          std::vector<NamedTensor> *tensors,
                                          const std::string &source);
-// The same from a .safetensors file ("" for seeded random weights).
+// The same from a .safetensors file ("" for seeded random weights, seed 0;
+// "seeded" or "seeded:SEED" for seeded random weights a bundle stores as
+// their seed: see isSeededWeights).
 mlir::FailureOr<WeightStore> specWeights(SpecSession &session, const std::string &path);
+// Whether `--weights` asks for weights stored as their seed.
+bool isSeededWeights(llvm::StringRef weights);
 
 // Checks that every size but the batch is known, then compiles the loaded
 // spec (changing its module).

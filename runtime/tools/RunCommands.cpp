@@ -1,14 +1,14 @@
-// spire run / bench / devices: the verbs that load a bundle into the runtime.
-#include "Commands.h"
+// spire run / bench / devices / peak: the verbs that load a bundle into the
+// runtime, for `spire` and the runtime-only `spire-run`.
+#include "spire/tools/RunCommands.h"
 
-#include "spire/Bundle/BundleWriter.h"
-#include "spire/Codegen/Codegen.h"
 #include "spire/Npy.h"
+#include "spire/PeakProbe.h"
 #include "spire/Runtime.h"
-#include "spire/Support/Safetensors.h"
-#include "spire/Support/SplitMix.h"
+#include "spire/SplitMix.h"
+#include "spire/tools/Safetensors.h"
 
-#include "llvm/Support/JSON.h"
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -19,6 +19,11 @@
 #include <iostream>
 #include <optional>
 #include <set>
+
+// The peak probe's bundle, built by the compiler (PeakProbeBundle.cpp is
+// generated from runtime/tools/peak_probe.spire).
+extern const unsigned char kPeakProbeBundle[];
+extern const size_t kPeakProbeBundleSize;
 
 namespace spire::cli {
 namespace {
@@ -92,8 +97,6 @@ CLI::Validator wholeNumber(uint64_t lo, uint64_t hi) {
 
 } // namespace
 
-// The batch of the seeded random inputs: --batch if given (a bundle compiled
-// for one batch takes only that one), else the bundle's, else 1.
 int64_t inputBatch(const Bundle &bundle, int requested) {
   if (bundle.batch() > 0 && requested > 0 && requested != bundle.batch())
     throw Error(Error::Kind::Usage, "--batch " + std::to_string(requested) +
@@ -123,7 +126,7 @@ struct RunSetup {
   uint32_t device;
 };
 
-RunSetup open(const CommonOptions &o) {
+RunSetup open(const RunOptions &o) {
   ContextOptions options;
   options.validation = o.validate;
   options.untrusted = o.untrusted;
@@ -189,11 +192,11 @@ bool isSafetensors(const std::string &path) {
 
 // All tensors of a .safetensors file: a whole stage interface at once.
 TensorMap readInterface(const std::string &path) {
-  llvm::Expected<std::vector<NamedTensor>> tensors = readSafetensors(path);
-  if (!tensors)
-    throw Error(Error::Kind::Input, path + ": " + llvm::toString(tensors.takeError()));
+  std::vector<NamedTensor> tensors;
+  if (std::string error = safetensors::read(path, tensors); !error.empty())
+    throw Error(Error::Kind::Input, path + ": " + error);
   TensorMap out;
-  for (NamedTensor &t : *tensors)
+  for (NamedTensor &t : tensors)
     out[t.name] = Tensor{std::move(t.shape), std::move(t.data)};
   return out;
 }
@@ -202,8 +205,40 @@ void writeInterface(const std::string &path, const TensorMap &tensors) {
   std::vector<NamedTensor> named;
   for (const auto &[name, t] : tensors)
     named.push_back({name, t.shape, t.data});
-  if (llvm::Error e = writeSafetensors(path, named))
-    throw Error(Error::Kind::Input, path + ": " + llvm::toString(std::move(e)));
+  if (std::string error = safetensors::write(path, named); !error.empty())
+    throw Error(Error::Kind::Input, path + ": " + error);
+}
+
+// --compare [NAME=]FILE.npy: the output's error relative to a reference,
+// ||out - ref|| / ||ref|| (the L2 norms over every element); whether it is
+// within the tolerance.
+bool compareOutput(const TensorMap &outputs, const std::string &arg, double tolerance) {
+  size_t eq = arg.find('=');
+  std::string name = eq == std::string::npos ? "" : arg.substr(0, eq);
+  std::string file = eq == std::string::npos ? arg : arg.substr(eq + 1);
+  if (name.empty() && outputs.size() != 1)
+    throw Error(Error::Kind::Usage, "--compare FILE.npy takes one output; this run has " +
+                                        std::to_string(outputs.size()) +
+                                        ": use --compare NAME=FILE.npy for each");
+  auto out = name.empty() ? outputs.begin() : outputs.find(name);
+  if (out == outputs.end())
+    throw Error(Error::Kind::Usage, "--compare " + arg + ": the run has no output '" + name + "'");
+  Tensor ref = readNpy(file);
+  if (ref.shape != out->second.shape)
+    throw Error(Error::Kind::Input, file + ": a reference of shape " + shapeText(ref.shape) +
+                                        " for output '" + out->first + "' of shape " +
+                                        shapeText(out->second.shape));
+  double diff = 0, norm = 0;
+  for (size_t i = 0; i < ref.data.size(); ++i) {
+    double d = static_cast<double>(out->second.data[i]) - ref.data[i];
+    diff += d * d;
+    norm += static_cast<double>(ref.data[i]) * ref.data[i];
+  }
+  double rel = std::sqrt(diff) / (norm > 0 ? std::sqrt(norm) : 1.0);
+  bool ok = rel <= tolerance; // false for NaN too
+  std::printf("compare %s: rel L2 %.3g against %s (tolerance %.3g): %s\n", out->first.c_str(), rel,
+              file.c_str(), tolerance, ok ? "ok" : "MISMATCH");
+  return ok;
 }
 
 // "0:0,1:1" -> device per stage; stages not named go to `fallback`.
@@ -237,7 +272,6 @@ std::string cacheNote(const Model &model) {
   return std::string("pipeline cache ") + (model.pipelineCacheWarm() ? "warm" : "cold");
 }
 
-
 } // namespace
 
 // Load, first run and steady runs apart: the first run also pays for the
@@ -258,8 +292,7 @@ void printRunTimes(double loadMs, const std::string &loadNote, double firstMs,
                 device[device.size() / 2]);
 }
 
-TensorMap readInputs(const CommonOptions &o, const std::vector<TensorInfo> &wanted,
-                     int64_t batch) {
+TensorMap readInputs(const RunOptions &o, const std::vector<TensorInfo> &wanted, int64_t batch) {
   TensorMap inputs;
   for (const std::string &arg : o.inputs) {
     if (isSafetensors(arg) && arg.find('=') == std::string::npos) {
@@ -282,7 +315,7 @@ TensorMap readInputs(const CommonOptions &o, const std::vector<TensorInfo> &want
   return inputs;
 }
 
-void writeOutputs(const CommonOptions &o, const TensorMap &outputs) {
+int writeOutputs(const RunOptions &o, const TensorMap &outputs) {
   if (isSafetensors(o.outputFile)) {
     writeInterface(o.outputFile, outputs);
   } else if (!o.outputFile.empty()) {
@@ -297,11 +330,15 @@ void writeOutputs(const CommonOptions &o, const TensorMap &outputs) {
     if (!o.outputDir.empty())
       writeNpy(o.outputDir + "/" + name + ".npy", tensor);
   }
+  bool matches = true;
+  for (const std::string &reference : o.compare)
+    matches &= compareOutput(outputs, reference, o.tolerance);
+  return matches ? kExitOk : kExitMismatch;
 }
 
 namespace {
 
-int runRun(const CommonOptions &o) {
+int runRun(const RunOptions &o) {
   RunSetup s = open(o);
   const auto &stages = s.bundle.stages();
   auto [first, last] = o.stages.empty() ? std::pair<size_t, size_t>{0, stages.size() - 1}
@@ -375,11 +412,10 @@ int runRun(const CommonOptions &o) {
     std::sort(device.begin(), device.end());
     printRunTimes(loadMs, " (" + cacheNote(*model) + ")", firstMs, wall, device);
   }
-  writeOutputs(o, outputs);
-  return kExitOk;
+  return writeOutputs(o, outputs);
 }
 
-int runBench(const CommonOptions &o) {
+int runBench(const RunOptions &o) {
   RunSetup s = open(o);
   warnIfOtherTarget(s.context, s.bundle, {s.device});
   auto loadStart = Clock::now();
@@ -431,17 +467,11 @@ int runBench(const CommonOptions &o) {
 
 // The device's f32 arithmetic peak, measured: the ceiling that kernel
 // efficiency (achieved GFLOP/s per layer) is read against.
-int runPeak(const CommonOptions &o) {
-  constexpr int64_t kInvocations = 1 << 17, kIterations = 2048;
-  mlir::MLIRContext mlir;
-  mlir::FailureOr<CompiledModel> probe = buildPeakProbe(mlir, kInvocations, kIterations);
-  if (mlir::failed(probe))
-    return kExitSpec;
-  std::vector<uint8_t> bytes = serializeBundle(*probe);
+int runPeak(const RunOptions &o) {
   ContextOptions options;
   options.validation = o.validate;
   Context context(options);
-  Bundle bundle = Bundle::fromMemory(bytes.data(), bytes.size());
+  Bundle bundle = Bundle::fromMemory(kPeakProbeBundle, kPeakProbeBundleSize, /*copy=*/false);
   uint32_t device = o.device >= 0 ? static_cast<uint32_t>(o.device) : context.defaultDevice();
   Model model(context, bundle, device);
   TensorMap inputs{{"x", randomTensor({-1, 64}, 1, 0)}};
@@ -451,7 +481,7 @@ int runPeak(const CommonOptions &o) {
     model.run(inputs);
     best = std::min(best, model.lastDeviceMs());
   }
-  double flops = peakProbeFlops(kInvocations, kIterations);
+  double flops = peakProbeFlops(kPeakProbeInvocations, kPeakProbeIterations);
   std::printf("%s: %.1f GFLOP/s f32 peak (%.3g FLOPs of independent multiply-add chains in "
               "%.3f ms, best of %d)\n",
               model.device().name.c_str(), flops / (best * 1e6), flops, best, std::max(1, o.iters));
@@ -465,24 +495,21 @@ void printProfile(const Context &context, const std::string &index) {
   uint32_t device = index.empty() ? context.defaultDevice() : std::stoul(index);
   DeviceProfile profile = deviceProfile(context, device);
   const TargetDescription &d = profile.description;
-  llvm::json::OStream json(llvm::outs(), 2);
-  json.object([&] {
-    json.attribute("device", device);
-    json.attribute("device_name", profile.deviceName);
-    json.attribute("vendor_id", profile.vendorId);
-    json.attribute("driver_version", profile.driverVersion);
-    json.attribute("name", d.name);
-    json.attribute("subgroup_size", d.subgroupSize);
-    json.attribute("max_workgroup_invocations", d.maxWorkgroupInvocations);
-    json.attribute("shared_memory_bytes", d.sharedMemoryBytes);
-    json.attribute("max_texel_buffer_elements", d.maxTexelBufferElements);
-    json.attribute("f16", d.f16);
-    json.attribute("vector_width", d.vectorWidth);
-  });
-  llvm::outs() << "\n";
+  nlohmann::ordered_json json = {{"device", device},
+                                 {"device_name", profile.deviceName},
+                                 {"vendor_id", profile.vendorId},
+                                 {"driver_version", profile.driverVersion},
+                                 {"name", d.name},
+                                 {"subgroup_size", d.subgroupSize},
+                                 {"max_workgroup_invocations", d.maxWorkgroupInvocations},
+                                 {"shared_memory_bytes", d.sharedMemoryBytes},
+                                 {"max_texel_buffer_elements", d.maxTexelBufferElements},
+                                 {"f16", d.f16},
+                                 {"vector_width", d.vectorWidth}};
+  std::printf("%s\n", json.dump(2).c_str());
 }
 
-int runDevices(const CommonOptions &o) {
+int runDevices(const RunOptions &o) {
   ContextOptions options;
   options.validation = o.validate;
   Context context(options);
@@ -505,7 +532,7 @@ int runDevices(const CommonOptions &o) {
 
 constexpr uint64_t kMaxDevice = 1023; // any real index is far below
 
-void addBundleArgs(CLI::App *cmd, CommonOptions &o) {
+void addBundleArgs(CLI::App *cmd, RunOptions &o) {
   cmd->add_option("bundle", o.bundle, "compiled model (.spire)")->required();
   cmd->add_option("--device", o.device, "Vulkan device index (default: the best; see `spire devices`)")
       ->transform(wholeNumber(0, kMaxDevice));
@@ -519,7 +546,7 @@ void addBundleArgs(CLI::App *cmd, CommonOptions &o) {
 
 } // namespace
 
-void addRunCommands(CLI::App &app, CommonOptions &o) {
+void addRunCommands(CLI::App &app, RunOptions &o) {
   CLI::App *run = app.add_subcommand("run", "run a bundle on a Vulkan device");
   addBundleArgs(run, o);
   run->add_option("--input", o.inputs,
@@ -533,11 +560,15 @@ void addRunCommands(CLI::App &app, CommonOptions &o) {
                   "pipeline the stages over this many micro-batches")
       ->transform(wholeNumber(1, 65535));
   run->add_option("--place", o.place, "stage placement STAGE:DEVICE,... (pipelined run)");
+  run->add_option("--compare", o.compare,
+                  "[NAME=]FILE.npy: compare the output with a reference, printing the relative "
+                  "L2 error; exit 4 when it is above --tolerance (repeatable)");
+  run->add_option("--tolerance", o.tolerance, "relative L2 error --compare accepts (default 1e-4)")
+      ->check(CLI::NonNegativeNumber);
   run->add_option("--iters", o.runIters,
                   "after the first run, time this many more (steady state; the outputs "
                   "written are the first run's)")
       ->transform(wholeNumber(1, 100000));
-  addMpiOptions(run, o);
 
   CLI::App *bench = app.add_subcommand("bench", "time a bundle: latency and throughput");
   addBundleArgs(bench, o);
@@ -574,8 +605,8 @@ int nativeTarget(std::string &target) {
     Context context;
     DeviceProfile profile = deviceProfile(context, context.defaultDevice());
     target = profile.description.name;
-    llvm::errs() << "note: --target native: '" << profile.deviceName << "' fits target '"
-                 << target << "'\n";
+    std::fprintf(stderr, "note: --target native: '%s' fits target '%s'\n",
+                 profile.deviceName.c_str(), target.c_str());
     return -1;
   } catch (const Error &e) {
     std::fprintf(stderr, "error: --target native needs a Vulkan device: %s\n", e.what());
@@ -583,10 +614,23 @@ int nativeTarget(std::string &target) {
   }
 }
 
-int runRunCommand(CLI::App &app, const CommonOptions &o) {
+int runCli(CLI::App &app, const std::string &version, int argc, char **argv,
+           const std::function<int()> &run) {
+  app.set_version_flag("--version", version);
+  app.require_subcommand(1);
+  app.failure_message(CLI::FailureMessage::help);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+  return run();
+}
+
+int runRunCommand(CLI::App &app, const RunOptions &o) {
   try {
     if (app.got_subcommand("run"))
-      return o.mpi.on ? runMpi(o) : runRun(o);
+      return runRun(o);
     if (app.got_subcommand("bench"))
       return runBench(o);
     if (app.got_subcommand("devices"))
