@@ -52,10 +52,34 @@ class TracedForms(nn.Module):
         return self.head(torch.cat([y[:, 0], pooled], 1))
 
 
+class TracedOps(nn.Module):
+    """MobileNetV3's squeeze-and-excitation (a hardsigmoid gate broadcast over
+    the map), sub and div of tensors, a mean over the channels, and
+    ceil-mode pooling (GoogLeNet's, SqueezeNet's)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.fc1 = nn.Conv2d(8, 4, 1)
+        self.fc2 = nn.Conv2d(4, 8, 1)
+        self.head = nn.Linear(8 * 4 * 4 + 8 * 5 * 5, 10)
+
+    def forward(self, image):
+        F = nn.functional
+        x = F.relu(self.conv(image))
+        gate = F.hardsigmoid(self.fc2(F.relu(self.fc1(x.mean([2, 3], keepdim=True)))))
+        x = x * gate
+        y = (x - x.mean(1, keepdim=True)) / (torch.sigmoid(x) + gate)
+        z = F.max_pool2d(y, 3, 2, ceil_mode=True)
+        w = F.avg_pool2d(y, 3, 2, padding=1, ceil_mode=True, count_include_pad=False)
+        return self.head(torch.cat([torch.flatten(z, 1), torch.flatten(w, 1)], 1))
+
+
 CASES = {
     "small_cnn": (SmallCnn, {"image": ["N", 3, 32, 32]}),
     "resblocks": (ResBlocks, {"image": ["N", 3, 32, 32]}),
     "traced_forms": (TracedForms, {"image": ["N", 3, 8, 8]}),
+    "traced_ops": (TracedOps, {"image": ["N", 3, 8, 8]}),
     "channel_shuffle": (ChannelShuffle, {"image": ["N", 8, 10, 10]}),
 }
 

@@ -24,10 +24,11 @@ MAX_PARAMETERS = 100e6
 
 
 def builders():
-    """(name, parameters) of the classification builders under 100M."""
+    """(name, parameters) of the classification builders under 100M, as
+    their pretrained weights' metadata counts them (no model is built)."""
     for name in torchvision.models.list_models(module=torchvision.models):
-        factory, _ = case(name)
-        count = sum(p.numel() for p in factory().parameters())
+        weights = torchvision.models.get_model_weights(name)
+        count = next(iter(weights)).meta["num_params"]
         if count < MAX_PARAMETERS:
             yield name, count
 
