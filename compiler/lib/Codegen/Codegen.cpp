@@ -15,6 +15,8 @@
 #include "mlir/Target/SPIRV/Serialization.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/MathExtras.h"
+
+#include <tuple>
 #include "spire/BundleFormat.h"
 
 using namespace mlir;
@@ -181,6 +183,34 @@ FailureOr<CompiledModel> ModelReader::read(llvm::StringRef name, int64_t batch) 
     model_.stages.push_back(std::move(plan));
   }
   return std::move(model_);
+}
+
+// Kernels of the same code and launch shape (ResNet's repeated blocks at one
+// resolution) become one entry that each of their dispatches uses with its
+// own bindings, so the runtime creates one pipeline for them.
+void shareKernels(CompiledModel &model) {
+  auto key = [](const KernelCode &k) {
+    return std::tie(k.spirv, k.workgroupSize, k.subgroupLanes, k.texelBindings,
+                    k.vec4TexelBindings);
+  };
+  std::vector<KernelCode> kept;
+  std::vector<uint32_t> keptAs(model.kernels.size());
+  llvm::DenseMap<llvm::hash_code, SmallVector<uint32_t, 1>> byHash;
+  for (auto [k, kernel] : llvm::enumerate(model.kernels)) {
+    SmallVector<uint32_t, 1> &same = byHash[llvm::hash_combine_range(kernel.spirv)];
+    auto match = llvm::find_if(same, [&](uint32_t i) { return key(kept[i]) == key(kernel); });
+    if (match != same.end()) {
+      keptAs[k] = *match;
+      continue;
+    }
+    keptAs[k] = kept.size();
+    same.push_back(kept.size());
+    kept.push_back(std::move(kernel));
+  }
+  for (StagePlan &stage : model.stages)
+    for (DispatchPlan &d : stage.dispatches)
+      d.kernel = keptAs[d.kernel];
+  model.kernels = std::move(kept);
 }
 
 } // namespace
@@ -355,6 +385,7 @@ FailureOr<CompiledModel> compileModel(ModuleOp module, const WeightStore &weight
     return model;
   for (KernelCode &kernel : model->kernels)
     kernel.spirv = spirv->lookup(kernel.name);
+  shareKernels(*model);
   return model;
 }
 

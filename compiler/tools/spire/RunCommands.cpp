@@ -222,11 +222,15 @@ std::vector<uint32_t> parsePlacement(const std::string &text, size_t stages, uin
   return placement;
 }
 
-// What the on-disk pipeline cache did for a load.
-std::string cacheNote(const Model &model) {
-  if (model.pipelineCacheFile().empty())
-    return "pipeline cache off";
-  return std::string("pipeline cache ") + (model.pipelineCacheWarm() ? "warm" : "cold");
+// A load's time, the driver's pipeline creation in it apart (the most of a
+// cold load), and what the on-disk pipeline cache did.
+void printLoad(double loadMs, const Model &model) {
+  std::string cache = model.pipelineCacheFile().empty() ? "off"
+                      : model.pipelineCacheWarm()       ? "warm"
+                                                        : "cold";
+  std::printf("load   %.3f ms (%.3f ms of it creating pipelines in the driver; pipeline cache "
+              "%s)\n",
+              loadMs, model.pipelineCreateMs(), cache.c_str());
 }
 
 using Clock = std::chrono::steady_clock;
@@ -244,12 +248,11 @@ template <typename Run> std::vector<double> steady(int iters, Run run) {
   return wall;
 }
 
-// Load, first run and steady runs apart: the first run also pays for the
+// The first run and steady runs apart: the first run also pays for the
 // driver's deferred compiles and first-use allocations, often many times a
 // steady run, so one number for it would mislead.
-void printRunTimes(double loadMs, const std::string &loadNote, double firstMs,
-                   const std::vector<double> &wall, const std::vector<double> &device) {
-  std::printf("load   %.3f ms%s\n", loadMs, loadNote.c_str());
+void printRunTimes(double firstMs, const std::vector<double> &wall,
+                   const std::vector<double> &device) {
   std::printf("first  %.3f ms (first run: also the driver's deferred compiles)\n", firstMs);
   if (wall.empty()) {
     std::printf("steady: not measured; add --iters K for K more runs\n");
@@ -335,7 +338,8 @@ int runRun(const CommonOptions &o) {
     for (uint32_t d : placement)
       std::printf(" %u", d);
     std::printf(", %zu micro-batch(es)\n", parts);
-    printRunTimes(loadMs, "", firstMs,
+    std::printf("load   %.3f ms\n", loadMs);
+    printRunTimes(firstMs,
                   steady(o.runIters, [&] { pipeline.run(inputs, parts); }), {});
   } else {
     auto runOnce = [&] {
@@ -352,7 +356,8 @@ int runRun(const CommonOptions &o) {
       device.push_back(model->lastDeviceMs());
     });
     std::sort(device.begin(), device.end());
-    printRunTimes(loadMs, " (" + cacheNote(*model) + ")", firstMs, wall, device);
+    printLoad(loadMs, *model);
+    printRunTimes(firstMs, wall, device);
   }
   if (isSafetensors(o.outputFile)) {
     writeInterface(o.outputFile, outputs);
@@ -404,8 +409,7 @@ int runBench(const CommonOptions &o) {
   std::printf("%s (target %s) on %s, batch %lld, %zu iterations\n", s.bundle.name().c_str(),
               s.bundle.target().name.empty() ? "not recorded" : s.bundle.target().name.c_str(),
               model.device().name.c_str(), static_cast<long long>(batch), wall.size());
-  std::printf("load   %.3f ms (%.3f ms of it creating pipelines in the driver; %s)\n", loadMs,
-              model.pipelineCreateMs(), cacheNote(model).c_str());
+  printLoad(loadMs, model);
   std::printf("first  %.3f ms (first run: also the driver's deferred compiles)\n", firstMs);
   std::printf("host   min %.3f ms  median %.3f ms\n", wall.front(), median);
   std::printf("device min %.3f ms  median %.3f ms\n", device.front(), device[device.size() / 2]);
