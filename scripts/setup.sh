@@ -14,6 +14,7 @@ PACKAGES=(
   clang-22 libclang-rt-22-dev libfuzzer-22-dev
   graphviz catch2 python3-torch python3-torchvision python3-numpy python3-yaml python3-jsonschema python3-matplotlib
   pybind11-dev python3-dev python3-pytest
+  openmpi-bin libopenmpi-dev
 )
 
 missing=()

@@ -10,10 +10,9 @@ import re
 
 import numpy
 import torch
-from torch import fx
 
 from ._model import Model
-from ._torch_tools.fx_to_spec import UnsupportedError, module_to_spec
+from ._torch_tools.fx_to_spec import UnsupportedError, module_to_spec, trace
 from ._torch_tools.spire_torch import save_safetensors
 from ._types import SpecError, UsageError
 
@@ -47,7 +46,10 @@ class CompiledModule:
 def _names_and_structure(module):
     """forward's input names, and how its outputs are returned: a tensor,
     a tuple, or a dict (its keys)."""
-    graph = fx.symbolic_trace(module).graph
+    try:
+        graph = trace(module).graph
+    except UnsupportedError as e:
+        raise SpecError(f"cannot express {type(module).__name__} in a spec: {e}") from e
     names = [n.target for n in graph.nodes if n.op == "placeholder"]
     result = next(n for n in graph.nodes if n.op == "output").args[0]
     structure = list(result.keys()) if isinstance(result, dict) else \

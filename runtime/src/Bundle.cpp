@@ -32,6 +32,7 @@ const std::vector<uint32_t> &Bundle::placement() const { return impl_->placement
 size_t Bundle::kernelCount() const { return impl_->manifest->kernels()->size(); }
 uint64_t Bundle::weightsBytes() const { return impl_->weightsSize; }
 const TargetDescription &Bundle::target() const { return impl_->target; }
+uint64_t Bundle::checksum() const { return impl_->checksum; }
 
 int64_t Tensor::numel() const {
   std::optional<int64_t> n = checkedProduct(shape, int64_t(1));

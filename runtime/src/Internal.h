@@ -22,9 +22,6 @@ const char *vkResultName(VkResult result);
 // as subgroups of one lane with no operations.
 VkPhysicalDeviceSubgroupProperties subgroupProperties(VkPhysicalDevice device);
 
-// "[N, 3, 32, 32]": a shape for messages, a negative (dynamic) dim as N.
-std::string shapeText(const std::vector<int64_t> &shape);
-
 // Whether a manifest's list of bindings (absent: empty) holds binding `b`.
 inline bool listsBinding(const flatbuffers::Vector<uint32_t> *bindings, size_t b) {
   return bindings && std::find(bindings->begin(), bindings->end(), b) != bindings->end();

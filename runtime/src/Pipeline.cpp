@@ -58,6 +58,52 @@ TensorMap slice(const TensorMap &tensors, int64_t begin, int64_t end) {
 
 } // namespace
 
+std::vector<int64_t> microBatchSizes(int64_t batch, size_t microBatches) {
+  size_t parts = std::max<size_t>(1, std::min<size_t>(microBatches, std::max<int64_t>(batch, 1)));
+  std::vector<int64_t> sizes;
+  for (size_t i = 0; i < parts; ++i)
+    sizes.push_back(batch * static_cast<int64_t>(i + 1) / static_cast<int64_t>(parts) -
+                    batch * static_cast<int64_t>(i) / static_cast<int64_t>(parts));
+  return sizes;
+}
+
+std::vector<TensorMap> splitMicroBatches(const TensorMap &inputs, size_t microBatches) {
+  if (inputs.empty())
+    throw Error(Error::Kind::Input, "a pipeline run needs its inputs");
+  int64_t batch = inputs.begin()->second.shape.empty() ? 0 : inputs.begin()->second.shape[0];
+  // Slicing trusts every input to hold `batch` whole rows; the stages check
+  // the rest.
+  for (const auto &[name, t] : inputs)
+    if (t.shape.empty() || t.shape[0] != batch || static_cast<int64_t>(t.data.size()) != t.numel())
+      throw Error(Error::Kind::Input, "input '" + name + "': shape " + shapeText(t.shape) +
+                                          " with " + std::to_string(t.data.size()) +
+                                          " values is not " + std::to_string(batch) +
+                                          " whole rows (the batch of the first input)");
+  std::vector<TensorMap> parts;
+  int64_t begin = 0;
+  for (int64_t rows : microBatchSizes(batch, microBatches)) {
+    parts.push_back(slice(inputs, begin, begin + rows));
+    begin += rows;
+  }
+  return parts;
+}
+
+TensorMap joinMicroBatches(const std::vector<TensorMap> &parts,
+                           const std::vector<TensorInfo> &names) {
+  TensorMap joined;
+  for (const TensorInfo &info : names) {
+    Tensor whole{parts.at(0).at(info.name).shape, {}};
+    whole.shape[0] = 0;
+    for (const TensorMap &part : parts) {
+      const Tensor &t = part.at(info.name);
+      whole.shape[0] += t.shape[0];
+      whole.data.insert(whole.data.end(), t.data.begin(), t.data.end());
+    }
+    joined[info.name] = std::move(whole);
+  }
+  return joined;
+}
+
 struct Pipeline::Impl {
   const Bundle *bundle;
   std::vector<std::unique_ptr<Model>> stages;
@@ -79,18 +125,7 @@ Pipeline &Pipeline::operator=(Pipeline &&) noexcept = default;
 Pipeline::~Pipeline() = default;
 
 TensorMap Pipeline::run(const TensorMap &inputs, size_t microBatches) {
-  if (inputs.empty())
-    throw Error(Error::Kind::Input, "a pipeline run needs its inputs");
-  int64_t batch = inputs.begin()->second.shape.empty() ? 0 : inputs.begin()->second.shape[0];
-  // Slicing trusts every input to hold `batch` whole rows; the stages check
-  // the rest.
-  for (const auto &[name, t] : inputs)
-    if (t.shape.empty() || t.shape[0] != batch || static_cast<int64_t>(t.data.size()) != t.numel())
-      throw Error(Error::Kind::Input, "input '" + name + "': shape " + shapeText(t.shape) +
-                                          " with " + std::to_string(t.data.size()) +
-                                          " values is not " + std::to_string(batch) +
-                                          " whole rows (the batch of the first input)");
-  size_t parts = std::max<size_t>(1, std::min<size_t>(microBatches, std::max<int64_t>(batch, 1)));
+  std::vector<TensorMap> parts = splitMicroBatches(inputs, microBatches);
   size_t count = impl_->stages.size();
 
   // channels[k] feeds stage k; channels[count] collects the outputs.
@@ -109,15 +144,13 @@ TensorMap Pipeline::run(const TensorMap &inputs, size_t microBatches) {
       c.wake(); // under each channel's lock: no waiter misses it
   };
 
-  for (size_t i = 0; i < parts; ++i) {
-    int64_t begin = batch * i / parts, end = batch * (i + 1) / parts;
-    channels[0].push(i, slice(inputs, begin, end));
-  }
+  for (size_t i = 0; i < parts.size(); ++i)
+    channels[0].push(i, std::move(parts[i]));
   std::vector<std::thread> threads;
   for (size_t k = 0; k < count; ++k)
     threads.emplace_back([&, k] {
       try {
-        for (size_t n = 0; n < parts; ++n) {
+        for (size_t n = 0; n < parts.size(); ++n) {
           auto item = channels[k].pop(cancelled);
           if (!item)
             return;
@@ -134,22 +167,12 @@ TensorMap Pipeline::run(const TensorMap &inputs, size_t microBatches) {
     std::rethrow_exception(failure);
 
   // Reassemble the micro-batches in order, keeping the model outputs.
-  std::vector<TensorMap> results(parts);
-  for (size_t n = 0; n < parts; ++n) {
+  std::vector<TensorMap> results(parts.size());
+  for (size_t n = 0; n < parts.size(); ++n) {
     auto item = channels[count].pop(cancelled);
     results[item->first] = std::move(item->second);
   }
-  TensorMap outputs;
-  for (const TensorInfo &info : impl_->bundle->outputs()) {
-    Tensor joined{results[0].at(info.name).shape, {}};
-    joined.shape[0] = batch;
-    for (const TensorMap &r : results) {
-      const Tensor &t = r.at(info.name);
-      joined.data.insert(joined.data.end(), t.data.begin(), t.data.end());
-    }
-    outputs[info.name] = std::move(joined);
-  }
-  return outputs;
+  return joinMicroBatches(results, impl_->bundle->outputs());
 }
 
 } // namespace spire

@@ -223,6 +223,26 @@ class ElementwiseChains(nn.Module):
         return {"s3": s3, "t2": t2}
 
 
+class ChannelShuffle(nn.Module):
+    """ShuffleNetV2's unit (tests/e2e/specs/channel_shuffle.yaml), written as
+    torchvision writes it."""
+    def __init__(self):
+        super().__init__()
+        self.pw1 = nn.Conv2d(4, 4, 1)
+        self.dw = nn.Conv2d(4, 4, 3, padding=1, groups=4)
+        self.pw2 = nn.Conv2d(4, 4, 1)
+        self.fc = nn.Linear(8 * 4 * 10, 5)
+
+    def forward(self, image):
+        F = nn.functional
+        keep, half = image.chunk(2, dim=1)
+        branch = F.relu(self.pw2(self.dw(F.relu(self.pw1(half)))))
+        x = torch.cat([keep, branch], 1)
+        n, c, h, w = x.shape
+        x = x.view(n, 2, c // 2, h, w).transpose(1, 2).contiguous().view(n, -1, h, w)
+        return {"shuffled": x, "fc": self.fc(torch.flatten(x[:, :, 3:7], 1))}
+
+
 def torchvision_model(name, output, **kwargs):
     """A torchvision model whose single output gets the spec's output name."""
     import torchvision
@@ -259,6 +279,8 @@ MODELS = {
     "separable": ("tests/e2e/specs/separable.yaml", Separable, {"image": (8, 32, 32)}, []),
     "elementwise_chains": ("tests/e2e/specs/elementwise_chains.yaml", ElementwiseChains,
                            {"image": (8, 10, 10)}, []),
+    "channel_shuffle": ("tests/e2e/specs/channel_shuffle.yaml", ChannelShuffle,
+                        {"image": (8, 10, 10)}, []),
     "resnet18": ("specs/resnet18.yaml", torchvision_model("resnet18", "fc"),
                  {"image": (3, 224, 224)}, []),
     "resnet50": ("specs/resnet50.yaml", torchvision_model("resnet50", "fc"),

@@ -3,67 +3,136 @@
 
 For each module: compiler/tools/torch's converter writes the spec, its
 state_dict is exported to .safetensors, `spire check` and `spire compile`
-accept both, and `spire run --validate` matches PyTorch (relative L2 <= 1e-4).
+accept both, and `spire run --validate` matches PyTorch (relative L2 <= 1e-4)
+at each batch size asked for.
+
+--model is one of CASES or any builder of torchvision.models (resnet18,
+vit_b_16, ...), which runs at its natural input size.
 """
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 
 import numpy as np
 import torch
 import torchvision
+from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from conformance import (REL_L2_TOLERANCE, ResBlocks, SmallCnn, randomize,  # noqa: E402
-                         run)
-from fx_to_spec import module_to_spec  # noqa: E402  (path set up by conformance)
+from conformance import (REL_L2_TOLERANCE, ChannelShuffle, ResBlocks, SmallCnn,  # noqa: E402
+                         randomize)
+from fx_to_spec import UnsupportedError, module_to_spec  # noqa: E402  (path set up by conformance)
 from spire_torch import save_safetensors  # noqa: E402
+
+class TracedForms(nn.Module):
+    """What torchvision's forwards write that the converter must follow:
+    shape unpacking and arithmetic, a learned tensor expanded over the
+    batch, one-tensor torch.cat, functional permute, stochastic depth,
+    attention called with keywords and its weights discarded, x[:, 0] and
+    .mean over the spatial dims."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 16, 3, padding=1)
+        self.token = nn.Parameter(torch.zeros(1, 1, 16))
+        self.attention = nn.MultiheadAttention(16, 2, batch_first=True)
+        self.head = nn.Linear(32, 10)
+
+    def forward(self, image):
+        x = torch.cat([self.conv(image)], 1)
+        pooled = x.mean([2, 3])
+        n, c, h, w = x.shape
+        torch._assert(c == 16, "channels")
+        tokens = torch.permute(x.reshape(n, c, h * w), (0, 2, 1))
+        tokens = torch.cat([self.token.expand(n, -1, -1), tokens], dim=1)
+        y, _ = self.attention(query=tokens, key=tokens, value=tokens, need_weights=False)
+        y = torchvision.ops.stochastic_depth(y, 0.5, "row", training=False) + tokens
+        return self.head(torch.cat([y[:, 0], pooled], 1))
+
 
 CASES = {
     "small_cnn": (SmallCnn, {"image": ["N", 3, 32, 32]}),
     "resblocks": (ResBlocks, {"image": ["N", 3, 32, 32]}),
-    "resnet18": (torchvision.models.resnet18, {"image": ["N", 3, 224, 224]}),
-    "mobilenet_v2": (torchvision.models.mobilenet_v2, {"image": ["N", 3, 224, 224]}),
+    "traced_forms": (TracedForms, {"image": ["N", 3, 8, 8]}),
+    "channel_shuffle": (ChannelShuffle, {"image": ["N", 8, 10, 10]}),
 }
+
+
+def case(model):
+    """(factory, inputs) of a CASES entry or a torchvision builder."""
+    if model in CASES:
+        return CASES[model]
+    if not callable(getattr(torchvision.models, model, None)) or model[0].isupper():
+        sys.exit(f"error: '{model}' is neither a test case ({', '.join(CASES)}) nor a "
+                 "torchvision.models builder")
+    size = 299 if model == "inception_v3" else 224
+    return getattr(torchvision.models, model), {"image": ["N", 3, size, size]}
+
+
+class Failure(Exception):
+    """A stage of the check failed; the message says which and why."""
+
+
+def _run(cmd):
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise Failure(f"{os.path.basename(cmd[0])} {cmd[1]} failed:\n"
+                      f"{result.stdout}{result.stderr}".rstrip())
+
+
+def check(spire, model, batches, seed=7):
+    """Converts, compiles and runs `model`; returns one line per batch and
+    output. Raises UnsupportedError (the converter refused) or Failure."""
+    factory, inputs = case(model)
+    module = randomize(factory(), seed=seed)
+    lines = []
+    with tempfile.TemporaryDirectory() as tmp:
+        text, outputs = module_to_spec(module, inputs, model)
+        spec = os.path.join(tmp, "model.yaml")
+        open(spec, "w").write(text)
+        weights = os.path.join(tmp, "weights.safetensors")
+        save_safetensors(module.state_dict(), weights)
+        _run([spire, "check", spec])
+        bundle = os.path.join(tmp, "model.spire")
+        _run([spire, "compile", spec, "--weights", weights, "-o", bundle])
+        for batch in batches:
+            torch.manual_seed(3 + batch)
+            feeds = [torch.randn(batch, *shape[1:]) for shape in inputs.values()]
+            out = os.path.join(tmp, f"out{batch}")
+            cmd = [spire, "run", bundle, "--validate", "--output-dir", out]
+            for (name, _), tensor in zip(inputs.items(), feeds):
+                np.save(os.path.join(tmp, f"{name}.npy"), tensor.numpy())
+                cmd += ["--input", f"{name}={os.path.join(tmp, name)}.npy"]
+            _run(cmd)
+            with torch.no_grad():
+                expected = module(*feeds)
+            expected = list(expected.values()) if isinstance(expected, dict) else \
+                list(expected) if isinstance(expected, (tuple, list)) else [expected]
+            for name, want in zip(outputs, expected):
+                got, want = np.load(os.path.join(out, f"{name}.npy")), want.numpy()
+                rel = np.linalg.norm(got - want) / np.linalg.norm(want)
+                line = (f"{model} via torch.fx ({text.count('  - ')} layers) batch {batch} "
+                        f"output {name} {list(got.shape)}: rel L2 {rel:.2e}")
+                if got.shape != want.shape or np.ptp(want) == 0 or not rel <= REL_L2_TOLERANCE:
+                    raise Failure(f"{line} (limit {REL_L2_TOLERANCE:.0e}, shape PyTorch "
+                                  f"{list(want.shape)})")
+                lines.append(line)
+    return lines
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--spire", required=True)
-    parser.add_argument("--model", required=True, choices=sorted(CASES))
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--batches", type=int, nargs="+", default=[2])
     args = parser.parse_args()
-    factory, inputs = CASES[args.model]
-    module = randomize(factory(), seed=7)
-    failures = 0
-    with tempfile.TemporaryDirectory() as tmp:
-        text, outputs = module_to_spec(module, inputs, args.model)
-        spec = os.path.join(tmp, "model.yaml")
-        open(spec, "w").write(text)
-        weights = os.path.join(tmp, "weights.safetensors")
-        save_safetensors(module.state_dict(), weights)
-        run([args.spire, "check", spec])
-        bundle = os.path.join(tmp, "model.spire")
-        run([args.spire, "compile", spec, "--weights", weights, "-o", bundle])
-        torch.manual_seed(3)
-        feeds = [torch.randn(2, *shape[1:]) for shape in inputs.values()]
-        cmd = [args.spire, "run", bundle, "--validate", "--output-dir", os.path.join(tmp, "out")]
-        for (name, _), tensor in zip(inputs.items(), feeds):
-            np.save(os.path.join(tmp, f"{name}.npy"), tensor.numpy())
-            cmd += ["--input", f"{name}={os.path.join(tmp, name)}.npy"]
-        run(cmd)
-        with torch.no_grad():
-            expected = module(*feeds)
-        expected = list(expected.values()) if isinstance(expected, dict) else \
-            list(expected) if isinstance(expected, (tuple, list)) else [expected]
-        for name, want in zip(outputs, expected):
-            got, want = np.load(os.path.join(tmp, "out", f"{name}.npy")), want.numpy()
-            rel = np.linalg.norm(got - want) / np.linalg.norm(want)
-            ok = got.shape == want.shape and np.ptp(want) > 0 and rel <= REL_L2_TOLERANCE
-            failures += not ok
-            print(f"{'ok' if ok else 'FAIL'} {args.model} via torch.fx ({text.count('  - ')} "
-                  f"layers) output {name} {list(got.shape)}: rel L2 {rel:.2e}")
-    sys.exit(1 if failures else 0)
+    try:
+        for line in check(args.spire, args.model, args.batches):
+            print(f"ok {line}")
+    except (UnsupportedError, Failure) as e:
+        sys.exit(f"FAIL {args.model}: {e}")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 and the notebook case of issue #21: the zoo's ResNet-18 compiled with a
 torchvision module's weights, run on a NumPy batch, equals PyTorch."""
 import numpy as np
+import pytest
 import torch
 import torchvision
 from torch import nn
@@ -70,3 +71,23 @@ def test_resnet18_from_torchvision_on_a_numpy_batch():
         want = module(torch.from_numpy(batch)).numpy()
     assert got.shape == (2, 1000)
     assert_close(got, want, REL_L2_TOLERANCE)
+
+
+class _BranchesOnValues(nn.Module):
+    def forward(self, x):
+        return x.relu() if x.sum() > 0 else x
+
+
+class _Chunks(nn.Module):
+    def forward(self, x):
+        a, b = x.chunk(2, dim=1)
+        return a * b
+
+
+@pytest.mark.parametrize("module, message", [
+    (_BranchesOnValues(), "torch.fx cannot trace _BranchesOnValues: .*must not branch"),
+    (_Chunks(), r"method .chunk\(\) \(chunk\)"),
+])
+def test_torch_modules_a_spec_cannot_express_are_named(module, message):
+    with pytest.raises(spire.SpecError, match=message):
+        spire.torch.compile(module, (torch.randn(1, 4, 8, 8),))

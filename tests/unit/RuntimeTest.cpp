@@ -111,6 +111,27 @@ TEST_CASE("tensor_numel_is_checked", "[runtime]") {
   CHECK_THROWS_WITH(Tensor({{2, -3}, {}}).numel(), "a tensor of shape [2, N] has a negative dimension");
 }
 
+// What every pipelined run (in process or across MPI ranks) cuts a batch into.
+TEST_CASE("micro_batches_split_and_join", "[runtime]") {
+  CHECK(microBatchSizes(9, 7) == std::vector<int64_t>{1, 1, 1, 2, 1, 1, 2});
+  CHECK(microBatchSizes(3, 7) == std::vector<int64_t>{1, 1, 1}); // no empty parts
+  CHECK(microBatchSizes(5, 1) == std::vector<int64_t>{5});
+  CHECK(microBatchSizes(0, 4) == std::vector<int64_t>{0});
+  TensorMap inputs{{"a", ramp({5, 2, 3}, 1)}, {"b", ramp({5, 4}, 2)}};
+  std::vector<TensorMap> parts = splitMicroBatches(inputs, 2);
+  REQUIRE(parts.size() == 2);
+  CHECK(parts[0].at("a").shape == std::vector<int64_t>{2, 2, 3});
+  CHECK(parts[1].at("b").shape == std::vector<int64_t>{3, 4});
+  TensorMap joined = joinMicroBatches(parts, {{"a", {-1, 2, 3}}, {"b", {-1, 4}}});
+  CHECK(joined.at("a").shape == inputs.at("a").shape);
+  CHECK(joined.at("a").data == inputs.at("a").data);
+  CHECK(joined.at("b").data == inputs.at("b").data);
+  inputs["b"] = ramp({4, 4}, 1);
+  CHECK_THROWS_WITH(splitMicroBatches(inputs, 2),
+                    "input 'b': shape [4, 4] with 16 values is not 5 whole rows (the batch of the "
+                    "first input)");
+}
+
 TEST_CASE("runtime_lists_devices", "[runtime]") {
   Context context;
   std::vector<DeviceInfo> devices = context.devices();

@@ -1,4 +1,5 @@
-# Fails unless BINARY links libvulkan and none of LLVM, MLIR or yaml-cpp.
+# Fails unless BINARY links libvulkan and none of LLVM, MLIR, yaml-cpp or MPI
+# (Spire::runtime_mpi is a library of its own).
 execute_process(COMMAND ldd ${BINARY} OUTPUT_VARIABLE libs RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "ldd ${BINARY} failed")
@@ -7,7 +8,7 @@ message(STATUS "ldd ${BINARY}:\n${libs}")
 if(NOT libs MATCHES "libvulkan")
   message(FATAL_ERROR "the runtime does not link the Vulkan loader?")
 endif()
-foreach(forbidden LLVM MLIR yaml-cpp)
+foreach(forbidden LLVM MLIR yaml-cpp libmpi)
   if(libs MATCHES "${forbidden}")
     message(FATAL_ERROR "the runtime's link line pulls in ${forbidden}")
   endif()

@@ -111,6 +111,26 @@ LogicalResult proposeSplit(SpecModule &spec, unsigned stages, llvm::raw_ostream 
     else
       os << "-\n";
   }
+  // The prediction a user picks S by: compute bound, transfers overlapped
+  // (as `spire run --mpi` and the in-process pipeline overlap them), so the
+  // slowest stage sets the pace, and GPipe's fill and drain cost S-1 of
+  // every M+S-1 micro-batch steps of a run.
+  double slowest = 0;
+  for (unsigned k = 0; k < stages; ++k)
+    slowest = std::max(slowest, flops[bounds[k + 1]] - flops[bounds[k]]);
+  double ideal = slowest > 0 ? flops[n] / slowest : 1;
+  os << llvm::format("\npredicted throughput on %u like devices: %.2fx one device's (the slowest "
+                     "stage has %.0f%% of the FLOPs)",
+                     stages, ideal, 100 * slowest / std::max(flops[n], 1.0));
+  if (stages > 1) {
+    os << ";\n  with M micro-batches a run keeps M/(M+" << stages - 1 << ") of that:";
+    for (unsigned m : {8u, 32u})
+      os << llvm::format(" M=%u %.2fx", m, ideal * m / (m + stages - 1));
+    os << "\nbytes per sample sent across each cut (per micro-batch: times its rows):";
+    for (unsigned k = 1; k < stages; ++k)
+      os << llvm::format(" cut%u %.0f", k, cutBytes[bounds[k] - 1]);
+  }
+  os << "\n";
   os << "\n# paste into the spec (replacing any split markers):\nstages:\n";
   for (unsigned k = 1; k < stages; ++k)
     os << "  - {name: cut" << k << ", after: " << layerName(ops[bounds[k] - 1]) << "}\n";

@@ -1,4 +1,4 @@
-// Data movement: learned tensors, select, concat, permute, transpose.
+// Data movement: learned tensors, select, slice, concat, permute, transpose.
 #include "Emitters.h"
 
 
@@ -13,21 +13,33 @@ std::array<uint32_t, 3> emitParameter(KernelBuilder &kb, const KernelSpec &spec,
   });
 }
 
-std::array<uint32_t, 3> emitSelect(KernelBuilder &kb, const KernelSpec &spec, SelectOp op) {
-  ArrayRef<int64_t> in = shapeOf(op.getInput());
-  int64_t dim = static_cast<int64_t>(op.getDim());
+namespace {
+// Copies indices [start, start + length) of `dim` (select: length 1, the
+// dim dropped from the result's shape, which leaves the element order).
+std::array<uint32_t, 3> emitRange(KernelBuilder &kb, const KernelSpec &spec, Value input,
+                                  Value result, int64_t dim, int64_t start, int64_t length) {
+  ArrayRef<int64_t> in = shapeOf(input);
   dim = dim < 0 ? dim + in.size() : dim;
   int64_t inner = 1;
   for (size_t i = dim + 1; i < in.size(); ++i)
     inner *= in[i];
-  int64_t D = in[dim], n = perSample(op.getResult());
-  int64_t index = static_cast<int64_t>(op.getIndex());
+  int64_t D = in[dim], n = perSample(result);
   return kb.forEachItem(n, [&](Value item) {
-    Value src = kb.add(kb.mul(kb.div(item, inner), D * inner),
-                       kb.add(kb.rem(item, inner), index * inner));
-    Value x = kb.load(spec.input(0), kb.add(kb.sampleBase(perSample(op.getInput())), src));
+    Value src = kb.add(kb.mul(kb.div(item, length * inner), D * inner),
+                       kb.add(kb.rem(item, length * inner), start * inner));
+    Value x = kb.load(spec.input(0), kb.add(kb.sampleBase(perSample(input)), src));
     finish(kb, spec, kb.sampleBase(n), item, x);
   });
+}
+} // namespace
+
+std::array<uint32_t, 3> emitSelect(KernelBuilder &kb, const KernelSpec &spec, SelectOp op) {
+  return emitRange(kb, spec, op.getInput(), op.getResult(), op.getDim(), op.getIndex(), 1);
+}
+
+std::array<uint32_t, 3> emitSlice(KernelBuilder &kb, const KernelSpec &spec, SliceOp op) {
+  return emitRange(kb, spec, op.getInput(), op.getResult(), op.getDim(), op.getStart(),
+                   static_cast<int64_t>(op.getEnd()) - static_cast<int64_t>(op.getStart()));
 }
 
 std::array<uint32_t, 3> emitConcatPart(KernelBuilder &kb, const KernelSpec &spec, ConcatOp op) {

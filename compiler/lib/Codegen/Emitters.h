@@ -91,6 +91,7 @@ std::array<uint32_t, 3> emitElementwise(KernelBuilder &kb, const KernelSpec &spe
 std::array<uint32_t, 3> emitParameter(KernelBuilder &kb, const KernelSpec &spec, ParameterOp op);
 
 std::array<uint32_t, 3> emitSelect(KernelBuilder &kb, const KernelSpec &spec, SelectOp op);
+std::array<uint32_t, 3> emitSlice(KernelBuilder &kb, const KernelSpec &spec, SliceOp op);
 
 // Copies input `part` of a concat into its slice of the output.
 std::array<uint32_t, 3> emitConcatPart(KernelBuilder &kb, const KernelSpec &spec, ConcatOp op);

@@ -48,6 +48,7 @@ FailureOr<std::array<uint32_t, 3>> emitKernel(KernelBuilder &kb, const KernelSpe
       .Case<TransposeOp>([&](TransposeOp op) { return emitTranspose(kb, spec, op); })
       .Case<ParameterOp>([&](ParameterOp op) { return emitParameter(kb, spec, op); })
       .Case<SelectOp>([&](SelectOp op) { return emitSelect(kb, spec, op); })
+      .Case<SliceOp>([&](SliceOp op) { return emitSlice(kb, spec, op); })
       .Case<AttentionOp>([&](AttentionOp op) { return emitAttention(kb, spec, op); })
       .Case<AdaptiveAvgpool2dOp>([&](auto op) { return emitAdaptiveAvgpool(kb, spec, op); })
       .Case<AddOp, MulOp, ReluOp, Relu6Op, HardswishOp, LeakyReluOp, GeluOp, SiluOp, SigmoidOp,

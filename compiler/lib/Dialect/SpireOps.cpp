@@ -621,6 +621,35 @@ FailureOr<Shape> SelectOp::inferShape(ShapeContext &ctx) {
   return out;
 }
 
+FailureOr<Shape> SliceOp::inferShape(ShapeContext &ctx) {
+  const Shape &in = ctx.operand(0);
+  FailureOr<int64_t> dim = normalizeDim(ctx, getDim(), in.size(), "dim");
+  if (failed(dim))
+    return failure();
+  if (*dim == 0) {
+    ctx.error() << "slices along the batch dim 0; only dims >= 1 can be sliced";
+    return failure();
+  }
+  int64_t start = static_cast<int64_t>(getStart()), end = static_cast<int64_t>(getEnd());
+  std::optional<int64_t> size = in[*dim].value();
+  if (!size) {
+    ctx.error() << "slices dim " << *dim << " of " << ctx.str(in)
+                << ", whose size is not known until run time";
+    return failure();
+  }
+  if (start < 0 || end <= start || end > *size) {
+    InFlightDiagnostic diag = ctx.error();
+    diag << "slices [" << start << ", " << end << ") of dim " << *dim << ", which has size "
+         << *size << " in " << ctx.str(in) << " from " << ctx.producer(0)
+         << "; needs 0 <= start < end <= " << *size;
+    ctx.noteProducer(diag, 0);
+    return failure();
+  }
+  Shape out(in);
+  out[*dim] = ctx.constant(end - start);
+  return out;
+}
+
 FailureOr<Shape> MatmulOp::inferShape(ShapeContext &ctx) {
   const Shape &a = ctx.operand(0), &b = ctx.operand(1);
   bool ok = a.size() >= 2 && a.size() == b.size();
@@ -713,6 +742,7 @@ std::optional<int64_t> ReshapeOp::getFlops() { return 0; }
 std::optional<int64_t> PermuteOp::getFlops() { return 0; }
 std::optional<int64_t> TransposeOp::getFlops() { return 0; }
 std::optional<int64_t> SelectOp::getFlops() { return 0; }
+std::optional<int64_t> SliceOp::getFlops() { return 0; }
 std::optional<int64_t> ParameterOp::getFlops() { return 0; }
 
 } // namespace spire

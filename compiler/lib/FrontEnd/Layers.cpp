@@ -180,6 +180,16 @@ Operation *buildSelect(LayerArgs &a) {
                           a.builder.getI64IntegerAttr(dim), a.builder.getI64IntegerAttr(index));
 }
 
+Operation *buildSlice(LayerArgs &a) {
+  int64_t dim = a.params.requireInt("dim"), start = a.params.getInt("start", 0),
+          end = a.params.requireInt("end");
+  if (a.params.failed())
+    return nullptr;
+  return SliceOp::create(a.builder, a.loc, placeholder(a), a.inputs[0], a.name,
+                         a.builder.getI64IntegerAttr(dim), a.builder.getI64IntegerAttr(start),
+                         a.builder.getI64IntegerAttr(end));
+}
+
 Operation *buildConcat(LayerArgs &a) {
   int64_t dim = a.params.getInt("dim", 1);
   if (a.params.failed())
@@ -220,6 +230,7 @@ const LayerKind kLayerKinds[] = {
     {"permute", In::One, {"dims"}, buildPermute},
     {"transpose", In::One, {"dim0", "dim1"}, buildTranspose},
     {"select", In::One, {"dim", "index"}, buildSelect},
+    {"slice", In::One, {"dim", "start", "end"}, buildSlice},
     {"add", In::Join, {}, buildBinary<AddOp>},
     {"mul", In::Join, {}, buildBinary<MulOp>},
     {"matmul", In::Join, {}, buildBinary<MatmulOp>},

@@ -1,8 +1,13 @@
 // The verbs of the `spire` CLI.
 #pragma once
 
+#include "MpiRun.h"
+#include "spire/Runtime.h"
+
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -57,6 +62,7 @@ struct CommonOptions {
   bool untrusted = false;            // run/bench --untrusted
   int graphDepth = -1;               // graph --depth (-1: every block open)
   std::optional<std::string> profileDevice; // devices --profile [N] ("": no N, the best device)
+  MpiOptions mpi;                    // run --mpi ...
 };
 
 void addCommands(CLI::App &app, CommonOptions &options);
@@ -65,6 +71,33 @@ int runSelected(CLI::App &app, const CommonOptions &options);
 // run, bench, devices (RunCommands.cpp): the verbs that use the runtime.
 void addRunCommands(CLI::App &app, CommonOptions &options);
 int runRunCommand(CLI::App &app, const CommonOptions &options);
+// Shared by `spire run` and `spire run --mpi` (RunCommands.cpp).
+int exitCodeFor(const Error &e);
+// The batch of the seeded random inputs: --batch if given, else the
+// bundle's, else 1.
+int64_t inputBatch(const Bundle &bundle, int requested);
+// --input's tensors, or seeded random ones for `wanted` at `batch`.
+TensorMap readInputs(const CommonOptions &o, const std::vector<TensorInfo> &wanted, int64_t batch);
+// --output / --output-dir, and each output's digest on stdout.
+void writeOutputs(const CommonOptions &o, const TensorMap &outputs);
+void printRunTimes(double loadMs, const std::string &loadNote, double firstMs,
+                   const std::vector<double> &wall, const std::vector<double> &device);
+
+using Clock = std::chrono::steady_clock;
+inline double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+// Host wall times of `iters` more runs, sorted.
+template <typename Run> std::vector<double> steady(int iters, Run run) {
+  std::vector<double> wall;
+  for (int i = 0; i < iters; ++i) {
+    auto start = Clock::now();
+    run();
+    wall.push_back(ms(Clock::now() - start));
+  }
+  std::sort(wall.begin(), wall.end());
+  return wall;
+}
+
 // graph (GraphCommand.cpp): the model as a picture, from a checked spec or
 // (`o.spec` ending in .spire) from a bundle.
 bool isBundlePath(const std::string &path);

@@ -46,6 +46,8 @@ std::string shapeText(const std::vector<int64_t> &shape) {
   return s + "]";
 }
 
+} // namespace
+
 int exitCodeFor(const Error &e) {
   switch (e.kind()) {
   case Error::Kind::Bundle:
@@ -58,6 +60,8 @@ int exitCodeFor(const Error &e) {
   }
   return kExitDevice;
 }
+
+namespace {
 
 // A whole decimal number: digits only, nothing before or after them. ("-5",
 // "0x2" and "1zz" are not numbers; "010" is ten, not octal.)
@@ -86,6 +90,8 @@ CLI::Validator wholeNumber(uint64_t lo, uint64_t hi) {
       "INT in [" + std::to_string(lo) + " - " + std::to_string(hi) + "]");
 }
 
+} // namespace
+
 // The batch of the seeded random inputs: --batch if given (a bundle compiled
 // for one batch takes only that one), else the bundle's, else 1.
 int64_t inputBatch(const Bundle &bundle, int requested) {
@@ -95,6 +101,8 @@ int64_t inputBatch(const Bundle &bundle, int requested) {
                                         std::to_string(bundle.batch()) + " only");
   return bundle.batch() > 0 ? bundle.batch() : std::max(requested, 1);
 }
+
+namespace {
 
 // Seeded inputs for a run without --input: uniform in [-1, 1), the same
 // generator and seed (0) as the compiler's random weights.
@@ -222,37 +230,27 @@ std::vector<uint32_t> parsePlacement(const std::string &text, size_t stages, uin
   return placement;
 }
 
-// A load's time, the driver's pipeline creation in it apart (the most of a
+// After a load's time: the driver's pipeline creation in it (the most of a
 // cold load), and what the on-disk pipeline cache did.
-void printLoad(double loadMs, const Model &model) {
+std::string loadNote(const Model &model) {
   std::string cache = model.pipelineCacheFile().empty() ? "off"
                       : model.pipelineCacheWarm()       ? "warm"
                                                         : "cold";
-  std::printf("load   %.3f ms (%.3f ms of it creating pipelines in the driver; pipeline cache "
-              "%s)\n",
-              loadMs, model.pipelineCreateMs(), cache.c_str());
+  char ms[32];
+  std::snprintf(ms, sizeof ms, "%.3f", model.pipelineCreateMs());
+  return std::string(" (") + ms + " ms of it creating pipelines in the driver; pipeline cache " +
+         cache + ")";
 }
 
-using Clock = std::chrono::steady_clock;
-double ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
-// Host wall times of `iters` more runs, sorted.
-template <typename Run> std::vector<double> steady(int iters, Run run) {
-  std::vector<double> wall;
-  for (int i = 0; i < iters; ++i) {
-    auto start = Clock::now();
-    run();
-    wall.push_back(ms(Clock::now() - start));
-  }
-  std::sort(wall.begin(), wall.end());
-  return wall;
-}
+} // namespace
 
-// The first run and steady runs apart: the first run also pays for the
+// Load, first run and steady runs apart: the first run also pays for the
 // driver's deferred compiles and first-use allocations, often many times a
 // steady run, so one number for it would mislead.
-void printRunTimes(double firstMs, const std::vector<double> &wall,
-                   const std::vector<double> &device) {
+void printRunTimes(double loadMs, const std::string &loadNote, double firstMs,
+                   const std::vector<double> &wall, const std::vector<double> &device) {
+  std::printf("load   %.3f ms%s\n", loadMs, loadNote.c_str());
   std::printf("first  %.3f ms (first run: also the driver's deferred compiles)\n", firstMs);
   if (wall.empty()) {
     std::printf("steady: not measured; add --iters K for K more runs\n");
@@ -264,6 +262,49 @@ void printRunTimes(double firstMs, const std::vector<double> &wall,
     std::printf("steady device min %.3f ms  median %.3f ms\n", device.front(),
                 device[device.size() / 2]);
 }
+
+TensorMap readInputs(const CommonOptions &o, const std::vector<TensorInfo> &wanted,
+                     int64_t batch) {
+  TensorMap inputs;
+  for (const std::string &arg : o.inputs) {
+    if (isSafetensors(arg) && arg.find('=') == std::string::npos) {
+      inputs.merge(readInterface(arg));
+      continue;
+    }
+    size_t eq = arg.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw Error(Error::Kind::Usage, "--input expects NAME=FILE.npy or FILE.safetensors, got '" +
+                                          arg + "'");
+    inputs[arg.substr(0, eq)] = readNpy(arg.substr(eq + 1));
+  }
+  if (o.inputs.empty()) {
+    for (size_t i = 0; i < wanted.size(); ++i) {
+      inputs[wanted[i].name] = randomTensor(wanted[i].shape, batch, i);
+      std::printf("input %s %s: seeded random (seed %zu)\n", wanted[i].name.c_str(),
+                  shapeText(inputs[wanted[i].name].shape).c_str(), i);
+    }
+  }
+  return inputs;
+}
+
+void writeOutputs(const CommonOptions &o, const TensorMap &outputs) {
+  if (isSafetensors(o.outputFile)) {
+    writeInterface(o.outputFile, outputs);
+  } else if (!o.outputFile.empty()) {
+    if (outputs.size() != 1)
+      throw Error(Error::Kind::Usage, "--output FILE.npy takes one output; this run has " +
+                                          std::to_string(outputs.size()) +
+                                          ": use --output-dir or --output FILE.safetensors");
+    writeNpy(o.outputFile, outputs.begin()->second);
+  }
+  for (const auto &[name, tensor] : outputs) {
+    printDigest(name, tensor);
+    if (!o.outputDir.empty())
+      writeNpy(o.outputDir + "/" + name + ".npy", tensor);
+  }
+}
+
+namespace {
 
 int runRun(const CommonOptions &o) {
   RunSetup s = open(o);
@@ -291,25 +332,7 @@ int runRun(const CommonOptions &o) {
     model->checkBatch(batch, first, last);
   }
 
-  TensorMap inputs;
-  for (const std::string &arg : o.inputs) {
-    if (isSafetensors(arg) && arg.find('=') == std::string::npos) {
-      inputs.merge(readInterface(arg));
-      continue;
-    }
-    size_t eq = arg.find('=');
-    if (eq == std::string::npos || eq == 0)
-      throw Error(Error::Kind::Usage, "--input expects NAME=FILE.npy or FILE.safetensors, got '" +
-                                          arg + "'");
-    inputs[arg.substr(0, eq)] = readNpy(arg.substr(eq + 1));
-  }
-  if (o.inputs.empty()) {
-    for (size_t i = 0; i < wanted.size(); ++i) {
-      inputs[wanted[i].name] = randomTensor(wanted[i].shape, batch, i);
-      std::printf("input %s %s: seeded random (seed %zu)\n", wanted[i].name.c_str(),
-                  shapeText(inputs[wanted[i].name].shape).c_str(), i);
-    }
-  }
+  TensorMap inputs = readInputs(o, wanted, batch);
   TensorMap outputs;
   if (pipelined) {
     if (!o.stages.empty())
@@ -338,8 +361,7 @@ int runRun(const CommonOptions &o) {
     for (uint32_t d : placement)
       std::printf(" %u", d);
     std::printf(", %zu micro-batch(es)\n", parts);
-    std::printf("load   %.3f ms\n", loadMs);
-    printRunTimes(firstMs,
+    printRunTimes(loadMs, "", firstMs,
                   steady(o.runIters, [&] { pipeline.run(inputs, parts); }), {});
   } else {
     auto runOnce = [&] {
@@ -356,23 +378,9 @@ int runRun(const CommonOptions &o) {
       device.push_back(model->lastDeviceMs());
     });
     std::sort(device.begin(), device.end());
-    printLoad(loadMs, *model);
-    printRunTimes(firstMs, wall, device);
+    printRunTimes(loadMs, loadNote(*model), firstMs, wall, device);
   }
-  if (isSafetensors(o.outputFile)) {
-    writeInterface(o.outputFile, outputs);
-  } else if (!o.outputFile.empty()) {
-    if (outputs.size() != 1)
-      throw Error(Error::Kind::Usage, "--output FILE.npy takes one output; this run has " +
-                                          std::to_string(outputs.size()) +
-                                          ": use --output-dir or --output FILE.safetensors");
-    writeNpy(o.outputFile, outputs.begin()->second);
-  }
-  for (const auto &[name, tensor] : outputs) {
-    printDigest(name, tensor);
-    if (!o.outputDir.empty())
-      writeNpy(o.outputDir + "/" + name + ".npy", tensor);
-  }
+  writeOutputs(o, outputs);
   return kExitOk;
 }
 
@@ -409,7 +417,7 @@ int runBench(const CommonOptions &o) {
   std::printf("%s (target %s) on %s, batch %lld, %zu iterations\n", s.bundle.name().c_str(),
               s.bundle.target().name.empty() ? "not recorded" : s.bundle.target().name.c_str(),
               model.device().name.c_str(), static_cast<long long>(batch), wall.size());
-  printLoad(loadMs, model);
+  std::printf("load   %.3f ms%s\n", loadMs, loadNote(model).c_str());
   std::printf("first  %.3f ms (first run: also the driver's deferred compiles)\n", firstMs);
   std::printf("host   min %.3f ms  median %.3f ms\n", wall.front(), median);
   std::printf("device min %.3f ms  median %.3f ms\n", device.front(), device[device.size() / 2]);
@@ -533,6 +541,7 @@ void addRunCommands(CLI::App &app, CommonOptions &o) {
                   "after the first run, time this many more (steady state; the outputs "
                   "written are the first run's)")
       ->transform(wholeNumber(1, 100000));
+  addMpiOptions(run, o);
 
   CLI::App *bench = app.add_subcommand("bench", "time a bundle: latency and throughput");
   addBundleArgs(bench, o);
@@ -581,7 +590,7 @@ int nativeTarget(std::string &target) {
 int runRunCommand(CLI::App &app, const CommonOptions &o) {
   try {
     if (app.got_subcommand("run"))
-      return runRun(o);
+      return o.mpi.on ? runMpi(o) : runRun(o);
     if (app.got_subcommand("bench"))
       return runBench(o);
     if (app.got_subcommand("devices"))

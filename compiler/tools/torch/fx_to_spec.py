@@ -6,15 +6,105 @@ become layers named by their fx node names. A layer whose input is not the
 previous layer's output gets `from:`, joins get `with:`. What Spire cannot
 express is reported as an error naming the node, never silently dropped.
 """
+import contextlib
+import dis
+import inspect
 import operator
 
 import torch
 import torch.nn.functional as F
+import torchvision
 from torch import fx, nn
 
 
 class UnsupportedError(Exception):
     pass
+
+
+class _Batch:
+    """The batch size, where shape arithmetic in forward computes it."""
+
+    def __repr__(self):
+        return "the batch size"
+
+
+BATCH = _Batch()
+VARIES = object()  # a size computed in forward that varies with the input otherwise
+
+
+def _unpacking_iter(proxy):
+    """Proxy.__iter__ for `a, b = proxy`: torch 1.13 finds the unpacking
+    instruction at f_lasti // 2, which Python 3.11's inline caches break (an
+    IndexError), so models that unpack shapes or chunks did not trace."""
+    frame = inspect.currentframe().f_back
+    for inst in dis.get_instructions(frame.f_code):
+        if inst.offset == frame.f_lasti and inst.opname == "UNPACK_SEQUENCE":
+            return (proxy[i] for i in range(inst.argval))
+    return proxy.tracer.iter(proxy)
+
+
+@contextlib.contextmanager
+def _python311_unpacking():
+    saved = fx.Proxy.__iter__
+    fx.Proxy.__iter__ = _unpacking_iter
+    try:
+        yield
+    finally:
+        fx.Proxy.__iter__ = saved
+
+
+def trace(module):
+    """torch.fx's graph module of `module`; an UnsupportedError naming the
+    cause where fx cannot trace it (data-dependent control flow)."""
+    with _python311_unpacking():
+        try:
+            return fx.GraphModule(module, fx.Tracer().trace(module))
+        except (fx.proxy.TraceError, TypeError, NotImplementedError) as e:
+            raise UnsupportedError(f"torch.fx cannot trace {type(module).__name__}: {e} (forward "
+                                   "must not branch on tensor values)") from e
+
+
+class _Recorder(fx.Interpreter):
+    def __init__(self, module):
+        super().__init__(module)
+        self.results = {}
+
+    def run_node(self, n):
+        self.results[n] = super().run_node(n)
+        return self.results[n]
+
+
+def _static_values(module, inputs):
+    """node -> what forward computes there, run on random inputs at batch 2
+    and 3: tensors from the batch-2 run, and for the rest (shape arithmetic
+    such as `n, c, h, w = x.shape`, `c // groups`) the value where both runs
+    agree, BATCH where it is the batch, else VARIES. {} when an input has a
+    symbolic size other than the batch, which a run cannot stand for."""
+    if any(isinstance(d, str) for dims in inputs.values() for d in dims[1:]):
+        return {}
+    runs = []
+    with torch.no_grad():
+        for batch in (2, 3):
+            recorder = _Recorder(module)
+            recorder.run(*[torch.randn(batch, *dims[1:]) for dims in inputs.values()])
+            runs.append(recorder.results)
+    values = {}
+    for node, first in runs[0].items():
+        second = runs[1][node]
+        if isinstance(first, torch.Tensor) or _holds_tensors(first):
+            values[node] = first
+        elif isinstance(first, int) and (first, second) == (2, 3):
+            values[node] = BATCH
+        else:
+            values[node] = first if first == second else VARIES
+    return values
+
+
+def _holds_tensors(value):
+    """A result with parts: chunk's tuple, attention's (output, weights), a dict of outputs."""
+    parts = value.values() if isinstance(value, dict) else value
+    return isinstance(value, (tuple, list, dict)) and \
+        any(isinstance(v, torch.Tensor) for v in parts)
 
 
 def _pair(v):
@@ -39,6 +129,9 @@ class _Converter:
         self.alias = {}       # fx node -> tensor name
         self.previous = None  # tensor name of the previous layer's output
         self.used = set()     # layer names given out
+        self.values = {}      # fx node -> value, see _static_values
+        self.parameters = set()  # tensor names of `parameter` layers
+        self.parts = {}       # chunk/split node -> (source node, dim, [(start, end)])
 
     # -- helpers ----------------------------------------------------------
     def name_of(self, node):
@@ -58,11 +151,10 @@ class _Converter:
         name = name or node.name
         self.used.add(name)
         keys = dict(keys)
-        first = self.name_of(inputs[0])
+        first, *others = [self.name_of(i) for i in inputs]
         if first != self.previous:
             keys["from"] = first
-        if len(inputs) > 1:
-            others = [self.name_of(i) for i in inputs[1:]]
+        if others:
             keys["with"] = others[0] if len(others) == 1 else others
         self.layers.append((kind, {"name": name, **keys}))
         self.alias[node] = name
@@ -70,6 +162,30 @@ class _Converter:
 
     def passthrough(self, node, source):
         self.alias[node] = self.name_of(source)
+
+    def const(self, arg):
+        """A non-tensor argument's value: a literal, or shape arithmetic
+        forward computed (BATCH where it is the batch size)."""
+        if isinstance(arg, (tuple, list)):
+            return type(arg)(self.const(a) for a in arg)
+        if not isinstance(arg, fx.Node):
+            return arg
+        value = self.values.get(arg, VARIES)
+        if value is VARIES or isinstance(value, torch.Tensor):
+            raise UnsupportedError(f"'{arg.name}' is a size that changes with the input in a way "
+                                   "a spec cannot express")
+        return value
+
+    def is_tensor(self, node):
+        value = self.values.get(node)
+        return isinstance(value, torch.Tensor) or _holds_tensors(value)
+
+    def rank(self, node):
+        value = self.values.get(node)
+        if not isinstance(value, torch.Tensor):
+            raise UnsupportedError(f"the rank of '{node.name}' is unknown: forward was not run, "
+                                   "as an input size other than the batch is symbolic")
+        return value.dim()
 
     # -- node kinds -------------------------------------------------------
     def call_module(self, node):
@@ -126,9 +242,14 @@ class _Converter:
         elif isinstance(m, (nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool1d)):
             self.adaptive(node, x, m.output_size, name)
         elif isinstance(m, nn.MultiheadAttention):
-            q, k, v = node.args[:3]
+            call = dict(zip(("query", "key", "value", "key_padding_mask", "need_weights",
+                             "attn_mask"), node.args), **node.kwargs)
+            q, k, v = (call.get(key) for key in ("query", "key", "value"))
             if not (q is k is v) or not m.batch_first:
                 raise UnsupportedError(f"{name}: only self-attention with batch_first=True")
+            masks = [key for key in ("key_padding_mask", "attn_mask") if call.get(key) is not None]
+            if masks:
+                raise UnsupportedError(f"{name}: attention with {' and '.join(masks)}")
             self.emit(node, "attention", {"heads": m.num_heads}, [q], name)
         else:
             raise UnsupportedError(f"module '{name}' of type {type(m).__name__}")
@@ -176,8 +297,21 @@ class _Converter:
             self.emit(node, "flatten", {"start_dim": start, "end_dim": end}, [args[0]])
         elif f is torch.cat:
             tensors = list(args[0])
-            self.emit(node, "concat", {"dim": kw.get("dim", args[1] if len(args) > 1 else 0)},
-                      tensors)
+            if len(tensors) == 1:  # DenseNet's torch.cat([x], 1)
+                self.passthrough(node, tensors[0])
+            else:
+                self.emit(node, "concat",
+                          {"dim": kw.get("dim", args[1] if len(args) > 1 else 0)}, tensors)
+        elif f is torch.permute:
+            self.emit(node, "permute", {"dims": list(kw.get("dims", args[1] if len(args) > 1
+                                                            else ()))}, [args[0]])
+        elif f is torch.mean:
+            self.mean(node, args[0], kw.get("dim", args[1] if len(args) > 1 else None),
+                      kw.get("keepdim", args[2] if len(args) > 2 else False))
+        elif f is torchvision.ops.stochastic_depth:
+            if kw.get("training", args[3] if len(args) > 3 else True):
+                raise UnsupportedError(f"{node.name}: stochastic depth in training mode")
+            self.passthrough(node, args[0])  # identity in eval
         elif f is torch.transpose:
             self.emit(node, "transpose", {"dim0": args[1], "dim1": args[2]}, [args[0]])
         elif f is F.adaptive_avg_pool2d:
@@ -197,8 +331,60 @@ class _Converter:
             if args[1] != 0:
                 raise UnsupportedError(f"{node.name}: attention weights are not computed")
             self.passthrough(node, args[0])
+        elif f is operator.getitem and args[0] in self.parts:
+            self.part(node, args[0], args[1])
+        elif f is operator.getitem and self.is_tensor(args[0]) and isinstance(args[1], tuple):
+            self.index(node, args[0], args[1])
+        elif f in (torch.chunk, torch.split):
+            self.parts_of(node, args[0], kw.get("dim", args[2] if len(args) > 2 else 0))
         else:
             raise UnsupportedError(f"function {getattr(f, '__name__', f)} ({node.name})")
+
+    def mean(self, node, x, dims, keepdim):
+        """x.mean over every dim after the channels: global average pooling."""
+        dims = [dims] if isinstance(dims, int) else list(dims or [])
+        rank = self.rank(x)
+        if sorted(d % rank for d in dims) != list(range(2, rank)):
+            raise UnsupportedError(f"{node.name}: mean over dims {dims} of a rank-{rank} tensor "
+                                   "(only over all dims after the channels)")
+        if keepdim:
+            self.emit(node, "global_avgpool", {}, [x])
+        else:
+            self.emit(node, "global_avgpool", {}, [x], name=f"{node.name}_pool")
+            self.emit(node, "flatten", {"start_dim": 1}, [node], name=node.name)
+
+    def index(self, node, x, index):
+        """x[:, i] (`select`) and x[:, a:b] (`slice`), in one dim after the batch."""
+        full = slice(None)
+        picks = [(dim, i) for dim, i in enumerate(index) if i != full]
+        if len(picks) != 1 or picks[0][0] == 0 or \
+                not isinstance(picks[0][1], (int, slice)) or \
+                isinstance(picks[0][1], slice) and picks[0][1].step not in (None, 1):
+            raise UnsupportedError(f"{node.name}: indexing {index} (only x[:, i] or "
+                                   "x[:, a:b] in one dim after the batch)")
+        dim, i = picks[0]
+        if isinstance(i, int):
+            self.emit(node, "select", {"dim": dim, "index": i}, [x])
+        else:
+            start, end, _ = i.indices(self.values[x].shape[dim])
+            self.emit(node, "slice", {"dim": dim, "start": start, "end": end}, [x])
+
+    def parts_of(self, node, x, dim):
+        """chunk and split: their parts' bounds along `dim`, from the sizes
+        forward gave them; each part used becomes a `slice` (see part)."""
+        if not self.is_tensor(node):
+            raise UnsupportedError(f"{node.name}: split with sizes unknown before run time")
+        dim = dim % self.rank(x)
+        bounds, start = [], 0
+        for part in self.values[node]:
+            bounds.append((start, start + part.shape[dim]))
+            start += part.shape[dim]
+        self.parts[node] = (x, dim, bounds)
+
+    def part(self, node, whole, i):
+        x, dim, bounds = self.parts[whole]
+        start, end = bounds[i]
+        self.emit(node, "slice", {"dim": dim, "start": start, "end": end}, [x])
 
     def call_method(self, node):
         method, args = node.target, node.args
@@ -208,10 +394,10 @@ class _Converter:
             start = node.kwargs.get("start_dim", args[1] if len(args) > 1 else 0)
             self.emit(node, "flatten", {"start_dim": start}, [args[0]])
         elif method in ("view", "reshape"):
-            dims = list(args[1:]) if not isinstance(args[1], (tuple, list)) else list(args[1])
+            dims = self.const(list(args[1:]) if not isinstance(args[1], (tuple, list))
+                              else list(args[1]))
             batch, rest = dims[0], dims[1:]
-            if not (isinstance(batch, fx.Node) or batch == -1) or \
-                    any(isinstance(d, fx.Node) for d in rest):
+            if batch not in (BATCH, -1) or BATCH in rest:
                 raise UnsupportedError(f"{node.name}: {method} must keep dim 0 (the batch)")
             self.emit(node, "reshape", {"shape": rest}, [args[0]])
         elif method == "permute":
@@ -219,15 +405,38 @@ class _Converter:
             self.emit(node, "permute", {"dims": dims}, [args[0]])
         elif method == "transpose":
             self.emit(node, "transpose", {"dim0": args[1], "dim1": args[2]}, [args[0]])
-        elif method == "size":
-            pass  # only used as x.size(0) in view/reshape: the batch
+        elif method in ("chunk", "split"):
+            self.parts_of(node, args[0],
+                          node.kwargs.get("dim", args[2] if len(args) > 2 else 0))
+        elif method == "mean":
+            self.mean(node, args[0], node.kwargs.get("dim", args[1] if len(args) > 1 else None),
+                      node.kwargs.get("keepdim", args[2] if len(args) > 2 else False))
+        elif method == "expand" and self.name_of(args[0]) in self.parameters and \
+                self.values[node].shape[1:] == self.values[args[0]].shape[1:]:
+            self.passthrough(node, args[0])  # a `parameter` layer has the batch already
         elif method in ("contiguous",):
             self.passthrough(node, args[0])
         else:
             raise UnsupportedError(f"method .{method}() ({node.name})")
 
+    def get_attr(self, node, first_input):
+        """A learned tensor used in forward (ViT's class token and position
+        embedding): a `parameter` layer, repeated over the batch."""
+        if node.target in self.parameters:  # read again
+            self.alias[node] = node.target
+            return
+        value = self.values.get(node)
+        shape = list(value.shape) if isinstance(value, torch.Tensor) else "unknown"
+        if shape == "unknown" or shape[0] != 1:
+            raise UnsupportedError(f"learned tensor '{node.target}' of shape {shape} used in "
+                                   "forward: only [1, ...] tensors (one per sample) are supported")
+        self.emit(node, "parameter", {"shape": shape[1:]}, [first_input], name=node.target)
+        self.parameters.add(node.target)
+
     def convert(self):
-        graph = fx.symbolic_trace(self.module).graph
+        graph_module = trace(self.module)
+        graph = graph_module.graph
+        self.values = _static_values(graph_module, self.inputs)
         outputs = []
         placeholders = [n for n in graph.nodes if n.op == "placeholder"]
         if len(placeholders) != len(self.inputs):
@@ -241,6 +450,13 @@ class _Converter:
         for node in graph.nodes:
             if node.op == "placeholder":
                 continue
+            if node.op in ("call_function", "call_method") and node in self.values and \
+                    not self.is_tensor(node):
+                continue  # shape arithmetic and asserts: arguments of the layers that use them
+            if node.op == "call_function" and node.target is operator.getitem and not node.users:
+                continue  # an unused part of a result, e.g. `y, _ = attention(x, x, x)`
+            if node.op == "get_attr":
+                self.get_attr(node, placeholders[0])
             elif node.op == "call_module":
                 self.call_module(node)
             elif node.op == "call_function":
@@ -253,8 +469,7 @@ class _Converter:
                     result if isinstance(result, (tuple, list)) else [result]
                 outputs = [self.name_of(r) for r in items]
             else:
-                raise UnsupportedError(f"{node.op} '{node.target}' (parameters used directly "
-                                       "in forward are not supported yet)")
+                raise UnsupportedError(f"{node.op} '{node.target}'")
         return outputs
 
 

@@ -51,6 +51,9 @@ struct Tensor {
 
 using TensorMap = std::map<std::string, Tensor>;
 
+// "[N, 3, 32, 32]": a shape for messages, a negative (dynamic) dim as N.
+std::string shapeText(const std::vector<int64_t> &shape);
+
 // A borrowed dense, row-major host tensor: `size` floats at `data`, read
 // only during the call it is passed to (how the Python bindings pass NumPy
 // arrays without copying them into Tensors).
@@ -97,6 +100,9 @@ public:
   // The profile its kernels were configured for (`spire compile --target`);
   // name empty in bundles written before bundles recorded it.
   const TargetDescription &target() const;
+  // The header's checksum of everything after the header: equal checksums,
+  // the same bundle (how the ranks of a distributed run agree on theirs).
+  uint64_t checksum() const;
 
   struct Impl;
   const Impl &impl() const { return *impl_; }
@@ -234,6 +240,17 @@ public:
 private:
   std::unique_ptr<Impl> impl_;
 };
+
+// Micro-batching, as every pipelined run does it: a batch of `batch` rows
+// goes in min(microBatches, batch) nearly equal parts (at least one), part i
+// being rows [batch*i/parts, batch*(i+1)/parts). Returns each part's rows.
+std::vector<int64_t> microBatchSizes(int64_t batch, size_t microBatches);
+// `inputs` (whole rows of one batch, dim 0) cut into microBatchSizes' parts;
+// throws Error(Input) naming a tensor whose rows disagree with the first's.
+std::vector<TensorMap> splitMicroBatches(const TensorMap &inputs, size_t microBatches);
+// The tensors `names` of every part, joined along dim 0 in order.
+TensorMap joinMicroBatches(const std::vector<TensorMap> &parts,
+                           const std::vector<TensorInfo> &names);
 
 // A model's stages placed on devices and run as a pipeline over
 // micro-batches (GPipe-style fill and drain): while stage k works on

@@ -217,6 +217,15 @@ def Spire_SelectOp : Spire_LayerOp<"select"> {
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
 }
 
+def Spire_SliceOp : Spire_LayerOp<"slice"> {
+  let summary = "keeps indices [start, end) of dim `dim` (x[:, start:end] for dim 1; "
+                "torch.narrow, and the parts of chunk and split)";
+  let arguments = (ins Spire_Tensor:$input, StrAttr:$name, I64Attr:$dim, I64Attr:$start,
+                   I64Attr:$end);
+  let results = (outs Spire_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
 def Spire_MatmulOp : Spire_LayerOp<"matmul"> {
   let summary = "batched matrix product [..., M, K] x [..., K, P] (torch.matmul)";
   let arguments = (ins Spire_Tensor:$lhs, Spire_Tensor:$rhs, StrAttr:$name);
