@@ -265,11 +265,16 @@ std::vector<uint32_t> parsePlacement(const std::string &text, size_t stages, uin
   return placement;
 }
 
-// What the on-disk pipeline cache did for a load.
-std::string cacheNote(const Model &model) {
-  if (model.pipelineCacheFile().empty())
-    return "pipeline cache off";
-  return std::string("pipeline cache ") + (model.pipelineCacheWarm() ? "warm" : "cold");
+// After a load's time: the driver's pipeline creation in it (the most of a
+// cold load), and what the on-disk pipeline cache did.
+std::string loadNote(const Model &model) {
+  std::string cache = model.pipelineCacheFile().empty() ? "off"
+                      : model.pipelineCacheWarm()       ? "warm"
+                                                        : "cold";
+  char ms[32];
+  std::snprintf(ms, sizeof ms, "%.3f", model.pipelineCreateMs());
+  return std::string(" (") + ms + " ms of it creating pipelines in the driver; pipeline cache " +
+         cache + ")";
 }
 
 } // namespace
@@ -410,7 +415,7 @@ int runRun(const RunOptions &o) {
       device.push_back(model->lastDeviceMs());
     });
     std::sort(device.begin(), device.end());
-    printRunTimes(loadMs, " (" + cacheNote(*model) + ")", firstMs, wall, device);
+    printRunTimes(loadMs, loadNote(*model), firstMs, wall, device);
   }
   return writeOutputs(o, outputs);
 }
@@ -448,8 +453,7 @@ int runBench(const RunOptions &o) {
   std::printf("%s (target %s) on %s, batch %lld, %zu iterations\n", s.bundle.name().c_str(),
               s.bundle.target().name.empty() ? "not recorded" : s.bundle.target().name.c_str(),
               model.device().name.c_str(), static_cast<long long>(batch), wall.size());
-  std::printf("load   %.3f ms (%.3f ms of it creating pipelines in the driver; %s)\n", loadMs,
-              model.pipelineCreateMs(), cacheNote(model).c_str());
+  std::printf("load   %.3f ms%s\n", loadMs, loadNote(model).c_str());
   std::printf("first  %.3f ms (first run: also the driver's deferred compiles)\n", firstMs);
   std::printf("host   min %.3f ms  median %.3f ms\n", wall.front(), median);
   std::printf("device min %.3f ms  median %.3f ms\n", device.front(), device[device.size() / 2]);

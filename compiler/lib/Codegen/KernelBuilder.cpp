@@ -42,31 +42,48 @@ void KernelBuilder::setWorkgroupSize(int64_t size) {
                                              {static_cast<int32_t>(size), 1, 1}));
 }
 
-Value KernelBuilder::idx(int64_t v) { return arith::ConstantIndexOp::create(builder_, loc_, v); }
-Value KernelBuilder::add(Value a, Value b) { return arith::AddIOp::create(builder_, loc_, a, b); }
-Value KernelBuilder::sub(Value a, Value b) { return arith::SubIOp::create(builder_, loc_, a, b); }
-Value KernelBuilder::mul(Value a, Value b) { return arith::MulIOp::create(builder_, loc_, a, b); }
-Value KernelBuilder::div(Value a, int64_t b) {
-  return b == 1 ? a : arith::DivUIOp::create(builder_, loc_, a, idx(b)).getResult();
-}
-Value KernelBuilder::rem(Value a, int64_t b) {
-  return arith::RemUIOp::create(builder_, loc_, a, idx(b));
-}
-Value KernelBuilder::lt(Value a, Value b) {
-  return arith::CmpIOp::create(builder_, loc_, arith::CmpIPredicate::slt, a, b);
-}
-Value KernelBuilder::ge(Value a, int64_t b) {
-  return arith::CmpIOp::create(builder_, loc_, arith::CmpIPredicate::sge, a, idx(b));
-}
-Value KernelBuilder::both(Value a, Value b) { return arith::AndIOp::create(builder_, loc_, a, b); }
-Value KernelBuilder::clamp(Value a, int64_t lo, int64_t hi) {
-  Value l = arith::MaxSIOp::create(builder_, loc_, a, idx(lo));
-  return arith::MinSIOp::create(builder_, loc_, l, idx(hi));
+Value KernelBuilder::atEntry(Value &cached, llvm::function_ref<Value()> make) {
+  if (!cached) {
+    OpBuilder::InsertionGuard guard(builder_);
+    builder_.setInsertionPointToStart(&func_.getBody().front());
+    cached = make();
+  }
+  return cached;
 }
 
-Value KernelBuilder::f32(double v) {
-  return arith::ConstantOp::create(builder_, loc_, builder_.getF32FloatAttr(v));
+Value KernelBuilder::constant(TypedAttr value) {
+  return atEntry(constants_[value], [&] { return arith::ConstantOp::create(builder_, loc_, value); });
 }
+
+template <typename OpT, typename... Args> Value KernelBuilder::folded(Args &&...args) {
+  Operation *op = OpT::create(builder_, loc_, std::forward<Args>(args)...);
+  SmallVector<OpFoldResult, 1> results;
+  if (failed(op->fold(results)) || results.empty()) // no fold, or folded in place
+    return op->getResult(0);
+  op->erase();
+  if (auto value = llvm::dyn_cast<Value>(results.front()))
+    return value;
+  return constant(llvm::cast<TypedAttr>(llvm::cast<Attribute>(results.front())));
+}
+
+Value KernelBuilder::idx(int64_t v) { return constant(builder_.getIndexAttr(v)); }
+Value KernelBuilder::add(Value a, Value b) { return folded<arith::AddIOp>(a, b); }
+Value KernelBuilder::sub(Value a, Value b) { return folded<arith::SubIOp>(a, b); }
+Value KernelBuilder::mul(Value a, Value b) { return folded<arith::MulIOp>(a, b); }
+Value KernelBuilder::div(Value a, int64_t b) { return folded<arith::DivUIOp>(a, idx(b)); }
+Value KernelBuilder::rem(Value a, int64_t b) { return folded<arith::RemUIOp>(a, idx(b)); }
+Value KernelBuilder::lt(Value a, Value b) {
+  return folded<arith::CmpIOp>(arith::CmpIPredicate::slt, a, b);
+}
+Value KernelBuilder::ge(Value a, int64_t b) {
+  return folded<arith::CmpIOp>(arith::CmpIPredicate::sge, a, idx(b));
+}
+Value KernelBuilder::both(Value a, Value b) { return folded<arith::AndIOp>(a, b); }
+Value KernelBuilder::clamp(Value a, int64_t lo, int64_t hi) {
+  return folded<arith::MinSIOp>(folded<arith::MaxSIOp>(a, idx(lo)), idx(hi));
+}
+
+Value KernelBuilder::f32(double v) { return constant(builder_.getF32FloatAttr(v)); }
 Value KernelBuilder::fadd(Value a, Value b) { return arith::AddFOp::create(builder_, loc_, a, b); }
 Value KernelBuilder::fsub(Value a, Value b) { return arith::SubFOp::create(builder_, loc_, a, b); }
 Value KernelBuilder::fmul(Value a, Value b) { return arith::MulFOp::create(builder_, loc_, a, b); }
@@ -74,9 +91,7 @@ Value KernelBuilder::fdiv(Value a, Value b) { return arith::DivFOp::create(build
 Value KernelBuilder::fgt(Value a, Value b) {
   return arith::CmpFOp::create(builder_, loc_, arith::CmpFPredicate::OGT, a, b);
 }
-Value KernelBuilder::select(Value c, Value a, Value b) {
-  return arith::SelectOp::create(builder_, loc_, c, a, b);
-}
+Value KernelBuilder::select(Value c, Value a, Value b) { return folded<arith::SelectOp>(c, a, b); }
 // Written as compare + select: PyTorch's max/min semantics for ordinary
 // values, and a form every SPIR-V consumer handles the same way.
 Value KernelBuilder::fmax(Value a, Value b) { return select(fgt(a, b), a, b); }
@@ -151,12 +166,7 @@ SmallVector<int32_t> KernelBuilder::vec4TexelBuffers() const {
 }
 
 Value KernelBuilder::laneId() {
-  if (!laneId_) {
-    OpBuilder::InsertionGuard guard(builder_);
-    builder_.setInsertionPointToStart(&func_.getBody().front());
-    laneId_ = gpu::LaneIdOp::create(builder_, loc_, IntegerAttr());
-  }
-  return laneId_;
+  return atEntry(laneId_, [&] { return gpu::LaneIdOp::create(builder_, loc_, IntegerAttr()); });
 }
 
 Value KernelBuilder::broadcast(Value v, int64_t lane) {
@@ -172,7 +182,8 @@ Value KernelBuilder::broadcast(Value v, int64_t lane) {
 }
 
 Value KernelBuilder::batch() {
-  return gpu::BlockIdOp::create(builder_, loc_, gpu::Dimension::z);
+  return atEntry(batch_,
+                 [&] { return gpu::BlockIdOp::create(builder_, loc_, gpu::Dimension::z); });
 }
 
 std::array<uint32_t, 3> KernelBuilder::forEachItem(int64_t items,

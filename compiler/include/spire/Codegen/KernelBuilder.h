@@ -153,12 +153,22 @@ private:
   const TileConfig &tiles_;
   int64_t workgroupSize_;
   int64_t subgroupLanesNeeded_ = 0;
-  mlir::Value laneId_;
+  mlir::Value laneId_, batch_;
+  // Constants, created once at the kernel's entry: the emitters ask for the
+  // same few sizes thousands of times, and every op emitted costs the
+  // lowering time (docs/perf-log/2026-12-02-compact-kernels.md).
+  llvm::DenseMap<mlir::Attribute, mlir::Value> constants_;
   llvm::SmallVector<int32_t> texelBuffers_;
   mlir::gpu::GPUModuleOp module_;
   mlir::gpu::GPUFuncOp func_;
 
   void setWorkgroupSize(int64_t size);
+  // `cached`, made by `make` at the kernel's entry the first time.
+  mlir::Value atEntry(mlir::Value &cached, llvm::function_ref<mlir::Value()> make);
+  mlir::Value constant(mlir::TypedAttr value);
+  // An OpT of `args`, or what it folds to (an operand, a constant): index
+  // arithmetic on constants and identities never reaches the IR.
+  template <typename OpT, typename... Args> mlir::Value folded(Args &&...args);
 };
 
 } // namespace spire
