@@ -37,7 +37,8 @@ status=0
 for h in "${HARNESSES[@]}"; do
   corpus=$BUILD/fuzz/$h seeddir=$BUILD/fuzz/seeds-$h
   mkdir -p "$corpus" "$seeddir"
-  seeds "$h" | xargs cp -t "$seeddir"
+  # Named by their path: seeds in different folders may share a name.
+  seeds "$h" | while read -r f; do cp "$f" "$seeddir/${f//\//_}"; done
   # A spec at the front end's caps (2^20 YAML nodes, 100000 layers) takes
   # about 1 s in Release and tens of seconds under ASan on a busy machine:
   # slow by design, not a hang. The other readers are fast on any input.
