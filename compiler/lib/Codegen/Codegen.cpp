@@ -92,8 +92,11 @@ private:
 BufferRegion ModelReader::packWeights(const std::vector<float> &data) {
   std::vector<uint8_t> &blob = model_.weights;
   uint64_t offset = llvm::alignTo(blob.size(), bundle::kRegionAlignment);
-  blob.resize(offset + data.size() * 4);
-  std::memcpy(blob.data() + offset, data.data(), data.size() * 4);
+  // Appended, not zero-filled and then copied over: the blob is most of a
+  // big model's compile (ResNet-50: 100 MB).
+  blob.resize(offset);
+  auto bytes = reinterpret_cast<const uint8_t *>(data.data());
+  blob.insert(blob.end(), bytes, bytes + data.size() * 4);
   return {BufferRegion::Space::Weights, offset, data.size() * 4};
 }
 
@@ -172,6 +175,9 @@ FailureOr<CompiledModel> ModelReader::read(llvm::StringRef name, int64_t batch) 
   model_.batch = batch;
   if (seeded_)
     model_.seededWeights.emplace();
+  // Packing folds and reorders, about keeping the size: one allocation
+  // instead of a doubling vector's copies.
+  model_.weights.reserve(weights_.bytes() + weights_.bytes() / 64);
   if (auto placement = func_->getAttrOfType<DenseI64ArrayAttr>("spire.placement"))
     for (int64_t d : placement.asArrayRef())
       model_.placement.push_back(static_cast<uint32_t>(d));
