@@ -15,6 +15,7 @@
 #include "mlir/Target/SPIRV/Serialization.h"
 #include "mlir/Transforms/Passes.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/SetVector.h"
 #include "llvm/Support/MathExtras.h"
 
 #include <tuple>
@@ -46,20 +47,53 @@ std::vector<int64_t> tensorShape(Value v, int64_t batch) {
 } // namespace
 
 LogicalResult checkStaticSizes(SpecModule &spec) {
-  bool ok = true;
-  for (auto [value, shape] : spec.shapes)
+  // Whether a size of `v` but the batch is not a number.
+  auto symbolic = [&](Value v) {
+    const Shape &shape = spec.shapes.lookup(v);
+    return llvm::any_of(llvm::drop_begin(shape), [](const Dim &d) { return !d.value(); });
+  };
+  // Names every symbol in v's sizes but the batch.
+  auto report = [&](Value v, Location loc) {
+    const Shape &shape = spec.shapes.lookup(v);
+    llvm::SetVector<unsigned> symbols;
     for (size_t i = 1; i < shape.size(); ++i)
-      if (!shape[i].value()) {
-        Location loc = value.getDefiningOp() ? value.getDefiningOp()->getLoc()
-                                             : llvm::cast<BlockArgument>(value).getLoc();
-        emitError(loc) << "'" << valueName(value) << "' has size "
-                       << toString(shape[i], spec.symbols)
-                       << " in dim " << i << "; compiling needs every size but the batch: "
-                       << "bind the symbols with --set (e.g. --set L=128)";
-        ok = false;
-        break;
+      for (unsigned s : symbolsOf(shape[i]))
+        symbols.insert(s);
+    std::string names, example;
+    for (unsigned s : symbols) {
+      names += (names.empty() ? "" : ", ") + spec.symbols[s];
+      example += " --set " + spec.symbols[s] + "=128";
+    }
+    InFlightDiagnostic d = emitError(loc) << "'" << valueName(v) << "' has shape "
+                                          << toString(shape, spec.symbols)
+                                          << "; compiling needs every size but the batch: ";
+    if (names.empty())
+      d << "a size is unknown";
+    else
+      d << "bind " << names << " (e.g." << example << ")";
+  };
+  // Sizes enter through the inputs: an unbound one is said once, at the
+  // input, not again at every layer it flows through.
+  bool ok = true;
+  func::FuncOp func = spec.modelFunc();
+  for (BlockArgument arg : func.getArguments())
+    if (symbolic(arg)) {
+      report(arg, arg.getLoc());
+      ok = false;
+    }
+  if (!ok)
+    return failure();
+  // A layer that makes a size symbolic from static inputs: the first, in
+  // spec order.
+  WalkResult walk = func.walk([&](Operation *op) {
+    for (Value r : op->getResults())
+      if (symbolic(r)) {
+        report(r, op->getLoc());
+        return WalkResult::interrupt();
       }
-  return success(ok);
+    return WalkResult::advance();
+  });
+  return success(!walk.wasInterrupted());
 }
 
 namespace {
