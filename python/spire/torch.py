@@ -70,14 +70,15 @@ def _shapes(names, example_inputs):
 
 
 def _convert(module, example_inputs, name):
-    """(spec text, input names, output tensor names, output structure)."""
+    """(spec text, input names, output tensor names, output structure, the
+    weights the spec uses)."""
     names, structure = _names_and_structure(module)
     name = name or re.sub(r"(?<!^)(?=[A-Z])", "_", type(module).__name__).lower()
     try:
-        text, outputs = module_to_spec(module, _shapes(names, example_inputs), name)
+        text, outputs, state, _ = module_to_spec(module, _shapes(names, example_inputs), name)
     except UnsupportedError as e:
         raise SpecError(f"cannot express {type(module).__name__} in a spec: {e}") from e
-    return text, names, outputs, structure
+    return text, names, outputs, structure, state
 
 
 def to_spec(module, example_inputs, name=None):
@@ -91,8 +92,8 @@ def compile(module, example_inputs, *, device=None, target=None, validation=None
     `example_inputs` (a tuple in forward's order, or a dict by name; the
     batch stays free) and loads it on `device`. Returns a CompiledModule."""
     from . import compile as compile_spec
-    text, names, outputs, structure = _convert(module, example_inputs, name)
-    bundle = compile_spec(text, weights=module.state_dict(), target=target)
+    text, names, outputs, structure, state = _convert(module, example_inputs, name)
+    bundle = compile_spec(text, weights=state, target=target)
     model = Model(bundle, device, validation=validation)
     return CompiledModule(model, text, bundle, names, outputs, structure)
 

@@ -54,8 +54,9 @@ class TracedForms(nn.Module):
 
 class TracedOps(nn.Module):
     """MobileNetV3's squeeze-and-excitation (a hardsigmoid gate broadcast over
-    the map), sub and div of tensors, a mean over the channels, and
-    ceil-mode pooling (GoogLeNet's, SqueezeNet's)."""
+    the map), sub and div of tensors, a mean over the channels,
+    ceil-mode pooling (GoogLeNet's, SqueezeNet's), and a head forward never
+    calls (GoogLeNet's auxiliary classifiers): its weights are left out."""
 
     def __init__(self):
         super().__init__()
@@ -63,6 +64,7 @@ class TracedOps(nn.Module):
         self.fc1 = nn.Conv2d(8, 4, 1)
         self.fc2 = nn.Conv2d(4, 8, 1)
         self.head = nn.Linear(8 * 4 * 4 + 8 * 5 * 5, 10)
+        self.aux = nn.Sequential(nn.Conv2d(8, 4, 1), nn.BatchNorm2d(4))
 
     def forward(self, image):
         F = nn.functional
@@ -120,11 +122,11 @@ def check_module(spire, model, factory, inputs, batches, seed=7):
     module = randomize(factory(), seed=seed)
     lines = []
     with tempfile.TemporaryDirectory() as tmp:
-        text, outputs = module_to_spec(module, inputs, model)
+        text, outputs, state, _ = module_to_spec(module, inputs, model)
         spec = os.path.join(tmp, "model.yaml")
         open(spec, "w").write(text)
         weights = os.path.join(tmp, "weights.safetensors")
-        save_safetensors(module.state_dict(), weights)
+        save_safetensors(state, weights)
         _run([spire, "check", spec])
         bundle = os.path.join(tmp, "model.spire")
         _run([spire, "compile", spec, "--weights", weights, "-o", bundle])

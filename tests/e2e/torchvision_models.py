@@ -50,7 +50,7 @@ def main():
         try:
             if args.convert_only:
                 factory, inputs = case(name)
-                text, _ = module_to_spec(factory(), inputs, name)
+                text = module_to_spec(factory(), inputs, name)[0]
                 result = f"converts ({text.count('  - ')} layers)"
             else:
                 lines = check(args.spire, name, args.batches)

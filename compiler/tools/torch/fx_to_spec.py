@@ -488,7 +488,31 @@ class _Converter:
                 outputs = [self.name_of(r) for r in items]
             else:
                 raise UnsupportedError(f"{node.op} '{node.target}'")
+        self.state, self.dropped = used_state(self.module, graph)
         return outputs
+
+
+def used_state(module, graph):
+    """(state, dropped): the state_dict entries of the modules and tensors
+    `graph` (module's traced graph) uses, and the outermost modules it never
+    calls (GoogLeNet's auxiliary classifiers in eval mode)."""
+    used = {n.target for n in graph.nodes if n.op in ("call_module", "get_attr")}
+    state, dropped = {}, []
+    for key, tensor in module.state_dict().items():
+        parts = key.split(".")
+        prefixes = [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
+        if any(p in used for p in prefixes):
+            state[key] = tensor
+            continue
+        outer = next(p for p in prefixes if not any(u == p or u.startswith(p + ".") for u in used))
+        if outer not in dropped:
+            dropped.append(outer)
+    return state, dropped
+
+
+def dropped_line(dropped):
+    """The one line that says which modules the weights leave out."""
+    return f"dropped {len(dropped)} unused module{'s' * (len(dropped) != 1)}: {', '.join(dropped)}"
 
 
 def _yaml_value(v):
@@ -502,9 +526,11 @@ def _yaml_value(v):
 
 
 def module_to_spec(module, inputs, name):
-    """Returns (spec text, output tensor names) for `module` traced with
-    torch.fx; `inputs` maps input names, in forward's argument order, to
-    shapes (e.g. {"image": ["N", 3, 224, 224]})."""
+    """Returns (spec text, output tensor names, weights, dropped modules)
+    for `module` traced with torch.fx; `inputs` maps input names, in
+    forward's argument order, to shapes (e.g. {"image": ["N", 3, 224,
+    224]}). The weights are the state_dict entries the spec uses: modules
+    forward never calls are dropped (their paths, outermost first)."""
     converter = _Converter(module.eval(), inputs)
     outputs = converter.convert()
     lines = [f"# Generated from {type(module).__name__} by compiler/tools/torch/spire_torch.py",
@@ -516,4 +542,4 @@ def module_to_spec(module, inputs, name):
         lines.append(f"  - {kind}: {{{body}}}")
     if not converter.layers or outputs != [converter.layers[-1][1]["name"]]:
         lines.append(f"outputs: {_yaml_value(outputs)}")
-    return "\n".join(lines) + "\n", outputs
+    return "\n".join(lines) + "\n", outputs, converter.state, converter.dropped

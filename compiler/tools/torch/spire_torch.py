@@ -6,7 +6,8 @@ Runs on Debian's python3-torch (/usr/bin/python3); no other package.
     # the spec, traced with torch.fx (MODEL: package.module:factory or a
     # torch.save()d module file)
     spire_torch.py spec torchvision.models:resnet18 --input image=N,3,224,224 -o resnet18.yaml
-    # the weights, by state_dict name (MODEL may also be a saved state_dict)
+    # the weights, by state_dict name (MODEL may also be a saved state_dict);
+    # of a module, only those of the modules forward calls
     spire_torch.py export torchvision.models:resnet18 -o resnet18.safetensors
 
 The safetensors format is small enough to write directly: an 8-byte
@@ -80,20 +81,30 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     obj = load_model(args.model)
+    from fx_to_spec import UnsupportedError, dropped_line, module_to_spec, trace, used_state
     if args.command == "export":
-        state = obj.state_dict() if isinstance(obj, torch.nn.Module) else obj
+        state, dropped = obj, []
+        if isinstance(obj, torch.nn.Module):
+            try:  # the weights `spec` writes layers for
+                state, dropped = used_state(obj, trace(obj.eval()).graph)
+            except UnsupportedError:  # for a spec written by hand
+                state = obj.state_dict()
         if not isinstance(state, dict):
             sys.exit(f"error: {args.model} holds neither a state_dict nor a module")
+        if dropped:
+            print(dropped_line(dropped), file=sys.stderr)
         save_safetensors(state, args.output)
         print(f"wrote {args.output}: {len(state)} tensors")
         return
     if not isinstance(obj, torch.nn.Module):
         sys.exit(f"error: {args.model} is not a torch.nn.Module")
-    from fx_to_spec import UnsupportedError, module_to_spec
     try:
-        text, _ = module_to_spec(obj, dict(args.input), args.name or type(obj).__name__.lower())
+        text, _, _, dropped = module_to_spec(obj, dict(args.input),
+                                             args.name or type(obj).__name__.lower())
     except UnsupportedError as e:
         sys.exit(f"error: cannot express in a spec: {e}")
+    if dropped:
+        print(dropped_line(dropped), file=sys.stderr)
     with open(args.output, "w") as f:
         f.write(text)
     print(f"wrote {args.output}: {text.count(chr(10) + '  - ')} layers")
