@@ -203,7 +203,8 @@ class Separable(nn.Module):
 
 
 class ElementwiseChains(nn.Module):
-    """Fused elementwise chains (tests/e2e/specs/elementwise_chains.yaml)."""
+    """Fused elementwise chains, arithmetic with numbers among them
+    (tests/e2e/specs/elementwise_chains.yaml)."""
     def __init__(self):
         super().__init__()
         self.conv1 = nn.Conv2d(8, 8, 3, padding=1)
@@ -213,7 +214,7 @@ class ElementwiseChains(nn.Module):
     def forward(self, image):
         F = nn.functional
         x = torch.sigmoid(F.relu(self.conv1(image))) + image
-        x = torch.tanh(x) * image
+        x = torch.tanh(1 - 0.5 * x) * image
         x = F.hardswish(F.gelu(x) + image) + image
         si = F.silu(F.relu6(x) + image)
         t2 = torch.tanh(torch.sigmoid(F.leaky_relu(si, 0.2)) + si)
@@ -236,6 +237,7 @@ class Broadcast(nn.Module):
         self.oddp = nn.Parameter(torch.randn(1, 1, 5, 7))
         self.dwc = nn.Conv2d(16, 16, 3, padding=1, groups=16)
         self.gamma = nn.Parameter(torch.randn(1, 1, 12))
+        self.layer_scale = nn.Parameter(torch.randn(16, 1, 1))
         self.fc = nn.Linear(12, 12)
 
     def forward(self, image, aux, odd, tokens):
@@ -249,7 +251,7 @@ class Broadcast(nn.Module):
         m3 = aux * F.avg_pool2d(aux, (1, 6), 1)
         colg = torch.sigmoid(F.avg_pool2d(aux, (7, 1), 1))
         s4 = odd * F.avg_pool2d(odd, (5, 1), 1) - self.oddp
-        return {"out1": out1, "dws": self.dwc(h1) * self.scale,
+        return {"out1": out1, "dws": self.dwc(h1) * self.layer_scale,
                 "lscale": self.fc(tokens) * self.gamma, "q3": m3 / colg, "qa": aux / colg,
                 "s4": s4}
 

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import torchvision
 from torch import nn
+from torchvision.models.convnext import LayerNorm2d
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from conformance import (REL_L2_TOLERANCE, ChannelShuffle, ResBlocks, SmallCnn,  # noqa: E402
@@ -31,17 +32,23 @@ class TracedForms(nn.Module):
     shape unpacking and arithmetic, a learned tensor expanded over the
     batch, one-tensor torch.cat, functional permute, stochastic depth,
     attention called with keywords and its weights discarded, x[:, 0] and
-    .mean over the spatial dims."""
+    .mean over the spatial dims; ConvNeXt's LayerNorm2d (a functional
+    layer_norm over channels-last), a linear over [N, H, W, C] and a layer
+    scale [C, 1, 1]."""
 
     def __init__(self):
         super().__init__()
         self.conv = nn.Conv2d(3, 16, 3, padding=1)
+        self.norm = LayerNorm2d(16, eps=1e-6)
+        self.pointwise = nn.Linear(16, 16)
+        self.layer_scale = nn.Parameter(torch.zeros(16, 1, 1))
         self.token = nn.Parameter(torch.zeros(1, 1, 16))
         self.attention = nn.MultiheadAttention(16, 2, batch_first=True)
         self.head = nn.Linear(32, 10)
 
     def forward(self, image):
-        x = torch.cat([self.conv(image)], 1)
+        x = self.norm(torch.cat([self.conv(image)], 1))
+        x = self.layer_scale * self.pointwise(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2) + x
         pooled = x.mean([2, 3])
         n, c, h, w = x.shape
         torch._assert(c == 16, "channels")
@@ -54,7 +61,7 @@ class TracedForms(nn.Module):
 
 class TracedOps(nn.Module):
     """MobileNetV3's squeeze-and-excitation (a hardsigmoid gate broadcast over
-    the map), sub and div of tensors, a mean over the channels,
+    the map), sub and div of tensors and with numbers, a mean over the channels,
     ceil-mode pooling (GoogLeNet's, SqueezeNet's), and a head forward never
     calls (GoogLeNet's auxiliary classifiers): its weights are left out."""
 
@@ -71,7 +78,7 @@ class TracedOps(nn.Module):
         x = F.relu(self.conv(image))
         gate = F.hardsigmoid(self.fc2(F.relu(self.fc1(x.mean([2, 3], keepdim=True)))))
         x = x * gate
-        y = (x - x.mean(1, keepdim=True)) / (torch.sigmoid(x) + gate)
+        y = (1 - (x - x.mean(1, keepdim=True)) * 0.125) / (torch.sigmoid(x) / 2 + 1 + gate)
         z = F.max_pool2d(y, 3, 2, ceil_mode=True)
         w = F.avg_pool2d(y, 3, 2, padding=1, ceil_mode=True, count_include_pad=False)
         return self.head(torch.cat([torch.flatten(z, 1), torch.flatten(w, 1)], 1))

@@ -36,6 +36,10 @@ Value applyActivation(KernelBuilder &kb, Operation *act, Value x) {
         return kb.select(kb.fgt(x, kb.f32(0)), x,
                          kb.fmul(x, kb.f32(op.getNegativeSlope().convertToDouble())));
       })
+      .Case<AffineOp>([&](AffineOp op) {
+        return kb.fadd(kb.fmul(x, kb.f32(op.getScale().convertToDouble())),
+                       kb.f32(op.getShift().convertToDouble()));
+      })
       .Case<GeluOp>([&](GeluOp op) {
         // 1 + erf(x / sqrt 2), or PyTorch's 1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)).
         Value phi;

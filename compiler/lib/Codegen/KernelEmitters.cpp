@@ -9,8 +9,8 @@ using namespace mlir;
 namespace spire {
 
 bool isActivation(Operation *op) {
-  return llvm::isa<ReluOp, Relu6Op, HardswishOp, HardsigmoidOp, LeakyReluOp, GeluOp, SiluOp,
-                   SigmoidOp, TanhOp>(op);
+  return llvm::isa<ReluOp, Relu6Op, HardswishOp, HardsigmoidOp, LeakyReluOp, AffineOp, GeluOp,
+                   SiluOp, SigmoidOp, TanhOp>(op);
 }
 
 bool isElementwiseBinary(Operation *op) { return llvm::isa<AddOp, SubOp, MulOp, DivOp>(op); }

@@ -52,7 +52,7 @@ LogicalResult WeightStore::checkAgainst(SpecModule &spec, const std::string &sou
                                 << "' needs '" << name << "' " << shapeStr(p.shape)
                                 << ", which " << source << " does not have";
         ok = false;
-      } else if (llvm::ArrayRef<int64_t>(t->shape) != llvm::ArrayRef<int64_t>(p.shape)) {
+      } else if (!p.accepts(t->shape)) {
         emitError(op->getLoc()) << op->getName().stripDialect() << " '" << layerName(op)
                                 << "' needs '" << name << "' " << shapeStr(p.shape) << " but "
                                 << source << " has " << shapeStr(t->shape);

@@ -230,10 +230,17 @@ static int64_t staticDim(Value v, int64_t i) {
 //===----------------------------------------------------------------------===//
 
 FailureOr<Shape> LinearOp::inferShape(ShapeContext &ctx) {
-  if (failed(requireRank(ctx, {2, 3}, "[N, features] or [N, T, features]",
-                         "insert a 'flatten' before it")))
-    return failure();
+  // Any rank from 2 (ConvNeXt's linears run over [N, H, W, C]), except a
+  // pooled map [N, C, 1, 1], which wants a flatten first.
   const Shape &in = ctx.operand(0);
+  bool pooled = in.size() > 2 && llvm::all_of(llvm::drop_begin(in, 2), [](const Dim &d) {
+                  return d.value() == std::optional<int64_t>(1);
+                });
+  if (pooled || in.size() < 2) {
+    (void)requireRank(ctx, {}, "[N, ..., features] (not a pooled map)",
+                      "insert a 'flatten' before it");
+    return failure();
+  }
   FailureOr<int64_t> features = ctx.requireStatic(in.back(), 0, "number of input features");
   if (failed(features))
     return failure();
@@ -386,7 +393,7 @@ FailureOr<Shape> ParameterOp::inferShape(ShapeContext &ctx) {
 }
 
 SmallVector<ParameterSpec> ParameterOp::getParameters() {
-  ParameterSpec p{"", {1}};
+  ParameterSpec p{"", {1}, /*leadingOnesOptional=*/true};
   p.shape.append(getShape().begin(), getShape().end());
   return {p};
 }
@@ -482,6 +489,7 @@ FailureOr<Shape> Relu6Op::inferShape(ShapeContext &ctx) { return inferSameShape(
 FailureOr<Shape> HardswishOp::inferShape(ShapeContext &ctx) { return inferSameShape(ctx); }
 FailureOr<Shape> HardsigmoidOp::inferShape(ShapeContext &ctx) { return inferSameShape(ctx); }
 FailureOr<Shape> LeakyReluOp::inferShape(ShapeContext &ctx) { return inferSameShape(ctx); }
+FailureOr<Shape> AffineOp::inferShape(ShapeContext &ctx) { return inferSameShape(ctx); }
 FailureOr<Shape> GeluOp::inferShape(ShapeContext &ctx) {
   if (getApproximate() != "none" && getApproximate() != "tanh") {
     ctx.error() << "has approximate = '" << getApproximate() << "'; it must be none or tanh";
@@ -836,6 +844,7 @@ std::optional<int64_t> Relu6Op::getFlops() { return perOutput(*this); }
 std::optional<int64_t> HardswishOp::getFlops() { return perOutput(*this); }
 std::optional<int64_t> HardsigmoidOp::getFlops() { return perOutput(*this); }
 std::optional<int64_t> LeakyReluOp::getFlops() { return perOutput(*this); }
+std::optional<int64_t> AffineOp::getFlops() { return perOutput(*this); }
 std::optional<int64_t> GeluOp::getFlops() { return perOutput(*this); }
 std::optional<int64_t> SiluOp::getFlops() { return perOutput(*this); }
 std::optional<int64_t> SigmoidOp::getFlops() { return perOutput(*this); }

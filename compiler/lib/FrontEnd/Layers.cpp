@@ -114,6 +114,14 @@ Operation *buildLeakyRelu(LayerArgs &a) {
                              a.builder.getF64FloatAttr(slope));
 }
 
+Operation *buildAffine(LayerArgs &a) {
+  double scale = a.params.getFloat("scale", 1.0), shift = a.params.getFloat("shift", 0.0);
+  if (a.params.failed())
+    return nullptr;
+  return AffineOp::create(a.builder, a.loc, placeholder(a), a.inputs[0], a.name,
+                          a.builder.getF64FloatAttr(scale), a.builder.getF64FloatAttr(shift));
+}
+
 Operation *buildGelu(LayerArgs &a) {
   std::string approximate = a.params.getChoice("approximate", {"none", "tanh"});
   if (a.params.failed())
@@ -266,6 +274,7 @@ const LayerKind kLayerKinds[] = {
     {"hardswish", In::One, {}, buildUnary<HardswishOp>},
     {"hardsigmoid", In::One, {}, buildUnary<HardsigmoidOp>},
     {"leaky_relu", In::One, {"negative_slope"}, buildLeakyRelu},
+    {"affine", In::One, {"scale", "shift"}, buildAffine},
     {"gelu", In::One, {"approximate"}, buildGelu},
     {"silu", In::One, {}, buildUnary<SiluOp>},
     {"sigmoid", In::One, {}, buildUnary<SigmoidOp>},

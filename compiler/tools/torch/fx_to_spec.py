@@ -53,12 +53,33 @@ def _python311_unpacking():
         fx.Proxy.__iter__ = saved
 
 
+class _Tracer(fx.Tracer):
+    """fx's tracer, recording in each node's meta["module"] the path of the
+    module whose forward made it, for error messages."""
+
+    def __init__(self):
+        super().__init__()
+        self.paths = [""]
+
+    def call_module(self, m, forward, args, kwargs):
+        self.paths.append(self.path_of_module(m))
+        try:
+            return super().call_module(m, forward, args, kwargs)
+        finally:
+            self.paths.pop()
+
+    def create_node(self, *args, **kwargs):
+        node = super().create_node(*args, **kwargs)
+        node.meta["module"] = self.paths[-1]
+        return node
+
+
 def trace(module):
     """torch.fx's graph module of `module`; an UnsupportedError naming the
     cause where fx cannot trace it (data-dependent control flow)."""
     with _python311_unpacking():
         try:
-            return fx.GraphModule(module, fx.Tracer().trace(module))
+            return fx.GraphModule(module, _Tracer().trace(module))
         except (fx.proxy.TraceError, TypeError, NotImplementedError) as e:
             raise UnsupportedError(f"torch.fx cannot trace {type(module).__name__}: {e} (forward "
                                    "must not branch on tensor values)") from e
@@ -136,6 +157,8 @@ class _Converter:
         self.values = {}      # fx node -> value, see _static_values
         self.parameters = set()  # tensor names of `parameter` layers
         self.parts = {}       # chunk/split node -> (source node, dim, [(start, end)])
+        self.dynamic = set()  # nodes that depend on the inputs
+        self.computed = {}    # parameter name -> tensor forward computes from learned ones
 
     # -- helpers ----------------------------------------------------------
     def name_of(self, node):
@@ -289,13 +312,16 @@ class _Converter:
     def call_function(self, node):
         f, args, kw = node.target, node.args, node.kwargs
         if f in _BINARY:
-            if any(not isinstance(a, fx.Node) or a in self.values and not self.is_tensor(a)
-                   for a in args[:2]):
-                raise UnsupportedError(f"{node.name}: {_BINARY[f]} with a number (only tensors "
-                                       "of the same rank, broadcast over dims of size 1)")
-            self.emit(node, _BINARY[f], {}, [args[0], args[1]])
+            numbers = [not isinstance(a, fx.Node) or a in self.values and not self.is_tensor(a)
+                       for a in args[:2]]
+            if any(numbers):
+                self.affine(node, _BINARY[f], *args[:2], number_first=numbers[0])
+            else:
+                self.emit(node, _BINARY[f], {}, [args[0], args[1]])
         elif f in (operator.matmul, torch.matmul):
             self.emit(node, "matmul", {}, [args[0], args[1]])
+        elif f is torch.einsum:
+            self.einsum(node, args[0], list(args[1]) if len(args) == 2 else list(args[1:]))
         elif f in (torch.relu, F.relu, F.relu6, F.hardswish, F.hardsigmoid, torch.sigmoid, F.silu,
                    torch.tanh):
             kind = {torch.relu: "relu", F.relu: "relu", F.relu6: "relu6", F.hardswish: "hardswish",
@@ -328,7 +354,7 @@ class _Converter:
             if kw.get("training", args[3] if len(args) > 3 else True):
                 raise UnsupportedError(f"{node.name}: stochastic depth in training mode")
             self.passthrough(node, args[0])  # identity in eval
-        elif f is torch.transpose:
+        elif f in (torch.transpose, torch.swapaxes):
             self.emit(node, "transpose", {"dim0": args[1], "dim1": args[2]}, [args[0]])
         elif f is F.adaptive_avg_pool2d:
             self.adaptive(node, args[0], kw.get("output_size", args[1] if len(args) > 1 else None))
@@ -341,6 +367,8 @@ class _Converter:
                       get(5, "count_include_pad", True) if f is F.avg_pool2d else True)
         elif f is F.dropout:
             self.passthrough(node, args[0])
+        elif f is F.layer_norm:
+            self.layer_norm(node)
         elif f is operator.getitem and isinstance(args[0], fx.Node) and \
                 args[0].op == "call_module" and \
                 isinstance(self.modules.get(args[0].target), nn.MultiheadAttention):
@@ -355,6 +383,64 @@ class _Converter:
             self.parts_of(node, args[0], kw.get("dim", args[2] if len(args) > 2 else 0))
         else:
             raise UnsupportedError(f"function {getattr(f, '__name__', f)} ({node.name})")
+
+    def einsum(self, node, equation, operands):
+        """einsum as a batched matmul (MaxViT's "BGHID,BGHJD->BGHIJ" is
+        q @ k^T): [..., i, k] x [..., k, j] or [..., j, k] -> [..., i, j]."""
+        terms = equation.replace(" ", "").replace("->", ",").split(",")
+        if len(operands) != 2 or len(terms) != 3:
+            raise UnsupportedError(f"{node.name}: einsum '{equation}' (only a batched matrix "
+                                   "product of two tensors; write it with @)")
+        a, b, out = terms
+        batch, (i, j), k = out[:-2], out[-2:], a[-1:]
+        if a != batch + i + k or b not in (batch + k + j, batch + j + k) or k in out:
+            raise UnsupportedError(f"{node.name}: einsum '{equation}' is not a batched matrix "
+                                   "product [..., i, k] x [..., k, j]; write it with @")
+        lhs, rhs = operands
+        if b == batch + j + k:
+            self.emit(node, "transpose", {"dim0": len(b) - 2, "dim1": len(b) - 1}, [rhs],
+                      name=f"{node.name}_t")
+            rhs = node
+        self.emit(node, "matmul", {}, [lhs, rhs], name=node.name)
+
+    def affine(self, node, op, lhs, rhs, number_first):
+        """A tensor and a number (`x * 0.125`, `1 - x`): an `affine` layer,
+        x * scale + shift."""
+        x, number = (rhs, self.const(lhs)) if number_first else (lhs, self.const(rhs))
+        if not isinstance(number, (int, float)) or isinstance(number, bool):
+            raise UnsupportedError(f"{node.name}: {op} with {number!r} (only numbers and tensors)")
+        if op == "div" and (number_first or number == 0):
+            raise UnsupportedError(f"{node.name}: div of a number by a tensor, or by 0 (only a "
+                                   "tensor divided by a nonzero number)")
+        if op == "add":
+            scale, shift = 1, number
+        elif op == "sub":
+            scale, shift = (-1, number) if number_first else (1, -number)
+        else:
+            scale, shift = (number if op == "mul" else 1 / number), 0
+        keys = {}
+        if scale != 1:
+            keys["scale"] = float(scale)
+        if shift != 0:
+            keys["shift"] = float(shift)
+        self.emit(node, "affine", keys, [x])
+
+    def layer_norm(self, node):
+        """F.layer_norm(x, (C,), module.weight, module.bias, eps), as
+        ConvNeXt's LayerNorm2d calls it: a `layernorm` layer named by the
+        module, whose weights then load by name."""
+        call = dict(zip(("input", "normalized_shape", "weight", "bias", "eps"), node.args),
+                    **node.kwargs)
+        weight, bias = call.get("weight"), call.get("bias")
+        owner = weight.target.rpartition(".")[0] if isinstance(weight, fx.Node) and \
+            weight.op == "get_attr" and weight.target.endswith(".weight") else None
+        if owner is None or not (isinstance(bias, fx.Node) and bias.target == owner + ".bias") \
+                or len(self.const(call["normalized_shape"])) != 1:
+            raise UnsupportedError(f"{node.name}: layer_norm is supported over the last dim with "
+                                   "a module's own weight and bias; use nn.LayerNorm")
+        eps = self.const(call.get("eps", 1e-5))
+        self.emit(node, "layernorm", {} if eps == 1e-5 else {"eps": eps}, [call["input"]],
+                  name=owner)
 
     def mean(self, node, x, dims, keepdim):
         """x.mean: global average pooling over every dim after the channels
@@ -421,7 +507,7 @@ class _Converter:
         elif method == "permute":
             dims = list(args[1:]) if not isinstance(args[1], (tuple, list)) else list(args[1])
             self.emit(node, "permute", {"dims": dims}, [args[0]])
-        elif method == "transpose":
+        elif method in ("transpose", "swapaxes"):
             self.emit(node, "transpose", {"dim0": args[1], "dim1": args[2]}, [args[0]])
         elif method in ("chunk", "split"):
             self.parts_of(node, args[0],
@@ -437,19 +523,35 @@ class _Converter:
         else:
             raise UnsupportedError(f"method .{method}() ({node.name})")
 
-    def get_attr(self, node, first_input):
+    def learned(self, node, first_input):
         """A learned tensor used in forward (ViT's class token and position
-        embedding): a `parameter` layer, repeated over the batch."""
-        if node.target in self.parameters:  # read again
-            self.alias[node] = node.target
+        embedding, ConvNeXt's layer scale), or one forward computes from
+        learned tensors alone (MaxViT's relative position bias, gathered
+        from a table by a fixed index; named by its module path and node
+        name, weights as `computed`): a `parameter` layer, repeated over the
+        batch. Its rank is that of the tensors it is combined with,
+        broadcasting as PyTorch does: [C, 1, 1] times [N, C, H, W] is
+        [1, C, 1, 1]."""
+        name = node.target if node.op == "get_attr" else \
+            ".".join(filter(None, (node.meta.get("module"), node.name)))
+        if name in self.parameters:  # read again
+            self.alias[node] = name
             return
         value = self.values.get(node)
+        if node.op != "get_attr":
+            self.computed[name] = value
+        ranks = [self.rank(u) for u in node.users if self.is_tensor(u) and
+                 isinstance(self.values[u], torch.Tensor)]
         shape = list(value.shape) if isinstance(value, torch.Tensor) else "unknown"
-        if shape == "unknown" or shape[0] != 1:
-            raise UnsupportedError(f"learned tensor '{node.target}' of shape {shape} used in "
-                                   "forward: only [1, ...] tensors (one per sample) are supported")
-        self.emit(node, "parameter", {"shape": shape[1:]}, [first_input], name=node.target)
-        self.parameters.add(node.target)
+        if shape != "unknown" and ranks:
+            shape = [1] * (max(ranks) - len(shape)) + shape
+        if shape == "unknown" or not shape or shape[0] != 1:
+            raise UnsupportedError(f"learned tensor '{name}' of shape {shape} used in "
+                                   "forward: only tensors that broadcast over the batch are "
+                                   "supported (a leading 1, or fewer dims than the tensors "
+                                   "they are combined with)")
+        self.emit(node, "parameter", {"shape": shape[1:]}, [first_input], name=name)
+        self.parameters.add(name)
 
     def convert(self):
         graph_module = trace(self.module)
@@ -465,54 +567,87 @@ class _Converter:
         for placeholder, name in zip(placeholders, self.inputs):
             self.alias[placeholder] = name
         self.previous = next(iter(self.inputs))
+        errors, failed = [], set()
+        for node in graph.nodes:
+            if node.op == "placeholder" or any(i in self.dynamic for i in node.all_input_nodes):
+                self.dynamic.add(node)
         for node in graph.nodes:
             if node.op == "placeholder":
                 continue
-            if node.op in ("call_function", "call_method") and node in self.values and \
-                    not self.is_tensor(node):
-                continue  # shape arithmetic and asserts: arguments of the layers that use them
-            if node.op == "call_function" and node.target is operator.getitem and not node.users:
-                continue  # an unused part of a result, e.g. `y, _ = attention(x, x, x)`
-            if node.op == "get_attr":
-                self.get_attr(node, placeholders[0])
-            elif node.op == "call_module":
-                self.call_module(node)
-            elif node.op == "call_function":
-                self.call_function(node)
-            elif node.op == "call_method":
-                self.call_method(node)
-            elif node.op == "output":
-                result = node.args[0]
-                items = result.values() if isinstance(result, dict) else \
-                    result if isinstance(result, (tuple, list)) else [result]
-                outputs = [self.name_of(r) for r in items]
-            else:
-                raise UnsupportedError(f"{node.op} '{node.target}'")
-        self.state, self.dropped = used_state(self.module, graph)
+            if any(i in failed for i in node.all_input_nodes):
+                failed.add(node)  # reported where it failed
+                continue
+            try:
+                outputs = self.convert_node(node, placeholders[0]) or outputs
+            except UnsupportedError as e:
+                errors.append(f"{node.meta.get('module') or 'forward'}: {e}")
+                failed.add(node)
+        if errors:
+            raise UnsupportedError("\n".join(errors))
+        self.state, self.dropped = used_state(self.module, graph, self.parameters)
+        self.state.update(self.computed)
         return outputs
 
+    def convert_node(self, node, first_input):
+        """Emits the layers of one node; the output's tensor names for the
+        output node."""
+        if node.op in ("call_function", "call_method") and node in self.values and \
+                not self.is_tensor(node):
+            return None  # shape arithmetic and asserts: arguments of the layers that use them
+        if node.op == "call_function" and node.target is operator.getitem and not node.users:
+            return None  # an unused part of a result, e.g. `y, _ = attention(x, x, x)`
+        if node.op == "get_attr" and all(u.target is F.layer_norm for u in node.users):
+            return None  # a norm's weight or bias: see layer_norm
+        if node not in self.dynamic and node.op != "output":
+            if any(u in self.dynamic for u in node.users):
+                self.learned(node, first_input)
+            return None  # else only what forward computes a learned tensor from
+        if node.op == "call_module":
+            self.call_module(node)
+        elif node.op == "call_function":
+            self.call_function(node)
+        elif node.op == "call_method":
+            self.call_method(node)
+        elif node.op == "output":
+            result = node.args[0]
+            items = result.values() if isinstance(result, dict) else \
+                result if isinstance(result, (tuple, list)) else [result]
+            return [self.name_of(r) for r in items]
+        else:
+            raise UnsupportedError(f"{node.op} '{node.target}'")
+        return None
 
-def used_state(module, graph):
+
+def used_state(module, graph, learned=None):
     """(state, dropped): the state_dict entries of the modules and tensors
     `graph` (module's traced graph) uses, and the outermost modules it never
-    calls (GoogLeNet's auxiliary classifiers in eval mode)."""
-    used = {n.target for n in graph.nodes if n.op in ("call_module", "get_attr")}
+    calls (GoogLeNet's auxiliary classifiers in eval mode). `learned`, where
+    given, are the learned tensors the spec reads; the others only serve to
+    compute one (see _Converter.learned) and are left out too."""
+    modules = {n.target for n in graph.nodes if n.op == "call_module"}
+    tensors = {n.target: n for n in graph.nodes if n.op == "get_attr"}
+    reads = {t for t, n in tensors.items() if learned is None or t in learned or
+             all(u.target is F.layer_norm for u in n.users)}
     state, dropped = {}, []
     for key, tensor in module.state_dict().items():
         parts = key.split(".")
         prefixes = [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
-        if any(p in used for p in prefixes):
+        if key in reads or any(p in modules for p in prefixes):
             state[key] = tensor
-            continue
-        outer = next(p for p in prefixes if not any(u == p or u.startswith(p + ".") for u in used))
-        if outer not in dropped:
-            dropped.append(outer)
+        elif key not in tensors:
+            outer = next(p for p in prefixes
+                         if not any(u == p or u.startswith(p + ".") for u in modules | set(tensors)))
+            if outer not in dropped:
+                dropped.append(outer)
     return state, dropped
 
 
-def dropped_line(dropped):
-    """The one line that says which modules the weights leave out."""
-    return f"dropped {len(dropped)} unused module{'s' * (len(dropped) != 1)}: {', '.join(dropped)}"
+def dropped_line(module, dropped):
+    """The one line that says which modules (or buffers: MaxViT's index,
+    which forward reads as a constant) the weights leave out."""
+    modules = dict(module.named_modules())
+    kind = "modules" if all(n in modules for n in dropped) else "modules or buffers"
+    return f"dropped {len(dropped)} unused {kind}: {', '.join(dropped)}"
 
 
 def _yaml_value(v):

@@ -6,6 +6,8 @@ Runs on Debian's python3-torch (/usr/bin/python3); no other package.
     # the spec, traced with torch.fx (MODEL: package.module:factory or a
     # torch.save()d module file)
     spire_torch.py spec torchvision.models:resnet18 --input image=N,3,224,224 -o resnet18.yaml
+    # both at once (--weights): needed where forward computes a tensor from
+    # learned ones alone (MaxViT's relative position bias)
     # the weights, by state_dict name (MODEL may also be a saved state_dict);
     # of a module, only those of the modules forward calls
     spire_torch.py export torchvision.models:resnet18 -o resnet18.safetensors
@@ -78,6 +80,8 @@ def main(argv=None):
                       help="NAME=D0,D1,... in forward's argument order; N for the batch")
     spec.add_argument("--name", help="model name (default: the module's class)")
     spec.add_argument("-o", "--output", required=True)
+    spec.add_argument("--weights", help="also write the weights the spec uses to this "
+                      ".safetensors, those forward computes from learned tensors included")
     args = parser.parse_args(argv)
 
     obj = load_model(args.model)
@@ -92,22 +96,26 @@ def main(argv=None):
         if not isinstance(state, dict):
             sys.exit(f"error: {args.model} holds neither a state_dict nor a module")
         if dropped:
-            print(dropped_line(dropped), file=sys.stderr)
+            print(dropped_line(obj, dropped), file=sys.stderr)
         save_safetensors(state, args.output)
         print(f"wrote {args.output}: {len(state)} tensors")
         return
     if not isinstance(obj, torch.nn.Module):
         sys.exit(f"error: {args.model} is not a torch.nn.Module")
     try:
-        text, _, _, dropped = module_to_spec(obj, dict(args.input),
-                                             args.name or type(obj).__name__.lower())
+        text, _, state, dropped = module_to_spec(obj, dict(args.input),
+                                                 args.name or type(obj).__name__.lower())
     except UnsupportedError as e:
-        sys.exit(f"error: cannot express in a spec: {e}")
+        sys.exit("\n".join(f"error: cannot express in a spec: {line}"
+                            for line in str(e).splitlines()))
     if dropped:
-        print(dropped_line(dropped), file=sys.stderr)
+        print(dropped_line(obj, dropped), file=sys.stderr)
     with open(args.output, "w") as f:
         f.write(text)
     print(f"wrote {args.output}: {text.count(chr(10) + '  - ')} layers")
+    if args.weights:
+        save_safetensors(state, args.weights)
+        print(f"wrote {args.weights}: {len(state)} tensors")
 
 
 if __name__ == "__main__":

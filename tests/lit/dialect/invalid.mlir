@@ -4,7 +4,7 @@
 
 // expected-note @+1 {{argument #0 produces [?, 512, 1, 1]}}
 func.func @linear_rank(%x: tensor<?x512x1x1xf32>) {
-  // expected-error @+1 {{linear 'fc' expects [N, features] or [N, T, features] but receives a rank-4 tensor [?, 512, 1, 1] from argument #0; insert a 'flatten' before it}}
+  // expected-error @+1 {{linear 'fc' expects [N, ..., features] (not a pooled map) but receives a rank-4 tensor [?, 512, 1, 1] from argument #0; insert a 'flatten' before it}}
   %0 = spire.linear %x {name = "fc", out = 10} : tensor<?x512x1x1xf32> -> tensor<?x512x1x10xf32>
   return
 }

@@ -18,6 +18,16 @@ namespace spire {
 struct ParameterSpec {
   std::string suffix;
   llvm::SmallVector<int64_t, 4> shape;
+  // The tensor may come without the leading 1s of `shape`, which
+  // broadcasting adds back (a `parameter` layer's [C, 1, 1] layer scale).
+  bool leadingOnesOptional = false;
+
+  bool accepts(llvm::ArrayRef<int64_t> stored) const {
+    llvm::ArrayRef<int64_t> wanted(shape);
+    while (leadingOnesOptional && stored.size() < wanted.size() && wanted.front() == 1)
+      wanted = wanted.drop_front();
+    return stored == wanted;
+  }
 
   int64_t numel() const {
     int64_t n = 1;

@@ -30,7 +30,7 @@ def Spire_Tensor : TensorOf<[F32]>;
 //===----------------------------------------------------------------------===//
 
 def Spire_LinearOp : Spire_ParamLayerOp<"linear"> {
-  let summary = "y = x W^T + b over the last dimension (torch.nn.Linear)";
+  let summary = "y = x W^T + b over the last dimension of [N, ..., features] (torch.nn.Linear)";
   let arguments = (ins Spire_Tensor:$input, StrAttr:$name, I64Attr:$out,
                    OptionalAttr<I64Attr>:$in, DefaultValuedAttr<BoolAttr, "true">:$bias,
                    OptionalAttr<StrAttr>:$norm, OptionalAttr<F64Attr>:$norm_eps);
@@ -92,9 +92,11 @@ def Spire_AttentionOp : Spire_ParamLayerOp<"attention"> {
 def Spire_ParameterOp : Spire_ParamLayerOp<"parameter"> {
   let summary = "a learned tensor, repeated for every sample of the input's batch";
   let description = [{
-    ViT's class token and position embedding: the parameter is named exactly
-    by the layer name (`class_token`, `encoder.pos_embedding`), with shape
-    [1, shape...] as PyTorch stores it. The input supplies only the batch.
+    ViT's class token and position embedding, ConvNeXt's layer scale: the
+    parameter is named exactly by the layer name (`class_token`,
+    `encoder.pos_embedding`), with shape [1, shape...], or without leading
+    1s as PyTorch broadcasts it (a layer scale [C, 1, 1] for shape
+    [C, 1, 1]). The input supplies only the batch.
   }];
   let arguments = (ins Spire_Tensor:$input, StrAttr:$name, DenseI64ArrayAttr:$shape);
   let results = (outs Spire_Tensor:$result);
@@ -176,6 +178,9 @@ def Spire_HardswishOp : Spire_UnaryOp<"hardswish", "x * relu6(x + 3) / 6">;
 def Spire_HardsigmoidOp : Spire_UnaryOp<"hardsigmoid", "relu6(x + 3) / 6">;
 def Spire_LeakyReluOp : Spire_UnaryOp<"leaky_relu", "x if x > 0 else slope * x",
   (ins DefaultValuedAttr<F64Attr, "0.01">:$negative_slope)>;
+def Spire_AffineOp : Spire_UnaryOp<"affine",
+  "x * scale + shift: arithmetic with numbers (x * 0.125, x + 1, 1 - x, x / 2)",
+  (ins DefaultValuedAttr<F64Attr, "1.0">:$scale, DefaultValuedAttr<F64Attr, "0.0">:$shift)>;
 def Spire_GeluOp : Spire_UnaryOp<"gelu",
   "x * Phi(x): exact (erf), or PyTorch's tanh approximation with `approximate = \"tanh\"`",
   (ins DefaultValuedAttr<StrAttr, "\"none\"">:$approximate)>;
