@@ -78,14 +78,25 @@ class _BranchesOnValues(nn.Module):
         return x.relu() if x.sum() > 0 else x
 
 
-class _ScalesByANumber(nn.Module):
+class _DividesANumber(nn.Module):
+    """2 / x, in a submodule the error names."""
+
+    def __init__(self):
+        super().__init__()
+        self.inner = _Reciprocal()
+
     def forward(self, x):
-        return x * 0.125
+        return self.inner(x.relu())
+
+
+class _Reciprocal(nn.Module):
+    def forward(self, x):
+        return 2 / x
 
 
 @pytest.mark.parametrize("module, message", [
     (_BranchesOnValues(), "torch.fx cannot trace _BranchesOnValues: .*must not branch"),
-    (_ScalesByANumber(), r"mul: mul with a number"),
+    (_DividesANumber(), r"inner: truediv: div of a number by a tensor"),
 ])
 def test_torch_modules_a_spec_cannot_express_are_named(module, message):
     with pytest.raises(spire.SpecError, match=message):

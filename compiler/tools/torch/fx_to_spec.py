@@ -132,6 +132,13 @@ _BINARY = {operator.add: "add", torch.add: "add", operator.sub: "sub", torch.sub
            operator.mul: "mul", torch.mul: "mul", operator.truediv: "div", torch.div: "div"}
 
 
+# Why known functions have no layer, where more can be said.
+_NO_LAYER = {
+    "shifted_window_attention": "Swin's shifted-window attention (torch.roll, windows folded "
+                                "into the batch dim, a shift mask) has no spec layer yet",
+}
+
+
 def _pair(v):
     return list(v) if isinstance(v, (tuple, list)) else [v, v]
 
@@ -382,7 +389,10 @@ class _Converter:
         elif f in (torch.chunk, torch.split):
             self.parts_of(node, args[0], kw.get("dim", args[2] if len(args) > 2 else 0))
         else:
-            raise UnsupportedError(f"function {getattr(f, '__name__', f)} ({node.name})")
+            name = getattr(f, "__name__", str(f))
+            raise UnsupportedError(f"function {name} ({node.name}): " + _NO_LAYER.get(
+                name, "no spec layer computes it; write forward with the layers specs/README.md "
+                "lists"))
 
     def einsum(self, node, equation, operands):
         """einsum as a batched matmul (MaxViT's "BGHID,BGHJD->BGHIJ" is
@@ -581,6 +591,11 @@ class _Converter:
                 outputs = self.convert_node(node, placeholders[0]) or outputs
             except UnsupportedError as e:
                 errors.append(f"{node.meta.get('module') or 'forward'}: {e}")
+                failed.add(node)
+            except Exception as e:  # a form the converter misreads: still one line, no traceback
+                errors.append(f"{node.meta.get('module') or 'forward'}: {node.op} "
+                              f"{getattr(node.target, '__name__', node.target)} ({node.name}): "
+                              f"the converter failed ({type(e).__name__}: {e}); please report it")
                 failed.add(node)
         if errors:
             raise UnsupportedError("\n".join(errors))
