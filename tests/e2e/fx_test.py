@@ -21,6 +21,8 @@ import torchvision
 from torch import nn
 from torchvision.models.convnext import LayerNorm2d
 
+F = nn.functional
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from conformance import (REL_L2_TOLERANCE, ChannelShuffle, ResBlocks, SmallCnn,  # noqa: E402
                          randomize)
@@ -34,7 +36,8 @@ class TracedForms(nn.Module):
     attention called with keywords and its weights discarded, x[:, 0] and
     .mean over the spatial dims; ConvNeXt's LayerNorm2d (a functional
     layer_norm over channels-last), a linear over [N, H, W, C] and a layer
-    scale [C, 1, 1]."""
+    scale [C, 1, 1]; MaxViT's einsum products, swapaxes and a bias gathered
+    from a learned table by a fixed index (computed at conversion)."""
 
     def __init__(self):
         super().__init__()
@@ -43,6 +46,8 @@ class TracedForms(nn.Module):
         self.pointwise = nn.Linear(16, 16)
         self.layer_scale = nn.Parameter(torch.zeros(16, 1, 1))
         self.token = nn.Parameter(torch.zeros(1, 1, 16))
+        self.table = nn.Parameter(torch.zeros(9, 1))
+        self.register_buffer("index", torch.arange(65 * 65) % 9)
         self.attention = nn.MultiheadAttention(16, 2, batch_first=True)
         self.head = nn.Linear(32, 10)
 
@@ -56,7 +61,10 @@ class TracedForms(nn.Module):
         tokens = torch.cat([self.token.expand(n, -1, -1), tokens], dim=1)
         y, _ = self.attention(query=tokens, key=tokens, value=tokens, need_weights=False)
         y = torchvision.ops.stochastic_depth(y, 0.5, "row", training=False) + tokens
-        return self.head(torch.cat([y[:, 0], pooled], 1))
+        bias = self.table[self.index].view(65, 65).unsqueeze(0)
+        scores = F.softmax(torch.einsum("b i d, b j d -> b i j", y, y) * 0.25 + bias, dim=-1)
+        z = torch.swapaxes(torch.einsum("bij,bjd->bid", scores, y), 1, 2)
+        return self.head(torch.cat([y[:, 0] + z[:, :, 0], pooled], 1))
 
 
 class TracedOps(nn.Module):
@@ -74,7 +82,6 @@ class TracedOps(nn.Module):
         self.aux = nn.Sequential(nn.Conv2d(8, 4, 1), nn.BatchNorm2d(4))
 
     def forward(self, image):
-        F = nn.functional
         x = F.relu(self.conv(image))
         gate = F.hardsigmoid(self.fc2(F.relu(self.fc1(x.mean([2, 3], keepdim=True)))))
         x = x * gate
