@@ -72,6 +72,7 @@ CASES = {
         "conv1d": (layer(nn.Conv1d(3, 13, 5, stride=2, padding=1)), {"x": ["N", 3, 31]}),
         "linear": (layer(nn.Linear(13, 7)), {"x": ["N", 13]}),
         "linear_tokens": (layer(nn.Linear(13, 127)), tokens(5, 13)),
+        "linear_channels_last": (layer(nn.Linear(13, 7)), {"x": ["N", 5, 3, 13]}),
         "matmul": (fn(lambda m, x: x @ x.transpose(1, 2)), tokens(5, 13)),
     },
     "norm": {
@@ -108,6 +109,8 @@ CASES = {
                                image(3, 9, 7)),
         "div_broadcast_plane": (fn(lambda m, x: x / torch.sigmoid(x.mean(1, keepdim=True))),
                                 image(13, 7, 5)),
+        "affine_number_minus": (fn(lambda m, x: 1 - x * 0.125), image(13, 7, 5)),
+        "affine_divide": (fn(lambda m, x: x / 3 + 2), image(3, 9, 7)),
     },
     "data": {
         "concat": (fn(lambda m, x: torch.cat([x, torch.relu(x), torch.sigmoid(x)], 1)),
