@@ -295,13 +295,36 @@ def bundle_case(name, first, code=SPEC, mutate=None, blob=None):
     CASES.append(c)
 
 
+M64 = 0xFFFFFFFFFFFFFFFF
+FNV_START, FNV_PRIME = 0xcbf29ce484222325, 0x100000001b3
+
+
+def fnv1a(data, h=FNV_START):
+    for byte in data:
+        h = ((h ^ byte) * FNV_PRIME) & M64
+    return h
+
+
+def bundle_checksum(version, data):
+    """BundleFormat.h's bundleChecksum: FNV-1a before version 4, then its
+    four word lanes over 32-byte blocks, folded with the length and tail."""
+    if version < 4:
+        return fnv1a(data)
+    lanes = [FNV_START + i for i in range(4)]
+    blocks = len(data) // 32
+    for k in range(blocks):
+        for i, word in enumerate(struct.unpack_from("<4Q", data, 32 * k)):
+            lanes[i] = ((lanes[i] ^ word) * FNV_PRIME) & M64
+    h = ((FNV_START ^ len(data)) * FNV_PRIME) & M64
+    for lane in lanes:
+        h = ((h ^ lane) * FNV_PRIME) & M64
+    return fnv1a(data[32 * blocks:], h)
+
+
 def refresh_checksum(b):
     b = bytearray(b)
-    h = 0xcbf29ce484222325
-    for byte in b[64:]:
-        h ^= byte
-        h = (h * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
-    struct.pack_into("<Q", b, 56, h)
+    version = struct.unpack_from("<I", b, 8)[0]
+    struct.pack_into("<Q", b, 56, bundle_checksum(version, bytes(b[64:])))
     return bytes(b)
 
 
