@@ -307,6 +307,59 @@ class ChannelShuffle(nn.Module):
         return {"shuffled": x, "fc": self.fc(torch.flatten(x[:, :, 3:7], 1))}
 
 
+class Upsample(nn.Module):
+    """Nearest and bilinear interpolation (tests/e2e/specs/upsample.yaml)."""
+    def forward(self, image, one, wide):
+        F = nn.functional
+        bilinear = dict(mode="bilinear", align_corners=False)
+        corners = dict(mode="bilinear", align_corners=True)
+        return {
+            "near2": F.interpolate(image, scale_factor=2),
+            "near_size": F.interpolate(image, size=(13, 11)),
+            "near_frac": F.interpolate(image, scale_factor=(3, 1.5), mode="nearest"),
+            "near_one": F.interpolate(one, size=(9, 6)),
+            "near_down": F.interpolate(wide, size=(4, 3)),
+            "bil2": F.interpolate(image, scale_factor=2, **bilinear),
+            "bil2_corners": F.interpolate(image, scale_factor=2, **corners),
+            "bil_size": F.interpolate(image, size=(13, 11), **bilinear),
+            "bil_size_corners": F.interpolate(image, size=(13, 11), **corners),
+            "bil_frac": F.interpolate(wide, scale_factor=(2.5, 1.5), **bilinear),
+            "bil_down": F.interpolate(wide, size=(4, 5), **bilinear),
+            "bil_one": F.interpolate(one, size=(1, 6), **corners),
+            "bil_relu": F.relu(F.interpolate(one, size=(9, 13), **bilinear)),
+        }
+
+
+class ConvTranspose(nn.Module):
+    """Transposed convolutions (tests/e2e/specs/conv_transpose2d.yaml)."""
+    def __init__(self):
+        super().__init__()
+        self.up2 = nn.ConvTranspose2d(3, 13, 2, stride=2)
+        self.pad = nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1)
+        self.odd = nn.ConvTranspose2d(3, 6, (3, 4), stride=(1, 2), padding=(1, 0), dilation=(2, 1),
+                                      bias=False)
+        self.grouped = nn.ConvTranspose2d(8, 4, 3, stride=3, padding=1, output_padding=2, groups=2)
+        self.depthwise = nn.ConvTranspose2d(8, 8, 4, stride=2, padding=1, groups=8)
+
+    def forward(self, image, wide):
+        return {"up2": self.up2(image), "pad": self.pad(image), "odd": self.odd(image),
+                "grouped": self.grouped(wide), "depthwise_relu": torch.relu(self.depthwise(wide))}
+
+
+class DilatedConv(nn.Module):
+    """Dilated convolutions (tests/e2e/specs/dilated_conv.yaml)."""
+    def __init__(self):
+        super().__init__()
+        self.d2 = nn.Conv2d(3, 13, 3, padding=2, dilation=2)
+        self.d3 = nn.Conv2d(3, 1, 3, padding=3, dilation=3)
+        self.d23 = nn.Conv2d(13, 5, 3, padding=(2, 3), dilation=(2, 3))
+        self.d3s2 = nn.Conv2d(3, 4, 3, stride=2, padding=1, dilation=3, bias=False)
+
+    def forward(self, image):
+        d2 = self.d2(image)
+        return {"d2": d2, "d3": self.d3(image), "d23": self.d23(d2), "d3s2": self.d3s2(image)}
+
+
 def torchvision_model(name, output, **kwargs):
     """A torchvision model whose single output gets the spec's output name."""
     import torchvision
@@ -351,6 +404,11 @@ MODELS = {
                    {"image": (5, 6, 7), "tokens": (9, 12)}, []),
     "channel_shuffle": ("tests/e2e/specs/channel_shuffle.yaml", ChannelShuffle,
                         {"image": (8, 10, 10)}, []),
+    "upsample": ("tests/e2e/specs/upsample.yaml", Upsample,
+                 {"image": (3, 7, 5), "one": (1, 4, 6), "wide": (13, 6, 8)}, []),
+    "conv_transpose2d": ("tests/e2e/specs/conv_transpose2d.yaml", ConvTranspose,
+                         {"image": (3, 7, 5), "wide": (8, 6, 6)}, []),
+    "dilated_conv": ("tests/e2e/specs/dilated_conv.yaml", DilatedConv, {"image": (3, 13, 11)}, []),
     "resnet18": ("specs/resnet18.yaml", torchvision_model("resnet18", "fc"),
                  {"image": (3, 224, 224)}, []),
     "resnet50": ("specs/resnet50.yaml", torchvision_model("resnet50", "fc"),

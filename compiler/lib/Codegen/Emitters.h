@@ -62,6 +62,18 @@ inline constexpr int64_t kSeparableOutputs = 32;
 std::array<uint32_t, 3> emitSeparable(KernelBuilder &kb, const KernelSpec &spec,
                                       const ConvShape &s, int64_t O);
 
+// nearest or bilinear, a thread an output: its source pixels' positions
+// computed in f32 as PyTorch computes them (see UpsampleOp).
+std::array<uint32_t, 3> emitUpsample(KernelBuilder &kb, const KernelSpec &spec, UpsampleOp op);
+
+// Transposed convolution by gathering: a thread an output, summing over its
+// group's input channels and every tap the input positions that land on it
+// (a tap whose position falls between input positions, or outside, adds
+// nothing). Simple rather than fast: a stride-2 2x2 kernel evaluates 4 taps
+// an output where 1 lands.
+std::array<uint32_t, 3> emitConvTranspose(KernelBuilder &kb, const KernelSpec &spec,
+                                          ConvTranspose2dOp op);
+
 std::array<uint32_t, 3> emitLinear(KernelBuilder &kb, const KernelSpec &spec, LinearOp op);
 
 // Self-attention runs as five kernels (spec.part), each a simple loop nest
