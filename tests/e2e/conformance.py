@@ -360,6 +360,93 @@ class DilatedConv(nn.Module):
         return {"d2": d2, "d3": self.d3(image), "d23": self.d23(d2), "d3s2": self.d3s2(image)}
 
 
+class ConvBnRelu(nn.Module):
+    def __init__(self, cin, ch, kernel=3, stride=1, padding=1, dilation=1):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, ch, kernel, stride, padding, dilation, bias=False)
+        self.bn = nn.BatchNorm2d(ch)
+
+    def forward(self, x):
+        return torch.relu(self.bn(self.conv(x)))
+
+
+class DoubleConv(nn.Module):
+    def __init__(self, cin, ch):
+        super().__init__()
+        self.conv = nn.Sequential(ConvBnRelu(cin, ch), ConvBnRelu(ch, ch))
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+class Down(nn.Module):
+    def __init__(self, cin, ch):
+        super().__init__()
+        self.block = DoubleConv(cin, ch)
+
+    def forward(self, x):
+        return self.block(nn.functional.max_pool2d(x, 2))
+
+
+class Up(nn.Module):
+    """Upsample by 2 (transposed conv or bilinear), concat the skip, two convs."""
+    def __init__(self, cin, skip, ch, transposed):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(cin, ch, 2, stride=2) if transposed else None
+        self.block = DoubleConv((ch if transposed else cin) + skip, ch)
+
+    def forward(self, x, skip):
+        x = (self.up(x) if self.up is not None else
+             nn.functional.interpolate(x, scale_factor=2, mode="bilinear", align_corners=True))
+        return self.block(torch.cat([x, skip], 1))
+
+
+class UNet(nn.Module):
+    """specs/unet.yaml."""
+    def __init__(self):
+        super().__init__()
+        self.inc = DoubleConv(3, 16)
+        self.down1, self.down2, self.down3 = Down(16, 32), Down(32, 64), Down(64, 128)
+        self.up1 = Up(128, 64, 64, transposed=True)
+        self.up2 = Up(64, 32, 32, transposed=True)
+        self.up3 = Up(32, 16, 16, transposed=False)
+        self.outc = nn.Conv2d(16, 2, 1)
+
+    def forward(self, image):
+        x1 = self.inc(image)
+        x2 = self.down1(x1)
+        x3 = self.down2(x2)
+        x = self.down3(x3)
+        x = self.up3(self.up2(self.up1(x, x3), x2), x1)
+        return {"outc": self.outc(x)}
+
+
+class SegmentationHead(nn.Module):
+    """specs/segmentation_head.yaml: a dilated backbone, ASPP, bilinear logits."""
+    def __init__(self):
+        super().__init__()
+        self.stem = ConvBnRelu(3, 16, stride=2)
+        self.layer1 = ConvBnRelu(16, 32, stride=2)
+        self.layer2 = ConvBnRelu(32, 32, padding=2, dilation=2)
+        self.aspp = nn.Module()
+        self.aspp.b0 = ConvBnRelu(32, 24, kernel=1, padding=0)
+        self.aspp.b1 = ConvBnRelu(32, 24, padding=2, dilation=2)
+        self.aspp.b2 = ConvBnRelu(32, 24, padding=3, dilation=3)
+        self.aspp.pool_conv = nn.Conv2d(32, 24, 1)
+        self.aspp.project = ConvBnRelu(96, 24, kernel=1, padding=0)
+        self.classifier = nn.Conv2d(24, 5, 1)
+
+    def forward(self, image):
+        F = nn.functional
+        x = self.layer2(self.layer1(self.stem(image)))
+        a = self.aspp
+        pooled = torch.relu(a.pool_conv(F.adaptive_avg_pool2d(x, 1)))
+        pooled = F.interpolate(pooled, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        x = a.project(torch.cat([a.b0(x), a.b1(x), a.b2(x), pooled], 1))
+        return {"out": F.interpolate(self.classifier(x), size=image.shape[-2:], mode="bilinear",
+                                     align_corners=False)}
+
+
 def torchvision_model(name, output, **kwargs):
     """A torchvision model whose single output gets the spec's output name."""
     import torchvision
@@ -409,6 +496,9 @@ MODELS = {
     "conv_transpose2d": ("tests/e2e/specs/conv_transpose2d.yaml", ConvTranspose,
                          {"image": (3, 7, 5), "wide": (8, 6, 6)}, []),
     "dilated_conv": ("tests/e2e/specs/dilated_conv.yaml", DilatedConv, {"image": (3, 13, 11)}, []),
+    "unet": ("specs/unet.yaml", UNet, {"image": (3, 64, 64)}, []),
+    "segmentation_head": ("specs/segmentation_head.yaml", SegmentationHead,
+                          {"image": (3, 63, 63)}, []),
     "resnet18": ("specs/resnet18.yaml", torchvision_model("resnet18", "fc"),
                  {"image": (3, 224, 224)}, []),
     "resnet50": ("specs/resnet50.yaml", torchvision_model("resnet50", "fc"),
