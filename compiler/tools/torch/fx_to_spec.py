@@ -196,14 +196,22 @@ class _Converter:
         m = self.modules[node.target]
         x = node.args[0] if node.args else None
         name = node.target
-        if isinstance(m, (nn.Conv1d, nn.Conv2d)):
+        if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d)):
             if isinstance(m.padding, str) or m.padding_mode != "zeros":
                 raise UnsupportedError(f"{name}: padding '{m.padding}'/{m.padding_mode} "
                                        "is not supported; use explicit zero padding")
-            kind = "conv1d" if isinstance(m, nn.Conv1d) else "conv2d"
+            transposed = isinstance(m, nn.ConvTranspose2d)
+            if transposed and (len(node.args) > 1 or node.kwargs.get("output_size") is not None):
+                raise UnsupportedError(f"{name}: ConvTranspose2d called with output_size; give "
+                                       "the module its output_padding instead")
+            kind = "conv_transpose2d" if transposed else \
+                "conv1d" if isinstance(m, nn.Conv1d) else "conv2d"
             keys = {"out": m.out_channels, "kernel": _compact(list(m.kernel_size))}
-            for key, value, default in (("stride", m.stride, 1), ("padding", m.padding, 0),
-                                        ("dilation", m.dilation, 1)):
+            windows = [("stride", m.stride, 1), ("padding", m.padding, 0),
+                       ("dilation", m.dilation, 1)]
+            if transposed:
+                windows.insert(2, ("output_padding", m.output_padding, 0))
+            for key, value, default in windows:
                 if _compact(list(value)) != default:
                     keys[key] = _compact(list(value))
             if m.groups != 1:
@@ -211,23 +219,6 @@ class _Converter:
             if m.bias is None:
                 keys["bias"] = False
             self.emit(node, kind, keys, [x], name)
-        elif isinstance(m, nn.ConvTranspose2d):
-            if m.padding_mode != "zeros":
-                raise UnsupportedError(f"{name}: padding mode {m.padding_mode}")
-            if len(node.args) > 1 or node.kwargs.get("output_size") is not None:
-                raise UnsupportedError(f"{name}: ConvTranspose2d called with output_size; give "
-                                       "the module its output_padding instead")
-            keys = {"out": m.out_channels, "kernel": _compact(list(m.kernel_size))}
-            for key, value, default in (("stride", m.stride, 1), ("padding", m.padding, 0),
-                                        ("output_padding", m.output_padding, 0),
-                                        ("dilation", m.dilation, 1)):
-                if _compact(list(value)) != default:
-                    keys[key] = _compact(list(value))
-            if m.groups != 1:
-                keys["groups"] = m.groups
-            if m.bias is None:
-                keys["bias"] = False
-            self.emit(node, "conv_transpose2d", keys, [x], name)
         elif isinstance(m, nn.Upsample):
             self.upsample(node, x, m.size, m.scale_factor, m.mode, m.align_corners,
                           m.recompute_scale_factor, False, name)
