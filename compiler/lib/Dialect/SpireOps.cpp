@@ -554,7 +554,7 @@ FailureOr<Shape> UpsampleOp::inferShape(ShapeContext &ctx) {
     std::string values;
     for (double s : *scale)
       values += (values.empty() ? "" : ", ") + formatNumber(s);
-    ctx.error() << "has scale [" << values << "]; expected two factors > 0";
+    ctx.error() << "has scale [" << values << "]; expected two finite factors > 0";
     return failure();
   }
   for (size_t i = 0; i < 2; ++i) {
