@@ -90,8 +90,11 @@ std::array<uint32_t, 3> emitUpsample(KernelBuilder &kb, const KernelSpec &spec, 
 
 namespace {
 
-// The input positions that reach output position `o` along one dim of a
-// transposed convolution: tap k reads input i where i x S - P + k x D = o.
+// The taps that reach output position `o` along one dim of a transposed
+// convolution: tap k reads input i where i x S - P + k x D = o. Without
+// dilation only the taps k = (o + P) mod S + j x S can (the output's phase),
+// ceil(K / S) of them, so a 2x2 stride-2 kernel evaluates 1 tap, not 4;
+// with dilation every tap is tried.
 struct TransposedTaps {
   int64_t S, P, D, K, in;
   // S x bias keeps o + P - k x D non-negative for the unsigned divisions.
@@ -100,13 +103,27 @@ struct TransposedTaps {
   TransposedTaps(int64_t S, int64_t P, int64_t D, int64_t K, int64_t in)
       : S(S), P(P), D(D), K(K), in(in), bias((D * (K - 1) + S - 1) / S) {}
 
-  // Tap k's input index (clamped) and whether it exists.
-  std::pair<Value, Value> tap(KernelBuilder &kb, Value o, int64_t k) const {
-    Value t = kb.add(o, P - k * D + S * bias);
-    Value i = kb.sub(kb.div(t, S), kb.idx(bias));
-    Value onGrid = kb.lt(kb.rem(t, S), kb.idx(1));
+  int64_t count() const { return D == 1 ? (K + S - 1) / S : K; }
+
+  struct Tap {
+    Value input, valid, k; // the input index (clamped), whether it exists, the tap
+  };
+  // The j-th tap that may reach o.
+  Tap tap(KernelBuilder &kb, Value o, int64_t j) const {
+    Value i, k, onGrid;
+    if (D == 1) {
+      Value t = kb.add(o, P); // >= 0
+      k = kb.add(kb.rem(t, S), j * S);
+      i = kb.sub(kb.div(t, S), kb.idx(j));
+      onGrid = kb.lt(k, kb.idx(K));
+    } else {
+      Value t = kb.add(o, P - j * D + S * bias);
+      k = kb.idx(j);
+      i = kb.sub(kb.div(t, S), kb.idx(bias));
+      onGrid = kb.lt(kb.rem(t, S), kb.idx(1));
+    }
     Value inside = kb.both(kb.ge(i, 0), kb.lt(i, kb.idx(in)));
-    return {kb.clamp(i, 0, in - 1), kb.both(onGrid, inside)};
+    return {kb.clamp(i, 0, in - 1), kb.both(onGrid, inside), kb.clamp(k, 0, K - 1)};
   }
 };
 
@@ -126,15 +143,16 @@ std::array<uint32_t, 3> emitConvTranspose(KernelBuilder &kb, const KernelSpec &s
     Value o = kb.div(item, OH * OW), pix = kb.rem(item, OH * OW);
     Value oh = kb.div(pix, OW), ow = kb.rem(pix, OW);
     Value group = kb.div(o, Og);
-    // Each tap's input offset within a plane and whether it exists: the
-    // same for every input channel.
-    Values offset, valid;
-    for (int64_t kh = 0; kh < KH; ++kh) {
-      auto [ih, rowOk] = rows.tap(kb, oh, kh);
-      for (int64_t kw = 0; kw < KW; ++kw) {
-        auto [iw, colOk] = cols.tap(kb, ow, kw);
-        offset.push_back(kb.add(kb.mul(ih, W), iw));
-        valid.push_back(kb.both(rowOk, colOk));
+    // Each tap's input offset within a plane, whether it exists and its
+    // weight's offset: the same for every input channel.
+    Values offset, valid, weight;
+    for (int64_t j = 0; j < rows.count(); ++j) {
+      TransposedTaps::Tap r = rows.tap(kb, oh, j);
+      for (int64_t k = 0; k < cols.count(); ++k) {
+        TransposedTaps::Tap c = cols.tap(kb, ow, k);
+        offset.push_back(kb.add(kb.mul(r.input, W), c.input));
+        valid.push_back(kb.both(r.valid, c.valid));
+        weight.push_back(kb.add(kb.mul(r.k, KW), c.k));
       }
     }
     Value firstChannel = kb.mul(group, Cg);
@@ -145,9 +163,9 @@ std::array<uint32_t, 3> emitConvTranspose(KernelBuilder &kb, const KernelSpec &s
       Value plane = kb.add(inBase, kb.mul(c, H * W));
       Value w0 = kb.add(wBase, kb.mul(c, Og * taps));
       Value a = acc[0];
-      for (int64_t k = 0; k < taps; ++k) {
-        Value x = kb.select(valid[k], kb.load(spec.input(0), kb.add(plane, offset[k])), kb.f32(0));
-        a = kb.fadd(a, kb.fmul(x, kb.load(spec.param(0), kb.add(w0, k))));
+      for (size_t t = 0; t < offset.size(); ++t) {
+        Value x = kb.select(valid[t], kb.load(spec.input(0), kb.add(plane, offset[t])), kb.f32(0));
+        a = kb.fadd(a, kb.fmul(x, kb.load(spec.param(0), kb.add(w0, weight[t]))));
       }
       return Values{a};
     })[0];

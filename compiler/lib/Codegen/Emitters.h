@@ -67,10 +67,11 @@ std::array<uint32_t, 3> emitSeparable(KernelBuilder &kb, const KernelSpec &spec,
 std::array<uint32_t, 3> emitUpsample(KernelBuilder &kb, const KernelSpec &spec, UpsampleOp op);
 
 // Transposed convolution by gathering: a thread an output, summing over its
-// group's input channels and every tap the input positions that land on it
-// (a tap whose position falls between input positions, or outside, adds
-// nothing). Simple rather than fast: a stride-2 2x2 kernel evaluates 4 taps
-// an output where 1 lands.
+// group's input channels and the taps that can land on it (a tap whose
+// position falls between input positions, or outside, adds nothing).
+// Without dilation those are the output's phase's ceil(K / S) taps a dim;
+// with dilation every tap. Simple rather than fast: no register tile, so
+// each input value is loaded once per output channel.
 std::array<uint32_t, 3> emitConvTranspose(KernelBuilder &kb, const KernelSpec &spec,
                                           ConvTranspose2dOp op);
 
