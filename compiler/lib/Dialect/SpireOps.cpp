@@ -735,6 +735,11 @@ FailureOr<Shape> ConcatOp::inferShape(ShapeContext &ctx) {
       diag << "joins " << ctx.str(first) << " from " << ctx.producer(0) << " with "
            << ctx.str(s) << " from " << ctx.producer(i) << " along dim " << *dim
            << "; all other dims must be equal";
+      // A UNet skip from the wrong level: the feature maps differ in size.
+      bool maps = *dim == 1 && s.size() == 4 && first.size() == 4;
+      if (maps && (!s[2].compatibleWith(first[2]) || !s[3].compatibleWith(first[3])))
+        diag << "; to join feature maps of two resolutions, resize one first (upsample, "
+                "conv_transpose2d, or a pool or strided conv)";
       ctx.noteProducer(diag, 0);
       ctx.noteProducer(diag, i);
       return failure();

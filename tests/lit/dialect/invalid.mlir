@@ -151,7 +151,7 @@ func.func @pool_dilation(%x: tensor<?x3x8x8xf32>) {
 // expected-note @+2 {{argument #0 produces [?, 8, 4, 4]}}
 // expected-note @+1 {{argument #1 produces [?, 8, 5, 5]}}
 func.func @concat_dims(%a: tensor<?x8x4x4xf32>, %b: tensor<?x8x5x5xf32>) {
-  // expected-error @+1 {{concat 'cat' joins [?, 8, 4, 4] from argument #0 with [?, 8, 5, 5] from argument #1 along dim 1; all other dims must be equal}}
+  // expected-error @+1 {{concat 'cat' joins [?, 8, 4, 4] from argument #0 with [?, 8, 5, 5] from argument #1 along dim 1; all other dims must be equal; to join feature maps of two resolutions, resize one first (upsample, conv_transpose2d, or a pool or strided conv)}}
   %0 = spire.concat %a, %b {name = "cat"} : tensor<?x8x4x4xf32>, tensor<?x8x5x5xf32> -> tensor<?x16x4x4xf32>
   return
 }
