@@ -145,9 +145,16 @@ def _run(cmd):
 
 
 def check(spire, model, batches, seed=7):
-    """Converts, compiles and runs `model`; returns one line per batch and
-    output. Raises UnsupportedError (the converter refused) or Failure."""
+    """Converts, compiles and runs `model` (a CASES entry or a torchvision
+    builder); returns one line per batch and output. Raises UnsupportedError
+    (the converter refused) or Failure."""
     factory, inputs = case(model)
+    return check_module(spire, model, factory, inputs, batches, seed)
+
+
+def check_module(spire, model, factory, inputs, batches, seed=7):
+    """check() of the module `factory()` makes, with `inputs` (name: shape,
+    "N" the batch), reported as `model`."""
     module = randomize(factory(), seed=seed)
     lines = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -49,7 +49,7 @@ static flatbuffers::Offset<fb::SeededWeights> writeSeededWeights(flatbuffers::Fl
   return fb::CreateSeededWeights(b, r.seed, b.CreateVector(tensors), b.CreateVector(packs));
 }
 
-std::vector<uint8_t> serializeBundle(const CompiledModel &model) {
+void writeBundle(const CompiledModel &model, llvm::raw_ostream &os) {
   flatbuffers::FlatBufferBuilder b(1 << 16);
   std::vector<flatbuffers::Offset<fb::Kernel>> kernels;
   for (const KernelCode &k : model.kernels) {
@@ -102,14 +102,29 @@ std::vector<uint8_t> serializeBundle(const CompiledModel &model) {
   header.weightsSize = model.seededWeights ? 0 : model.weights.size();
   header.fileSize = header.weightsOffset + header.weightsSize;
 
-  std::vector<uint8_t> file(header.fileSize, 0);
-  std::memcpy(file.data() + header.manifestOffset, b.GetBufferPointer(), b.GetSize());
+  // Between the manifest and the weights: zeros up to the weights' alignment.
+  std::vector<unsigned char> padding(header.weightsOffset - header.manifestOffset -
+                                         header.manifestSize,
+                                     0);
+  uint64_t sum = bundle::checksum(b.GetBufferPointer(), b.GetSize());
+  sum = bundle::checksum(padding.data(), padding.size(), sum);
   if (header.weightsSize)
-    std::memcpy(file.data() + header.weightsOffset, model.weights.data(), model.weights.size());
-  header.checksum = bundle::checksum(file.data() + header.headerSize,
-                                     file.size() - header.headerSize);
-  std::memcpy(file.data(), &header, sizeof(header));
-  return file;
+    header.checksum = bundle::checksum(model.weights.data(), model.weights.size(), sum);
+  else
+    header.checksum = sum;
+  os.write(reinterpret_cast<const char *>(&header), sizeof(header));
+  os.write(reinterpret_cast<const char *>(b.GetBufferPointer()), b.GetSize());
+  os.write(reinterpret_cast<const char *>(padding.data()), padding.size());
+  if (header.weightsSize)
+    os.write(reinterpret_cast<const char *>(model.weights.data()), model.weights.size());
+}
+
+std::vector<uint8_t> serializeBundle(const CompiledModel &model) {
+  std::string bytes;
+  llvm::raw_string_ostream os(bytes);
+  writeBundle(model, os);
+  os.flush();
+  return std::vector<uint8_t>(bytes.begin(), bytes.end());
 }
 
 CompiledModel selectStages(const CompiledModel &model, size_t first, size_t last) {

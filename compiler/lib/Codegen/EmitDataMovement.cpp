@@ -19,7 +19,7 @@ namespace {
 std::array<uint32_t, 3> emitRange(KernelBuilder &kb, const KernelSpec &spec, Value input,
                                   Value result, int64_t dim, int64_t start, int64_t length) {
   ArrayRef<int64_t> in = shapeOf(input);
-  dim = dim < 0 ? dim + in.size() : dim;
+  dim = dimIndex(dim, input);
   int64_t inner = 1;
   for (size_t i = dim + 1; i < in.size(); ++i)
     inner *= in[i];
@@ -44,7 +44,7 @@ std::array<uint32_t, 3> emitSlice(KernelBuilder &kb, const KernelSpec &spec, Sli
 
 std::array<uint32_t, 3> emitConcatPart(KernelBuilder &kb, const KernelSpec &spec, ConcatOp op) {
   ArrayRef<int64_t> out = shapeOf(op.getResult());
-  int64_t dim = op.getDim() < 0 ? op.getDim() + out.size() : op.getDim();
+  int64_t dim = dimIndex(op.getDim(), op.getResult());
   int64_t inner = 1, offset = 0;
   for (size_t i = dim + 1; i < out.size(); ++i)
     inner *= out[i];
@@ -85,8 +85,7 @@ std::array<uint32_t, 3> emitTranspose(KernelBuilder &kb, const KernelSpec &spec,
   SmallVector<int64_t> perm;
   for (int64_t i = 0; i < rank; ++i)
     perm.push_back(i);
-  int64_t d0 = static_cast<int64_t>(op.getDim0()), d1 = static_cast<int64_t>(op.getDim1());
-  std::swap(perm[d0 < 0 ? d0 + rank : d0], perm[d1 < 0 ? d1 + rank : d1]);
+  std::swap(perm[dimIndex(op.getDim0(), op.getInput())], perm[dimIndex(op.getDim1(), op.getInput())]);
   return emitPermutation(kb, spec, op.getInput(), op.getResult(), perm);
 }
 

@@ -46,7 +46,7 @@ std::array<uint32_t, 3> emitLayernorm(KernelBuilder &kb, const KernelSpec &spec,
 
 std::array<uint32_t, 3> emitSoftmax(KernelBuilder &kb, const KernelSpec &spec, SoftmaxOp op) {
   ArrayRef<int64_t> shape = shapeOf(op.getInput());
-  int64_t dim = op.getDim() < 0 ? op.getDim() + shape.size() : op.getDim();
+  int64_t dim = dimIndex(op.getDim(), op.getInput());
   int64_t D = shape[dim], inner = 1, n = perSample(op.getInput());
   for (size_t i = dim + 1; i < shape.size(); ++i)
     inner *= shape[i];

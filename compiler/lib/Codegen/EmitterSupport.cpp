@@ -10,6 +10,11 @@ namespace spire {
 
 ArrayRef<int64_t> shapeOf(Value v) { return llvm::cast<RankedTensorType>(v.getType()).getShape(); }
 
+int64_t dimIndex(uint64_t dim, Value v) {
+  auto d = static_cast<int64_t>(dim);
+  return d < 0 ? d + static_cast<int64_t>(shapeOf(v).size()) : d;
+}
+
 int64_t perSample(Value v) {
   int64_t n = 1;
   for (int64_t d : shapeOf(v).drop_front())
@@ -31,8 +36,16 @@ Value applyActivation(KernelBuilder &kb, Operation *act, Value x) {
         return kb.select(kb.fgt(x, kb.f32(0)), x,
                          kb.fmul(x, kb.f32(op.getNegativeSlope().convertToDouble())));
       })
-      .Case<GeluOp>([&](auto) {
-        Value phi = kb.fadd(kb.f32(1), kb.erf(kb.fmul(x, kb.f32(M_SQRT1_2))));
+      .Case<GeluOp>([&](GeluOp op) {
+        // 1 + erf(x / sqrt 2), or PyTorch's 1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)).
+        Value phi;
+        if (op.getApproximate() == "tanh") {
+          Value cube = kb.fmul(kb.fmul(x, x), x);
+          Value inner = kb.fmul(kb.f32(M_2_SQRTPI * M_SQRT1_2), kb.fadd(x, kb.fmul(kb.f32(0.044715), cube)));
+          phi = kb.fadd(kb.f32(1), kb.tanh(inner));
+        } else {
+          phi = kb.fadd(kb.f32(1), kb.erf(kb.fmul(x, kb.f32(M_SQRT1_2))));
+        }
         return kb.fmul(kb.fmul(kb.f32(0.5), x), phi);
       })
       .Case<SigmoidOp>([&](auto) {

@@ -22,6 +22,11 @@ ArrayRef<int64_t> shapeOf(Value v);
 // Elements per sample (every dim but the batch).
 int64_t perSample(Value v);
 
+// A dim attribute of `v` as an index into its shape, counted from the end
+// when negative. ODS's I64Attr getters return uint64_t: comparing one with
+// 0 never sees a negative dim.
+int64_t dimIndex(uint64_t dim, Value v);
+
 Value applyActivation(KernelBuilder &kb, Operation *act, Value x);
 
 // lhs op rhs for an elementwise binary op (isElementwiseBinary).

@@ -96,4 +96,11 @@ const WeightTensor *WeightStore::find(llvm::StringRef name) const {
   return it == tensors_.end() ? nullptr : &it->second;
 }
 
+uint64_t WeightStore::bytes() const {
+  uint64_t total = 0;
+  for (const auto &entry : tensors_)
+    total += entry.getValue().data.size() * sizeof(float);
+  return total;
+}
+
 } // namespace spire

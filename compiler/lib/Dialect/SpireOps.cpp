@@ -629,7 +629,13 @@ FailureOr<Shape> Relu6Op::inferShape(ShapeContext &ctx) { return inferSameShape(
 FailureOr<Shape> HardswishOp::inferShape(ShapeContext &ctx) { return inferSameShape(ctx); }
 FailureOr<Shape> HardsigmoidOp::inferShape(ShapeContext &ctx) { return inferSameShape(ctx); }
 FailureOr<Shape> LeakyReluOp::inferShape(ShapeContext &ctx) { return inferSameShape(ctx); }
-FailureOr<Shape> GeluOp::inferShape(ShapeContext &ctx) { return inferSameShape(ctx); }
+FailureOr<Shape> GeluOp::inferShape(ShapeContext &ctx) {
+  if (getApproximate() != "none" && getApproximate() != "tanh") {
+    ctx.error() << "has approximate = '" << getApproximate() << "'; it must be none or tanh";
+    return failure();
+  }
+  return inferSameShape(ctx);
+}
 FailureOr<Shape> SiluOp::inferShape(ShapeContext &ctx) { return inferSameShape(ctx); }
 FailureOr<Shape> SigmoidOp::inferShape(ShapeContext &ctx) { return inferSameShape(ctx); }
 FailureOr<Shape> TanhOp::inferShape(ShapeContext &ctx) { return inferSameShape(ctx); }

@@ -150,6 +150,14 @@ Operation *buildLeakyRelu(LayerArgs &a) {
                              a.builder.getF64FloatAttr(slope));
 }
 
+Operation *buildGelu(LayerArgs &a) {
+  std::string approximate = a.params.getChoice("approximate", {"none", "tanh"});
+  if (a.params.failed())
+    return nullptr;
+  return GeluOp::create(a.builder, a.loc, placeholder(a), a.inputs[0], a.name,
+                        a.builder.getStringAttr(approximate));
+}
+
 Operation *buildDropout(LayerArgs &a) {
   double prob = a.params.getFloat("p", 0.5);
   if (a.params.failed())
@@ -299,7 +307,7 @@ const LayerKind kLayerKinds[] = {
     {"hardswish", In::One, {}, buildUnary<HardswishOp>},
     {"hardsigmoid", In::One, {}, buildUnary<HardsigmoidOp>},
     {"leaky_relu", In::One, {"negative_slope"}, buildLeakyRelu},
-    {"gelu", In::One, {}, buildUnary<GeluOp>},
+    {"gelu", In::One, {"approximate"}, buildGelu},
     {"silu", In::One, {}, buildUnary<SiluOp>},
     {"sigmoid", In::One, {}, buildUnary<SigmoidOp>},
     {"tanh", In::One, {}, buildUnary<TanhOp>},

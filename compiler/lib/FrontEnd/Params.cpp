@@ -3,6 +3,7 @@
 #include "spire/Limits.h"
 
 #include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/StringExtras.h"
 
 #include <charconv>
 #include <cstdlib>
@@ -185,6 +186,16 @@ std::optional<std::string> Params::getString(llvm::StringRef key) {
     return std::nullopt;
   }
   return value->scalar;
+}
+
+std::string Params::getChoice(llvm::StringRef key, llvm::ArrayRef<llvm::StringRef> choices) {
+  std::optional<std::string> value = getString(key);
+  if (!value)
+    return choices.front().str();
+  if (!llvm::is_contained(choices, *value))
+    error(get(key), "'" + key + "' must be one of " + llvm::join(choices, ", ") + ", got '" +
+                        *value + "'");
+  return *value;
 }
 
 llvm::SmallVector<std::pair<std::string, SourceLoc>> Params::getNames(llvm::StringRef key) {

@@ -43,6 +43,9 @@ public:
   // A list of integers of any length.
   std::optional<llvm::SmallVector<int64_t>> getIntList(llvm::StringRef key);
   std::optional<std::string> getString(llvm::StringRef key);
+  // One of `choices` (the first when the key is absent); anything else is
+  // an error listing them.
+  std::string getChoice(llvm::StringRef key, llvm::ArrayRef<llvm::StringRef> choices);
   // One name or a list of names.
   llvm::SmallVector<std::pair<std::string, SourceLoc>> getNames(llvm::StringRef key);
 

@@ -84,22 +84,44 @@ int runSummary(const CommonOptions &o) {
   return kExitOk;
 }
 
+// Writes `path` through `write`. A failed open or write is an error line
+// (raw_fd_ostream would otherwise end the process at its destruction).
+bool writeFile(const std::string &path, llvm::function_ref<void(llvm::raw_ostream &)> write) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
+  if (!ec) {
+    write(os);
+    os.close();
+    if (os.has_error()) {
+      ec = os.error();
+      os.clear_error();
+    }
+  }
+  if (ec)
+    llvm::errs() << "error: cannot write '" << path << "': " << ec.message() << "\n";
+  return !ec;
+}
+
+bool writeFile(const std::string &path, llvm::StringRef text) {
+  return writeFile(path, [&](llvm::raw_ostream &os) { os << text; });
+}
+
+bool writeBundleFile(const std::string &path, const CompiledModel &model) {
+  return writeFile(path, [&](llvm::raw_ostream &os) { writeBundle(model, os); });
+}
+
 // --emit=object: the bundle's bytes in an object file, through the system
 // C++ compiler ($CXX, else c++) assembling the same `.incbin` source that
 // --embed writes. Link it with the --header's API and Spire::runtime.
-template <typename WriteFile>
-int emitObject(const CompiledModel &model, const std::string &ns, const std::string &output,
-               WriteFile writeFile) {
+int emitObject(const CompiledModel &model, const std::string &ns, const std::string &output) {
   llvm::SmallString<128> dir;
   if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("spire-object", dir)) {
     llvm::errs() << "error: cannot create a temporary directory: " << ec.message() << "\n";
     return kExitSpec;
   }
   std::string bundlePath = (dir + "/model.spire").str(), source = (dir + "/embed.cpp").str();
-  std::vector<uint8_t> bytes = serializeBundle(model);
-  bool written =
-      writeFile(bundlePath, llvm::StringRef(reinterpret_cast<const char *>(bytes.data()), bytes.size())) &&
-      writeFile(source, generateEmbedSource(ns, bundlePath));
+  bool written = writeBundleFile(bundlePath, model) &&
+                 writeFile(source, generateEmbedSource(ns, bundlePath));
   const char *cxxEnv = std::getenv("CXX");
   auto cxx = llvm::sys::findProgramByName(cxxEnv && *cxxEnv ? cxxEnv : "c++");
   int rc = kExitSpec;
@@ -196,15 +218,6 @@ int runCompile(const CommonOptions &o) {
   }
   std::string output = o.output;
   std::string ns = cppIdentifier(o.cppNamespace.empty() ? model->name : o.cppNamespace);
-  auto writeFile = [](const std::string &path, llvm::StringRef bytes) {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
-    if (!ec)
-      os << bytes;
-    if (ec)
-      llvm::errs() << "error: cannot write '" << path << "': " << ec.message() << "\n";
-    return !ec;
-  };
   // Make-style dependencies of what this run writes: the spec and the weights.
   auto writeDepfile = [&](const std::string &target) {
     return o.depfile.empty() ||
@@ -223,13 +236,12 @@ int runCompile(const CommonOptions &o) {
   if (o.emit == "object") {
     if (output.empty())
       output = llvm::sys::path::stem(o.spec).str() + ".o";
-    int rc = emitObject(*model, ns, output, writeFile);
+    int rc = emitObject(*model, ns, output);
     return rc == kExitOk && !writeDepfile(output) ? kExitSpec : rc;
   }
   if (output.empty())
     output = llvm::sys::path::stem(o.spec).str() + ".spire";
-  std::vector<uint8_t> bytes = serializeBundle(*model);
-  if (!writeFile(output, llvm::StringRef(reinterpret_cast<const char *>(bytes.data()), bytes.size())))
+  if (!writeBundleFile(output, *model))
     return kExitSpec;
   if (!o.header.empty() && !writeFile(o.header, generateHeader(*model, ns, o.spec)))
     return kExitSpec;

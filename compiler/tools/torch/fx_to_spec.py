@@ -239,9 +239,7 @@ class _Converter:
                     nn.Tanh: "tanh"}[type(m)]
             self.emit(node, kind, {}, [x], name)
         elif isinstance(m, nn.GELU):
-            if m.approximate != "none":
-                raise UnsupportedError(f"{name}: GELU(approximate='{m.approximate}')")
-            self.emit(node, "gelu", {}, [x], name)
+            self.emit(node, "gelu", self.gelu_params(m.approximate), [x], name)
         elif isinstance(m, nn.LeakyReLU):
             self.emit(node, "leaky_relu", {"negative_slope": m.negative_slope}, [x], name)
         elif isinstance(m, nn.Softmax):
@@ -316,6 +314,11 @@ class _Converter:
             keys["scale"] = _compact([float(s) for s in _pair(self.const(scale))])
         self.emit(node, "upsample", keys, [x], name)
 
+    @staticmethod
+    def gelu_params(approximate):
+        """The spec's gelu parameters for PyTorch's `approximate` ("none": erf)."""
+        return {} if approximate == "none" else {"approximate": approximate}
+
     def call_function(self, node):
         f, args, kw = node.target, node.args, node.kwargs
         if f in _BINARY:
@@ -333,9 +336,7 @@ class _Converter:
                     torch.tanh: "tanh"}[f]
             self.emit(node, kind, {}, [args[0]])
         elif f is F.gelu:
-            if kw.get("approximate", "none") != "none":
-                raise UnsupportedError(f"{node.name}: gelu(approximate=...)")
-            self.emit(node, "gelu", {}, [args[0]])
+            self.emit(node, "gelu", self.gelu_params(kw.get("approximate", "none")), [args[0]])
         elif f is F.softmax:
             self.emit(node, "softmax", {"dim": kw.get("dim", args[1] if len(args) > 1 else -1)},
                       [args[0]])

@@ -33,8 +33,9 @@ static_assert(sizeof(Header) == 64, "the header is 64 bytes on disk");
 // FNV-1a, 64 bit: simple, dependency-free, and enough to catch corruption
 // (it is not a defence against a crafted file: the reader validates every
 // offset and the manifest's FlatBuffer anyway).
-inline uint64_t checksum(const unsigned char *data, size_t size) {
-  uint64_t h = 0xcbf29ce484222325ull;
+// `h` continues a checksum over bytes that came before (the writer streams).
+inline constexpr uint64_t kChecksumStart = 0xcbf29ce484222325ull;
+inline uint64_t checksum(const unsigned char *data, size_t size, uint64_t h = kChecksumStart) {
   for (size_t i = 0; i < size; ++i) {
     h ^= data[i];
     h *= 0x100000001b3ull;

@@ -57,8 +57,8 @@ mlir::FailureOr<CompiledModel> buildPeakProbe(mlir::MLIRContext &context, int64_
                                               int64_t iterations);
 
 // Every size but the batch must be known to generate kernels: reports each
-// value whose size depends on another symbol, in the spec's terms (e.g.
-// 'conv2' has size L-2; bind the symbols with --set).
+// input whose shape has another symbol, once, naming the symbols to bind
+// with --set (e.g. 'signal' has shape [N, 4, L] ... bind L).
 mlir::LogicalResult checkStaticSizes(SpecModule &spec);
 
 // Why `--target`'s value names no target (an unknown name, an unreadable

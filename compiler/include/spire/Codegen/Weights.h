@@ -40,6 +40,8 @@ public:
   static WeightStore random(SpecModule &spec, uint64_t seed = kDefaultSeed);
 
   const WeightTensor *find(llvm::StringRef name) const;
+  // Bytes of all the tensors' values (what a packed blob about needs).
+  uint64_t bytes() const;
   // The seed of random() weights; none for weights from a file.
   std::optional<uint64_t> seed() const { return seed_; }
 

@@ -218,7 +218,9 @@ def Spire_HardswishOp : Spire_UnaryOp<"hardswish", "x * relu6(x + 3) / 6">;
 def Spire_HardsigmoidOp : Spire_UnaryOp<"hardsigmoid", "relu6(x + 3) / 6">;
 def Spire_LeakyReluOp : Spire_UnaryOp<"leaky_relu", "x if x > 0 else slope * x",
   (ins DefaultValuedAttr<F64Attr, "0.01">:$negative_slope)>;
-def Spire_GeluOp : Spire_UnaryOp<"gelu", "x * Phi(x), exact (erf) form">;
+def Spire_GeluOp : Spire_UnaryOp<"gelu",
+  "x * Phi(x): exact (erf), or PyTorch's tanh approximation with `approximate = \"tanh\"`",
+  (ins DefaultValuedAttr<StrAttr, "\"none\"">:$approximate)>;
 def Spire_SiluOp : Spire_UnaryOp<"silu", "x * sigmoid(x)">;
 def Spire_SigmoidOp : Spire_UnaryOp<"sigmoid", "1 / (1 + exp(-x))">;
 def Spire_TanhOp : Spire_UnaryOp<"tanh", "tanh(x)">;
