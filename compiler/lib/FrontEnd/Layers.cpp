@@ -56,7 +56,7 @@ Operation *buildConvTranspose(LayerArgs &a) {
 Operation *buildUpsample(LayerArgs &a) {
   Params &p = a.params;
   OpBuilder &b = a.builder;
-  std::string mode = p.getString("mode").value_or("nearest");
+  std::string mode = p.getChoice("mode", {"nearest", "bilinear"});
   // Kept only when given: nearest with align_corners is an error, as in PyTorch.
   BoolAttr alignCorners =
       p.has("align_corners") ? b.getBoolAttr(p.getBool("align_corners", false)) : BoolAttr();
