@@ -159,6 +159,14 @@ bad_spec("split_unknown_layer", "  - relu: {name: a}\n", r".*s\.yaml:\d+:\d+: er
 bad_spec("unknown_top_level_key", "  - relu\n", r".*s\.yaml:\d+:1: error: unknown key 'layerz'", extra="layerz: []\n")
 bad_spec("batch_mismatch", "  - relu\n", r".*s\.yaml:5:\d+: error: input 'y' has batch dim M but the first input's is N",
          inputs="x: [N, 4]\n  y: [M, 4]")
+bad_spec("upsample_scale_huge", "  - upsample: {name: u, scale: 1000000000}\n",
+         r".*s\.yaml:6:5: error: upsample 'u' produces \[N, 3, 8000000000, 8000000000\], a dim over 2\^31")
+bad_spec("upsample_scale_nan", "  - upsample: {name: u, scale: nan}\n",
+         r".*s\.yaml:6:5: error: upsample 'u' has scale \[nan, nan\]; expected two finite factors > 0")
+bad_spec("upsample_scale_and_size", "  - upsample: {name: u, scale: 2, size: 16}\n",
+         r".*s\.yaml:6:5: error: upsample 'u' has both scale and size")
+bad_spec("conv_transpose_stride_huge", "  - conv_transpose2d: {name: t, out: 1, kernel: 1, stride: 2000000000}\n",
+         r".*s\.yaml:6:5: error: conv_transpose2d 't' produces \[N, 1, 14000000001, 14000000001\], a dim over 2\^31")
 bad_spec("pool_larger_than_input", "  - maxpool2d: {kernel: 16}\n", r".*s\.yaml:6:5: error: maxpool2d '.*'")
 bad_spec("symbolic_linear", "  - linear: {out: 4}\n", r".*s\.yaml:6:5: error: linear '.*'", inputs="x: [N, L]")
 bad_spec("unbound_symbol_compile", "  - relu\n", r".*s\.yaml:\d+:\d+: error: .*--set", inputs="x: [N, L]",
