@@ -239,7 +239,7 @@ void verify(Bundle::Impl &b) {
   if (h.fileSize != b.size)
     fail(src, "truncated or padded: the header says " + std::to_string(h.fileSize) +
                   " bytes, the file has " + std::to_string(b.size));
-  if (bundle::checksum(b.data + h.headerSize, b.size - h.headerSize) != h.checksum)
+  if (bundle::bundleChecksum(h.version, b.data + h.headerSize, b.size - h.headerSize) != h.checksum)
     fail(src, "checksum mismatch (the file is corrupt)");
   b.checksum = h.checksum;
   if (h.manifestOffset < h.headerSize || h.manifestOffset > b.size ||
@@ -260,9 +260,10 @@ void verify(Bundle::Impl &b) {
   b.weightsSize = h.weightsSize;
   const fb::Model *m = b.manifest;
   if (const fb::SeededWeights *seeded = m->seeded_weights()) {
-    if (h.version < bundle::kFormatVersion || h.weightsSize != 0)
-      fail(src, "a seeded bundle must be format version " + std::to_string(bundle::kFormatVersion) +
-                    " with no weight bytes in the file");
+    if (h.version < bundle::kFirstSeededVersion || h.weightsSize != 0)
+      fail(src, "a seeded bundle must be format version " +
+                    std::to_string(bundle::kFirstSeededVersion) +
+                    " or later with no weight bytes in the file");
     makeSeededWeights(b, *seeded, m->weights_size());
     b.weights = b.generatedWeights.data();
     b.weightsSize = b.generatedWeights.size();

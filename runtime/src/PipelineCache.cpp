@@ -26,7 +26,7 @@ constexpr uint64_t kMaxFileBytes = uint64_t(1) << 30;
 struct FileHeader {
   char magic[8];
   uint64_t dataSize; // the driver's bytes that follow
-  uint64_t checksum; // bundle::checksum of them
+  uint64_t checksum; // bundle::fnv1a of them
 };
 static_assert(sizeof(FileHeader) == 24);
 
@@ -62,7 +62,7 @@ std::vector<uint8_t> readValid(const std::string &file, const VkPhysicalDevicePr
     return {};
   VkPipelineCacheHeaderVersionOne vk;
   if (std::memcmp(h.magic, kFileMagic, sizeof(kFileMagic)) != 0 || h.dataSize != data.size() ||
-      bundle::checksum(data.data(), data.size()) != h.checksum || data.size() < sizeof(vk))
+      bundle::fnv1a(data.data(), data.size()) != h.checksum || data.size() < sizeof(vk))
     return {};
   std::memcpy(&vk, data.data(), sizeof(vk));
   if (vk.headerSize < sizeof(vk) || vk.headerSize > data.size() ||
@@ -132,7 +132,7 @@ void PipelineCache::save() const {
   FileHeader h;
   std::memcpy(h.magic, kFileMagic, sizeof(kFileMagic));
   h.dataSize = data.size();
-  h.checksum = bundle::checksum(data.data(), data.size());
+  h.checksum = bundle::fnv1a(data.data(), data.size());
 
   namespace fs = std::filesystem;
   std::error_code ec;

@@ -159,6 +159,14 @@ bad_spec("split_unknown_layer", "  - relu: {name: a}\n", r".*s\.yaml:\d+:\d+: er
 bad_spec("unknown_top_level_key", "  - relu\n", r".*s\.yaml:\d+:1: error: unknown key 'layerz'", extra="layerz: []\n")
 bad_spec("batch_mismatch", "  - relu\n", r".*s\.yaml:5:\d+: error: input 'y' has batch dim M but the first input's is N",
          inputs="x: [N, 4]\n  y: [M, 4]")
+bad_spec("upsample_scale_huge", "  - upsample: {name: u, scale: 1000000000}\n",
+         r".*s\.yaml:6:5: error: upsample 'u' produces \[N, 3, 8000000000, 8000000000\], a dim over 2\^31")
+bad_spec("upsample_scale_nan", "  - upsample: {name: u, scale: nan}\n",
+         r".*s\.yaml:6:5: error: upsample 'u' has scale \[nan, nan\]; expected two finite factors > 0")
+bad_spec("upsample_scale_and_size", "  - upsample: {name: u, scale: 2, size: 16}\n",
+         r".*s\.yaml:6:5: error: upsample 'u' has both scale and size")
+bad_spec("conv_transpose_stride_huge", "  - conv_transpose2d: {name: t, out: 1, kernel: 1, stride: 2000000000}\n",
+         r".*s\.yaml:6:5: error: conv_transpose2d 't' produces \[N, 1, 14000000001, 14000000001\], a dim over 2\^31")
 bad_spec("pool_larger_than_input", "  - maxpool2d: {kernel: 16}\n", r".*s\.yaml:6:5: error: maxpool2d '.*'")
 bad_spec("symbolic_linear", "  - linear: {out: 4}\n", r".*s\.yaml:6:5: error: linear '.*'", inputs="x: [N, L]")
 bad_spec("unbound_symbol_compile", "  - relu\n", r".*s\.yaml:\d+:\d+: error: .*--set", inputs="x: [N, L]",
@@ -295,13 +303,36 @@ def bundle_case(name, first, code=SPEC, mutate=None, blob=None):
     CASES.append(c)
 
 
+M64 = 0xFFFFFFFFFFFFFFFF
+FNV_START, FNV_PRIME = 0xcbf29ce484222325, 0x100000001b3
+
+
+def fnv1a(data, h=FNV_START):
+    for byte in data:
+        h = ((h ^ byte) * FNV_PRIME) & M64
+    return h
+
+
+def bundle_checksum(version, data):
+    """BundleFormat.h's bundleChecksum: FNV-1a before version 4, then its
+    four word lanes over 32-byte blocks, folded with the length and tail."""
+    if version < 4:
+        return fnv1a(data)
+    lanes = [FNV_START + i for i in range(4)]
+    blocks = len(data) // 32
+    for k in range(blocks):
+        for i, word in enumerate(struct.unpack_from("<4Q", data, 32 * k)):
+            lanes[i] = ((lanes[i] ^ word) * FNV_PRIME) & M64
+    h = ((FNV_START ^ len(data)) * FNV_PRIME) & M64
+    for lane in lanes:
+        h = ((h ^ lane) * FNV_PRIME) & M64
+    return fnv1a(data[32 * blocks:], h)
+
+
 def refresh_checksum(b):
     b = bytearray(b)
-    h = 0xcbf29ce484222325
-    for byte in b[64:]:
-        h ^= byte
-        h = (h * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
-    struct.pack_into("<Q", b, 56, h)
+    version = struct.unpack_from("<I", b, 8)[0]
+    struct.pack_into("<Q", b, 56, bundle_checksum(version, bytes(b[64:])))
     return bytes(b)
 
 

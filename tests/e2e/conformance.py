@@ -309,6 +309,146 @@ class ChannelShuffle(nn.Module):
         return {"shuffled": x, "fc": self.fc(torch.flatten(x[:, :, 3:7], 1))}
 
 
+class Upsample(nn.Module):
+    """Nearest and bilinear interpolation (tests/e2e/specs/upsample.yaml)."""
+    def forward(self, image, one, wide):
+        F = nn.functional
+        bilinear = dict(mode="bilinear", align_corners=False)
+        corners = dict(mode="bilinear", align_corners=True)
+        return {
+            "near2": F.interpolate(image, scale_factor=2),
+            "near_size": F.interpolate(image, size=(13, 11)),
+            "near_frac": F.interpolate(image, scale_factor=(3, 1.5), mode="nearest"),
+            "near_one": F.interpolate(one, size=(9, 6)),
+            "near_down": F.interpolate(wide, size=(4, 3)),
+            "bil2": F.interpolate(image, scale_factor=2, **bilinear),
+            "bil2_corners": F.interpolate(image, scale_factor=2, **corners),
+            "bil_size": F.interpolate(image, size=(13, 11), **bilinear),
+            "bil_size_corners": F.interpolate(image, size=(13, 11), **corners),
+            "bil_frac": F.interpolate(wide, scale_factor=(2.5, 1.5), **bilinear),
+            "bil_down": F.interpolate(wide, size=(4, 5), **bilinear),
+            "bil_one": F.interpolate(one, size=(1, 6), **corners),
+            "bil_relu": F.relu(F.interpolate(one, size=(9, 13), **bilinear)),
+        }
+
+
+class ConvTranspose(nn.Module):
+    """Transposed convolutions (tests/e2e/specs/conv_transpose2d.yaml)."""
+    def __init__(self):
+        super().__init__()
+        self.up2 = nn.ConvTranspose2d(3, 13, 2, stride=2)
+        self.pad = nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1)
+        self.odd = nn.ConvTranspose2d(3, 6, (3, 4), stride=(1, 2), padding=(1, 0), dilation=(2, 1),
+                                      bias=False)
+        self.grouped = nn.ConvTranspose2d(8, 4, 3, stride=3, padding=1, output_padding=2, groups=2)
+        self.depthwise = nn.ConvTranspose2d(8, 8, 4, stride=2, padding=1, groups=8)
+
+    def forward(self, image, wide):
+        return {"up2": self.up2(image), "pad": self.pad(image), "odd": self.odd(image),
+                "grouped": self.grouped(wide), "depthwise_relu": torch.relu(self.depthwise(wide))}
+
+
+class DilatedConv(nn.Module):
+    """Dilated convolutions (tests/e2e/specs/dilated_conv.yaml)."""
+    def __init__(self):
+        super().__init__()
+        self.d2 = nn.Conv2d(3, 13, 3, padding=2, dilation=2)
+        self.d3 = nn.Conv2d(3, 1, 3, padding=3, dilation=3)
+        self.d23 = nn.Conv2d(13, 5, 3, padding=(2, 3), dilation=(2, 3))
+        self.d3s2 = nn.Conv2d(3, 4, 3, stride=2, padding=1, dilation=3, bias=False)
+
+    def forward(self, image):
+        d2 = self.d2(image)
+        return {"d2": d2, "d3": self.d3(image), "d23": self.d23(d2), "d3s2": self.d3s2(image)}
+
+
+class ConvBnRelu(nn.Module):
+    def __init__(self, cin, ch, kernel=3, stride=1, padding=1, dilation=1):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, ch, kernel, stride, padding, dilation, bias=False)
+        self.bn = nn.BatchNorm2d(ch)
+
+    def forward(self, x):
+        return torch.relu(self.bn(self.conv(x)))
+
+
+class DoubleConv(nn.Module):
+    def __init__(self, cin, ch):
+        super().__init__()
+        self.conv = nn.Sequential(ConvBnRelu(cin, ch), ConvBnRelu(ch, ch))
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+class Down(nn.Module):
+    def __init__(self, cin, ch):
+        super().__init__()
+        self.block = DoubleConv(cin, ch)
+
+    def forward(self, x):
+        return self.block(nn.functional.max_pool2d(x, 2))
+
+
+class Up(nn.Module):
+    """Upsample by 2 (transposed conv or bilinear), concat the skip, two convs."""
+    def __init__(self, cin, skip, ch, transposed):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(cin, ch, 2, stride=2) if transposed else None
+        self.block = DoubleConv((ch if transposed else cin) + skip, ch)
+
+    def forward(self, x, skip):
+        x = (self.up(x) if self.up is not None else
+             nn.functional.interpolate(x, scale_factor=2, mode="bilinear", align_corners=True))
+        return self.block(torch.cat([x, skip], 1))
+
+
+class UNet(nn.Module):
+    """specs/unet.yaml."""
+    def __init__(self):
+        super().__init__()
+        self.inc = DoubleConv(3, 16)
+        self.down1, self.down2, self.down3 = Down(16, 32), Down(32, 64), Down(64, 128)
+        self.up1 = Up(128, 64, 64, transposed=True)
+        self.up2 = Up(64, 32, 32, transposed=True)
+        self.up3 = Up(32, 16, 16, transposed=False)
+        self.outc = nn.Conv2d(16, 2, 1)
+
+    def forward(self, image):
+        x1 = self.inc(image)
+        x2 = self.down1(x1)
+        x3 = self.down2(x2)
+        x = self.down3(x3)
+        x = self.up3(self.up2(self.up1(x, x3), x2), x1)
+        return {"outc": self.outc(x)}
+
+
+class SegmentationHead(nn.Module):
+    """specs/segmentation_head.yaml: a dilated backbone, ASPP, bilinear logits."""
+    def __init__(self):
+        super().__init__()
+        self.stem = ConvBnRelu(3, 16, stride=2)
+        self.layer1 = ConvBnRelu(16, 32, stride=2)
+        self.layer2 = ConvBnRelu(32, 32, padding=2, dilation=2)
+        self.aspp = nn.Module()
+        self.aspp.b0 = ConvBnRelu(32, 24, kernel=1, padding=0)
+        self.aspp.b1 = ConvBnRelu(32, 24, padding=2, dilation=2)
+        self.aspp.b2 = ConvBnRelu(32, 24, padding=3, dilation=3)
+        self.aspp.pool_conv = nn.Conv2d(32, 24, 1)
+        self.aspp.project = ConvBnRelu(96, 24, kernel=1, padding=0)
+        self.classifier = nn.Conv2d(24, 5, 1)
+
+    def forward(self, image):
+        F = nn.functional
+        x = self.layer2(self.layer1(self.stem(image)))
+        a = self.aspp
+        pooled = torch.relu(a.pool_conv(F.adaptive_avg_pool2d(x, 1)))
+        pooled = F.interpolate(pooled, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        x = a.project(torch.cat([a.b0(x), a.b1(x), a.b2(x), pooled], 1))
+        return {"out": F.interpolate(self.classifier(x), size=image.shape[-2:], mode="bilinear",
+                                     align_corners=False)}
+
+
 def torchvision_model(name, output, **kwargs):
     """A torchvision model whose single output gets the spec's output name."""
     import torchvision
@@ -353,6 +493,14 @@ MODELS = {
                    {"image": (5, 6, 7), "tokens": (9, 12)}, []),
     "channel_shuffle": ("tests/e2e/specs/channel_shuffle.yaml", ChannelShuffle,
                         {"image": (8, 10, 10)}, []),
+    "upsample": ("tests/e2e/specs/upsample.yaml", Upsample,
+                 {"image": (3, 7, 5), "one": (1, 4, 6), "wide": (13, 6, 8)}, []),
+    "conv_transpose2d": ("tests/e2e/specs/conv_transpose2d.yaml", ConvTranspose,
+                         {"image": (3, 7, 5), "wide": (8, 6, 6)}, []),
+    "dilated_conv": ("tests/e2e/specs/dilated_conv.yaml", DilatedConv, {"image": (3, 13, 11)}, []),
+    "unet": ("specs/unet.yaml", UNet, {"image": (3, 64, 64)}, []),
+    "segmentation_head": ("specs/segmentation_head.yaml", SegmentationHead,
+                          {"image": (3, 63, 63)}, []),
     "resnet18": ("specs/resnet18.yaml", torchvision_model("resnet18", "fc"),
                  {"image": (3, 224, 224)}, []),
     "resnet50": ("specs/resnet50.yaml", torchvision_model("resnet50", "fc"),

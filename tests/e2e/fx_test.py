@@ -10,6 +10,7 @@ at each batch size asked for.
 vit_b_16, ...), which runs at its natural input size.
 """
 import argparse
+import functools
 import os
 import subprocess
 import sys
@@ -91,12 +92,44 @@ class TracedOps(nn.Module):
         return self.head(torch.cat([torch.flatten(z, 1), torch.flatten(w, 1)], 1))
 
 
+class TracedUNet(nn.Module):
+    """Encoder-decoder forms: nn.ConvTranspose2d, nn.Upsample (bilinear,
+    align_corners), F.interpolate to another tensor's size (nearest) and by
+    a fractional scale_factor (bilinear), concat skips across resolutions,
+    and a dict output."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc1 = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU())
+        self.enc2 = nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, padding=2, dilation=2),
+                                  nn.ReLU())
+        self.enc3 = nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(16, 32, 3, padding=1), nn.ReLU())
+        self.up3 = nn.ConvTranspose2d(32, 16, 2, stride=2)
+        self.dec2 = nn.Conv2d(32, 16, 3, padding=1)
+        self.up2 = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True)
+        self.dec1 = nn.Conv2d(24, 8, 3, padding=1)
+        self.head = nn.Conv2d(8, 3, 1)
+
+    def forward(self, image):
+        F = nn.functional
+        e1 = self.enc1(image)
+        e2 = self.enc2(e1)
+        e3 = self.enc3(e2)
+        d2 = F.relu(self.dec2(torch.cat([self.up3(e3), e2], 1)))
+        d1 = F.relu(self.dec1(torch.cat([self.up2(d2), e1], 1)))
+        logits = self.head(d1)
+        coarse = F.interpolate(e3, size=image.shape[-2:])
+        return {"out": logits,
+                "aux": F.interpolate(coarse, scale_factor=0.75, mode="bilinear")}
+
+
 CASES = {
     "small_cnn": (SmallCnn, {"image": ["N", 3, 32, 32]}),
     "resblocks": (ResBlocks, {"image": ["N", 3, 32, 32]}),
     "traced_forms": (TracedForms, {"image": ["N", 3, 8, 8]}),
     "traced_ops": (TracedOps, {"image": ["N", 3, 8, 8]}),
     "channel_shuffle": (ChannelShuffle, {"image": ["N", 8, 10, 10]}),
+    "traced_unet": (TracedUNet, {"image": ["N", 3, 16, 12]}),
 }
 
 
@@ -104,9 +137,14 @@ def case(model):
     """(factory, inputs) of a CASES entry or a torchvision builder."""
     if model in CASES:
         return CASES[model]
+    segmentation = getattr(torchvision.models.segmentation, model, None)
+    if callable(segmentation) and not model[0].isupper():
+        # Random weights throughout: the default backbone weights would be downloaded.
+        return functools.partial(segmentation, weights_backbone=None), \
+            {"image": ["N", 3, 224, 224]}
     if not callable(getattr(torchvision.models, model, None)) or model[0].isupper():
         sys.exit(f"error: '{model}' is neither a test case ({', '.join(CASES)}) nor a "
-                 "torchvision.models builder")
+                 "torchvision.models or torchvision.models.segmentation builder")
     size = 299 if model == "inception_v3" else 224
     return getattr(torchvision.models, model), {"image": ["N", 3, size, size]}
 

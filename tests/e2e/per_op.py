@@ -112,6 +112,26 @@ CASES = {
         "affine_number_minus": (fn(lambda m, x: 1 - x * 0.125), image(13, 7, 5)),
         "affine_divide": (fn(lambda m, x: x / 3 + 2), image(3, 9, 7)),
     },
+    "resample": {
+        "upsample_nearest_2x": (layer(nn.Upsample(scale_factor=2)), image(3, 7, 5)),
+        "upsample_nearest_size": (fn(lambda m, x: F.interpolate(x, size=(13, 11))),
+                                  image(1, 7, 5)),
+        "upsample_bilinear": (layer(nn.Upsample(scale_factor=2, mode="bilinear")),
+                              image(13, 7, 5)),
+        "upsample_bilinear_corners": (layer(nn.Upsample(size=(13, 11), mode="bilinear",
+                                                        align_corners=True)), image(3, 7, 5)),
+        "upsample_bilinear_fraction": (
+            fn(lambda m, x: F.interpolate(x, scale_factor=1.5, mode="bilinear")),
+            image(13, 7, 5)),
+        "conv_transpose2d_2x": (layer(nn.ConvTranspose2d(13, 3, 2, stride=2)), image(13, 7, 5)),
+        "conv_transpose2d_padded": (layer(nn.ConvTranspose2d(3, 13, 3, stride=2, padding=1,
+                                                             output_padding=1)), image(3, 7, 5)),
+        "conv_transpose2d_dilated_grouped": (
+            layer(nn.ConvTranspose2d(6, 4, 3, stride=2, dilation=2, groups=2, bias=False)),
+            image(6, 5, 7)),
+        "conv_transpose2d_one_channel": (layer(nn.ConvTranspose2d(1, 1, 4, stride=3, padding=1)),
+                                         image(1, 9, 7)),
+    },
     "data": {
         "concat": (fn(lambda m, x: torch.cat([x, torch.relu(x), torch.sigmoid(x)], 1)),
                    image(13, 7, 5)),

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""Every torchvision.models classification builder under 100M parameters,
-through fx_test.check: convert, compile, run, compare with PyTorch. Prints
-one Markdown table row per model (docs/MODELS.md keeps the latest table).
+"""Every torchvision.models classification and segmentation builder under
+100M parameters, through fx_test.check: convert, compile, run, compare with
+PyTorch. Prints one Markdown table row per model (docs/MODELS.md keeps the
+latest table).
 
 Too slow for CI (an hour or more on 2 cores); CI runs fx_test.py on a few
 of these. `--models a b` checks only those; `--convert-only` stops after the
@@ -24,13 +25,15 @@ MAX_PARAMETERS = 100e6
 
 
 def builders():
-    """(name, parameters) of the classification builders under 100M, as
-    their pretrained weights' metadata counts them (no model is built)."""
-    for name in torchvision.models.list_models(module=torchvision.models):
-        weights = torchvision.models.get_model_weights(name)
-        count = next(iter(weights)).meta["num_params"]
-        if count < MAX_PARAMETERS:
-            yield name, count
+    """(name, parameters) of the classification and segmentation builders
+    under 100M, as their pretrained weights' metadata counts them (no model
+    is built)."""
+    for module in (torchvision.models, torchvision.models.segmentation):
+        for name in torchvision.models.list_models(module=module):
+            weights = torchvision.models.get_model_weights(name)
+            count = next(iter(weights)).meta["num_params"]
+            if count < MAX_PARAMETERS:
+                yield name, count
 
 
 def main():

@@ -33,7 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::memcpy(&h, fixed.data(), sizeof(h));
   h.fileSize = size;
   if (h.headerSize >= sizeof(h) && h.headerSize <= size)
-    h.checksum = spire::bundle::checksum(fixed.data() + h.headerSize, size - h.headerSize);
+    h.checksum = spire::bundle::bundleChecksum(h.version, fixed.data() + h.headerSize,
+                                                size - h.headerSize);
   std::memcpy(fixed.data(), &h, sizeof(h));
   read(fixed.data(), fixed.size());
   return 0;

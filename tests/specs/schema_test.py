@@ -27,6 +27,14 @@ bad = {
     "missing out": {"inputs": {"x": [1, 4]}, "layers": [{"linear": {"name": "fc"}}]},
     "bad shape entry": {"inputs": {"x": [1, "4x"]}, "layers": ["relu"]},
     "no layers": {"inputs": {"x": [1, 4]}},
+    "upsample with scale and size": {"inputs": {"x": [1, 3, 4, 4]},
+                                     "layers": [{"upsample": {"scale": 2, "size": [8, 8]}}]},
+    "upsample with neither": {"inputs": {"x": [1, 3, 4, 4]},
+                              "layers": [{"upsample": {"mode": "bilinear"}}]},
+    "upsample mode": {"inputs": {"x": [1, 3, 4, 4]},
+                      "layers": [{"upsample": {"mode": "bicubic", "scale": 2}}]},
+    "conv_transpose2d key": {"inputs": {"x": [1, 3, 4, 4]},
+                             "layers": [{"conv_transpose2d": {"out": 4, "kernel": 2, "outpad": 1}}]},
 }
 for what, spec in bad.items():
     rejected = not validator.is_valid(spec)

@@ -87,7 +87,50 @@ TEST_CASE("bundle_reader_refuses_corrupt_bytes", "[bundle]") {
   bad = bytes;
   bad[8] = 7; // version
   CHECK_THROWS_WITH(Bundle::fromMemory(bad.data(), bad.size()),
-                    Catch::Contains("bundle format version 7, this runtime reads versions 1 to 3"));
+                    Catch::Contains("bundle format version 7, this runtime reads versions 1 to 4"));
+}
+
+TEST_CASE("bundle_reader_reads_older_checksums", "[bundle]") {
+  // Version 4 bundles carry the block checksum; versions 1 to 3 (seeded
+  // ones from 3) byte-wise FNV-1a, which the reader still checks.
+  std::vector<uint8_t> bytes = spire::test::readFile(spire::test::smallCnnBundle());
+  fb::Header h = header(bytes);
+  CHECK(h.version == 4);
+  CHECK(h.checksum == fb::bundleChecksum(4, bytes.data() + h.headerSize,
+                                         bytes.size() - h.headerSize));
+  h.version = 3;
+  std::memcpy(bytes.data(), &h, sizeof(h));
+  CHECK_THROWS_WITH(Bundle::fromMemory(bytes.data(), bytes.size()),
+                    Catch::Contains("checksum mismatch"));
+  h.checksum = fb::fnv1a(bytes.data() + h.headerSize, bytes.size() - h.headerSize);
+  std::memcpy(bytes.data(), &h, sizeof(h));
+  CHECK(Bundle::fromMemory(bytes.data(), bytes.size()).name() == "small_cnn");
+}
+
+TEST_CASE("bundle_checksum_is_the_same_fed_in_parts", "[bundle]") {
+  std::vector<unsigned char> data(1000);
+  for (size_t i = 0; i < data.size(); ++i)
+    data[i] = static_cast<unsigned char>(i * 7 + 3);
+  uint64_t whole = fb::bundleChecksum(4, data.data(), data.size());
+  for (size_t a : {size_t(0), size_t(1), size_t(31), size_t(32), size_t(33), size_t(500)})
+    for (size_t b : {a, a + 5, a + 64, size_t(999)}) {
+      if (b > data.size())
+        continue;
+      fb::Checksum sum;
+      sum.update(data.data(), a);
+      sum.update(data.data() + a, b - a);
+      sum.update(data.data() + b, data.size() - b);
+      CHECK(sum.value() == whole);
+    }
+  // One byte changed anywhere changes it; so does a zero byte appended.
+  for (size_t i : {size_t(0), size_t(31), size_t(32), size_t(999)}) {
+    std::vector<unsigned char> flipped = data;
+    flipped[i] ^= 0x80;
+    CHECK(fb::bundleChecksum(4, flipped.data(), flipped.size()) != whole);
+  }
+  std::vector<unsigned char> longer = data;
+  longer.push_back(0);
+  CHECK(fb::bundleChecksum(4, longer.data(), longer.size()) != whole);
 }
 
 TEST_CASE("bundle_reader_checks_offsets_behind_the_checksum", "[bundle]") {
@@ -273,10 +316,11 @@ TEST_CASE("bundle_reader_checks_seeded_weights", "[bundle]") {
                     Catch::Contains("seeded weight pack 0: a pack of kind 0 has 0 layers and 1 "
                                     "tensors"));
 
-  // A seeded bundle must be version 3 with no weight bytes of its own.
+  // A seeded bundle must be version 3 or later with no weight bytes of its own.
   std::vector<uint8_t> old = ok;
   fb::Header h = header(old);
   h.version = 2;
   std::memcpy(old.data(), &h, sizeof(h));
+  spire::test::reseal(old);
   CHECK_THROWS_WITH(load(old), Catch::Contains("a seeded bundle must be format version 3"));
 }

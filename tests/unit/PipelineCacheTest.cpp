@@ -121,7 +121,7 @@ TEST_CASE("pipeline_cache_ignores_a_damaged_or_foreign_file", "[pipeline-cache]"
   // behind Spire's own must refuse it before the driver sees it.
   std::vector<uint8_t> foreign = good;
   foreign[24 + 16] ^= 0xff; // first byte of pipelineCacheUUID
-  uint64_t sum = bundle::checksum(foreign.data() + 24, foreign.size() - 24);
+  uint64_t sum = bundle::fnv1a(foreign.data() + 24, foreign.size() - 24);
   std::memcpy(foreign.data() + 16, &sum, sizeof(sum));
 
   for (auto [what, bytes] : {std::pair{"truncated", truncated}, std::pair{"flipped", flipped},

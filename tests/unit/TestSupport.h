@@ -21,7 +21,8 @@ inline void reseal(std::vector<uint8_t> &bytes) {
   bundle::Header h;
   std::memcpy(&h, bytes.data(), sizeof(h));
   h.fileSize = bytes.size();
-  h.checksum = bundle::checksum(bytes.data() + h.headerSize, bytes.size() - h.headerSize);
+  h.checksum =
+      bundle::bundleChecksum(h.version, bytes.data() + h.headerSize, bytes.size() - h.headerSize);
   std::memcpy(bytes.data(), &h, sizeof(h));
 }
 

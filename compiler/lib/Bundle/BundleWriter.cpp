@@ -91,8 +91,7 @@ void writeBundle(const CompiledModel &model, llvm::raw_ostream &os) {
 
   bundle::Header header{};
   std::memcpy(header.magic, bundle::kMagic, sizeof(header.magic));
-  header.version =
-      model.seededWeights ? bundle::kFormatVersion : bundle::kUnseededFormatVersion;
+  header.version = bundle::kFormatVersion;
   header.headerSize = sizeof(bundle::Header);
   header.manifestOffset = sizeof(bundle::Header);
   header.manifestSize = b.GetSize();
@@ -106,12 +105,12 @@ void writeBundle(const CompiledModel &model, llvm::raw_ostream &os) {
   std::vector<unsigned char> padding(header.weightsOffset - header.manifestOffset -
                                          header.manifestSize,
                                      0);
-  uint64_t sum = bundle::checksum(b.GetBufferPointer(), b.GetSize());
-  sum = bundle::checksum(padding.data(), padding.size(), sum);
+  bundle::Checksum sum;
+  sum.update(b.GetBufferPointer(), b.GetSize());
+  sum.update(padding.data(), padding.size());
   if (header.weightsSize)
-    header.checksum = bundle::checksum(model.weights.data(), model.weights.size(), sum);
-  else
-    header.checksum = sum;
+    sum.update(model.weights.data(), model.weights.size());
+  header.checksum = sum.value();
   os.write(reinterpret_cast<const char *>(&header), sizeof(header));
   os.write(reinterpret_cast<const char *>(b.GetBufferPointer()), b.GetSize());
   os.write(reinterpret_cast<const char *>(padding.data()), padding.size());

@@ -62,6 +62,19 @@ inline constexpr int64_t kSeparableOutputs = 32;
 std::array<uint32_t, 3> emitSeparable(KernelBuilder &kb, const KernelSpec &spec,
                                       const ConvShape &s, int64_t O);
 
+// nearest or bilinear, a thread an output: its source pixels' positions
+// computed in f32 as PyTorch computes them (see UpsampleOp).
+std::array<uint32_t, 3> emitUpsample(KernelBuilder &kb, const KernelSpec &spec, UpsampleOp op);
+
+// Transposed convolution by gathering: a thread an output, summing over its
+// group's input channels and the taps that can land on it (a tap whose
+// position falls between input positions, or outside, adds nothing).
+// Without dilation those are the output's phase's ceil(K / S) taps a dim;
+// with dilation every tap. Simple rather than fast: no register tile, so
+// each input value is loaded once per output channel.
+std::array<uint32_t, 3> emitConvTranspose(KernelBuilder &kb, const KernelSpec &spec,
+                                          ConvTranspose2dOp op);
+
 std::array<uint32_t, 3> emitLinear(KernelBuilder &kb, const KernelSpec &spec, LinearOp op);
 
 // Self-attention runs as five kernels (spec.part), each a simple loop nest

@@ -119,6 +119,11 @@ Value KernelBuilder::toF32(Value index) {
   return arith::UIToFPOp::create(builder_, loc_, builder_.getF32Type(), i32);
 }
 
+Value KernelBuilder::toIndex(Value f) {
+  Value i32 = arith::FPToSIOp::create(builder_, loc_, builder_.getI32Type(), f);
+  return arith::IndexCastOp::create(builder_, loc_, builder_.getIndexType(), i32);
+}
+
 Value KernelBuilder::load(unsigned buffer, Value index) {
   return memref::LoadOp::create(builder_, loc_, func_.getArgument(buffer), index);
 }

@@ -55,6 +55,8 @@ FailureOr<std::array<uint32_t, 3>> emitKernel(KernelBuilder &kb, const KernelSpe
       .Case<SliceOp>([&](SliceOp op) { return emitSlice(kb, spec, op); })
       .Case<AttentionOp>([&](AttentionOp op) { return emitAttention(kb, spec, op); })
       .Case<AdaptiveAvgpool2dOp>([&](auto op) { return emitAdaptiveAvgpool(kb, spec, op); })
+      .Case<UpsampleOp>([&](UpsampleOp op) { return emitUpsample(kb, spec, op); })
+      .Case<ConvTranspose2dOp>([&](auto op) { return emitConvTranspose(kb, spec, op); })
       .Default([&](Operation *op) -> Grid {
         if (isActivation(op) || isElementwiseBinary(op))
           return emitElementwise(kb, spec, op);

@@ -144,10 +144,13 @@ FailureOr<std::vector<int64_t>> parameterLayout(const KernelParts &parts) {
         int64_t C = numel(bn, "weight");
         return std::vector<int64_t>{C, C};
       })
-      .Case<LayernormOp>([&](Operation *ln) {
-        return std::vector<int64_t>{numel(ln, "weight"), numel(ln, "bias")};
+      .Case<LayernormOp, ParameterOp, ConvTranspose2dOp>([&](Operation *op) {
+        // Each parameter as it is (PackParameters' Copy).
+        std::vector<int64_t> layout;
+        for (const ParameterSpec &p : llvm::cast<LayerOpInterface>(op).getParameters())
+          layout.push_back(p.numel());
+        return layout;
       })
-      .Case<ParameterOp>([&](Operation *p) { return std::vector<int64_t>{numel(p, "")}; })
       .Case<AttentionOp>([&](Operation *a) {
         return std::vector<int64_t>{numel(a, "in_proj_weight"), numel(a, "in_proj_bias"),
                                     numel(a, "out_proj.weight"), numel(a, "out_proj.bias")};

@@ -55,10 +55,11 @@ packParameters(const KernelParts &g, const WeightStore &weights,
     std::array<int32_t, 4> n = normTensors(layerName(op));
     pack = {PackKind::Batchnorm, {}, {n.begin(), n.end()},
             op->getAttrOfType<FloatAttr>("eps").getValueAsDouble(), 0, {}};
-  } else if (llvm::isa<LayernormOp>(op)) {
-    pack = {PackKind::Copy, {}, {tensor(op, "weight"), tensor(op, "bias")}, 0, 0, {}};
-  } else if (llvm::isa<ParameterOp>(op)) {
-    pack = {PackKind::Copy, {}, {tensor(op, "")}, 0, 0, {}};
+  } else if (llvm::isa<LayernormOp, ParameterOp, ConvTranspose2dOp>(op)) {
+    std::vector<int32_t> sources;
+    for (const ParameterSpec &p : llvm::cast<LayerOpInterface>(op).getParameters())
+      sources.push_back(tensor(op, p.suffix));
+    pack = {PackKind::Copy, {}, sources, 0, 0, {}};
   } else if (auto attention = llvm::dyn_cast<AttentionOp>(op)) {
     pack = {PackKind::Attention, {},
             {tensor(op, "in_proj_weight"), tensor(op, "in_proj_bias"),

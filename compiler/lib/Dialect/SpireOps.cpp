@@ -3,12 +3,15 @@
 // verifiers (on MLIR tensor types), so both report the same messages.
 #include "spire/Dialect/SpireOps.h"
 #include "spire/Checked.h"
+#include "spire/Limits.h"
 
 
 #include "mlir/IR/DialectImplementation.h"
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
 
 using namespace mlir;
 
@@ -155,6 +158,31 @@ static FailureOr<Dim> windowOutput(ShapeContext &ctx, const Dim &in, int64_t ker
   return out ? ctx.constant(*out) : Dim();
 }
 
+static LogicalResult badAttr(ShapeContext &ctx, StringRef attr, ArrayRef<int64_t> values,
+                             const Twine &why) {
+  ctx.error() << "has " << attr << " " << list(values) << ": " << why;
+  return failure();
+}
+
+// A window attribute: its name, values and the least value allowed.
+struct WindowAttr {
+  StringRef name;
+  ArrayRef<int64_t> values;
+  int64_t min;
+};
+
+// Each attribute has `n` values, none below its minimum.
+static LogicalResult checkWindowAttrs(ShapeContext &ctx, size_t n, ArrayRef<WindowAttr> attrs) {
+  for (const WindowAttr &a : attrs) {
+    if (a.values.size() != n)
+      return badAttr(ctx, a.name, a.values, "expected " + std::to_string(n) + " values");
+    if (llvm::any_of(a.values, [&](int64_t v) { return v < a.min; }))
+      return badAttr(ctx, a.name, a.values,
+                     a.min ? "values must be >= 1" : "values must be >= 0");
+  }
+  return success();
+}
+
 // Checks window attributes and computes the spatial output dims of a
 // convolution or pooling over the trailing `kernel.size()` dims of operand 0.
 static FailureOr<Shape> slideWindows(ShapeContext &ctx, ArrayRef<int64_t> kernel,
@@ -162,22 +190,13 @@ static FailureOr<Shape> slideWindows(ShapeContext &ctx, ArrayRef<int64_t> kernel
                                      ArrayRef<int64_t> dilation, bool isPool,
                                      bool ceilMode = false) {
   size_t n = kernel.size();
-  auto badAttr = [&](StringRef attr, ArrayRef<int64_t> v, StringRef why) {
-    ctx.error() << "has " << attr << " " << list(v) << ": " << why;
+  if (failed(checkWindowAttrs(ctx, n, {{"kernel", kernel, 1}, {"stride", stride, 1},
+                                       {"padding", padding, 0}, {"dilation", dilation, 1}})))
     return failure();
-  };
-  for (auto [attr, values, min] :
-       {std::tuple{"kernel", kernel, 1}, {"stride", stride, 1},
-        {"padding", padding, 0}, {"dilation", dilation, 1}}) {
-    if (values.size() != n)
-      return badAttr(attr, values, "expected " + std::to_string(n) + " values");
-    if (llvm::any_of(values, [&](int64_t v) { return v < min; }))
-      return badAttr(attr, values, min ? "values must be >= 1" : "values must be >= 0");
-  }
   if (isPool)
     for (size_t i = 0; i < n; ++i)
       if (padding[i] * 2 > kernel[i])
-        return badAttr("padding", padding, "padding must be at most half the kernel");
+        return badAttr(ctx, "padding", padding, "padding must be at most half the kernel");
 
   const Shape &in = ctx.operand(0);
   Shape spatial;
@@ -270,6 +289,25 @@ SmallVector<ParameterSpec> LinearOp::getParameters() {
   return params;
 }
 
+// out and groups of a conv over `channels` input channels: groups divides both.
+static LogicalResult checkGroups(ShapeContext &ctx, int64_t channels, int64_t out,
+                                 int64_t groups) {
+  if (groups < 1 || out < 1) {
+    ctx.error() << "has out = " << out << " and groups = " << groups
+                << "; both must be >= 1";
+    return failure();
+  }
+  if (channels % groups || out % groups) {
+    InFlightDiagnostic diag = ctx.error();
+    diag << "has groups = " << groups << ", which must divide both its " << channels
+         << " input channels (from " << ctx.producer(0) << ") and its " << out
+         << " output channels";
+    ctx.noteProducer(diag, 0);
+    return failure();
+  }
+  return success();
+}
+
 template <typename ConvOpT>
 static FailureOr<Shape> inferConv(ConvOpT op, ShapeContext &ctx) {
   constexpr int64_t n = ConvOpT::kSpatialRank;
@@ -280,25 +318,13 @@ static FailureOr<Shape> inferConv(ConvOpT op, ShapeContext &ctx) {
   FailureOr<int64_t> channels = ctx.requireStatic(in[1], 0, "channel count");
   if (failed(channels))
     return failure();
-  int64_t groups = op.getGroups(), out = op.getOut();
-  if (groups < 1 || out < 1) {
-    ctx.error() << "has out = " << out << " and groups = " << groups
-                << "; both must be >= 1";
+  if (failed(checkGroups(ctx, *channels, op.getOut(), op.getGroups())))
     return failure();
-  }
-  if (*channels % groups || out % groups) {
-    InFlightDiagnostic diag = ctx.error();
-    diag << "has groups = " << groups << ", which must divide both its " << *channels
-         << " input channels (from " << ctx.producer(0) << ") and its " << out
-         << " output channels";
-    ctx.noteProducer(diag, 0);
-    return failure();
-  }
   FailureOr<Shape> spatial = slideWindows(ctx, op.getKernel(), op.getStride(),
                                           op.getPadding(), op.getDilation(), false);
   if (failed(spatial))
     return failure();
-  Shape result{in[0], ctx.constant(out)};
+  Shape result{in[0], ctx.constant(op.getOut())};
   result.append(spatial->begin(), spatial->end());
   return result;
 }
@@ -320,6 +346,55 @@ FailureOr<Shape> Conv1dOp::inferShape(ShapeContext &ctx) { return inferConv(*thi
 FailureOr<Shape> Conv2dOp::inferShape(ShapeContext &ctx) { return inferConv(*this, ctx); }
 SmallVector<ParameterSpec> Conv1dOp::getParameters() { return convParameters(*this); }
 SmallVector<ParameterSpec> Conv2dOp::getParameters() { return convParameters(*this); }
+
+FailureOr<Shape> ConvTranspose2dOp::inferShape(ShapeContext &ctx) {
+  if (failed(requireRank(ctx, {4}, "[N, C, H, W]")))
+    return failure();
+  const Shape &in = ctx.operand(0);
+  FailureOr<int64_t> channels = ctx.requireStatic(in[1], 0, "channel count");
+  if (failed(channels) || failed(checkGroups(ctx, *channels, getOut(), getGroups())))
+    return failure();
+  ArrayRef<int64_t> kernel = getKernel(), stride = getStride(), padding = getPadding(),
+                    outputPadding = getOutputPadding(), dilation = getDilation();
+  if (failed(checkWindowAttrs(ctx, 2, {{"kernel", kernel, 1}, {"stride", stride, 1},
+                                       {"padding", padding, 0},
+                                       {"output_padding", outputPadding, 0},
+                                       {"dilation", dilation, 1}})))
+    return failure();
+  Shape result{in[0], ctx.constant(getOut())};
+  for (size_t i = 0; i < 2; ++i) {
+    // PyTorch's rule: output_padding only picks among the sizes a stride
+    // (or dilation) leaves ambiguous.
+    if (outputPadding[i] >= std::max(stride[i], dilation[i]))
+      return badAttr(ctx, "output_padding", outputPadding,
+                     "each value must be smaller than the stride " + list(stride) +
+                         " or the dilation " + list(dilation));
+    Dim inDim = in[2 + i];
+    Dim out = inDim * stride[i] +
+              (dilation[i] * (kernel[i] - 1) + outputPadding[i] + 1 - stride[i] - 2 * padding[i]);
+    if (auto v = out.value(); v && *v < 1) {
+      InFlightDiagnostic diag = ctx.error();
+      diag << "receives " << ctx.str(in) << " from " << ctx.producer(0) << ": spatial size "
+           << ctx.str(inDim) << " gives an output size of " << *v << " with padding "
+           << padding[i] << "; reduce the padding";
+      ctx.noteProducer(diag, 0);
+      return failure();
+    }
+    result.push_back(out);
+  }
+  return result;
+}
+
+SmallVector<ParameterSpec> ConvTranspose2dOp::getParameters() {
+  // PyTorch's layout: input channels first.
+  auto out = static_cast<int64_t>(getOut());
+  ParameterSpec weight{"weight", {staticDim(getInput(), 1), out / static_cast<int64_t>(getGroups())}};
+  weight.shape.append(getKernel().begin(), getKernel().end());
+  SmallVector<ParameterSpec> params{weight};
+  if (getBias())
+    params.push_back({"bias", {out}});
+  return params;
+}
 
 static FailureOr<Shape> inferBatchnorm(ShapeContext &ctx, ArrayRef<size_t> ranks,
                                        StringRef layout, StringRef hint) {
@@ -441,6 +516,78 @@ FailureOr<Shape> AdaptiveAvgpool2dOp::inferShape(ShapeContext &ctx) {
   }
   return Shape{ctx.operand(0)[0], ctx.operand(0)[1], ctx.constant(size[0]),
                ctx.constant(size[1])};
+}
+
+//===----------------------------------------------------------------------===//
+// Resampling
+//===----------------------------------------------------------------------===//
+
+FailureOr<Shape> UpsampleOp::inferShape(ShapeContext &ctx) {
+  if (failed(requireRank(ctx, {4}, "[N, C, H, W]")))
+    return failure();
+  StringRef mode = getMode();
+  if (mode != "nearest" && mode != "bilinear") {
+    ctx.error() << "has mode '" << mode << "'; expected 'nearest' or 'bilinear'";
+    return failure();
+  }
+  if (getAlignCorners() && mode == "nearest") {
+    ctx.error() << "sets align_corners, which only mode 'bilinear' takes (as in PyTorch); "
+                   "remove it, or use mode: bilinear";
+    return failure();
+  }
+  std::optional<ArrayRef<double>> scale = getScale();
+  std::optional<ArrayRef<int64_t>> size = getSize();
+  if (scale.has_value() == size.has_value()) {
+    ctx.error() << (scale ? "has both scale and size; give one: size for an exact [h, w], "
+                            "scale for a multiple of the input"
+                          : "has neither scale nor size; give one (e.g. scale: 2 or "
+                            "size: [64, 64])");
+    return failure();
+  }
+  const Shape &in = ctx.operand(0);
+  Shape out{in[0], in[1]};
+  if (size) {
+    if (size->size() != 2 || (*size)[0] < 1 || (*size)[1] < 1) {
+      ctx.error() << "has size " << list(*size) << "; expected two output sizes >= 1";
+      return failure();
+    }
+    out.push_back(ctx.constant((*size)[0]));
+    out.push_back(ctx.constant((*size)[1]));
+    return out;
+  }
+  if (scale->size() != 2 || !llvm::all_of(*scale, [](double s) {
+        return std::isfinite(s) && s > 0 && s < kMaxDim;
+      })) {
+    std::string values;
+    for (double s : *scale)
+      values += (values.empty() ? "" : ", ") + formatNumber(s);
+    ctx.error() << "has scale [" << values << "]; expected two finite factors > 0";
+    return failure();
+  }
+  for (size_t i = 0; i < 2; ++i) {
+    double s = (*scale)[i];
+    const Dim &inDim = in[2 + i];
+    // An integer factor scales a symbolic size too; PyTorch's floor(H x s)
+    // needs H otherwise.
+    if (s == std::floor(s)) {
+      out.push_back(inDim * static_cast<int64_t>(s));
+      continue;
+    }
+    FailureOr<int64_t> h = ctx.requireStatic(inDim, 0, "spatial size for a fractional scale");
+    if (failed(h))
+      return failure();
+    auto size = static_cast<int64_t>(std::floor(static_cast<double>(*h) * s));
+    if (size < 1) {
+      InFlightDiagnostic diag = ctx.error();
+      diag << "has scale " << formatNumber(s) << ", which turns spatial size " << *h << " of "
+           << ctx.str(in) << " from " << ctx.producer(0) << " into " << size
+           << "; the output needs at least 1";
+      ctx.noteProducer(diag, 0);
+      return failure();
+    }
+    out.push_back(ctx.constant(size));
+  }
+  return out;
 }
 
 //===----------------------------------------------------------------------===//
@@ -602,6 +749,11 @@ FailureOr<Shape> ConcatOp::inferShape(ShapeContext &ctx) {
       diag << "joins " << ctx.str(first) << " from " << ctx.producer(0) << " with "
            << ctx.str(s) << " from " << ctx.producer(i) << " along dim " << *dim
            << "; all other dims must be equal";
+      // A UNet skip from the wrong level: the feature maps differ in size.
+      bool maps = *dim == 1 && s.size() == 4 && first.size() == 4;
+      if (maps && (!s[2].compatibleWith(first[2]) || !s[3].compatibleWith(first[3])))
+        diag << "; to join feature maps of two resolutions, resize one first (upsample, "
+                "conv_transpose2d, or a pool or strided conv)";
       ctx.noteProducer(diag, 0);
       ctx.noteProducer(diag, i);
       return failure();
@@ -820,6 +972,21 @@ std::optional<int64_t> LinearOp::getFlops() {
 }
 std::optional<int64_t> Conv1dOp::getFlops() { return convFlops(*this); }
 std::optional<int64_t> Conv2dOp::getFlops() { return convFlops(*this); }
+// Each input position's window of taps, as a conv2d with the roles of input
+// and output swapped.
+std::optional<int64_t> ConvTranspose2dOp::getFlops() {
+  std::optional<int64_t> in = sampleElements(getInput());
+  if (!in)
+    return std::nullopt;
+  int64_t taps = getOut() / getGroups();
+  for (int64_t d : getKernel())
+    taps *= d;
+  return 2 * *in * taps;
+}
+// Bilinear as PyTorch writes it: 6 multiplies and 3 adds an output.
+std::optional<int64_t> UpsampleOp::getFlops() {
+  return getMode() == "bilinear" ? perOutput(*this, 9) : 0;
+}
 std::optional<int64_t> MatmulOp::getFlops() {
   return macs(*this, getLhs().getType().getShape().back());
 }

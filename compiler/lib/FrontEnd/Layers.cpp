@@ -11,27 +11,63 @@ Type placeholder(LayerArgs &a) {
   return UnrankedTensorType::get(a.builder.getF32Type());
 }
 
+// The keys of a convolution over `n` spatial dims, plain or transposed.
+struct ConvKeys {
+  IntegerAttr out, groups;
+  DenseI64ArrayAttr kernel, stride, padding, dilation;
+  BoolAttr bias;
+
+  ConvKeys(LayerArgs &a, size_t n) {
+    Params &p = a.params;
+    OpBuilder &b = a.builder;
+    out = b.getI64IntegerAttr(p.requireInt("out"));
+    kernel = b.getDenseI64ArrayAttr(p.getInts("kernel", n, 1));
+    if (!p.has("kernel"))
+      p.error(nullptr, "missing required key 'kernel'");
+    stride = b.getDenseI64ArrayAttr(p.getInts("stride", n, 1));
+    padding = b.getDenseI64ArrayAttr(p.getInts("padding", n, 0));
+    dilation = b.getDenseI64ArrayAttr(p.getInts("dilation", n, 1));
+    groups = b.getI64IntegerAttr(p.getInt("groups", 1));
+    bias = b.getBoolAttr(p.getBool("bias", true));
+  }
+};
+
 template <typename OpT>
 Operation *buildConv(LayerArgs &a) {
-  constexpr size_t n = OpT::kSpatialRank;
+  ConvKeys k(a, OpT::kSpatialRank);
+  if (a.params.failed())
+    return nullptr;
+  return OpT::create(a.builder, a.loc, placeholder(a), a.inputs[0], a.name, k.out, k.kernel,
+                     k.stride, k.padding, k.dilation, k.groups, k.bias, /*norm=*/nullptr,
+                     /*norm_eps=*/nullptr);
+}
+
+Operation *buildConvTranspose(LayerArgs &a) {
+  ConvKeys k(a, 2);
+  auto outputPadding = a.params.getInts("output_padding", 2, 0);
+  if (a.params.failed())
+    return nullptr;
+  return ConvTranspose2dOp::create(a.builder, a.loc, placeholder(a), a.inputs[0], a.name, k.out,
+                                   k.kernel, k.stride, k.padding,
+                                   a.builder.getDenseI64ArrayAttr(outputPadding), k.dilation,
+                                   k.groups, k.bias);
+}
+
+Operation *buildUpsample(LayerArgs &a) {
   Params &p = a.params;
   OpBuilder &b = a.builder;
-  int64_t out = p.requireInt("out");
-  auto kernel = p.getInts("kernel", n, 1);
-  if (!p.has("kernel"))
-    p.error(nullptr, "missing required key 'kernel'");
-  auto stride = p.getInts("stride", n, 1);
-  auto padding = p.getInts("padding", n, 0);
-  auto dilation = p.getInts("dilation", n, 1);
-  int64_t groups = p.getInt("groups", 1);
-  bool bias = p.getBool("bias", true);
+  std::string mode = p.getChoice("mode", {"nearest", "bilinear"});
+  // Kept only when given: nearest with align_corners is an error, as in PyTorch.
+  BoolAttr alignCorners =
+      p.has("align_corners") ? b.getBoolAttr(p.getBool("align_corners", false)) : BoolAttr();
+  DenseF64ArrayAttr scale =
+      p.has("scale") ? b.getDenseF64ArrayAttr(p.getFloats("scale", 2, 1)) : DenseF64ArrayAttr();
+  DenseI64ArrayAttr size =
+      p.has("size") ? b.getDenseI64ArrayAttr(p.getInts("size", 2, 1)) : DenseI64ArrayAttr();
   if (p.failed())
     return nullptr;
-  return OpT::create(b, a.loc, placeholder(a), a.inputs[0], a.name, b.getI64IntegerAttr(out),
-                     b.getDenseI64ArrayAttr(kernel), b.getDenseI64ArrayAttr(stride),
-                     b.getDenseI64ArrayAttr(padding), b.getDenseI64ArrayAttr(dilation),
-                     b.getI64IntegerAttr(groups), b.getBoolAttr(bias), /*norm=*/nullptr,
-                     /*norm_eps=*/nullptr);
+  return UpsampleOp::create(b, a.loc, placeholder(a), a.inputs[0], a.name, b.getStringAttr(mode),
+                            alignCorners, scale, size);
 }
 
 // The window keys both pools take.
@@ -256,6 +292,10 @@ const LayerKind kLayerKinds[] = {
      buildConv<Conv1dOp>},
     {"conv2d", In::One, {"out", "kernel", "stride", "padding", "dilation", "groups", "bias"},
      buildConv<Conv2dOp>},
+    {"conv_transpose2d",
+     In::One,
+     {"out", "kernel", "stride", "padding", "output_padding", "dilation", "groups", "bias"},
+     buildConvTranspose},
     {"batchnorm1d", In::One, {"eps"}, buildNorm<Batchnorm1dOp>},
     {"batchnorm2d", In::One, {"eps"}, buildNorm<Batchnorm2dOp>},
     {"layernorm", In::One, {"eps"}, buildNorm<LayernormOp>},
@@ -266,6 +306,7 @@ const LayerKind kLayerKinds[] = {
      buildAvgpool},
     {"global_avgpool", In::One, {}, buildUnary<GlobalAvgpoolOp>},
     {"adaptive_avgpool2d", In::One, {"size"}, buildAdaptiveAvgpool},
+    {"upsample", In::One, {"mode", "align_corners", "scale", "size"}, buildUpsample},
     {"mean", In::One, {"dims", "keepdim"}, buildReduce<MeanOp>},
     {"sum", In::One, {"dims", "keepdim"}, buildReduce<SumOp>},
     {"max", In::One, {"dims", "keepdim"}, buildReduce<MaxOp>},

@@ -96,10 +96,7 @@ int64_t Params::requireInt(llvm::StringRef key) {
   return getInt(key).value_or(1);
 }
 
-double Params::getFloat(llvm::StringRef key, double fallback) {
-  const SpecNode *value = get(key);
-  if (!value || value->isNull())
-    return fallback;
+std::optional<double> Params::parseFloat(const SpecNode *value, llvm::StringRef key) {
   if (value->isScalar() && !value->quoted) {
     char *end = nullptr;
     double d = std::strtod(value->scalar.c_str(), &end);
@@ -108,7 +105,14 @@ double Params::getFloat(llvm::StringRef key, double fallback) {
   }
   error(value, "'" + key + "' must be a number, got " +
                    (value->isScalar() ? "'" + value->scalar + "'" : value->kindName()));
-  return fallback;
+  return std::nullopt;
+}
+
+double Params::getFloat(llvm::StringRef key, double fallback) {
+  const SpecNode *value = get(key);
+  if (!value || value->isNull())
+    return fallback;
+  return parseFloat(value, key).value_or(fallback);
 }
 
 bool Params::getBool(llvm::StringRef key, bool fallback) {
@@ -126,26 +130,37 @@ bool Params::getBool(llvm::StringRef key, bool fallback) {
   return fallback;
 }
 
-llvm::SmallVector<int64_t> Params::getInts(llvm::StringRef key, size_t n, int64_t fallback) {
-  llvm::SmallVector<int64_t> out(n, fallback);
+template <typename T>
+llvm::SmallVector<T> Params::getOneOrList(llvm::StringRef key, size_t n, T fallback,
+                                          Parser<T> parse, llvm::StringRef one,
+                                          llvm::StringRef many) {
+  llvm::SmallVector<T> out(n, fallback);
   const SpecNode *value = get(key);
   if (!value || value->isNull())
     return out;
   if (value->isScalar()) {
-    if (auto v = parseInt(value, key))
+    if (auto v = (this->*parse)(value, key))
       out.assign(n, *v);
     return out;
   }
   if (value->isList() && value->items.size() == n) {
     for (size_t i = 0; i < n; ++i)
-      if (auto v = parseInt(substitute(&value->items[i]) ?: &value->items[i], key))
+      if (auto v = (this->*parse)(substitute(&value->items[i]) ?: &value->items[i], key))
         out[i] = *v;
     return out;
   }
-  error(value, "'" + key + "' must be an integer or a list of " + std::to_string(n) +
-                   " integers, got " + value->kindName() +
+  error(value, "'" + key + "' must be " + one + " or a list of " + std::to_string(n) + " " +
+                   many + ", got " + value->kindName() +
                    (value->isList() ? " of " + std::to_string(value->items.size()) : ""));
   return out;
+}
+
+llvm::SmallVector<int64_t> Params::getInts(llvm::StringRef key, size_t n, int64_t fallback) {
+  return getOneOrList<int64_t>(key, n, fallback, &Params::parseInt, "an integer", "integers");
+}
+
+llvm::SmallVector<double> Params::getFloats(llvm::StringRef key, size_t n, double fallback) {
+  return getOneOrList<double>(key, n, fallback, &Params::parseFloat, "a number", "numbers");
 }
 
 std::optional<llvm::SmallVector<int64_t>> Params::getIntList(llvm::StringRef key) {

@@ -38,6 +38,8 @@ public:
   bool getBool(llvm::StringRef key, bool fallback);
   // An integer or a list of `n` integers (`kernel: 3` or `kernel: [3, 1]`).
   llvm::SmallVector<int64_t> getInts(llvm::StringRef key, size_t n, int64_t fallback);
+  // A number or a list of `n` numbers (`scale: 2` or `scale: [2, 1.5]`).
+  llvm::SmallVector<double> getFloats(llvm::StringRef key, size_t n, double fallback);
   // A list of integers of any length.
   std::optional<llvm::SmallVector<int64_t>> getIntList(llvm::StringRef key);
   std::optional<std::string> getString(llvm::StringRef key);
@@ -54,6 +56,14 @@ public:
 
 private:
   std::optional<int64_t> parseInt(const SpecNode *value, llvm::StringRef key);
+  std::optional<double> parseFloat(const SpecNode *value, llvm::StringRef key);
+  template <typename T>
+  using Parser = std::optional<T> (Params::*)(const SpecNode *, llvm::StringRef);
+  // One value for all `n`, or a list of `n` (getInts, getFloats); `one` and
+  // `many` name the value in messages ("an integer", "integers").
+  template <typename T>
+  llvm::SmallVector<T> getOneOrList(llvm::StringRef key, size_t n, T fallback, Parser<T> parse,
+                                    llvm::StringRef one, llvm::StringRef many);
 
   const SpecNode *node_;
   const ParamEnv *env_;

@@ -226,14 +226,22 @@ class _Converter:
         m = self.modules[node.target]
         x = node.args[0] if node.args else None
         name = node.target
-        if isinstance(m, (nn.Conv1d, nn.Conv2d)):
+        if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d)):
             if isinstance(m.padding, str) or m.padding_mode != "zeros":
                 raise UnsupportedError(f"{name}: padding '{m.padding}'/{m.padding_mode} "
                                        "is not supported; use explicit zero padding")
-            kind = "conv1d" if isinstance(m, nn.Conv1d) else "conv2d"
+            transposed = isinstance(m, nn.ConvTranspose2d)
+            if transposed and (len(node.args) > 1 or node.kwargs.get("output_size") is not None):
+                raise UnsupportedError(f"{name}: ConvTranspose2d called with output_size; give "
+                                       "the module its output_padding instead")
+            kind = "conv_transpose2d" if transposed else \
+                "conv1d" if isinstance(m, nn.Conv1d) else "conv2d"
             keys = {"out": m.out_channels, "kernel": _compact(list(m.kernel_size))}
-            for key, value, default in (("stride", m.stride, 1), ("padding", m.padding, 0),
-                                        ("dilation", m.dilation, 1)):
+            windows = [("stride", m.stride, 1), ("padding", m.padding, 0),
+                       ("dilation", m.dilation, 1)]
+            if transposed:
+                windows.insert(2, ("output_padding", m.output_padding, 0))
+            for key, value, default in windows:
                 if _compact(list(value)) != default:
                     keys[key] = _compact(list(value))
             if m.groups != 1:
@@ -241,6 +249,9 @@ class _Converter:
             if m.bias is None:
                 keys["bias"] = False
             self.emit(node, kind, keys, [x], name)
+        elif isinstance(m, nn.Upsample):
+            self.upsample(node, x, m.size, m.scale_factor, m.mode, m.align_corners,
+                          m.recompute_scale_factor, False, name)
         elif isinstance(m, nn.Linear):
             self.emit(node, "linear", {"out": m.out_features, **({} if m.bias is not None else
                                                                   {"bias": False})}, [x], name)
@@ -311,6 +322,28 @@ class _Converter:
         else:
             self.emit(node, "adaptive_avgpool2d", {"size": _compact(size)}, [x], name)
 
+    def upsample(self, node, x, size, scale, mode, align_corners, recompute, antialias,
+                 name=None):
+        """nn.Upsample and F.interpolate: `size`, or `scale` as PyTorch's
+        kernels take it (with recompute_scale_factor, the size it gives)."""
+        if mode not in ("nearest", "bilinear") or antialias:
+            raise UnsupportedError(f"{name or node.name}: interpolate mode '{mode}'"
+                                   f"{' with antialias' if antialias else ''} (only nearest and "
+                                   "bilinear)")
+        if self.rank(x) != 4:
+            raise UnsupportedError(f"{name or node.name}: interpolate over a rank-{self.rank(x)} "
+                                   "tensor (only [N, C, H, W])")
+        keys = {"mode": mode} if mode != "nearest" else {}
+        if align_corners is not None:
+            keys["align_corners"] = bool(align_corners)
+        if size is None and recompute:
+            size = list(self.values[node].shape[2:])
+        if size is not None:
+            keys["size"] = _compact(_pair(self.const(size)))
+        else:
+            keys["scale"] = _compact([float(s) for s in _pair(self.const(scale))])
+        self.emit(node, "upsample", keys, [x], name)
+
     @staticmethod
     def gelu_params(approximate):
         """The spec's gelu parameters for PyTorch's `approximate` ("none": erf)."""
@@ -372,6 +405,11 @@ class _Converter:
                       get(5 if f is F.max_pool2d else 4, "ceil_mode", False),
                       get(4, "dilation", 1) if f is F.max_pool2d else 1,
                       get(5, "count_include_pad", True) if f is F.avg_pool2d else True)
+        elif f is F.interpolate:
+            get = lambda i, key, default: kw.get(key, args[i] if len(args) > i else default)
+            self.upsample(node, args[0], get(1, "size", None), get(2, "scale_factor", None),
+                          get(3, "mode", "nearest"), get(4, "align_corners", None),
+                          get(5, "recompute_scale_factor", None), get(6, "antialias", False))
         elif f is F.dropout:
             self.passthrough(node, args[0])
         elif f is F.layer_norm:

@@ -30,11 +30,11 @@ struct SplitMix64 {
 
 // A seeded parameter tensor: `numel` floats uniform in [lo, hi), from a
 // generator seeded per name, so editing one layer leaves the others' weights
-// alone. (The name hash is the bundle checksum's FNV-1a: defined here, not by
+// alone. (The name hash is BundleFormat.h's FNV-1a: defined there, not by
 // a library whose hash could change.)
 inline std::vector<float> seededTensor(uint64_t seed, std::string_view name, uint64_t numel,
                                        float lo, float hi) {
-  SplitMix64 rng{seed ^ bundle::checksum(reinterpret_cast<const unsigned char *>(name.data()),
+  SplitMix64 rng{seed ^ bundle::fnv1a(reinterpret_cast<const unsigned char *>(name.data()),
                                          name.size())};
   std::vector<float> data(numel);
   for (float &v : data)

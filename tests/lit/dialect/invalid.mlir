@@ -151,7 +151,7 @@ func.func @pool_dilation(%x: tensor<?x3x8x8xf32>) {
 // expected-note @+2 {{argument #0 produces [?, 8, 4, 4]}}
 // expected-note @+1 {{argument #1 produces [?, 8, 5, 5]}}
 func.func @concat_dims(%a: tensor<?x8x4x4xf32>, %b: tensor<?x8x5x5xf32>) {
-  // expected-error @+1 {{concat 'cat' joins [?, 8, 4, 4] from argument #0 with [?, 8, 5, 5] from argument #1 along dim 1; all other dims must be equal}}
+  // expected-error @+1 {{concat 'cat' joins [?, 8, 4, 4] from argument #0 with [?, 8, 5, 5] from argument #1 along dim 1; all other dims must be equal; to join feature maps of two resolutions, resize one first (upsample, conv_transpose2d, or a pool or strided conv)}}
   %0 = spire.concat %a, %b {name = "cat"} : tensor<?x8x4x4xf32>, tensor<?x8x5x5xf32> -> tensor<?x16x4x4xf32>
   return
 }
@@ -343,5 +343,98 @@ func.func @reduce_range(%x: tensor<?x5x6xf32>) {
 func.func @reduce_nothing(%x: tensor<?x5x6xf32>) {
   // expected-error @+1 {{mean 'm' has no dims to reduce; list them, e.g. dims: [2, 3]}}
   %0 = spire.mean %x {name = "m", dims = array<i64>} : tensor<?x5x6xf32> -> tensor<?x5x6xf32>
+  return
+}
+
+// -----
+
+func.func @upsample_both(%x: tensor<?x3x8x8xf32>) {
+  // expected-error @+1 {{upsample 'up' has both scale and size; give one: size for an exact [h, w], scale for a multiple of the input}}
+  %0 = spire.upsample %x {name = "up", scale = array<f64: 2.0, 2.0>, size = array<i64: 16, 16>} : tensor<?x3x8x8xf32> -> tensor<?x3x16x16xf32>
+  return
+}
+
+// -----
+
+func.func @upsample_neither(%x: tensor<?x3x8x8xf32>) {
+  // expected-error @+1 {{upsample 'up' has neither scale nor size; give one (e.g. scale: 2 or size: [64, 64])}}
+  %0 = spire.upsample %x {name = "up"} : tensor<?x3x8x8xf32> -> tensor<?x3x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @upsample_mode(%x: tensor<?x3x8x8xf32>) {
+  // expected-error @+1 {{upsample 'up' has mode 'bicubic'; expected 'nearest' or 'bilinear'}}
+  %0 = spire.upsample %x {name = "up", mode = "bicubic", scale = array<f64: 2.0, 2.0>} : tensor<?x3x8x8xf32> -> tensor<?x3x16x16xf32>
+  return
+}
+
+// -----
+
+func.func @upsample_corners(%x: tensor<?x3x8x8xf32>) {
+  // expected-error @+1 {{upsample 'up' sets align_corners, which only mode 'bilinear' takes (as in PyTorch); remove it, or use mode: bilinear}}
+  %0 = spire.upsample %x {name = "up", align_corners = false, scale = array<f64: 2.0, 2.0>} : tensor<?x3x8x8xf32> -> tensor<?x3x16x16xf32>
+  return
+}
+
+// -----
+
+// expected-note @+1 {{argument #0 produces [?, 3, 8, ?]}}
+func.func @upsample_fraction(%x: tensor<?x3x8x?xf32>) {
+  // expected-error @+1 {{upsample 'up' needs a static spatial size for a fractional scale, but it is ? in [?, 3, 8, ?] from argument #0}}
+  %0 = spire.upsample %x {name = "up", scale = array<f64: 2.0, 1.5>} : tensor<?x3x8x?xf32> -> tensor<?x3x16x?xf32>
+  return
+}
+
+// -----
+
+func.func @upsample_rank(%x: tensor<?x3x8x8xf32>) {
+  // expected-note @+1 {{'f' produces [?, 3, 64]}}
+  %0 = spire.flatten %x {name = "f", start_dim = 2} : tensor<?x3x8x8xf32> -> tensor<?x3x64xf32>
+  // expected-error @+1 {{upsample 'up' expects [N, C, H, W] but receives a rank-3 tensor [?, 3, 64] from 'f'}}
+  %1 = spire.upsample %0 {name = "up", scale = array<f64: 2.0, 2.0>} : tensor<?x3x64xf32> -> tensor<?x3x128xf32>
+  return
+}
+
+// -----
+
+func.func @upsample_result(%x: tensor<?x3x7x5xf32>) {
+  // expected-error @+1 {{'spire.upsample' op result type 'tensor<?x3x14x10xf32>' does not match the inferred shape [?, 3, 10, 7]}}
+  %0 = spire.upsample %x {name = "up", mode = "bilinear", scale = array<f64: 1.5, 1.5>} : tensor<?x3x7x5xf32> -> tensor<?x3x14x10xf32>
+  return
+}
+
+// -----
+
+func.func @conv_transpose_output_padding(%x: tensor<?x4x8x8xf32>) {
+  // expected-error @+1 {{conv_transpose2d 'up' has output_padding [2, 0]: each value must be smaller than the stride [2, 2] or the dilation [1, 1]}}
+  %0 = spire.conv_transpose2d %x {name = "up", out = 4, kernel = array<i64: 2, 2>, stride = array<i64: 2, 2>, padding = array<i64: 0, 0>, output_padding = array<i64: 2, 0>, dilation = array<i64: 1, 1>} : tensor<?x4x8x8xf32> -> tensor<?x4x18x16xf32>
+  return
+}
+
+// -----
+
+// expected-note @+1 {{argument #0 produces [?, 6, 8, 8]}}
+func.func @conv_transpose_groups(%x: tensor<?x6x8x8xf32>) {
+  // expected-error @+1 {{conv_transpose2d 'up' has groups = 4, which must divide both its 6 input channels (from argument #0) and its 8 output channels}}
+  %0 = spire.conv_transpose2d %x {name = "up", out = 8, groups = 4, kernel = array<i64: 2, 2>, stride = array<i64: 2, 2>, padding = array<i64: 0, 0>, output_padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>} : tensor<?x6x8x8xf32> -> tensor<?x8x16x16xf32>
+  return
+}
+
+// -----
+
+// expected-note @+1 {{argument #0 produces [?, 4, 1, 1]}}
+func.func @conv_transpose_padding(%x: tensor<?x4x1x1xf32>) {
+  // expected-error @+1 {{conv_transpose2d 'up' receives [?, 4, 1, 1] from argument #0: spatial size 1 gives an output size of 0 with padding 1; reduce the padding}}
+  %0 = spire.conv_transpose2d %x {name = "up", out = 4, kernel = array<i64: 2, 2>, stride = array<i64: 2, 2>, padding = array<i64: 1, 1>, output_padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>} : tensor<?x4x1x1xf32> -> tensor<?x4x1x1xf32>
+  return
+}
+
+// -----
+
+func.func @conv_transpose_kernel(%x: tensor<?x4x8x8xf32>) {
+  // expected-error @+1 {{conv_transpose2d 'up' has kernel [3]: expected 2 values}}
+  %0 = spire.conv_transpose2d %x {name = "up", out = 4, kernel = array<i64: 3>, stride = array<i64: 2, 2>, padding = array<i64: 0, 0>, output_padding = array<i64: 0, 0>, dilation = array<i64: 1, 1>} : tensor<?x4x8x8xf32> -> tensor<?x4x17x17xf32>
   return
 }

@@ -126,3 +126,15 @@ func.func @vit_pieces(%t: tensor<?x196x192xf32>) -> tensor<?x192xf32> {
   %2 = spire.select %1 {name = "cls", dim = 1, index = 0} : tensor<?x197x192xf32> -> tensor<?x192xf32>
   return %2 : tensor<?x192xf32>
 }
+
+// CHECK-LABEL: func @decoder_pieces
+func.func @decoder_pieces(%x: tensor<?x8x7x5xf32>, %s: tensor<?x3x?x?xf32>) -> (tensor<?x4x14x10xf32>, tensor<?x8x13x11xf32>, tensor<?x3x?x?xf32>) {
+  // CHECK: spire.conv_transpose2d {{.*}} -> tensor<?x4x14x10xf32>
+  %0 = spire.conv_transpose2d %x {name = "up", out = 4, kernel = array<i64: 3, 3>, stride = array<i64: 2, 2>, padding = array<i64: 1, 1>, output_padding = array<i64: 1, 1>, dilation = array<i64: 1, 1>} : tensor<?x8x7x5xf32> -> tensor<?x4x14x10xf32>
+  // CHECK: spire.upsample {{.*}} -> tensor<?x8x13x11xf32>
+  %1 = spire.upsample %x {name = "resize", mode = "bilinear", align_corners = true, size = array<i64: 13, 11>} : tensor<?x8x7x5xf32> -> tensor<?x8x13x11xf32>
+  // An integer scale keeps unknown sizes unknown.
+  // CHECK: spire.upsample {{.*}} -> tensor<?x3x?x?xf32>
+  %2 = spire.upsample %s {name = "near", scale = array<f64: 2.0, 3.0>} : tensor<?x3x?x?xf32> -> tensor<?x3x?x?xf32>
+  return %0, %1, %2 : tensor<?x4x14x10xf32>, tensor<?x8x13x11xf32>, tensor<?x3x?x?xf32>
+}

@@ -87,6 +87,7 @@ public:
   mlir::Value sqrt(mlir::Value a);
   mlir::Value erf(mlir::Value a);
   mlir::Value toF32(mlir::Value index); // a non-negative index as f32
+  mlir::Value toIndex(mlir::Value f);    // a non-negative f32 as an index, rounded down
 
   mlir::Value load(unsigned buffer, mlir::Value index);
   // Reads `buffer` (only loaded, never stored) as a uniform texel buffer,

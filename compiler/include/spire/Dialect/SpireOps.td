@@ -57,6 +57,24 @@ def Spire_Conv2dOp : Spire_ConvOp<"conv2d", 2> {
   let summary = "2-d convolution over [N, C, H, W] (torch.nn.Conv2d), groups incl. depthwise";
 }
 
+def Spire_ConvTranspose2dOp : Spire_ParamLayerOp<"conv_transpose2d"> {
+  let summary = "2-d transposed convolution over [N, C, H, W] (torch.nn.ConvTranspose2d)";
+  let description = [{
+    The gradient of a conv2d with the same window: each input position adds
+    its weighted window to the output, so H' = (H - 1) stride - 2 padding +
+    dilation (kernel - 1) + output_padding + 1. The weight is PyTorch's
+    [C, out / groups, kh, kw], so a ConvTranspose2d's state_dict loads as it is.
+  }];
+  let arguments = (ins Spire_Tensor:$input, StrAttr:$name, I64Attr:$out,
+                   DenseI64ArrayAttr:$kernel, DenseI64ArrayAttr:$stride,
+                   DenseI64ArrayAttr:$padding, DenseI64ArrayAttr:$output_padding,
+                   DenseI64ArrayAttr:$dilation,
+                   DefaultValuedAttr<I64Attr, "1">:$groups,
+                   DefaultValuedAttr<BoolAttr, "true">:$bias);
+  let results = (outs Spire_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
 class Spire_BatchnormOp<string mnemonic, string summaryText> : Spire_ParamLayerOp<mnemonic> {
   let summary = summaryText;
   let arguments = (ins Spire_Tensor:$input, StrAttr:$name,
@@ -137,6 +155,30 @@ def Spire_GlobalAvgpoolOp : Spire_LayerOp<"global_avgpool"> {
 def Spire_AdaptiveAvgpool2dOp : Spire_LayerOp<"adaptive_avgpool2d"> {
   let summary = "average over adaptive bins to a fixed [oh, ow] (torch.nn.AdaptiveAvgPool2d)";
   let arguments = (ins Spire_Tensor:$input, StrAttr:$name, DenseI64ArrayAttr:$size);
+  let results = (outs Spire_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// Resampling
+//===----------------------------------------------------------------------===//
+
+def Spire_UpsampleOp : Spire_LayerOp<"upsample"> {
+  let summary = "nearest or bilinear resizing of [N, C, H, W] (torch.nn.functional.interpolate)";
+  let description = [{
+    To `size` [h, w], or by `scale` (one factor or [h, w]; the output is
+    floor(H x scale)), exactly one of them. `mode` is `nearest` (PyTorch's
+    legacy nearest: source index floor(i x H / h)) or `bilinear`, whose
+    `align_corners` (default false) is PyTorch's: true maps the corner
+    pixels' centres onto each other, false their outer edges. The source
+    positions are computed in f32 as PyTorch computes them, from 1 / scale
+    when a scale is given and from H / h otherwise.
+  }];
+  let arguments = (ins Spire_Tensor:$input, StrAttr:$name,
+                   DefaultValuedAttr<StrAttr, "\"nearest\"">:$mode,
+                   OptionalAttr<BoolAttr>:$align_corners,
+                   OptionalAttr<DenseF64ArrayAttr>:$scale,
+                   OptionalAttr<DenseI64ArrayAttr>:$size);
   let results = (outs Spire_Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
 }
