@@ -123,7 +123,8 @@ bad_spec("kernel_too_large", "  - conv2d: {out: 4, kernel: 9}\n", r".*s\.yaml:6:
 bad_spec("stride_zero", "  - conv2d: {out: 4, kernel: 3, stride: 0}\n", r".*s\.yaml:6:\d+: error: conv2d '.*'")
 bad_spec("out_zero", "  - conv2d: {out: 0, kernel: 3}\n", r".*s\.yaml:6:\d+: error: conv2d '.*'")
 bad_spec("groups_not_dividing", "  - conv2d: {out: 4, kernel: 3, groups: 2}\n", r".*s\.yaml:6:\d+: error: conv2d '.*'")
-bad_spec("linear_rank4", "  - linear: {out: 4}\n", r".*s\.yaml:6:5: error: linear '.*'")
+bad_spec("linear_pooled_map", "  - global_avgpool\n  - linear: {out: 4}\n",
+         r".*s\.yaml:7:5: error: linear '.*' expects \[N, \.\.\., features\] \(not a pooled map\)")
 bad_spec("reshape_mismatch", "  - reshape: {shape: [5, 7]}\n", r".*s\.yaml:6:5: error: reshape '0' cannot reshape \[N, 3, 8, 8\] from input 'x' \(192 elements per sample\) to \[N, 5, 7\]")
 bad_spec("reshape_overflow", "  - reshape: {shape: [2147483647, 2147483647, 2147483647]}\n",
          r".*s\.yaml:6:5: error: reshape '0' cannot reshape \[N, 3, 8, 8\] .* to \[N, 2147483647, 2147483647, 2147483647\]")

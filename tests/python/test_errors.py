@@ -15,7 +15,7 @@ inputs:
   image: [N, 3, 8, 8]
 layers:
   - conv2d: {name: conv1, out: 4, kernel: 3}
-  - linear: {name: fc1, out: 10}
+  - linear: {name: fc1, in: 5, out: 10}
   - flatten
   - linear: {name: fc2, in: 7, out: 2}
 """

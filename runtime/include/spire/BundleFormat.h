@@ -63,8 +63,9 @@ public:
     }
     for (; size >= kBlock; data += kBlock, size -= kBlock)
       mix(data);
-    // Here the block is empty or nothing is left.
-    std::memcpy(block_ + fill_, data, size);
+    // Here the block is empty or nothing is left (and `data` may be null).
+    if (size)
+      std::memcpy(block_ + fill_, data, size);
     fill_ += size;
   }
   uint64_t value() const {
