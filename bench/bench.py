@@ -12,10 +12,14 @@ against the liveness bound of `spire summary`; then batch 8 against batch 1
 per image, and ResNet-18 layer by layer (achieved GFLOP/s from
 `spire bench --profile`), also drawn as a PNG with --plot.
 
+--torchvision NAME...: torchvision builders through the converter (random
+weights), at batch 1 and 8, against the same module in PyTorch.
+
 The models are the conformance references in tests/e2e/conformance.py.
 
     /usr/bin/python3 bench/bench.py [--spire build/bin/spire] [--iters 20]
     /usr/bin/python3 bench/bench.py --zoo --iters 5 --plot docs/resnet18_layers.png
+    /usr/bin/python3 bench/bench.py --torchvision mobilenet_v3_large efficientnet_b0
 """
 import argparse
 import json
@@ -32,6 +36,8 @@ import torch
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 from conformance import MODELS, randomize  # noqa: E402
+from fx_test import case  # noqa: E402
+from fx_to_spec import module_to_spec  # noqa: E402
 
 DEFAULT_RUNS = [("small_cnn", 1), ("small_cnn", 8), ("resblocks", 1), ("resblocks", 8),
                 ("mlp", 1), ("mlp", 8), ("transformer_block", 1), ("transformer_block", 8)]
@@ -153,6 +159,29 @@ def small_models(spire, iters):
               f"{b['host'] / reference:.1f}x |", flush=True)
 
 
+def torchvision_models(spire, names, iters):
+    """Each builder converted (spec only: `spire compile` seeds the weights,
+    which the timing does not depend on), at batch 1 and 8."""
+    print()
+    print("| model | batch | Spire host ms | Spire device ms | PyTorch ms | Spire / PyTorch |")
+    print("|---|---|---|---|---|---|")
+    for name in names:
+        factory, inputs = case(name)
+        module = randomize(factory(), seed=0)
+        spec = os.path.join(spire.tmp, f"{name}.yaml")
+        with open(spec, "w") as f:
+            f.write(module_to_spec(module, inputs, name)[0])
+        bundle = os.path.join(spire.tmp, f"{name}.spire")
+        run(spire.binary, "compile", spec, "-o", bundle)
+        for batch in (1, 8):
+            b = spire.bench(bundle, batch, iters)
+            feeds = {k: torch.randn(batch, *shape[1:]) for k, shape in inputs.items()}
+            # forward's argument is positional, whatever the spec calls it.
+            reference = torch_median_ms(lambda **f: module(*f.values()), feeds, iters)
+            print(f"| {name} | {batch} | {b['host']:.2f} | {b['device']:.2f} | {reference:.2f} | "
+                  f"{b['host'] / reference:.1f}x |", flush=True)
+
+
 def layer_rows(summary, layers, peak):
     """(label, MFLOPs, ms, GFLOP/s, % of peak) per profiled label: the FLOPs of
     every spec layer fused into the dispatches that carry it."""
@@ -243,12 +272,16 @@ def main():
     parser.add_argument("--zoo", action="store_true",
                         help="the ImageNet-sized zoo, batch scaling and ResNet-18 per layer")
     parser.add_argument("--plot", help="with --zoo: write ResNet-18's per-layer efficiency here (PNG)")
+    parser.add_argument("--torchvision", nargs="+", metavar="NAME",
+                        help="these torchvision builders, through the converter")
     args = parser.parse_args()
     header(args.spire, args.iters)
     with tempfile.TemporaryDirectory() as tmp:
         spire = Spire(args.spire, tmp)
         if args.zoo:
             zoo(spire, args.iters, args.plot)
+        elif args.torchvision:
+            torchvision_models(spire, args.torchvision, args.iters)
         else:
             small_models(spire, args.iters)
 

@@ -11,6 +11,7 @@
 //   build/runtime/libspire_runtime.a -lvulkan -o interleave
 //
 //   ./interleave 20 before.spire after.spire
+//   ./interleave --batch 8 20 before.spire after.spire
 #include "spire/Runtime.h"
 
 #include <algorithm>
@@ -22,8 +23,14 @@
 #include <vector>
 
 int main(int argc, char **argv) {
-  if (argc < 3) {
-    std::fprintf(stderr, "usage: %s ITERATIONS BUNDLE...\n", argv[0]);
+  int64_t batch = 1;
+  if (argc > 2 && std::string(argv[1]) == "--batch") {
+    batch = std::atoll(argv[2]);
+    argv += 2;
+    argc -= 2;
+  }
+  if (argc < 3 || batch < 1) {
+    std::fprintf(stderr, "usage: %s [--batch B] ITERATIONS BUNDLE...\n", argv[0]);
     return 2;
   }
   int iterations = std::atoi(argv[1]);
@@ -43,7 +50,7 @@ int main(int argc, char **argv) {
       for (const spire::TensorInfo &t : bundles[m].inputs()) {
         spire::Tensor x;
         x.shape = t.shape;
-        x.shape[0] = 1;
+        x.shape[0] = batch;
         x.data.resize(x.numel());
         for (float &v : x.data)
           v = normal(rng);

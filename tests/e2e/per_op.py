@@ -21,14 +21,14 @@ F = nn.functional
 
 
 class Apply(nn.Module):
-    """`fn(x)`, with the layers it uses as submodules (named as the converter
-    names spec layers)."""
+    """`fn(x)`, with the layers (and parameters) it uses as attributes (named
+    as the converter names spec layers)."""
 
     def __init__(self, fn, **layers):
         super().__init__()
         self.fn = fn
         for name, layer in layers.items():
-            self.add_module(name, layer)
+            setattr(self, name, layer)
 
     def forward(self, x):
         return self.fn(self, x)
@@ -69,6 +69,15 @@ CASES = {
                              image(13, 11, 9)),
         "conv2d_dilated": (layer(nn.Conv2d(3, 5, 3, padding=2, dilation=2)), image(3, 13, 13)),
         "conv2d_dilated_3": (layer(nn.Conv2d(3, 5, 3, padding=3, dilation=3)), image(3, 11, 7)),
+        # A squeeze-and-excitation gate read in the conv's input loads.
+        "conv2d_gated_input": (fn(lambda m, x: m.op(x * torch.sigmoid(x.mean([2, 3], keepdim=True))),
+                                  op=nn.Conv2d(13, 7, 1)), image(13, 9, 7)),
+        "conv2d_gated_grouped": (
+            fn(lambda m, x: m.op(x * torch.sigmoid(x.mean([2, 3], keepdim=True))),
+               op=nn.Conv2d(12, 6, 3, padding=1, groups=3)), image(12, 9, 7)),
+        "conv2d_gated_parameter": (fn(lambda m, x: m.op(x * m.gate), op=nn.Conv2d(3, 5, 3),
+                                      gate=nn.Parameter(torch.rand(1, 3, 1, 1))),
+                                   image(3, 9, 7)),
         "conv1d": (layer(nn.Conv1d(3, 13, 5, stride=2, padding=1)), {"x": ["N", 3, 31]}),
         "linear": (layer(nn.Linear(13, 7)), {"x": ["N", 13]}),
         "linear_tokens": (layer(nn.Linear(13, 127)), tokens(5, 13)),

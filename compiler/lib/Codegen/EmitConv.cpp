@@ -9,13 +9,22 @@ namespace spire {
 
 namespace {
 
+// An input gate's reads (KernelSpec::gate): channel c's factor at base + c
+// of `buffer`.
+struct GateReads {
+  unsigned buffer;
+  Value base;
+};
+
 // Where a conv's row products read: `reads` of `buffer`, the row `row` (of
-// KW taps), a channel's plane `plane` floats after the one before.
+// KW taps), a channel's plane `plane` floats after the one before, each
+// channel's segment scaled by `gate`'s factor if there is one.
 struct RowInput {
   const SegmentReads &reads;
   unsigned buffer;
   const SegmentReads::Row &row;
   int64_t plane, KW;
+  const GateReads *gate = nullptr;
 };
 
 // Where the block's weights for a kernel row are: tap kw of channel c at
@@ -38,6 +47,11 @@ Values convRowProducts(KernelBuilder &kb, ValueRange acc, const RowInput &in, in
     for (int64_t s = 0; s < step; ++s) {
       Value c = kb.add(kb.mul(cs, step), s);
       segments.push_back(in.reads.read(kb, in.buffer, in.row, kb.mul(c, in.plane), kb.f32(0)));
+      if (in.gate) {
+        Value factor = kb.load(in.gate->buffer, kb.add(in.gate->base, c));
+        for (Value &v : segments.back())
+          v = kb.fmul(v, factor);
+      }
       Value wc = kb.add(w.base, kb.mul(c, w.channel));
       for (int64_t kw = 0; kw < KW; ++kw)
         weights.push_back(loadSharedBlock(kb, w.buffer, w.tile, kb.add(wc, kw * w.tile)));
@@ -78,6 +92,14 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
   kb.readAsTexels(spec.param(0));
   if (tile % 4 == 0)
     kb.useVectors(spec.param(0), 4);
+  // A gate of [1, C, 1, 1] serves every sample.
+  int64_t gatePerSample = 0;
+  if (spec.gate) {
+    Value x = spec.gate->getBlock()->getArgument(0);
+    Value gate = spec.gate->getOperand(spec.gate->getOperand(0) == x ? 1 : 0);
+    gatePerSample = shapeOf(gate)[0] == 1 ? 0 : perSample(gate);
+    kb.readAsTexels(spec.gateInput());
+  }
   std::optional<Shortcut> shortcut;
   if (spec.shortcut) {
     ConvShape p = ConvShape::of(llvm::cast<Conv2dOp>(spec.shortcut));
@@ -91,6 +113,9 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
     Value oc0 = kb.mul(channelBlock, tile);
     Value group = kb.div(oc0, Og);
     Value inBase = kb.add(kb.sampleBase(C * H * W), kb.mul(kb.mul(group, Cg), H * W));
+    std::optional<GateReads> gate;
+    if (spec.gate)
+      gate.emplace(spec.gateInput(), kb.add(kb.sampleBase(gatePerSample), kb.mul(group, Cg)));
     // A lane past the last tile reads row OH - 1 and stores nothing.
     Value oh = kb.clamp(kb.div(pixelTile, tilesPerRow), 0, OH - 1);
     Value ow0 = kb.mul(kb.rem(pixelTile, tilesPerRow), TP);
@@ -104,7 +129,7 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
       // A 1x1 takes `step` input channels per iteration (a multi-tap row
       // already does several multiply-adds per accumulator and load).
       int64_t step = taps == 1 ? reductionStep(kb, Cg) : 1;
-      return convRowProducts(kb, acc, {reads, spec.input(0), row, H * W, KW}, Cg, step,
+      return convRowProducts(kb, acc, {reads, spec.input(0), row, H * W, KW, gate ? &*gate : nullptr}, Cg, step,
                              {spec.param(0), wRow, taps * tile, tile}, TP);
     });
     if (shortcut) {

@@ -20,6 +20,7 @@ namespace {
 // besides the anchor's operands.
 struct Group {
   Operation *anchor;
+  Operation *gate = nullptr; // an input gate (KernelOp's input_gate)
   llvm::SmallVector<Operation *> absorbed;
   Operation *shortcut = nullptr; // its input becomes an operand
   // Binary ops whose other operand (the index) is a residual the kernel
@@ -43,11 +44,18 @@ std::vector<Group> formGroups(const SpecStage &stage) {
     Operation *user = *v.getUsers().begin();
     return inStage.contains(user) ? user : nullptr;
   };
+  // Input gates, found first: the mul comes before its conv in the stage.
+  llvm::DenseMap<Operation *, Operation *> gates;
+  for (Operation *op : stage.ops)
+    if (Operation *conv = soleUser(op->getResult(0)); conv && gatesInput(op, conv)) {
+      gates[conv] = op;
+      absorbed.insert(op);
+    }
   std::vector<Group> groups;
   for (Operation *op : stage.ops) {
     if (absorbed.contains(op) || isAlias(op))
       continue;
-    Group g{op};
+    Group g{op, gates.lookup(op)};
     g.result = op->getResult(0);
     Operation *next = soleUser(g.result);
     // `absorbedOp` joins the kernel, which then stores its result instead.
@@ -88,7 +96,7 @@ std::vector<Group> formGroups(const SpecStage &stage) {
       // exists already), or the add fuses into the projection's kernel
       // instead.
       Operation *conv = other.getDefiningOp();
-      bool projection = conv && !pointwise && fusesShortcut(op, conv) &&
+      bool projection = conv && !pointwise && !gates.contains(conv) && fusesShortcut(op, conv) &&
                         inStage.contains(conv) && op->isBeforeInBlock(conv) &&
                         soleUser(other) == next && existsBefore(conv->getOperand(0));
       if (existsBefore(other) || projection) {
@@ -128,15 +136,25 @@ std::vector<Group> formGroups(const SpecStage &stage) {
 void formKernel(Group &g) {
   Operation *anchor = g.anchor;
   SmallVector<Value> operands(anchor->getOperands());
+  // A gated conv reads the mul's full-size operand; the gate comes after a
+  // shortcut's input.
+  unsigned full = 0;
+  if (g.gate) {
+    full = g.gate->getOperand(0).getType() == anchor->getOperand(0).getType() ? 0 : 1;
+    operands[0] = g.gate->getOperand(full);
+  }
   if (g.shortcut)
     operands.push_back(g.shortcut->getOperand(0));
+  unsigned gateIndex = operands.size();
+  if (g.gate)
+    operands.push_back(g.gate->getOperand(1 - full));
   // Read now: an earlier kernel may have replaced the residual's producer.
   for (auto [op, index] : g.residuals)
     operands.push_back(op->getOperand(index));
   OpBuilder b(anchor);
   Operation *last = g.result.getDefiningOp();
   auto kernel = KernelOp::create(b, anchor->getLoc(), g.result.getType(), operands,
-                                 valueName(g.result), nullptr, nullptr, nullptr);
+                                 valueName(g.result), nullptr, nullptr, nullptr, g.gate != nullptr);
   SmallVector<Type> types;
   SmallVector<Location> locs;
   for (Value v : operands) {
@@ -145,10 +163,15 @@ void formKernel(Group &g) {
   }
   Block *body = b.createBlock(&kernel.getBody(), {}, types, locs);
   llvm::sort(g.absorbed, [](Operation *a, Operation *c) { return a->isBeforeInBlock(c); });
+  if (g.gate) {
+    g.gate->moveBefore(body, body->end());
+    g.gate->setOperand(full, body->getArgument(0));
+    g.gate->setOperand(1 - full, body->getArgument(gateIndex));
+  }
   anchor->moveBefore(body, body->end());
   for (Operation *op : g.absorbed)
     op->moveBefore(body, body->end());
-  for (unsigned i = 0; i < anchor->getNumOperands(); ++i)
+  for (unsigned i = g.gate ? 1 : 0; i < anchor->getNumOperands(); ++i)
     anchor->setOperand(i, body->getArgument(i));
   if (g.shortcut)
     g.shortcut->setOperand(0, body->getArgument(anchor->getNumOperands()));

@@ -77,6 +77,23 @@ bool fusesShortcut(Operation *anchor, Operation *shortcut) {
          p.OW == a.OW;
 }
 
+bool gatesInput(Operation *mul, Operation *conv) {
+  auto conv2d = llvm::dyn_cast<Conv2dOp>(conv);
+  if (!llvm::isa<MulOp>(mul) || !conv2d || conv2d.getInput() != mul->getResult(0) ||
+      ConvShape::of(conv2d).depthwise())
+    return false;
+  auto input = llvm::cast<RankedTensorType>(conv2d.getInput().getType());
+  for (unsigned i : {0u, 1u}) {
+    if (mul->getOperand(i).getType() != input)
+      continue;
+    auto gate = llvm::cast<RankedTensorType>(mul->getOperand(1 - i).getType()).getShape();
+    int64_t N = input.getDimSize(0), C = input.getDimSize(1);
+    return gate.size() == 4 && (gate[0] == N || gate[0] == 1) && gate[1] == C && gate[2] == 1 &&
+           gate[3] == 1;
+  }
+  return false;
+}
+
 bool fusesPointwise(Operation *depthwise, Operation *pointwise) {
   auto dw = llvm::dyn_cast<Conv2dOp>(depthwise);
   auto pw = llvm::dyn_cast<Conv2dOp>(pointwise);

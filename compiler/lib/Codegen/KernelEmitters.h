@@ -42,9 +42,14 @@ struct KernelSpec {
   // A conv anchor's projection shortcut (fusesShortcut): a 1x1 conv of
   // input 1 whose products join the anchor's accumulators.
   mlir::Operation *shortcut = nullptr;
+  // A conv anchor's input gate (KernelOp's input_gate): the mul whose
+  // per-channel [N or 1, C, 1, 1] operand, the last input, scales each input
+  // channel as the conv reads it.
+  mlir::Operation *gate = nullptr;
   unsigned part = 0;                      // concat: which input this kernel copies
 
   unsigned input(unsigned i) const { return 1 + i; }
+  unsigned gateInput() const { return input(numInputs - 1); }
   unsigned param(unsigned i) const { return 1 + numInputs + i; }
   unsigned residual(unsigned k) const { return 1 + numInputs + numParams + k; }
   unsigned numBuffers() const { return 1 + numInputs + numParams + numResiduals; }
@@ -106,6 +111,11 @@ constexpr unsigned kMaxResiduals = 4;
 // positions per thread, the shortcut's input row segments read as the
 // anchor's are.
 bool fusesShortcut(mlir::Operation *anchor, mlir::Operation *shortcut);
+
+// Whether `mul`, whose one user is `conv`, can be `conv`'s input gate
+// (KernelSpec::gate): a conv2d that emitConv runs, reading the product of
+// a tensor of its input's shape and a per-channel [N or 1, C, 1, 1] one.
+bool gatesInput(mlir::Operation *mul, mlir::Operation *conv);
 
 // Floats per channel of a separable pair's depthwise weights and bias: a
 // whole number of vec4s.

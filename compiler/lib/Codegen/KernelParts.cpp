@@ -10,6 +10,7 @@ FailureOr<KernelParts> KernelParts::of(KernelOp kernel) {
   KernelParts p;
   p.kernel = kernel;
   p.anchor = kernel.getAnchor();
+  p.gate = kernel.getGate();
   Block &body = kernel.getBody().front();
   // The value the anchor's chain has reached; a shortcut's ops are off it.
   Value chain = p.anchor->getResult(0);
@@ -18,7 +19,7 @@ FailureOr<KernelParts> KernelParts::of(KernelOp kernel) {
                                 << "' that " << why;
   };
   SmallVector<Value> residuals;
-  for (Operation &op : llvm::drop_begin(kernel.getLayers())) {
+  for (Operation &op : llvm::drop_begin(kernel.getLayers(), p.gate ? 2 : 1)) {
     Value in = op.getNumOperands() ? op.getOperand(0) : Value();
     bool onChain = in == chain;
     if (isActivation(&op) && onChain) {
@@ -75,7 +76,7 @@ int64_t perSampleBytes(Value v) {
 }
 
 std::string KernelParts::label() const {
-  SmallVector<Operation *> ops{anchor, anchorActivation, pointwise, shortcut, shortcutAdd};
+  SmallVector<Operation *> ops{gate, anchor, anchorActivation, pointwise, shortcut, shortcutAdd};
   for (const EpilogueStep &step : epilogue)
     ops.push_back(step.op);
   llvm::erase(ops, nullptr);
@@ -186,6 +187,7 @@ std::vector<DispatchPart> dispatchParts(const KernelParts &g, unsigned numParame
     p.spec.anchorActivation = g.anchorActivation;
     p.spec.pointwise = g.pointwise;
     p.spec.shortcut = g.shortcut;
+    p.spec.gate = g.gate;
     p.bindings.push_back(output);
     p.bindings.insert(p.bindings.end(), inputs.begin(), inputs.end());
     p.bindings.insert(p.bindings.end(), weights.begin(), weights.end());
@@ -212,6 +214,8 @@ std::vector<DispatchPart> dispatchParts(const KernelParts &g, unsigned numParame
       inputs.push_back(operand(i));
     if (g.shortcut)
       inputs.push_back(operand(g.anchor->getNumOperands()));
+    if (g.gate)
+      inputs.push_back(operand(inputs.size()));
     addPart(0, result, inputs, allParams, true);
   }
   return parts;

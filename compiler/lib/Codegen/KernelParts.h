@@ -17,6 +17,9 @@ namespace spire {
 struct KernelParts {
   KernelOp kernel;
   mlir::Operation *anchor = nullptr;
+  // The mul before a conv anchor that scales its input per channel
+  // (KernelOp's input_gate).
+  mlir::Operation *gate = nullptr;
   // A depthwise anchor's output fed in registers to the 1x1 conv after it
   // (fusesPointwise), through an optional activation.
   mlir::Operation *anchorActivation = nullptr, *pointwise = nullptr;

@@ -141,7 +141,8 @@ void spire::SpireDialect::initialize() {
 }
 
 // A kernel's body sees its operands as block arguments of the same types,
-// holds only layer ops and yields a tensor of the kernel's result type.
+// holds only layer ops and yields a tensor of the kernel's result type; an
+// input gate is a mul of two operands whose one user is the conv after it.
 llvm::LogicalResult spire::KernelOp::verify() {
   Block &body = getBody().front();
   if (body.getNumArguments() != getNumOperands())
@@ -156,6 +157,14 @@ llvm::LogicalResult spire::KernelOp::verify() {
   for (Operation &op : body.without_terminator())
     if (!llvm::isa<LayerOpInterface>(op))
       return emitOpError() << "holds " << op.getName() << ", which is not a layer";
+  if (Operation *gate = getGate()) {
+    Operation *anchor = gate->getNextNode();
+    bool readsOperands = llvm::all_of(gate->getOperands(), llvm::IsaPred<BlockArgument>);
+    if (!llvm::isa<MulOp>(gate) || !readsOperands || !llvm::isa<Conv2dOp>(anchor) ||
+        !gate->getResult(0).hasOneUse() || anchor->getOperand(0) != gate->getResult(0))
+      return emitOpError("has an input gate that is not a mul of two operands read only by "
+                         "the conv after it");
+  }
   auto yield = llvm::dyn_cast<YieldOp>(body.getTerminator());
   if (!yield)
     return emitOpError("body must end with spire.yield");

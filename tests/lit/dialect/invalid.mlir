@@ -304,6 +304,20 @@ func.func @kernel_yield(%a: tensor<?x4xf32>) {
 
 // -----
 
+// An input gate is a mul read only by the conv after it.
+func.func @kernel_gate(%a: tensor<?x4x2x2xf32>, %s: tensor<?x4x1x1xf32>) {
+  // expected-error @+1 {{'spire.kernel' op has an input gate that is not a mul of two operands read only by the conv after it}}
+  %0 = spire.kernel "r"(%a, %s) attributes {input_gate} {
+  ^bb0(%x: tensor<?x4x2x2xf32>, %g: tensor<?x4x1x1xf32>):
+    %1 = spire.mul %x, %g {name = "m"} : tensor<?x4x2x2xf32>, tensor<?x4x1x1xf32> -> tensor<?x4x2x2xf32>
+    %2 = spire.relu %1 {name = "r"} : tensor<?x4x2x2xf32> -> tensor<?x4x2x2xf32>
+    spire.yield %2 : tensor<?x4x2x2xf32>
+  } : (tensor<?x4x2x2xf32>, tensor<?x4x1x1xf32>) -> tensor<?x4x2x2xf32>
+  return
+}
+
+// -----
+
 // It computes at least its anchor layer.
 func.func @kernel_empty(%a: tensor<?x4xf32>) {
   // expected-error @+1 {{'spire.kernel' op has no anchor layer}}

@@ -344,8 +344,13 @@ def Spire_KernelOp : Op<Spire_Dialect, "kernel",
     body's first op is the anchor (a conv, a linear, a pool, ...); the ops
     after it are what its kernel computes without storing in between: the
     1x1 conv of a separable pair, a projection shortcut, a residual add, an activation.
+    With `input_gate`, a `spire.mul` comes before the anchor, a conv: a
+    squeeze-and-excitation's excite (the conv's input times a per-channel
+    [N, C, 1, 1] gate), applied as the conv reads its input, so the product
+    is never stored.
     Operands are what the kernel reads, in binding order: the anchor's
-    operands, then a shortcut's input, then the residual; the body sees them
+    operands (a gated conv's: the mul's full-size operand), then a
+    shortcut's input, then the gate, then the residuals; the body sees them
     as its block arguments and yields the one tensor the kernel stores.
     `name` is the layer name of the yielded tensor. Later passes attach
     `config` (select-kernel-config), `arena` (plan-memory) and `dispatches`
@@ -363,7 +368,8 @@ def Spire_KernelOp : Op<Spire_Dialect, "kernel",
   let arguments = (ins Variadic<Spire_Tensor>:$inputs, StrAttr:$name,
                    OptionalAttr<Spire_KernelConfigAttr>:$config,
                    OptionalAttr<Spire_ArenaAttr>:$arena,
-                   OptionalAttr<TypedArrayAttrBase<Spire_DispatchAttr, "dispatches">>:$dispatches);
+                   OptionalAttr<TypedArrayAttrBase<Spire_DispatchAttr, "dispatches">>:$dispatches,
+                   UnitAttr:$input_gate);
   let results = (outs Spire_Tensor:$result);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
@@ -371,8 +377,15 @@ def Spire_KernelOp : Op<Spire_Dialect, "kernel",
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
-    // The first op of the body.
-    ::mlir::Operation *getAnchor() { return &getBody().front().front(); }
+    // The input gate's mul, or null.
+    ::mlir::Operation *getGate() {
+      return getInputGate() ? &getBody().front().front() : nullptr;
+    }
+    // The first op of the body after the gate.
+    ::mlir::Operation *getAnchor() {
+      ::mlir::Operation *first = &getBody().front().front();
+      return getInputGate() ? first->getNextNode() : first;
+    }
     // The layer ops of the body, in order (the yield excluded).
     auto getLayers() { return getBody().front().without_terminator(); }
   }];
