@@ -442,6 +442,14 @@ class _Converter:
             self.index(node, args[0], args[1])
         elif f in (torch.chunk, torch.split):
             self.parts_of(node, args[0], kw.get("dim", args[2] if len(args) > 2 else 0))
+        elif f is F.normalize:
+            get = lambda i, key, default: kw.get(key, args[i] if len(args) > i else default)
+            if get(1, "p", 2.0) != 2:
+                raise UnsupportedError(f"{node.name}: normalize with p = {get(1, 'p', 2.0)} "
+                                       "(only the L2 norm, p = 2)")
+            eps = get(3, "eps", 1e-12)
+            self.emit(node, "normalize", {"dim": get(2, "dim", 1),
+                                          **({} if eps == 1e-12 else {"eps": eps})}, [args[0]])
         elif f is torch.roll:
             shifts, dims = (kw.get(key, args[i] if len(args) > i else None)
                             for i, key in ((1, "shifts"), (2, "dims")))
@@ -799,7 +807,9 @@ class _Converter:
                 failed.add(node)
         if errors:
             raise UnsupportedError("\n".join(errors))
-        self.state, self.dropped = used_state(self.module, graph, self.parameters)
+        self.state, self.dropped = used_state(
+            self.module, graph, self.parameters,
+            {n.target for n in self.dynamic if n.op == "call_module"})
         self.state.update(self.computed)
         return outputs
 
@@ -836,13 +846,15 @@ class _Converter:
         return None
 
 
-def used_state(module, graph, learned=None):
+def used_state(module, graph, learned=None, called=None):
     """(state, dropped): the state_dict entries of the modules and tensors
     `graph` (module's traced graph) uses, and the outermost modules it never
-    calls (GoogLeNet's auxiliary classifiers in eval mode). `learned`, where
-    given, are the learned tensors the spec reads; the others only serve to
-    compute one (see _Converter.learned) and are left out too."""
-    modules = {n.target for n in graph.nodes if n.op == "call_module"}
+    calls (GoogLeNet's auxiliary classifiers in eval mode). `learned` and
+    `called`, where given, are the learned tensors the spec reads and the
+    modules it has layers for; the others only serve to compute a learned
+    tensor (see _Converter.learned; Swin V2's cpb_mlp) and are left out too."""
+    modules = called if called is not None else \
+        {n.target for n in graph.nodes if n.op == "call_module"}
     tensors = {n.target: n for n in graph.nodes if n.op == "get_attr"}
     reads = {t for t, n in tensors.items() if learned is None or t in learned or
              all(u.target is F.layer_norm for u in n.users)}
