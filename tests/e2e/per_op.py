@@ -86,11 +86,13 @@ CASES = {
         "attention": (fn(lambda m, x: m.op(x, x, x, need_weights=False)[0],
                          op=nn.MultiheadAttention(12, 3, batch_first=True)), tokens(5, 12)),
         # Swin's: 2 x 3 shifted windows of 3 x 3; a map one window high,
-        # shifted along W only; V2's cosine attention.
+        # shifted along W only; one padded to whole windows; V2's cosine attention.
         "shifted_window_attention": (layer(swin.ShiftedWindowAttention(12, [3, 3], [1, 1], 3)),
                                      {"x": ["N", 6, 9, 12]}),
         "shifted_window_attention_one_row": (
             layer(swin.ShiftedWindowAttention(12, [3, 3], [1, 1], 3)), {"x": ["N", 3, 9, 12]}),
+        "shifted_window_attention_padded": (
+            layer(swin.ShiftedWindowAttention(12, [3, 3], [1, 1], 3)), {"x": ["N", 5, 7, 12]}),
         "shifted_window_attention_v2": (
             layer(swin.ShiftedWindowAttentionV2(12, [3, 3], [1, 1], 3)), {"x": ["N", 6, 9, 12]}),
     },
@@ -157,6 +159,7 @@ CASES = {
         "roll": (fn(lambda m, x: torch.roll(x, (2, -3), (1, 2))), image(3, 7, 5)),
         "roll_past_size": (fn(lambda m, x: torch.roll(x, 22, -1)), tokens(5, 13)),
         "patch_merging": (layer(swin.PatchMerging(13)), {"x": ["N", 6, 4, 13]}),
+        "patch_merging_odd": (layer(swin.PatchMerging(13)), {"x": ["N", 5, 3, 13]}),
     },
 }
 

@@ -500,13 +500,26 @@ class _Converter:
         return self.add("linear", {"out": weight.shape[0], **({} if bias is not None else
                                                               {"bias": False})}, [x], name)
 
+    def pad_end(self, x, shape, padded, name):
+        """Zeros after the end of each dim of x (of `shape`) that `padded`
+        makes longer, as F.pad does: a concat with a constant of zeros."""
+        shape = list(shape)
+        for dim, (size, target) in enumerate(zip(shape, padded)):
+            if target > size:
+                zeros = self.constant(torch.zeros([1] + shape[1:dim] + [target - size] +
+                                                  shape[dim + 1:]), f"{name}_{dim}_zeros")
+                x = self.add("concat", {"dim": dim}, [x, zeros], f"{name}_{dim}")
+                shape[dim] = target
+        return x
+
     def shifted_window_attention(self, node):
         """torchvision's Swin attention over x [N, H, W, C] (V2's cosine
         attention where logit_scale is given), in layers that keep the batch
         first: the windows are dim 1, [N, windows, ws*ws, C], not folded
         into the batch. The relative position bias and the shift mask are
         fixed, one `parameter` added to the scores; V1's query scale is
-        folded into the qkv weights."""
+        folded into the qkv weights. A map that is not a whole number of
+        windows is padded with zeros and cut back after, as torchvision does."""
         call = dict(zip(("input", "qkv_weight", "proj_weight", "relative_position_bias",
                          "window_size", "num_heads", "shift_size", "attention_dropout",
                          "dropout", "qkv_bias", "proj_bias", "logit_scale"), node.args),
@@ -517,12 +530,10 @@ class _Converter:
         if self.rank(x) != 4:
             raise UnsupportedError(f"{node.name}: shifted window attention over a "
                                    f"rank-{self.rank(x)} tensor (only [N, H, W, C])")
-        _, height, width, channels = self.values[x].shape
+        shape = list(self.values[x].shape)
         window, heads = list(self.const(call["window_size"])), self.const(call["num_heads"])
-        if height % window[0] or width % window[1]:
-            raise UnsupportedError(f"{node.name}: a {height}x{width} map is not a whole number "
-                                   f"of {window[0]}x{window[1]} windows (padding it is not "
-                                   "supported)")
+        channels = shape[3]
+        height, width = (-(-n // w) * w for n, w in zip(shape[1:3], window))  # padded
         if any(self.const(call.get(key, 0.0)) for key in ("attention_dropout", "dropout")):
             raise UnsupportedError(f"{node.name}: dropout, which torchvision applies here in "
                                    "eval mode too")
@@ -533,7 +544,7 @@ class _Converter:
             window[0] * window[1], channels // heads
         prefix = node.meta.get("module") or node.name
         name = lambda step: f"{prefix}.{step}"
-        t = self.name_of(x)
+        t = self.pad_end(self.name_of(x), shape, [0, height, width, channels], name("pad"))
         if any(shift):
             t = self.roll(t, [-s for s in shift], [1, 2], [0, height, width, channels],
                           name("shift"))
@@ -579,25 +590,32 @@ class _Converter:
         t = self.add("reshape", {"shape": grid + window + [channels]}, [t],
                      name("windows_merge_split"))
         t = self.add("permute", {"dims": [0, 1, 3, 2, 4, 5]}, [t], name("windows_merge"))
+        cut = [(dim, size) for dim, size, padded in ((1, shape[1], height), (2, shape[2], width))
+               if size < padded]
         t = self.add("reshape", {"shape": [height, width, channels]}, [t],
-                     prefix if not any(shift) else name("windows_merged"))
+                     prefix if not any(shift) and not cut else name("windows_merged"))
         if any(shift):
-            t = self.roll(t, shift, [1, 2], [0, height, width, channels], prefix)
+            t = self.roll(t, shift, [1, 2], [0, height, width, channels],
+                          prefix if not cut else name("unshift"))
+        for i, (dim, size) in enumerate(cut):
+            t = self.add("slice", {"dim": dim, "start": 0, "end": size}, [t],
+                         prefix if i == len(cut) - 1 else name(f"unpad_{dim}"))
         self.alias[node] = t
 
     def patch_merging(self, node, x):
         """torchvision's _patch_merging_pad over x [N, H, W, C]: the four
         stride-2 phases x[..., i::2, j::2, :] concatenated (i + 2j order) on
-        the channels, as a reshape to [N, H/2, 2, W/2, 2, C] and a permute."""
+        the channels, as a reshape to [N, H/2, 2, W/2, 2, C] and a permute;
+        an odd size is first padded with zeros, as torchvision does."""
         if self.rank(x) != 4:
             raise UnsupportedError(f"{node.name}: patch merging of a rank-{self.rank(x)} "
                                    "tensor (only [N, H, W, C])")
-        _, height, width, channels = self.values[x].shape
-        if height % 2 or width % 2:
-            raise UnsupportedError(f"{node.name}: patch merging of a {height}x{width} map (an "
-                                   "odd size needs padding, which is not supported)")
+        shape = list(self.values[x].shape)
+        height, width, channels = shape[1] + shape[1] % 2, shape[2] + shape[2] % 2, shape[3]
+        t = self.pad_end(self.name_of(x), shape, [0, height, width, channels],
+                         f"{node.name}_pad")
         t = self.add("reshape", {"shape": [height // 2, 2, width // 2, 2, channels]},
-                     [self.name_of(x)], f"{node.name}_split")
+                     [t], f"{node.name}_split")
         t = self.add("permute", {"dims": [0, 1, 3, 4, 2, 5]}, [t], f"{node.name}_phases")
         self.alias[node] = self.add("reshape", {"shape": [height // 2, width // 2,
                                                           4 * channels]}, [t], node.name)
