@@ -451,13 +451,13 @@ class _Converter:
             self.emit(node, "normalize", {"dim": get(2, "dim", 1),
                                           **({} if eps == 1e-12 else {"eps": eps})}, [args[0]])
         elif f is torch.roll:
-            shifts, dims = (kw.get(key, args[i] if len(args) > i else None)
+            listed = lambda v: list(v) if isinstance(v, (tuple, list)) else [v]
+            shifts, dims = (self.const(kw.get(key, args[i] if len(args) > i else None))
                             for i, key in ((1, "shifts"), (2, "dims")))
             if dims is None:
                 raise UnsupportedError(f"{node.name}: roll of the flattened tensor (give dims)")
-            self.alias[node] = self.roll(self.name_of(args[0]), _pair(shifts) if isinstance(
-                shifts, (tuple, list)) else [shifts], _pair(dims) if isinstance(
-                dims, (tuple, list)) else [dims], list(self.values[args[0]].shape), node.name)
+            self.alias[node] = self.roll(self.name_of(args[0]), listed(shifts), listed(dims),
+                                         list(self.values[args[0]].shape), node.name)
         elif f is swin_transformer.shifted_window_attention:
             self.shifted_window_attention(node)
         elif f is swin_transformer._patch_merging_pad:
