@@ -275,7 +275,7 @@ class Pools(nn.Module):
 
 
 class Reductions(nn.Module):
-    """mean, sum, max over dims (tests/e2e/specs/reductions.yaml)."""
+    """mean, sum, max over dims, L2 normalization (tests/e2e/specs/reductions.yaml)."""
     def forward(self, image, tokens):
         return {
             "spatial": image.mean([2, 3]),
@@ -286,6 +286,8 @@ class Reductions(nn.Module):
             "centered": image - image.mean(1, keepdim=True),
             "tokmax": torch.amax(tokens, 2, keepdim=True),
             "tokmean": tokens.mean(1),
+            "unit_chans": nn.functional.normalize(image, dim=1),
+            "unit_tokens": nn.functional.normalize(tokens, dim=-1),
         }
 
 

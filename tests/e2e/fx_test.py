@@ -145,7 +145,7 @@ def case(model):
     if not callable(getattr(torchvision.models, model, None)) or model[0].isupper():
         sys.exit(f"error: '{model}' is neither a test case ({', '.join(CASES)}) nor a "
                  "torchvision.models or torchvision.models.segmentation builder")
-    size = 299 if model == "inception_v3" else 224
+    size = 299 if model == "inception_v3" else 256 if model.startswith("swin_v2") else 224
     return getattr(torchvision.models, model), {"image": ["N", 3, size, size]}
 
 

@@ -13,6 +13,7 @@ import sys
 
 import torch
 from torch import nn
+from torchvision.models import swin_transformer as swin
 
 from fx_test import Failure, check_module
 from fx_to_spec import UnsupportedError
@@ -89,8 +90,20 @@ CASES = {
         "batchnorm1d": (layer(nn.BatchNorm1d(13)), {"x": ["N", 13, 17]}),
         "layernorm": (layer(nn.LayerNorm(13)), tokens(5, 13)),
         "softmax": (layer(nn.Softmax(dim=-1)), tokens(5, 13)),
+        "normalize": (fn(lambda m, x: F.normalize(x, dim=-1)), tokens(5, 13)),
+        "normalize_channels": (fn(lambda m, x: F.normalize(x)), image(13, 7, 5)),
         "attention": (fn(lambda m, x: m.op(x, x, x, need_weights=False)[0],
                          op=nn.MultiheadAttention(12, 3, batch_first=True)), tokens(5, 12)),
+        # Swin's: 2 x 3 shifted windows of 3 x 3; a map one window high,
+        # shifted along W only; one padded to whole windows; V2's cosine attention.
+        "shifted_window_attention": (layer(swin.ShiftedWindowAttention(12, [3, 3], [1, 1], 3)),
+                                     {"x": ["N", 6, 9, 12]}),
+        "shifted_window_attention_one_row": (
+            layer(swin.ShiftedWindowAttention(12, [3, 3], [1, 1], 3)), {"x": ["N", 3, 9, 12]}),
+        "shifted_window_attention_padded": (
+            layer(swin.ShiftedWindowAttention(12, [3, 3], [1, 1], 3)), {"x": ["N", 5, 7, 12]}),
+        "shifted_window_attention_v2": (
+            layer(swin.ShiftedWindowAttentionV2(12, [3, 3], [1, 1], 3)), {"x": ["N", 6, 9, 12]}),
     },
     "pool": {
         "maxpool2d_ceil": (layer(nn.MaxPool2d(3, 2, padding=1, ceil_mode=True)),
@@ -152,6 +165,10 @@ CASES = {
         "slice": (fn(lambda m, x: x[:, 1:4]), image(13, 7, 5)),
         "chunk": (fn(lambda m, x: _sum_of_halves(x)), image(14, 7, 5)),
         "concat_last_dim": (fn(lambda m, x: torch.cat([x, torch.tanh(x)], -1)), tokens(5, 13)),
+        "roll": (fn(lambda m, x: torch.roll(x, (2, -3), (1, 2))), image(3, 7, 5)),
+        "roll_past_size": (fn(lambda m, x: torch.roll(x, 22, -1)), tokens(5, 13)),
+        "patch_merging": (layer(swin.PatchMerging(13)), {"x": ["N", 6, 4, 13]}),
+        "patch_merging_odd": (layer(swin.PatchMerging(13)), {"x": ["N", 5, 3, 13]}),
     },
 }
 

@@ -1,5 +1,5 @@
 // Normalizations: batch norm (when not folded into a conv or linear layer),
-// layer norm, softmax.
+// layer norm, softmax, L2 normalization.
 #include "Emitters.h"
 
 
@@ -44,17 +44,26 @@ std::array<uint32_t, 3> emitLayernorm(KernelBuilder &kb, const KernelSpec &spec,
   });
 }
 
-std::array<uint32_t, 3> emitSoftmax(KernelBuilder &kb, const KernelSpec &spec, SoftmaxOp op) {
-  ArrayRef<int64_t> shape = shapeOf(op.getInput());
-  int64_t dim = dimIndex(op.getDim(), op.getInput());
-  int64_t D = shape[dim], inner = 1, n = perSample(op.getInput());
+// Calls body(D, at) once per line of `input` along `dim` (a thread a
+// line), at(d) being the flat index of the line's d-th of D elements.
+template <typename Body>
+static std::array<uint32_t, 3> forEachLine(KernelBuilder &kb, Value input, int64_t dimAttr,
+                                           Body body) {
+  ArrayRef<int64_t> shape = shapeOf(input);
+  int64_t dim = dimIndex(dimAttr, input);
+  int64_t D = shape[dim], inner = 1, n = perSample(input);
   for (size_t i = dim + 1; i < shape.size(); ++i)
     inner *= shape[i];
   int64_t outer = n / (D * inner);
   return kb.forEachItem(outer * inner, [&](Value item) {
     Value base = kb.add(kb.sampleBase(n),
                         kb.add(kb.mul(kb.div(item, inner), D * inner), kb.rem(item, inner)));
-    auto at = [&](Value d) { return kb.add(base, kb.mul(d, inner)); };
+    body(D, [&](Value d) { return kb.add(base, kb.mul(d, inner)); });
+  });
+}
+
+std::array<uint32_t, 3> emitSoftmax(KernelBuilder &kb, const KernelSpec &spec, SoftmaxOp op) {
+  return forEachLine(kb, op.getInput(), op.getDim(), [&](int64_t D, auto at) {
     Value max = kb.loop(0, D, {kb.f32(-3.4028234663852886e38)}, [&](Value d, ValueRange acc) {
       return Values{kb.fmax(acc[0], kb.load(spec.input(0), at(d)))};
     })[0];
@@ -64,6 +73,21 @@ std::array<uint32_t, 3> emitSoftmax(KernelBuilder &kb, const KernelSpec &spec, S
     kb.loop(0, D, {}, [&](Value d, ValueRange) {
       Value e = kb.exp(kb.fsub(kb.load(spec.input(0), at(d)), max));
       finish(kb, spec, kb.idx(0), at(d), kb.fdiv(e, sum));
+      return Values{};
+    });
+  });
+}
+
+std::array<uint32_t, 3> emitNormalize(KernelBuilder &kb, const KernelSpec &spec, NormalizeOp op) {
+  double eps = op.getEps().convertToDouble();
+  return forEachLine(kb, op.getInput(), op.getDim(), [&](int64_t D, auto at) {
+    Value squares = kb.loop(0, D, {kb.f32(0)}, [&](Value d, ValueRange acc) {
+      Value x = kb.load(spec.input(0), at(d));
+      return Values{kb.fadd(acc[0], kb.fmul(x, x))};
+    })[0];
+    Value norm = kb.fmax(kb.sqrt(squares), kb.f32(eps));
+    kb.loop(0, D, {}, [&](Value d, ValueRange) {
+      finish(kb, spec, kb.idx(0), at(d), kb.fdiv(kb.load(spec.input(0), at(d)), norm));
       return Values{};
     });
   });

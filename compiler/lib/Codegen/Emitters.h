@@ -102,6 +102,9 @@ std::array<uint32_t, 3> emitLayernorm(KernelBuilder &kb, const KernelSpec &spec,
 
 std::array<uint32_t, 3> emitSoftmax(KernelBuilder &kb, const KernelSpec &spec, SoftmaxOp op);
 
+// x / max(||x||_2, eps) along a dim: a pass for the norm, one for the output.
+std::array<uint32_t, 3> emitNormalize(KernelBuilder &kb, const KernelSpec &spec, NormalizeOp op);
+
 std::array<uint32_t, 3> emitElementwise(KernelBuilder &kb, const KernelSpec &spec,
                                         Operation *op);
 

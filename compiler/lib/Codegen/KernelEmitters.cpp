@@ -45,6 +45,7 @@ FailureOr<std::array<uint32_t, 3>> emitKernel(KernelBuilder &kb, const KernelSpe
       .Case<Batchnorm1dOp, Batchnorm2dOp>([&](auto op) { return emitBatchnorm(kb, spec, op); })
       .Case<LayernormOp>([&](LayernormOp op) { return emitLayernorm(kb, spec, op); })
       .Case<SoftmaxOp>([&](SoftmaxOp op) { return emitSoftmax(kb, spec, op); })
+      .Case<NormalizeOp>([&](NormalizeOp op) { return emitNormalize(kb, spec, op); })
       .Case<ConcatOp>([&](ConcatOp op) { return emitConcatPart(kb, spec, op); })
       .Case<PermuteOp>([&](PermuteOp op) {
         return emitPermutation(kb, spec, op.getInput(), op.getResult(), op.getDims());

@@ -75,6 +75,11 @@ FailureOr<Shape> SoftmaxOp::inferShape(ShapeContext &ctx) {
     return failure();
   return inferSameShape(ctx);
 }
+FailureOr<Shape> NormalizeOp::inferShape(ShapeContext &ctx) {
+  if (failed(normalizeDim(ctx, getDim(), ctx.operand(0).size(), "dim")))
+    return failure();
+  return inferSameShape(ctx);
+}
 
 // NumPy broadcasting over equal ranks: each dim after the batch equal in
 // both operands, or 1 in one of them.

@@ -78,6 +78,7 @@ std::optional<int64_t> Batchnorm1dOp::getFlops() { return perOutput(*this); }
 std::optional<int64_t> Batchnorm2dOp::getFlops() { return perOutput(*this); }
 std::optional<int64_t> LayernormOp::getFlops() { return perOutput(*this); }
 std::optional<int64_t> SoftmaxOp::getFlops() { return perOutput(*this); }
+std::optional<int64_t> NormalizeOp::getFlops() { return perOutput(*this); }
 std::optional<int64_t> ReluOp::getFlops() { return perOutput(*this); }
 std::optional<int64_t> Relu6Op::getFlops() { return perOutput(*this); }
 std::optional<int64_t> HardswishOp::getFlops() { return perOutput(*this); }

@@ -182,6 +182,15 @@ Operation *buildSoftmax(LayerArgs &a) {
                            a.builder.getI64IntegerAttr(dim));
 }
 
+Operation *buildNormalize(LayerArgs &a) {
+  int64_t dim = a.params.getInt("dim", -1);
+  double eps = a.params.getFloat("eps", 1e-12);
+  if (a.params.failed())
+    return nullptr;
+  return NormalizeOp::create(a.builder, a.loc, placeholder(a), a.inputs[0], a.name,
+                             a.builder.getI64IntegerAttr(dim), a.builder.getF64FloatAttr(eps));
+}
+
 Operation *buildFlatten(LayerArgs &a) {
   int64_t start = a.params.getInt("start_dim", 1), end = a.params.getInt("end_dim", -1);
   if (a.params.failed())
@@ -322,6 +331,7 @@ const LayerKind kLayerKinds[] = {
     {"tanh", In::One, {}, buildUnary<TanhOp>},
     {"dropout", In::One, {"p"}, buildDropout},
     {"softmax", In::One, {"dim"}, buildSoftmax},
+    {"normalize", In::One, {"dim", "eps"}, buildNormalize},
     {"flatten", In::One, {"start_dim", "end_dim"}, buildFlatten},
     {"reshape", In::One, {"shape"}, buildReshape},
     {"permute", In::One, {"dims"}, buildPermute},

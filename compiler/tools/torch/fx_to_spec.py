@@ -9,12 +9,14 @@ express is reported as an error naming the node, never silently dropped.
 import contextlib
 import dis
 import inspect
+import math
 import operator
 
 import torch
 import torch.nn.functional as F
 import torchvision
 from torch import fx, nn
+from torchvision.models import swin_transformer
 
 
 class UnsupportedError(Exception):
@@ -132,11 +134,21 @@ _BINARY = {operator.add: "add", torch.add: "add", operator.sub: "sub", torch.sub
            operator.mul: "mul", torch.mul: "mul", operator.truediv: "div", torch.div: "div"}
 
 
-# Why known functions have no layer, where more can be said.
-_NO_LAYER = {
-    "shifted_window_attention": "Swin's shifted-window attention (torch.roll, windows folded "
-                                "into the batch dim, a shift mask) has no spec layer yet",
-}
+def _shift_mask(size, window, shift):
+    """Swin's attention mask [windows, L, L] over an [H, W] map shifted by
+    `shift`: -100 between the positions of a window that the cyclic shift
+    brought from different regions (torchvision's h_slices and w_slices)."""
+    regions = []
+    for n, w, s in zip(size, window, shift):
+        region = torch.zeros(n)
+        if s:
+            region[n - w:n - s] = 1
+            region[n - s:] = 2
+        regions.append(region)
+    ids = (regions[0][:, None] * 3 + regions[1][None, :]) \
+        .view(size[0] // window[0], window[0], size[1] // window[1], window[1]) \
+        .permute(0, 2, 1, 3).reshape(-1, window[0] * window[1])
+    return (ids[:, None, :] != ids[:, :, None]).float() * -100.0
 
 
 def _pair(v):
@@ -182,17 +194,21 @@ class _Converter:
                 raise UnsupportedError(f"module '{name}' is called twice: shared weights are "
                                        "not supported")
             name = None
-        name = name or node.name
+        self.alias[node] = self.add(kind, keys, [self.name_of(i) for i in inputs],
+                                    name or node.name)
+
+    def add(self, kind, keys, inputs, name):
+        """Appends a layer reading the tensors named `inputs`; its name."""
         self.used.add(name)
         keys = dict(keys)
-        first, *others = [self.name_of(i) for i in inputs]
+        first, *others = inputs
         if first != self.previous:
             keys["from"] = first
         if others:
             keys["with"] = others[0] if len(others) == 1 else others
         self.layers.append((kind, {"name": name, **keys}))
-        self.alias[node] = name
         self.previous = name
+        return name
 
     def passthrough(self, node, source):
         self.alias[node] = self.name_of(source)
@@ -426,11 +442,183 @@ class _Converter:
             self.index(node, args[0], args[1])
         elif f in (torch.chunk, torch.split):
             self.parts_of(node, args[0], kw.get("dim", args[2] if len(args) > 2 else 0))
+        elif f is F.normalize:
+            get = lambda i, key, default: kw.get(key, args[i] if len(args) > i else default)
+            if get(1, "p", 2.0) != 2:
+                raise UnsupportedError(f"{node.name}: normalize with p = {get(1, 'p', 2.0)} "
+                                       "(only the L2 norm, p = 2)")
+            eps = get(3, "eps", 1e-12)
+            self.emit(node, "normalize", {"dim": get(2, "dim", 1),
+                                          **({} if eps == 1e-12 else {"eps": eps})}, [args[0]])
+        elif f is torch.roll:
+            listed = lambda v: list(v) if isinstance(v, (tuple, list)) else [v]
+            shifts, dims = (self.const(kw.get(key, args[i] if len(args) > i else None))
+                            for i, key in ((1, "shifts"), (2, "dims")))
+            if dims is None:
+                raise UnsupportedError(f"{node.name}: roll of the flattened tensor (give dims)")
+            self.alias[node] = self.roll(self.name_of(args[0]), listed(shifts), listed(dims),
+                                         list(self.values[args[0]].shape), node.name)
+        elif f is swin_transformer.shifted_window_attention:
+            self.shifted_window_attention(node)
+        elif f is swin_transformer._patch_merging_pad:
+            self.patch_merging(node, args[0])
         else:
             name = getattr(f, "__name__", str(f))
-            raise UnsupportedError(f"function {name} ({node.name}): " + _NO_LAYER.get(
-                name, "no spec layer computes it; write forward with the layers specs/README.md "
-                "lists"))
+            raise UnsupportedError(f"function {name} ({node.name}): no spec layer computes it; "
+                                   "write forward with the layers specs/README.md lists")
+
+    def roll(self, x, shifts, dims, shape, name):
+        """torch.roll of the tensor named x (of `shape`): per dim rolled, a
+        slice of its last `shift` entries and one of the rest, concatenated
+        in that order. The name of the result, `name`."""
+        rolled = [(shift % shape[dim], dim % len(shape)) for shift, dim in zip(shifts, dims)
+                  if shift % shape[dim]]
+        if any(dim == 0 for _, dim in rolled):
+            raise UnsupportedError(f"{name}: roll along dim 0 (the batch)")
+        for i, (shift, dim) in enumerate(rolled):
+            cut = shape[dim] - shift
+            tail = self.add("slice", {"dim": dim, "start": cut, "end": shape[dim]}, [x],
+                            f"{name}_{dim}_tail")
+            head = self.add("slice", {"dim": dim, "start": 0, "end": cut}, [x],
+                            f"{name}_{dim}_head")
+            x = self.add("concat", {"dim": dim}, [tail, head],
+                         name if i == len(rolled) - 1 else f"{name}_{dim}")
+        return x
+
+    def constant(self, tensor, name):
+        """A tensor fixed at conversion: a `parameter` layer of that name,
+        repeated over the batch of the first input (its leading 1 is the batch)."""
+        self.computed[name] = tensor
+        return self.add("parameter", {"shape": list(tensor.shape[1:])},
+                        [next(iter(self.inputs))], name)
+
+    def linear(self, x, weight, bias, name):
+        """A `linear` layer whose weights are the given tensors."""
+        self.computed[f"{name}.weight"] = weight
+        if bias is not None:
+            self.computed[f"{name}.bias"] = bias
+        return self.add("linear", {"out": weight.shape[0], **({} if bias is not None else
+                                                              {"bias": False})}, [x], name)
+
+    def pad_end(self, x, shape, padded, name):
+        """Zeros after the end of each dim of x (of `shape`) that `padded`
+        makes longer, as F.pad does: a concat with a constant of zeros."""
+        shape = list(shape)
+        for dim, (size, target) in enumerate(zip(shape, padded)):
+            if target > size:
+                zeros = self.constant(torch.zeros([1] + shape[1:dim] + [target - size] +
+                                                  shape[dim + 1:]), f"{name}_{dim}_zeros")
+                x = self.add("concat", {"dim": dim}, [x, zeros], f"{name}_{dim}")
+                shape[dim] = target
+        return x
+
+    def shifted_window_attention(self, node):
+        """torchvision's Swin attention over x [N, H, W, C] (V2's cosine
+        attention where logit_scale is given), in layers that keep the batch
+        first: the windows are dim 1, [N, windows, ws*ws, C], not folded
+        into the batch. The relative position bias and the shift mask are
+        fixed, one `parameter` added to the scores; V1's query scale is
+        folded into the qkv weights. A map that is not a whole number of
+        windows is padded with zeros and cut back after, as torchvision does."""
+        call = dict(zip(("input", "qkv_weight", "proj_weight", "relative_position_bias",
+                         "window_size", "num_heads", "shift_size", "attention_dropout",
+                         "dropout", "qkv_bias", "proj_bias", "logit_scale"), node.args),
+                    **node.kwargs)
+        value = lambda key: self.values[call[key]] if isinstance(call.get(key), fx.Node) \
+            else call.get(key)
+        x = call["input"]
+        if self.rank(x) != 4:
+            raise UnsupportedError(f"{node.name}: shifted window attention over a "
+                                   f"rank-{self.rank(x)} tensor (only [N, H, W, C])")
+        shape = list(self.values[x].shape)
+        window, heads = list(self.const(call["window_size"])), self.const(call["num_heads"])
+        channels = shape[3]
+        height, width = (-(-n // w) * w for n, w in zip(shape[1:3], window))  # padded
+        if any(self.const(call.get(key, 0.0)) for key in ("attention_dropout", "dropout")):
+            raise UnsupportedError(f"{node.name}: dropout, which torchvision applies here in "
+                                   "eval mode too")
+        # As torchvision: no shift where one window covers the map.
+        shift = [0 if w >= n else s for w, n, s in
+                 zip(window, (height, width), self.const(call["shift_size"]))]
+        grid, size, depth = [height // window[0], width // window[1]], \
+            window[0] * window[1], channels // heads
+        prefix = node.meta.get("module") or node.name
+        name = lambda step: f"{prefix}.{step}"
+        t = self.pad_end(self.name_of(x), shape, [0, height, width, channels], name("pad"))
+        if any(shift):
+            t = self.roll(t, [-s for s in shift], [1, 2], [0, height, width, channels],
+                          name("shift"))
+        t = self.add("reshape", {"shape": [grid[0], window[0], grid[1], window[1], channels]},
+                     [t], name("windows_split"))
+        t = self.add("permute", {"dims": [0, 1, 3, 2, 4, 5]}, [t], name("windows_order"))
+        t = self.add("reshape", {"shape": [grid[0] * grid[1], size, channels]}, [t],
+                     name("windows"))
+        weight, bias = value("qkv_weight").clone(), value("qkv_bias")
+        bias = bias.clone() if bias is not None else None
+        cosine = value("logit_scale") is not None
+        if cosine and bias is not None:
+            bias[channels:2 * channels] = 0  # as torchvision: V2's keys have no bias
+        elif not cosine:
+            weight[:channels] *= depth ** -0.5
+            if bias is not None:
+                bias[:channels] *= depth ** -0.5
+        t = self.linear(t, weight, bias, name("qkv"))
+        t = self.add("reshape", {"shape": [grid[0] * grid[1], size, 3, heads, depth]}, [t],
+                     name("heads_split"))
+        t = self.add("permute", {"dims": [0, 3, 1, 4, 2, 5]}, [t], name("heads"))
+        q, k, v = (self.add("select", {"dim": 1, "index": i}, [t], name(part))
+                   for i, part in enumerate("qkv"))
+        if cosine:
+            q, k = (self.add("normalize", {"dim": -1}, [part], name(f"{part_name}_normalized"))
+                    for part, part_name in ((q, "q"), (k, "k")))
+            scale = torch.clamp(value("logit_scale"), max=math.log(100.0)).exp()  # [heads, 1, 1]
+            q = self.add("mul", {}, [q, self.constant(scale[None, None], name("logit_scale"))],
+                         name("q_scaled"))
+        k = self.add("transpose", {"dim0": 3, "dim1": 4}, [k], name("k_t"))
+        t = self.add("matmul", {}, [q, k], name("scores"))
+        bias = value("relative_position_bias")
+        if any(shift):
+            bias = bias + _shift_mask((height, width), window, shift)[:, None]
+        t = self.add("add", {}, [t, self.constant(bias[None], name("attn_bias"))],
+                     name("biased_scores"))
+        t = self.add("softmax", {"dim": -1}, [t], name("attn"))
+        t = self.add("matmul", {}, [t, v], name("context"))
+        t = self.add("permute", {"dims": [0, 1, 3, 2, 4]}, [t], name("heads_merge"))
+        t = self.add("reshape", {"shape": [grid[0] * grid[1], size, channels]}, [t],
+                     name("heads_merged"))
+        t = self.linear(t, value("proj_weight"), value("proj_bias"), name("proj"))
+        t = self.add("reshape", {"shape": grid + window + [channels]}, [t],
+                     name("windows_merge_split"))
+        t = self.add("permute", {"dims": [0, 1, 3, 2, 4, 5]}, [t], name("windows_merge"))
+        cut = [(dim, size) for dim, size, padded in ((1, shape[1], height), (2, shape[2], width))
+               if size < padded]
+        t = self.add("reshape", {"shape": [height, width, channels]}, [t],
+                     prefix if not any(shift) and not cut else name("windows_merged"))
+        if any(shift):
+            t = self.roll(t, shift, [1, 2], [0, height, width, channels],
+                          prefix if not cut else name("unshift"))
+        for i, (dim, size) in enumerate(cut):
+            t = self.add("slice", {"dim": dim, "start": 0, "end": size}, [t],
+                         prefix if i == len(cut) - 1 else name(f"unpad_{dim}"))
+        self.alias[node] = t
+
+    def patch_merging(self, node, x):
+        """torchvision's _patch_merging_pad over x [N, H, W, C]: the four
+        stride-2 phases x[..., i::2, j::2, :] concatenated (i + 2j order) on
+        the channels, as a reshape to [N, H/2, 2, W/2, 2, C] and a permute;
+        an odd size is first padded with zeros, as torchvision does."""
+        if self.rank(x) != 4:
+            raise UnsupportedError(f"{node.name}: patch merging of a rank-{self.rank(x)} "
+                                   "tensor (only [N, H, W, C])")
+        shape = list(self.values[x].shape)
+        height, width, channels = shape[1] + shape[1] % 2, shape[2] + shape[2] % 2, shape[3]
+        t = self.pad_end(self.name_of(x), shape, [0, height, width, channels],
+                         f"{node.name}_pad")
+        t = self.add("reshape", {"shape": [height // 2, 2, width // 2, 2, channels]},
+                     [t], f"{node.name}_split")
+        t = self.add("permute", {"dims": [0, 1, 3, 4, 2, 5]}, [t], f"{node.name}_phases")
+        self.alias[node] = self.add("reshape", {"shape": [height // 2, width // 2,
+                                                          4 * channels]}, [t], node.name)
 
     def einsum(self, node, equation, operands):
         """einsum as a batched matmul (MaxViT's "BGHID,BGHJD->BGHIJ" is
@@ -637,7 +825,9 @@ class _Converter:
                 failed.add(node)
         if errors:
             raise UnsupportedError("\n".join(errors))
-        self.state, self.dropped = used_state(self.module, graph, self.parameters)
+        self.state, self.dropped = used_state(
+            self.module, graph, self.parameters,
+            {n.target for n in self.dynamic if n.op == "call_module"})
         self.state.update(self.computed)
         return outputs
 
@@ -651,6 +841,9 @@ class _Converter:
             return None  # an unused part of a result, e.g. `y, _ = attention(x, x, x)`
         if node.op == "get_attr" and all(u.target is F.layer_norm for u in node.users):
             return None  # a norm's weight or bias: see layer_norm
+        if node not in self.dynamic and node.users and \
+                all(u.target is swin_transformer.shifted_window_attention for u in node.users):
+            return None  # weights and the position bias: see shifted_window_attention
         if node not in self.dynamic and node.op != "output":
             if any(u in self.dynamic for u in node.users):
                 self.learned(node, first_input)
@@ -671,13 +864,15 @@ class _Converter:
         return None
 
 
-def used_state(module, graph, learned=None):
+def used_state(module, graph, learned=None, called=None):
     """(state, dropped): the state_dict entries of the modules and tensors
     `graph` (module's traced graph) uses, and the outermost modules it never
-    calls (GoogLeNet's auxiliary classifiers in eval mode). `learned`, where
-    given, are the learned tensors the spec reads; the others only serve to
-    compute one (see _Converter.learned) and are left out too."""
-    modules = {n.target for n in graph.nodes if n.op == "call_module"}
+    calls (GoogLeNet's auxiliary classifiers in eval mode). `learned` and
+    `called`, where given, are the learned tensors the spec reads and the
+    modules it has layers for; the others only serve to compute a learned
+    tensor (see _Converter.learned; Swin V2's cpb_mlp) and are left out too."""
+    modules = called if called is not None else \
+        {n.target for n in graph.nodes if n.op == "call_module"}
     tensors = {n.target: n for n in graph.nodes if n.op == "get_attr"}
     reads = {t for t, n in tensors.items() if learned is None or t in learned or
              all(u.target is F.layer_norm for u in n.users)}

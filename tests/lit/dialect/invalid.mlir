@@ -209,6 +209,14 @@ func.func @softmax_dim(%a: tensor<?x8xf32>) {
 
 // -----
 
+func.func @normalize_dim(%a: tensor<?x8xf32>) {
+  // expected-error @+1 {{normalize 'n' has dim = -3, out of range for rank 2 input [?, 8]}}
+  %0 = spire.normalize %a {name = "n", dim = -3} : tensor<?x8xf32> -> tensor<?x8xf32>
+  return
+}
+
+// -----
+
 func.func @dropout_p(%a: tensor<?x8xf32>) {
   // expected-error @+1 {{dropout 'd' has p = 1.5; it must be in [0, 1)}}
   %0 = spire.dropout %a {name = "d", p = 1.5 : f64} : tensor<?x8xf32> -> tensor<?x8xf32>

@@ -138,3 +138,10 @@ func.func @decoder_pieces(%x: tensor<?x8x7x5xf32>, %s: tensor<?x3x?x?xf32>) -> (
   %2 = spire.upsample %s {name = "near", scale = array<f64: 2.0, 3.0>} : tensor<?x3x?x?xf32> -> tensor<?x3x?x?xf32>
   return %0, %1, %2 : tensor<?x4x14x10xf32>, tensor<?x8x13x11xf32>, tensor<?x3x?x?xf32>
 }
+
+// CHECK-LABEL: func @swin_v2_pieces
+func.func @swin_v2_pieces(%q: tensor<?x4x3x9x4xf32>) -> tensor<?x4x3x9x4xf32> {
+  // CHECK: spire.normalize %{{.*}} {{{.*}}eps = 5.000000e-01{{.*}}} : tensor<?x4x3x9x4xf32> -> tensor<?x4x3x9x4xf32>
+  %0 = spire.normalize %q {name = "q_normalized", dim = 2, eps = 0.5} : tensor<?x4x3x9x4xf32> -> tensor<?x4x3x9x4xf32>
+  return %0 : tensor<?x4x3x9x4xf32>
+}

@@ -233,6 +233,9 @@ def Spire_DropoutOp : Spire_UnaryOp<"dropout", "identity at inference",
   (ins DefaultValuedAttr<F64Attr, "0.5">:$p)>;
 def Spire_SoftmaxOp : Spire_UnaryOp<"softmax", "softmax along `dim`",
   (ins DefaultValuedAttr<I64Attr, "-1">:$dim)>;
+def Spire_NormalizeOp : Spire_UnaryOp<"normalize",
+  "x / max(||x||_2, eps) along `dim` (PyTorch's F.normalize)",
+  (ins DefaultValuedAttr<I64Attr, "-1">:$dim, DefaultValuedAttr<F64Attr, "1e-12">:$eps)>;
 
 class Spire_BinaryOp<string mnemonic, string summaryText> : Spire_LayerOp<mnemonic> {
   let summary = summaryText;
