@@ -728,7 +728,11 @@ def module_to_spec(module, inputs, name, flat=False):
     lines = [f"# Generated from {type(module).__name__} by compiler/tools/torch/spire_torch.py",
              "spire: 1", f"name: {name}", "inputs:"]
     lines += [f"  {k}: {_yaml_value(v)}" for k, v in inputs.items()]
-    blocked = None if flat else _blocked(converter, outputs)
+    try:
+        blocked = None if flat else _blocked(converter, outputs)
+    except Exception as e:  # one line, as for a node the converter misreads
+        raise UnsupportedError(f"writing blocks failed ({type(e).__name__}: {e}); please "
+                               "report it; the flat layers (--flat) do not need them") from e
     if blocked:
         body, outputs = blocked
         lines += body

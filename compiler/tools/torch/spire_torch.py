@@ -117,7 +117,7 @@ def main(argv=None):
     with open(args.output, "w") as f:
         f.write(text)
     blocks = text.count("\n    layers:")
-    print(f"wrote {args.output}: " + (f"{text.count(chr(10))} lines, {blocks} blocks" if blocks
+    print(f"wrote {args.output}: " + (f"{text.count(chr(10))} lines, {blocks} block{'s' * (blocks > 1)}" if blocks
                                       else f"{text.count(chr(10) + '  - ')} layers"))
     if args.weights:
         save_safetensors(state, args.weights)
