@@ -69,22 +69,25 @@ def _shapes(names, example_inputs):
     return {name: ["N"] + list(numpy.shape(example)[1:]) for name, example in examples.items()}
 
 
-def _convert(module, example_inputs, name):
+def _convert(module, example_inputs, name, flat=False):
     """(spec text, input names, output tensor names, output structure, the
     weights the spec uses)."""
     names, structure = _names_and_structure(module)
     name = name or re.sub(r"(?<!^)(?=[A-Z])", "_", type(module).__name__).lower()
     try:
-        text, outputs, state, _ = module_to_spec(module, _shapes(names, example_inputs), name)
+        text, outputs, state, _ = module_to_spec(module, _shapes(names, example_inputs), name,
+                                                 flat=flat)
     except UnsupportedError as e:
         raise SpecError(f"cannot express {type(module).__name__} in a spec: {e}") from e
     return text, names, outputs, structure, state
 
 
-def to_spec(module, example_inputs, name=None):
+def to_spec(module, example_inputs, name=None, flat=False):
     """The spec of `module` (YAML text) traced with torch.fx, its inputs
-    shaped as the examples with a free batch. Puts the module in eval mode."""
-    return _convert(module, example_inputs, name)[0]
+    shaped as the examples with a free batch: blocks where the module
+    structure repeats, one layer per line with `flat`. Puts the module in
+    eval mode."""
+    return _convert(module, example_inputs, name, flat)[0]
 
 
 def compile(module, example_inputs, *, device=None, target=None, validation=None, name=None):

@@ -198,7 +198,7 @@ def check_module(spire, model, factory, inputs, batches, seed=7):
             for name, want in zip(outputs, expected):
                 got, want = np.load(os.path.join(out, f"{name}.npy")), want.numpy()
                 rel = np.linalg.norm(got - want) / np.linalg.norm(want)
-                line = (f"{model} via torch.fx ({text.count('  - ')} layers) batch {batch} "
+                line = (f"{model} via torch.fx ({text.count(chr(10))} spec lines) batch {batch} "
                         f"output {name} {list(got.shape)}: rel L2 {rel:.2e}")
                 if got.shape != want.shape or np.ptp(want) == 0 or not rel <= REL_L2_TOLERANCE:
                     raise Failure(f"{line} (limit {REL_L2_TOLERANCE:.0e}, shape PyTorch "

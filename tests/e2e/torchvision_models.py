@@ -54,7 +54,7 @@ def main():
             if args.convert_only:
                 factory, inputs = case(name)
                 text = module_to_spec(factory(), inputs, name)[0]
-                result = f"converts ({text.count('  - ')} layers)"
+                result = f"converts ({text.count(chr(10))} spec lines)"
             else:
                 lines = check(args.spire, name, args.batches)
                 worst = max(float(line.rsplit(" ", 1)[1]) for line in lines)

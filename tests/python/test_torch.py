@@ -61,6 +61,19 @@ def test_torch_export_round_trips(tmp_path):
         np.testing.assert_array_equal(a[name], b[name])
 
 
+def test_to_spec_blocks_compute_what_flat_layers_do():
+    module = randomize(torchvision.models.resnet18(), seed=5)
+    example = (torch.zeros(1, 3, 32, 32),)
+    blocked = spire.torch.to_spec(module, example)
+    flat = spire.torch.to_spec(module, example, flat=True)
+    assert "repeat: 2" in blocked and "blocks:" not in flat
+    image = np.random.default_rng(6).standard_normal((2, 3, 32, 32), dtype=np.float32)
+    a, b = (spire.Model(spire.compile(text, weights=module.state_dict()))(x=image)
+            for text in (blocked, flat))
+    assert list(a) == list(b) == ["fc"]
+    np.testing.assert_array_equal(a["fc"], b["fc"])
+
+
 def test_resnet18_from_torchvision_on_a_numpy_batch():
     module = randomize(torchvision.models.resnet18(), seed=21)
     model = spire.Model(spire.compile(spec_path("specs/resnet18.yaml"),

@@ -170,6 +170,8 @@ class _Converter:
         self.modules = dict(module.named_modules())
         self.inputs = inputs  # name -> shape list (strings allowed for symbols)
         self.layers = []      # (kind, keys) in order
+        self.owners = []      # per layer, the path of the module whose forward made it
+        self.node = None      # the fx node being converted (its layers' owner)
         self.alias = {}       # fx node -> tensor name
         self.previous = None  # tensor name of the previous layer's output
         self.used = set()     # layer names given out
@@ -207,6 +209,7 @@ class _Converter:
         if others:
             keys["with"] = others[0] if len(others) == 1 else others
         self.layers.append((kind, {"name": name, **keys}))
+        self.owners.append(self.node.meta.get("module", "") if self.node else "")
         self.previous = name
         return name
 
@@ -834,6 +837,7 @@ class _Converter:
     def convert_node(self, node, first_input):
         """Emits the layers of one node; the output's tensor names for the
         output node."""
+        self.node = node
         if node.op in ("call_function", "call_method") and node in self.values and \
                 not self.is_tensor(node):
             return None  # shape arithmetic and asserts: arguments of the layers that use them
@@ -908,21 +912,757 @@ def _yaml_value(v):
     return str(v)
 
 
-def module_to_spec(module, inputs, name):
+def module_to_spec(module, inputs, name, flat=False):
     """Returns (spec text, output tensor names, weights, dropped modules)
     for `module` traced with torch.fx; `inputs` maps input names, in
     forward's argument order, to shapes (e.g. {"image": ["N", 3, 224,
     224]}). The weights are the state_dict entries the spec uses: modules
-    forward never calls are dropped (their paths, outermost first)."""
+    forward never calls are dropped (their paths, outermost first). The
+    layers are one per line with `flat`, else module structure that repeats
+    is written as blocks (see _blocked)."""
     converter = _Converter(module.eval(), inputs)
     outputs = converter.convert()
     lines = [f"# Generated from {type(module).__name__} by compiler/tools/torch/spire_torch.py",
              "spire: 1", f"name: {name}", "inputs:"]
     lines += [f"  {k}: {_yaml_value(v)}" for k, v in inputs.items()]
-    lines.append("layers:")
-    for kind, keys in converter.layers:
-        body = ", ".join(f"{k}: {_yaml_value(v)}" for k, v in keys.items())
-        lines.append(f"  - {kind}: {{{body}}}")
-    if not converter.layers or outputs != [converter.layers[-1][1]["name"]]:
-        lines.append(f"outputs: {_yaml_value(outputs)}")
+    try:
+        blocked = None if flat else _blocked(converter, outputs)
+    except Exception as e:  # one line, as for a node the converter misreads
+        raise UnsupportedError(f"writing blocks failed ({type(e).__name__}: {e}); please "
+                               "report it; the flat layers (--flat) do not need them") from e
+    if blocked:
+        body, outputs = blocked
+        lines += body
+    else:
+        lines.append("layers:")
+        for kind, keys in converter.layers:
+            body = ", ".join(f"{k}: {_yaml_value(v)}" for k, v in keys.items())
+            lines.append(f"  - {kind}: {{{body}}}")
+        if not converter.layers or outputs != [converter.layers[-1][1]["name"]]:
+            lines.append(f"outputs: {_yaml_value(outputs)}")
     return "\n".join(lines) + "\n", outputs, converter.state, converter.dropped
+
+
+# -- readable specs: module structure that repeats, as blocks ---------------
+#
+# Instances of one module class (ResNet's BasicBlocks, MobileNet's inverted
+# residuals, a transformer's encoder layers) become one block where their
+# layers line up: the numbers that differ are its `params`, layers only some
+# instances have (a downsample, a residual add) carry `if:`, and a
+# container's children 0..K-1 are one call with `repeat: K` (`first:` where
+# the first differs). Layer names inside a block are the module's own, so
+# the expanded names are the state_dict's. Each block is kept only where
+# the spec, expanded as ModuleBuilder expands it (_expand), gives exactly
+# the flat layers: kinds, keys, inputs and weight names.
+
+# The spec's defaults of the keys the converter leaves out at their default
+# (Layers.cpp), so that a parameter can stand for a key some instances omit.
+_CONV_DEFAULTS = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True}
+_KEY_DEFAULTS = {
+    "conv1d": _CONV_DEFAULTS, "conv2d": _CONV_DEFAULTS,
+    "conv_transpose2d": {**_CONV_DEFAULTS, "output_padding": 0},
+    "batchnorm1d": {"eps": 1e-5}, "batchnorm2d": {"eps": 1e-5}, "layernorm": {"eps": 1e-5},
+    "linear": {"bias": True}, "gelu": {"approximate": "none"},
+    "affine": {"scale": 1.0, "shift": 0.0}, "mean": {"keepdim": False},
+    "maxpool2d": {"padding": 0, "dilation": 1, "ceil_mode": False},
+    "avgpool2d": {"padding": 0, "ceil_mode": False, "count_include_pad": True},
+}
+_STRUCTURE_KEYS = ("name", "from", "with", "if", "project", "repeat", "first")
+# A block must save this many lines, else its instances read better flat.
+_MIN_SAVING = 4
+# Modules that only hold others: their children are the instances.
+_CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
+
+
+def _same(a, b):
+    """Equal values of one type (1 is not True, nor 1.0)."""
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b
+
+
+def _as_list(v):
+    return v if isinstance(v, list) else [v]
+
+
+class _Layer:
+    """A converted layer; `inputs` are tensor names, first the one it reads
+    (`from`, else the previous layer's), then those it joins (`with`)."""
+
+    def __init__(self, kind, keys, previous, owner, named):
+        self.values = dict(keys)
+        self.kind, self.name = kind, self.values.pop("name")
+        self.explicit_from = "from" in self.values
+        first, joined = self.values.pop("from", previous), self.values.pop("with", [])
+        self.inputs = [first] + _as_list(joined)
+        self.owner = owner
+        self.named = named  # a module's or learned tensor's name: weights load by it
+
+
+class _Token:
+    """A layer of a block, and per instance the flat layer it stands for
+    (None where that instance lacks it) and its keys. `refs` are its inputs:
+    "input" (the instance's), a token's position or ("outer", tensor name);
+    `join` is the position of the join whose `project` list holds it."""
+
+    def __init__(self, kind, local, keys, refs, join, flat, values):
+        self.kind, self.local, self.keys, self.refs, self.join = kind, local, keys, refs, join
+        self.flat, self.values = flat, values
+
+    def lines_up(self, other):
+        return self.kind == other.kind and self.local == other.local and \
+            self.keys == other.keys and (self.join is None) == (other.join is None)
+
+
+class _Instance:
+    """One call of module `path`: flat layers [start, end) that read the
+    tensor `source` as `input`, as tokens."""
+
+    def __init__(self, path, start, end, source, tokens):
+        self.path, self.start, self.end, self.source, self.tokens = \
+            path, start, end, source, tokens
+
+
+def _instance(layers, path, start, end, producer, uses, first_input):
+    """The instance of module `path` over layers[start:end], or None where
+    its layers are not all named under it. A leading layer that joins a
+    tensor from outside (DenseNet's concat of the earlier layers' outputs)
+    is left out of it. Its input is the previous layer's output where a
+    layer reads that (ConvNeXt's reads a learned tensor first), else the
+    first layer's input."""
+    while start < end and any(not start <= producer.get(n, -1) < end
+                              for n in layers[start].inputs[1:]):
+        start += 1
+    if start == end:
+        return None
+    previous = layers[start - 1].name if start else first_input
+    source = previous if any(previous in layers[i].inputs for i in range(start, end)) else \
+        layers[start].inputs[0]
+    tokens = []
+    for i in range(start, end):
+        layer = layers[i]
+        if layer.named and not layer.name.startswith(path + "."):
+            return None
+        refs = []
+        for n in layer.inputs:
+            p = producer.get(n, -1)
+            refs.append(p - start if start <= p < i else "input" if n == source else ("outer", n))
+        keys = frozenset(_KEY_DEFAULTS.get(layer.kind, {})) | frozenset(layer.values)
+        tokens.append(_Token(layer.kind, layer.name[len(path) + 1:] if layer.named else None,
+                             keys, refs, None, [i], [layer.values]))
+    _fold_projections(tokens, [uses[t.flat[0]] for t in tokens])
+    return _Instance(path, start, end, source, tokens)
+
+
+def _fold_projections(tokens, uses):
+    """A join whose `with` is a chain of layers from another tensor than
+    its `from`, shorter than the path from that tensor to the `from`
+    (ResNet's downsample of the block input), takes that tensor and the
+    chain as `project`, as instances without the chain join the tensor
+    itself."""
+    for j, join in enumerate(tokens):
+        if len(join.refs) != 2 or join.refs[1] != j - 1 or uses[j - 1] != 1:
+            continue
+        c = j - 1
+        while c > 0 and tokens[c].refs == [c - 1] and uses[c - 1] == 1:
+            c -= 1
+        main = c - 1 if c > 0 else "input"
+        if len(tokens[c].refs) != 1 or join.refs[0] != main or tokens[c].refs[0] == main:
+            continue
+        source = tokens[c].refs[0]
+        if c - (source + 1 if isinstance(source, int) else 0) < j - c:
+            continue
+        for k in range(c, j):
+            tokens[k].join = j
+        join.refs = [main, source]
+
+
+def _lcs(a, b):
+    """Pairs (i, j) of a longest common subsequence of tokens that line up."""
+    n, m = len(a), len(b)
+    table = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in reversed(range(n)):
+        for j in reversed(range(m)):
+            table[i][j] = table[i + 1][j + 1] + 1 if a[i].lines_up(b[j]) else \
+                max(table[i + 1][j], table[i][j + 1])
+    pairs, i, j = [], 0, 0
+    while i < n and j < m:
+        if a[i].lines_up(b[j]) and table[i][j] == table[i + 1][j + 1] + 1:
+            pairs.append((i, j))
+            i, j = i + 1, j + 1
+        elif table[i + 1][j] >= table[i][j + 1]:
+            i += 1
+        else:
+            j += 1
+    return pairs
+
+
+def _merge(merged, count, tokens):
+    """The tokens of `count` instances (`merged`) and of one more, as one
+    block's; None where their inputs differ, a local name would repeat, or
+    over a third of the layers would be some instances' only."""
+    order, old_at, new_at = [], {}, {}
+    a = b = 0
+    for i, j in _lcs(merged, tokens) + [(len(merged), len(tokens))]:
+        for k in range(a, i):
+            old_at[k] = len(order)
+            order.append((merged[k], None))
+        for k in range(b, j):
+            new_at[k] = len(order)
+            order.append((None, tokens[k]))
+        if i < len(merged):
+            old_at[i] = new_at[j] = len(order)
+            order.append((merged[i], tokens[j]))
+        a, b = i + 1, j + 1
+
+    def moved(token, at):
+        refs = [at[r] if isinstance(r, int) else r for r in token.refs]
+        return refs, None if token.join is None else at[token.join]
+
+    result = []
+    for old, new in order:
+        refs, join = moved(old, old_at) if old else moved(new, new_at)
+        if old and new and moved(new, new_at) != (refs, join):
+            return None
+        base = old or new
+        flat = (old.flat if old else [None] * count) + (new.flat if new else [None])
+        values = (old.values if old else [None] * count) + (new.values if new else [None])
+        result.append(_Token(base.kind, base.local, base.keys, refs, join, flat, values))
+    locals_ = [t.local for t in result if t.local is not None]
+    optional = sum(None in t.flat for t in result)
+    if len(set(locals_)) != len(locals_) or 3 * optional > len(result):
+        return None
+    return result
+
+
+def _sanitize(text):
+    return "".join(c if c.isalnum() or c == "_" else "_" for c in text)
+
+
+class _Block:
+    """Instances that line up, as one block: its tokens, the parameters for
+    what differs between them and which instances call it together."""
+
+    def __init__(self, cls, tokens, instances, layers):
+        self.cls, self.tokens, self.instances = cls, tokens, instances
+        self.key = tuple(i.path for i in instances)
+        # Parameters: (name, per instance its value or None where it has none
+        # of the layers that use it, default); positions: (token, key) -> name.
+        groups, self.positions = [], {}
+        for t, token in enumerate(tokens):
+            for key in self.key_order(token):
+                default = _KEY_DEFAULTS.get(token.kind, {}).get(key)
+                vector = [None if v is None else v.get(key, default) for v in token.values]
+                present = [v for v in vector if v is not None]
+                if all(_same(v, present[0]) for v in present):
+                    continue
+                for group in groups:
+                    if all(x is None or y is None or _same(x, y) for x, y in zip(group[1], vector)):
+                        group[1] = [x if x is not None else y for x, y in zip(group[1], vector)]
+                        group[2].append((t, key))
+                        break
+                else:
+                    groups.append([None, list(vector), [(t, key)]])
+        first_keys = [g[2][0][1] for g in groups]
+        self.params = []
+        for group in groups:
+            t, key = group[2][0]
+            local = _sanitize(tokens[t].local or tokens[t].kind)
+            name = key if first_keys.count(key) == 1 else \
+                f"{local}_{key}" if local[0].isalpha() else f"{tokens[t].kind}_{local}_{key}"
+            self.params.append((self._unique(name), group[1], self._default(group[1])))
+            for position in group[2]:
+                self.positions[position] = self.params[-1][0]
+        # Flags: one per set of instances that have some layers.
+        self.flags = {}  # token -> flag name
+        by_presence = {}
+        for t, token in enumerate(tokens):
+            if None in token.flat:
+                by_presence.setdefault(tuple(f is not None for f in token.flat), []).append(t)
+        for presence, members in by_presence.items():
+            names = [(tokens[t].local or tokens[t].kind).split(".") for t in members]
+            common = []
+            for parts in zip(*names):
+                if len(set(parts)) != 1:
+                    break
+                common.append(parts[0])
+            name = _sanitize(".".join(common) if common else ".".join(names[0]))
+            if not name[0].isalpha():  # a Sequential's child: `if: $silu_2`, not `$2`
+                name = f"{tokens[members[0]].kind}_{name}"
+            name = self._unique(name)
+            self.params.append((name, list(presence), self._default(list(presence))))
+            for t in members:
+                self.flags[t] = name
+        self.calls = self._calls(layers)
+        self.explicit = self._explicit_from()
+
+    def _unique(self, name):
+        taken = {p[0] for p in self.params} | set(_STRUCTURE_KEYS)
+        stem, k = name, 2
+        while name in taken:
+            name, k = f"{stem}_{k}", k + 1
+        return name
+
+    @staticmethod
+    def _default(vector):
+        """The most common value, where over half the instances or any lacks
+        one; else none (`~`: each call gives it)."""
+        present = [v for v in vector if v is not None]
+        best = max(present, key=lambda v: sum(_same(v, w) for w in present))
+        count = sum(_same(best, w) for w in present)
+        return best if len(present) < len(vector) or 2 * count > len(vector) or \
+            isinstance(best, bool) else None
+
+    @staticmethod
+    def key_order(token):
+        """The keys of a token that some instance writes, in the order of the
+        instance that writes most."""
+        keys = []
+        for values in sorted((v for v in token.values if v), key=len, reverse=True):
+            for key in values:
+                if key not in keys:
+                    keys.append(key)
+        return keys
+
+    def value(self, param, i):
+        """Parameter `param`'s value for instance i, None where it has none."""
+        return self.params[param][1][i]
+
+    def _explicit_from(self):
+        """The tokens that, in some instance, read another tensor than the
+        layer before them (in their list): those take `from`."""
+        n, explicit = len(self.instances), set()
+
+        def walk(members, start):
+            current = [start] * n
+            for t in members:
+                present = [i for i in range(n) if self.tokens[t].flat[i] is not None]
+                if any(self.tokens[t].refs[0] != current[i] for i in present):
+                    explicit.add(t)
+                for i in present:
+                    current[i] = t
+
+        walk([t for t, token in enumerate(self.tokens) if token.join is None], "input")
+        for j in {token.join for token in self.tokens if token.join is not None}:
+            walk([t for t, token in enumerate(self.tokens) if token.join == j],
+                 self.tokens[j].refs[1])
+        return explicit
+
+    def _calls(self, layers):
+        """[(first instance, count)]: the children 0..K-1 of a container
+        that follow each other, one after another, as one call with `repeat`
+        where all but the first take the same values."""
+        calls, i, n = [], 0, len(self.instances)
+        while i < n:
+            container, _, child = self.instances[i].path.rpartition(".")
+            k = 1
+            while container and child == "0" and i + k < n:
+                previous, this = self.instances[i + k - 1], self.instances[i + k]
+                if this.path != f"{container}.{k}" or this.start != previous.end or \
+                        this.source != layers[previous.end - 1].name or \
+                        any(not all(a is None or b is None or _same(a, b)
+                                    for a in p[1][i + 1:i + k + 1] for b in p[1][i + 1:i + k + 1])
+                            for p in self.params):
+                    break
+                k += 1
+            calls.append((i, k))
+            i += k
+        return calls
+
+    def saving(self):
+        """Lines the block saves: its instances' layers, less its definition
+        and calls (a join with a `project` list takes a few lines more)."""
+        projections = {t.join for t in self.tokens if t.join is not None}
+        definition = 3 + len(self.tokens) + 4 * len(projections)
+        return sum(i.end - i.start for i in self.instances) - definition - len(self.calls)
+
+
+def _candidates(layers, modules):
+    """class -> [(module path, start, end)]: the modules (not containers, not
+    the root, not a single layer) whose layers follow each other."""
+    spans = {}
+    for i, layer in enumerate(layers):
+        parts = layer.owner.split(".") if layer.owner else []
+        for depth in range(1, len(parts) + 1):
+            path = ".".join(parts[:depth])
+            span = spans.setdefault(path, [i, i, 0])
+            span[1], span[2] = i, span[2] + 1
+    by_class = {}
+    for path, (start, last, count) in spans.items():
+        module = modules.get(path)
+        if module is None or type(module) in _CONTAINERS or count != last - start + 1 or \
+                any(layers[i].name == path for i in range(start, last + 1)):
+            continue
+        by_class.setdefault(type(module), []).append((path, start, last + 1))
+    return by_class
+
+
+def _block_name(cls, taken):
+    """BasicBlock -> basic_block, InvertedResidual -> inverted_residual_block:
+    ending in `block`, it cannot be a layer kind's name."""
+    name = "".join("_" + c.lower() if c.isupper() and i and cls.__name__[i - 1].islower()
+                   else c.lower() for i, c in enumerate(cls.__name__)).strip("_")
+    name = _sanitize(name if name.endswith("block") else name + "_block")
+    stem, k = name, 2
+    while name in taken:
+        name, k = f"{stem}_{k}", k + 1
+    return name
+
+
+def _clusters(cls, instances, layers):
+    """The blocks of a class's instances: each joins the first block it
+    lines up with, else starts one; blocks of one instance are dropped."""
+    groups = []
+    for instance in instances:
+        for group in groups:
+            merged = _merge(group[0], len(group[1]), instance.tokens)
+            if merged is not None:
+                group[0] = merged
+                group[1].append(instance)
+                break
+        else:
+            groups.append([instance.tokens, [instance]])
+    return [_Block(cls, tokens, members, layers) for tokens, members in groups if len(members) > 1]
+
+
+class _Mismatch(Exception):
+    pass
+
+
+class _Scope:
+    def __init__(self, prefix, parent=None, source=None, env=None):
+        self.prefix, self.parent, self.input, self.env = prefix, parent, source, env or {}
+        self.names, self.later = {}, set()
+
+
+def _expand(items, blocks, inputs, outputs):
+    """A spec's layers as ModuleBuilder expands them: ([(kind, name, keys,
+    [input])], [output]), an input being a layer's index or a model input's
+    name. `blocks` maps a block's name to ({param: default}, items). Raises
+    _Mismatch where ModuleBuilder would refuse the spec."""
+    ops = []
+
+    def value(v, scope):
+        if isinstance(v, str) and v.startswith("$"):
+            if v[1:] not in scope.env:
+                raise _Mismatch(f"unknown parameter {v}")
+            return scope.env[v[1:]]
+        return v
+
+    def resolve(name, scope):
+        s = scope
+        while s:
+            if name == "input" and s.input is not None:
+                return s.input
+            if s.prefix + name in s.names:
+                return s.names[s.prefix + name]
+            if name in s.later:
+                raise _Mismatch(f"'{name}' is defined later")
+            s = s.parent
+        raise _Mismatch(f"unknown tensor '{name}'")
+
+    def define(scope, local, tensor):
+        full = scope.prefix + local
+        if full in scope.names or full in inputs:
+            raise _Mismatch(f"duplicate name '{full}'")
+        scope.names[full] = tensor
+        scope.later.discard(local)
+
+    def run(layers, scope, current):
+        scope.later.update(keys["name"] for _, keys in layers if "name" in keys)
+        for index, (kind, keys) in enumerate(layers):
+            if "if" in keys and not value(keys["if"], scope):
+                continue
+            name = keys.get("name", str(index))
+            current = (block if kind in blocks else op)(kind, keys, name, scope, current)
+        return current
+
+    def op(kind, keys, name, scope, current):
+        sources = [resolve(n, scope) for n in _as_list(keys.get("from", []))] or [current]
+        for n in _as_list(keys.get("with", [])):
+            joined = resolve(n, scope)
+            sources.append(run(keys["project"], scope, joined) if "project" in keys else joined)
+        ops.append((kind, scope.prefix + name,
+                    {k: value(v, scope) for k, v in keys.items() if k not in _STRUCTURE_KEYS},
+                    sources))
+        define(scope, name, len(ops) - 1)
+        return len(ops) - 1
+
+    def block(kind, keys, name, scope, current):
+        params, layers = blocks[kind]
+        repeat, first = keys.get("repeat", 1), keys.get("first", {})
+        if "from" in keys:
+            current = resolve(keys["from"], scope)
+        for r in range(repeat):
+            env = {}
+            for param, default in params.items():
+                v = value(keys[param], scope) if param in keys else default
+                env[param] = value(first[param], scope) if r == 0 and param in first else v
+                if env[param] is None:
+                    raise _Mismatch(f"block '{kind}' needs parameter '{param}'")
+            instance = f"{name}.{r}" if repeat > 1 else name
+            inner = _Scope(scope.prefix + instance + ".", scope, current, env)
+            current = run(layers, inner, current)
+            for full, tensor in inner.names.items():
+                scope.names.setdefault(full, tensor)
+            define(scope, instance, current)
+        return current
+
+    top = _Scope("")
+    top.names.update({n: n for n in inputs})
+    last = run(items, top, inputs[0])
+    return ops, [resolve(n, top) for n in outputs] if outputs else [last]
+
+
+def _matches(reference, expanded, layers):
+    """Whether a spec's expansion is the flat one's: the same layers in the
+    same order, with the same keys (defaults filled in) and inputs, and a
+    module's or learned tensor's layer with the same name."""
+    (ops, outs), (other_ops, other_outs) = reference, expanded
+    if len(ops) != len(other_ops) or outs != other_outs:
+        return False
+    for (kind, name, keys, sources), (other_kind, other_name, other_keys, other_sources), layer \
+            in zip(ops, other_ops, layers):
+        defaults = _KEY_DEFAULTS.get(kind, {})
+        keys, other_keys = {**defaults, **keys}, {**defaults, **other_keys}
+        if kind != other_kind or sources != other_sources or keys.keys() != other_keys.keys() or \
+                not all(_same(v, other_keys[k]) for k, v in keys.items()) or \
+                layer.named and name != other_name:
+            return False
+    return True
+
+
+def _structure(chosen, layers, producer, inputs, outputs):
+    """(blocks, top-level layers, output names) of a spec with the `chosen`
+    blocks, as _expand takes them. A layer inside a block is named where
+    its weights load by the name or something names it; the last layer of
+    an instance is named by the instance."""
+    owner = {}  # flat index -> (block, instance, token)
+    for b in chosen:
+        for i in range(len(b.instances)):
+            for t, token in enumerate(b.tokens):
+                if token.flat[i] is not None:
+                    owner[token.flat[i]] = (b, i, t)
+    named = {b: {t for t, token in enumerate(b.tokens)
+                 if token.local is not None or token.join is not None} for b in chosen}
+    for j, layer in enumerate(layers):
+        for k, n in enumerate(layer.inputs):
+            if k or layer.explicit_from:
+                f = producer.get(n)
+                if f in owner:
+                    b, i, t = owner[f]
+                    instance = b.instances[i]
+                    if not instance.start <= j < instance.end and f != instance.end - 1:
+                        named[b].add(t)
+    for o in outputs:
+        if producer.get(o) in owner:
+            b, i, t = owner[producer[o]]
+            if producer[o] != b.instances[i].end - 1:
+                named[b].add(t)
+
+    for b in chosen:  # the tokens a block's layers read by name
+        for t, token in enumerate(b.tokens):
+            read = (token.refs[1:] if token.join is None else []) + \
+                (token.refs[:1] if t in b.explicit else [])
+            named[b].update(r for r in read if isinstance(r, int))
+
+    # Local names: the module's own, else the kind's (relu, relu_1, ...);
+    # an unnamed layer is named by its index, so one where a local name is
+    # that index gets a name.
+    local = {}
+    for b in chosen:
+        local[b] = {t: token.local for t, token in enumerate(b.tokens)}
+        own = {name for name in local[b].values() if name is not None}
+        main = [t for t, token in enumerate(b.tokens) if token.join is None]
+        named[b].update(t for index, t in enumerate(main) if str(index) in own)
+        for t, token in enumerate(b.tokens):
+            if t in named[b] and local[b][t] is None:
+                name, k = token.kind, 1
+                while name in own:
+                    name, k = f"{token.kind}_{k}", k + 1
+                local[b][t] = name
+                own.add(name)
+            elif t not in named[b]:
+                local[b][t] = None
+
+    referenced = set()  # the flat names written
+
+    def rename(n):
+        referenced.add(n)
+        f = producer.get(n)
+        if f not in owner:
+            return n
+        b, i, t = owner[f]
+        instance = b.instances[i]
+        return instance.path if f == instance.end - 1 else f"{instance.path}.{local[b][t]}"
+
+    blocks, block_names = {}, {}
+    for b in chosen:
+        block_names[b] = _block_name(b.cls, blocks)
+
+        def ref(r, b=b):
+            return r if r == "input" else local[b][r] if isinstance(r, int) else rename(r[1])
+
+        def item(t, b=b, ref=ref):
+            token, keys = b.tokens[t], {}
+            if local[b][t] is not None:
+                keys["name"] = local[b][t]
+            for key in b.key_order(token):
+                if (t, key) in b.positions:
+                    keys[key] = "$" + b.positions[(t, key)]
+                else:
+                    keys[key] = next(v.get(key, _KEY_DEFAULTS.get(token.kind, {}).get(key))
+                                     for v in token.values if v is not None)
+            if t in b.explicit:
+                keys["from"] = ref(token.refs[0])
+            joined = [ref(r) for r in token.refs[1:]]
+            if joined:
+                keys["with"] = joined[0] if len(joined) == 1 else joined
+            project = [item(p) for p, other in enumerate(b.tokens) if other.join == t]
+            if project:
+                keys["project"] = project
+            if t in b.flags:
+                keys["if"] = "$" + b.flags[t]
+            return token.kind, keys
+
+        main = [item(t) for t, token in enumerate(b.tokens) if token.join is None]
+        blocks[block_names[b]] = ({name: default for name, _, default in b.params}, main)
+
+    calls = {}
+    for b in chosen:
+        for i, k in b.calls:
+            calls[b.instances[i].start] = (b, i, k)
+    items, droppable, f = [], [], 0
+    while f < len(layers):
+        if f in calls:
+            b, i, k = calls[f]
+            items.append(_call(b, block_names[b], i, k, layers, rename, inputs[0]))
+            f = b.instances[i + k - 1].end
+            continue
+        layer, keys = layers[f], {}
+        keys["name"] = layer.name
+        if not layer.named:
+            droppable.append(len(items))
+        keys.update(layer.values)
+        if layer.explicit_from:
+            keys["from"] = rename(layer.inputs[0])
+        joined = [rename(n) for n in layer.inputs[1:]]
+        if joined:
+            keys["with"] = joined[0] if len(joined) == 1 else joined
+        items.append((layer.kind, keys))
+        f += 1
+    # An unnamed layer is named by its index: keep the name where that is another's.
+    top_names = {keys["name"] for _, keys in items}
+    for kind, keys in items:
+        if kind in blocks and keys.get("repeat", 1) > 1:
+            top_names.update(f"{keys['name']}.{r}" for r in range(keys["repeat"]))
+    outputs = [rename(o) for o in outputs]
+    for index in droppable:
+        if items[index][1]["name"] not in referenced and str(index) not in top_names:
+            del items[index][1]["name"]
+    return blocks, items, outputs
+
+
+def _call(b, name, i, k, layers, rename, first_input):
+    """The call of instances i..i+k-1 of block b: the values that differ
+    from the defaults, those of the first where it differs (`first`)."""
+    instance = b.instances[i]
+    keys = {"name": instance.path.rpartition(".")[0] if k > 1 else instance.path}
+    if k > 1:
+        keys["repeat"] = k
+    first = {}
+    for param, vector, default in b.params:
+        rest = [v for v in vector[i + 1:i + k] if v is not None]
+        arg = rest[0] if rest else None if k > 1 else vector[i]
+        if arg is not None and (default is None or not _same(arg, default)):
+            keys[param] = arg
+        effective = arg if arg is not None else default
+        if k > 1 and vector[i] is not None and (effective is None or
+                                                not _same(vector[i], effective)):
+            first[param] = vector[i]
+    if first:
+        keys["first"] = first
+    if instance.source != (layers[instance.start - 1].name if instance.start else first_input):
+        keys["from"] = rename(instance.source)
+    return name, keys
+
+
+def _flow(v):
+    """A value in YAML flow style: maps for `first`, ~ for none."""
+    if v is None:
+        return "~"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {_flow(x)}" for k, x in v.items()) + "}"
+    return _yaml_value(v)
+
+
+def _yaml_layers(items, indent):
+    lines = []
+    for kind, keys in items:
+        if "project" in keys:
+            lines.append(f"{indent}- {kind}:")
+            lines += [f"{indent}    {k}: {_flow(v)}" for k, v in keys.items() if k != "project"]
+            lines.append(f"{indent}    project:")
+            lines += _yaml_layers(keys["project"], indent + "      ")
+        else:
+            lines.append(f"{indent}- {kind}: {_flow(keys)}" if keys else f"{indent}- {kind}")
+    return lines
+
+
+def _blocked(converter, outputs):
+    """(the spec's lines from `blocks:` on, the output names) with blocks
+    for the module structure that repeats, best first by the lines they
+    save; None where no block fits."""
+    layers, previous = [], next(iter(converter.inputs))
+    named = set(converter.modules) | converter.parameters
+    for (kind, keys), owner in zip(converter.layers, converter.owners):
+        layers.append(_Layer(kind, keys, previous, owner, keys["name"] in named))
+        previous = keys["name"]
+    producer = {layer.name: i for i, layer in enumerate(layers)}
+    uses = [0] * len(layers)
+    for n in [n for layer in layers for n in layer.inputs] + outputs:
+        if n in producer:
+            uses[producer[n]] += 1
+    inputs = list(converter.inputs)
+    reference = _expand(converter.layers, {}, inputs, outputs)
+    candidates = _candidates(layers, converter.modules)
+    chosen, rejected, spec = [], set(), None
+    while True:
+        taken = [(i.start, i.end) for b in chosen for i in b.instances]
+        best = None
+        for cls, spans in candidates.items():
+            instances = [_instance(layers, path, start, end, producer, uses, inputs[0])
+                         for path, start, end in spans
+                         if not any(s < end and start < e for s, e in taken)]
+            for b in _clusters(cls, [i for i in instances if i], layers):
+                if b.key not in rejected and (best is None or b.saving() > best.saving()):
+                    best = b
+        if best is None or best.saving() < _MIN_SAVING:
+            break
+        attempt = _structure(chosen + [best], layers, producer, inputs, outputs)
+        try:
+            fits = _matches(reference, _expand(attempt[1], attempt[0], inputs, attempt[2]),
+                            layers)
+        except _Mismatch:
+            fits = False
+        if fits:
+            chosen.append(best)
+            spec = attempt
+        else:
+            rejected.add(best.key)
+    if spec is None:
+        return None
+    blocks, items, outputs = spec
+    lines = ["blocks:"]
+    for name, (params, block_layers) in blocks.items():
+        lines.append(f"  {name}:")
+        if params:
+            lines.append(f"    params: {_flow(params)}")
+        lines.append("    layers:")
+        lines += _yaml_layers(block_layers, "      ")
+    lines.append("layers:")
+    lines += _yaml_layers(items, "  ")
+    kind, keys = items[-1]
+    if outputs != [keys.get("name")] or kind in blocks:
+        lines.append(f"outputs: {_yaml_value(outputs)}")
+    return lines, outputs

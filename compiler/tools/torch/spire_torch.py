@@ -4,7 +4,8 @@
 Runs on Debian's python3-torch (/usr/bin/python3); no other package.
 
     # the spec, traced with torch.fx (MODEL: package.module:factory or a
-    # torch.save()d module file)
+    # torch.save()d module file); module structure that repeats becomes
+    # blocks, --flat writes one layer per line
     spire_torch.py spec torchvision.models:resnet18 --input image=N,3,224,224 -o resnet18.yaml
     # both at once (--weights): needed where forward computes a tensor from
     # learned ones alone (MaxViT's relative position bias)
@@ -80,6 +81,8 @@ def main(argv=None):
                       help="NAME=D0,D1,... in forward's argument order; N for the batch")
     spec.add_argument("--name", help="model name (default: the module's class)")
     spec.add_argument("-o", "--output", required=True)
+    spec.add_argument("--flat", action="store_true",
+                      help="one layer per line, no blocks for the module structure that repeats")
     spec.add_argument("--weights", help="also write the weights the spec uses to this "
                       ".safetensors, those forward computes from learned tensors included")
     args = parser.parse_args(argv)
@@ -104,7 +107,8 @@ def main(argv=None):
         sys.exit(f"error: {args.model} is not a torch.nn.Module")
     try:
         text, _, state, dropped = module_to_spec(obj, dict(args.input),
-                                                 args.name or type(obj).__name__.lower())
+                                                 args.name or type(obj).__name__.lower(),
+                                                 flat=args.flat)
     except UnsupportedError as e:
         sys.exit("\n".join(f"error: cannot express in a spec: {line}"
                             for line in str(e).splitlines()))
@@ -112,7 +116,9 @@ def main(argv=None):
         print(dropped_line(obj, dropped), file=sys.stderr)
     with open(args.output, "w") as f:
         f.write(text)
-    print(f"wrote {args.output}: {text.count(chr(10) + '  - ')} layers")
+    blocks = text.count("\n    layers:")
+    print(f"wrote {args.output}: " + (f"{text.count(chr(10))} lines, {blocks} block{'s' * (blocks > 1)}" if blocks
+                                      else f"{text.count(chr(10) + '  - ')} layers"))
     if args.weights:
         save_safetensors(state, args.weights)
         print(f"wrote {args.weights}: {len(state)} tensors")
