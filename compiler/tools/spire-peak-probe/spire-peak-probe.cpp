@@ -7,11 +7,15 @@
 
 #include <cstdio>
 #include <fstream>
+#include <string>
 
 int main(int argc, char **argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: spire-peak-probe FILE\n");
-    return 2;
+  // A flag is never taken for the file name (a stray `--help` once became
+  // a bundle of that name).
+  if (argc != 2 || argv[1][0] == '-') {
+    bool help = argc == 2 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h");
+    std::fprintf(help ? stdout : stderr, "usage: spire-peak-probe FILE\n");
+    return help ? 0 : 2;
   }
   mlir::MLIRContext context;
   mlir::FailureOr<spire::CompiledModel> probe =

@@ -1614,7 +1614,10 @@ def _blocked(converter, outputs):
     for the module structure that repeats, best first by the lines they
     save; None where no block fits."""
     layers, previous = [], next(iter(converter.inputs))
-    named = set(converter.modules) | converter.parameters
+    # Layers whose weights load by their names: modules', learned tensors',
+    # and those of tensors computed at conversion (`name` or `name.weight`).
+    named = set(converter.modules) | converter.parameters | set(converter.computed) | \
+        {tensor.rsplit(".", 1)[0] for tensor in converter.computed}
     for (kind, keys), owner in zip(converter.layers, converter.owners):
         layers.append(_Layer(kind, keys, previous, owner, keys["name"] in named))
         previous = keys["name"]
