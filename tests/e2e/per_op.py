@@ -113,6 +113,10 @@ CASES = {
                                   image(13, 11, 9)),
         "avgpool2d_ceil": (layer(nn.AvgPool2d(2, ceil_mode=True)), image(3, 7, 5)),
         "adaptive_avgpool2d": (layer(nn.AdaptiveAvgPool2d((3, 2))), image(3, 13, 11)),
+        "adaptive_avgpool2d_keep_width": (layer(nn.AdaptiveAvgPool2d((3, None))), image(3, 13, 5)),
+        "adaptive_avgpool2d_size_of": (
+            fn(lambda m, x: F.adaptive_avg_pool2d(x, (x.shape[2] // 2, x.shape[-1]))),
+            image(13, 7, 5)),
         "global_avgpool": (fn(lambda m, x: x.mean([2, 3])), image(13, 7, 5)),
         "mean_channels_keepdim": (fn(lambda m, x: x.mean(1, keepdim=True)), image(13, 7, 5)),
     },

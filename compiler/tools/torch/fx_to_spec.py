@@ -335,7 +335,16 @@ class _Converter:
         self.emit(node, kind, keys, [x], name)
 
     def adaptive(self, node, x, size, name=None):
-        size = _pair(size) if not isinstance(size, int) else [size, size]
+        # A size may come from shape arithmetic (`y.shape[-2:]`); None keeps
+        # the input's size along that dim.
+        size = self.const(size)
+        size = [size, size] if isinstance(size, int) else list(size)
+        if None in size:
+            spatial = list(self.values[x].shape[2:]) if x in self.values else None
+            if spatial is None:
+                raise UnsupportedError("adaptive pool to a size of None: the input's size is "
+                                       "unknown, as a size other than the batch is symbolic")
+            size = [s if s is not None else d for s, d in zip(size, spatial)]
         if all(s == 1 for s in size):
             self.emit(node, "global_avgpool", {}, [x], name)
         else:
