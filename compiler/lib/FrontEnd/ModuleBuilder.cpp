@@ -357,7 +357,7 @@ void ModuleBuilder::checkRanges(const SpecNode &sizes) {
       ranges.push_back(it->second);
       combinations = std::min(combinations * it->second.count(), kMaxRangeEvaluations + 1);
     }
-  if (ranged.empty())
+  if (ranged.empty() || layers == 0) // nothing to prove (all layers `if: false`)
     return;
   auto names = [&] {
     std::string s;
@@ -366,15 +366,18 @@ void ModuleBuilder::checkRanges(const SpecNode &sizes) {
     return s;
   };
   if (combinations * layers > kMaxRangeEvaluations) {
+    bool several = ranged.size() > 1;
     auto diag = error(sizes.loc);
-    diag << "the ranges of " << names() << " admit ";
+    diag << (several ? "the ranges of " : "the range of ") << names()
+         << (several ? " admit " : " admits ");
     if (combinations > kMaxRangeEvaluations)
       diag << "over " << kMaxRangeEvaluations;
     else
       diag << combinations;
-    diag << (ranged.size() > 1 ? " combinations" : " values") << "; `spire check` proves a range "
-         << "by checking each through the " << layers << " layers, up to " << kMaxRangeEvaluations
-         << " layer checks: narrow the ranges or give them a multiple_of";
+    diag << (several ? " combinations" : " values") << "; `spire check` proves a range "
+         << "by checking each through the " << layers << (layers == 1 ? " layer" : " layers")
+         << ", up to " << kMaxRangeEvaluations << " layer checks: narrow "
+         << (several ? "the ranges or give them" : "the range or give it") << " a multiple_of";
     return;
   }
 
