@@ -35,6 +35,10 @@ bad = {
                       "layers": [{"upsample": {"mode": "bicubic", "scale": 2}}]},
     "conv_transpose2d key": {"inputs": {"x": [1, 3, 4, 4]},
                              "layers": [{"conv_transpose2d": {"out": 4, "kernel": 2, "outpad": 1}}]},
+    "sizes key": {"inputs": {"x": [1, 4, "L"]}, "sizes": {"L": {"min": 5, "maxx": 9}},
+                  "layers": ["relu"]},
+    "sizes without max": {"inputs": {"x": [1, 4, "L"]}, "sizes": {"L": {"min": 5}},
+                          "layers": ["relu"]},
 }
 for what, spec in bad.items():
     rejected = not validator.is_valid(spec)

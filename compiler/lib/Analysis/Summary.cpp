@@ -42,6 +42,7 @@ ModelSummary summarize(SpecModule &spec) {
   ModelSummary s;
   s.model = spec.modelName;
   s.symbols = spec.symbols;
+  s.ranges = spec.ranges;
   s.flops = 0;
   func::FuncOp func = spec.modelFunc();
   std::vector<SpecStage> stages = computeStages(func);
@@ -161,8 +162,11 @@ void printSummary(const ModelSummary &s, llvm::raw_ostream &os) {
   os << "model '" << s.model << "'";
   if (!s.symbols.empty()) {
     os << " (size symbols:";
-    for (const std::string &sym : s.symbols)
+    for (const std::string &sym : s.symbols) {
       os << " " << sym;
+      if (auto range = s.ranges.find(sym); range != s.ranges.end())
+        os << " in " << range->second.str();
+    }
     os << ")";
   }
   os << "\n";
@@ -204,6 +208,10 @@ void printSummaryJson(const ModelSummary &s, llvm::raw_ostream &os) {
   llvm::json::Array layers, stages, symbols;
   for (const std::string &sym : s.symbols)
     symbols.push_back(sym);
+  llvm::json::Object sizes;
+  for (const auto &[sym, range] : s.ranges)
+    sizes[sym] = llvm::json::Object{
+        {"min", range.min}, {"max", range.max}, {"multiple_of", range.multipleOf}};
   for (const SummaryLayer &l : s.layers)
     layers.push_back(llvm::json::Object{{"name", l.name},
                                         {"kind", l.kind},
@@ -220,6 +228,7 @@ void printSummaryJson(const ModelSummary &s, llvm::raw_ostream &os) {
                                         {"outputs", tensors(st.outputs)}});
   llvm::json::Object root{{"model", s.model},
                           {"symbols", std::move(symbols)},
+                          {"sizes", std::move(sizes)},
                           {"layers", std::move(layers)},
                           {"stages", std::move(stages)},
                           {"params", s.params},

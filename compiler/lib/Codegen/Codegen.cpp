@@ -59,10 +59,15 @@ LogicalResult checkStaticSizes(SpecModule &spec) {
     for (size_t i = 1; i < shape.size(); ++i)
       for (unsigned s : symbolsOf(shape[i]))
         symbols.insert(s);
-    std::string names, example;
+    std::string names, example, ranged;
     for (unsigned s : symbols) {
-      names += (names.empty() ? "" : ", ") + spec.symbols[s];
-      example += " --set " + spec.symbols[s] + "=128";
+      const std::string &name = spec.symbols[s];
+      names += (names.empty() ? "" : ", ") + name;
+      auto range = spec.ranges.find(name);
+      example += " --set " + name + "=" +
+                 std::to_string(range == spec.ranges.end() ? 128 : range->second.near(128));
+      if (range != spec.ranges.end())
+        ranged += (ranged.empty() ? "" : ", ") + name + " in " + range->second.str();
     }
     InFlightDiagnostic d = emitError(loc) << "'" << valueName(v) << "' has shape "
                                           << toString(shape, spec.symbols)
@@ -71,6 +76,10 @@ LogicalResult checkStaticSizes(SpecModule &spec) {
       d << "a size is unknown";
     else
       d << "bind " << names << " (e.g." << example << ")";
+    // Issue #23 part 2 will compile one bundle for the whole range.
+    if (!ranged.empty())
+      d << "; the declared range (" << ranged
+        << ") is checked, but compiling for a range is not supported yet";
   };
   // Sizes enter through the inputs: an unbound one is said once, at the
   // input, not again at every layer it flows through.

@@ -6,6 +6,7 @@
 
 #include "llvm/Support/raw_ostream.h"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,6 +37,7 @@ struct SummaryStage {
 struct ModelSummary {
   std::string model;
   std::vector<std::string> symbols;
+  std::map<std::string, SizeRange> ranges; // declared in `sizes`
   std::vector<SummaryLayer> layers;
   std::vector<SummaryStage> stages;
   int64_t params = 0;
