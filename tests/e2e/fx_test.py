@@ -145,7 +145,11 @@ def case(model):
     if not callable(getattr(torchvision.models, model, None)) or model[0].isupper():
         sys.exit(f"error: '{model}' is neither a test case ({', '.join(CASES)}) nor a "
                  "torchvision.models or torchvision.models.segmentation builder")
-    size = 299 if model == "inception_v3" else 256 if model.startswith("swin_v2") else 224
+    # The natural input size: the crop of the builder's pretrained weights'
+    # transforms (224 for most, 299 Inception v3, 256 Swin V2, 240-600 the
+    # EfficientNets); metadata only, nothing is downloaded.
+    weights = next(iter(torchvision.models.get_model_weights(model)))
+    size = weights.transforms().crop_size[0]
     return getattr(torchvision.models, model), {"image": ["N", 3, size, size]}
 
 
