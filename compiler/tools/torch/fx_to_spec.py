@@ -905,10 +905,13 @@ def used_state(module, graph, learned=None, called=None):
 
 def dropped_line(module, dropped):
     """The one line that says which modules (or buffers: MaxViT's index,
-    which forward reads as a constant) the weights leave out."""
+    which forward reads as a constant) the weights leave out: those forward
+    never calls, and those it only computes a constant from at conversion
+    (Swin V2's cpb_mlp), so not "unused"."""
     modules = dict(module.named_modules())
     kind = "modules" if all(n in modules for n in dropped) else "modules or buffers"
-    return f"dropped {len(dropped)} unused {kind}: {', '.join(dropped)}"
+    return f"left out the weights of {len(dropped)} {kind} no spec layer reads: " \
+        f"{', '.join(dropped)}"
 
 
 def _yaml_value(v):
