@@ -50,6 +50,12 @@ def _sum_of_halves(x):
     return a + b
 
 
+def _gated_plus_projection(m, x):
+    """A gated conv and a projection shortcut, both in one kernel."""
+    h = torch.relu(x)
+    return m.op(h * torch.sigmoid(h.mean([2, 3], keepdim=True))) + m.proj(x)
+
+
 def image(c, h, w):
     return {"x": ["N", c, h, w]}
 
@@ -79,6 +85,8 @@ CASES = {
         "conv2d_gated_parameter": (fn(lambda m, x: m.op(x * m.gate), op=nn.Conv2d(3, 5, 3),
                                       gate=nn.Parameter(torch.rand(1, 3, 1, 1))),
                                    image(3, 9, 7)),
+        "conv2d_gated_shortcut": (fn(_gated_plus_projection, op=nn.Conv2d(8, 16, 3, padding=1),
+                                     proj=nn.Conv2d(8, 16, 1)), image(8, 9, 7)),
         "conv1d": (layer(nn.Conv1d(3, 13, 5, stride=2, padding=1)), {"x": ["N", 3, 31]}),
         "linear": (layer(nn.Linear(13, 7)), {"x": ["N", 13]}),
         "linear_tokens": (layer(nn.Linear(13, 127)), tokens(5, 13)),
