@@ -14,7 +14,10 @@ inline constexpr char kMagic[8] = {'S', 'P', 'I', 'R', 'E', 'B', 'D', 'L'};
 // Version 3 added Model.seeded_weights (no weight bytes in the file).
 // Version 4 changed the checksum from FNV-1a, a byte at a time (about 1.8 ns
 // a byte here: 0.18 s of every ResNet-50 load and compile), to Checksum.
-inline constexpr uint32_t kFormatVersion = 4, kOldestReadableVersion = 1;
+// Version 5 added size symbols (Model.sizes, Tensor.dims, Dispatch.grid_sizes,
+// Kernel.spec_constants); a version-4 reader would run such a bundle at the
+// symbols' maximum whatever its inputs.
+inline constexpr uint32_t kFormatVersion = 5, kOldestReadableVersion = 1;
 inline constexpr uint32_t kFirstSeededVersion = 3, kFirstBlockChecksumVersion = 4;
 inline constexpr uint64_t kWeightsAlignment = 4096;  // page: the blob can be mapped
 inline constexpr uint64_t kRegionAlignment = 256;    // >= any minStorageBufferOffsetAlignment
