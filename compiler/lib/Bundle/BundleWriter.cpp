@@ -16,11 +16,23 @@ static fb::Region toRegion(const BufferRegion &r) {
                     r.offset, r.size);
 }
 
+// Absent (0) when there are none, as in a bundle without size symbols.
+static flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::SizeExpr>>>
+writeSizes(flatbuffers::FlatBufferBuilder &b, const std::vector<SizeProgram> &programs) {
+  if (programs.empty())
+    return 0;
+  std::vector<flatbuffers::Offset<fb::SizeExpr>> out;
+  for (const SizeProgram &p : programs)
+    out.push_back(fb::CreateSizeExpr(b, b.CreateVector(p)));
+  return b.CreateVector(out);
+}
+
 static flatbuffers::Offset<fb::Tensor> writeTensor(flatbuffers::FlatBufferBuilder &b,
                                                    const TensorPlan &t) {
   fb::Region region = toRegion(t.region);
+  auto dims = writeSizes(b, t.dims);
   return fb::CreateTensor(b, b.CreateString(t.name), b.CreateVector(t.shape), fb::DType::f32,
-                          &region);
+                          &region, dims);
 }
 
 static auto writeTensors(flatbuffers::FlatBufferBuilder &b, const std::vector<TensorPlan> &ts) {
@@ -54,10 +66,11 @@ void writeBundle(const CompiledModel &model, llvm::raw_ostream &os) {
   std::vector<flatbuffers::Offset<fb::Kernel>> kernels;
   for (const KernelCode &k : model.kernels) {
     std::vector<uint32_t> wg(k.workgroupSize.begin(), k.workgroupSize.end());
-    kernels.push_back(fb::CreateKernel(b, b.CreateString(k.name), b.CreateString("main"),
-                                       b.CreateVector(k.spirv), b.CreateVector(wg),
-                                       k.subgroupLanes, b.CreateVector(k.texelBindings),
-                                       b.CreateVector(k.vec4TexelBindings)));
+    kernels.push_back(fb::CreateKernel(
+        b, b.CreateString(k.name), b.CreateString("main"), b.CreateVector(k.spirv),
+        b.CreateVector(wg), k.subgroupLanes, b.CreateVector(k.texelBindings),
+        b.CreateVector(k.vec4TexelBindings),
+        k.specConstants.empty() ? 0 : b.CreateVector(k.specConstants)));
   }
   std::vector<flatbuffers::Offset<fb::Stage>> stages;
   for (const StagePlan &s : model.stages) {
@@ -68,7 +81,8 @@ void writeBundle(const CompiledModel &model, llvm::raw_ostream &os) {
         bindings.push_back(toRegion(r));
       std::vector<uint32_t> grid(d.grid.begin(), d.grid.end());
       dispatches.push_back(fb::CreateDispatch(b, d.kernel, b.CreateVectorOfStructs(bindings),
-                                              b.CreateVector(grid), b.CreateString(d.layer)));
+                                              b.CreateVector(grid), b.CreateString(d.layer),
+                                              writeSizes(b, d.gridSizes)));
     }
     stages.push_back(fb::CreateStage(b, b.CreateString(s.name), writeTensors(b, s.inputs),
                                      writeTensors(b, s.outputs), b.CreateVector(dispatches),
@@ -80,13 +94,17 @@ void writeBundle(const CompiledModel &model, llvm::raw_ostream &os) {
                     : fb::CreateTarget(b, b.CreateString(t.name), t.subgroupSize,
                                        t.maxWorkgroupInvocations, t.sharedMemoryBytes,
                                        t.maxTexelBufferElements, t.f16, t.vectorWidth);
+  std::vector<flatbuffers::Offset<fb::SizeSymbol>> sizes;
+  for (const SizeSymbolPlan &s : model.sizes)
+    sizes.push_back(fb::CreateSizeSymbol(b, b.CreateString(s.name), s.min, s.max, s.multipleOf));
   auto root = fb::CreateModel(b, b.CreateString(model.name), b.CreateString(SPIRE_VERSION),
                               model.batch, writeTensors(b, model.inputs),
                               writeTensors(b, model.outputs), b.CreateVector(stages),
                               b.CreateVector(kernels), model.weights.size(),
                               model.placement.empty() ? 0 : b.CreateVector(model.placement),
                               target,
-                              model.seededWeights ? writeSeededWeights(b, *model.seededWeights) : 0);
+                              model.seededWeights ? writeSeededWeights(b, *model.seededWeights) : 0,
+                              sizes.empty() ? 0 : b.CreateVector(sizes));
   fb::FinishModelBuffer(b, root);
 
   bundle::Header header{};

@@ -2,6 +2,7 @@
 
 #include "KernelParts.h"
 #include "PackParameters.h"
+#include "SizeSymbols.h"
 #include "spire/Analysis/Stages.h"
 #include "spire/Codegen/Passes.h"
 #include "spire/Dialect/SpireOps.h"
@@ -20,6 +21,7 @@
 
 #include <tuple>
 #include "spire/BundleFormat.h"
+#include "spire/SizeExpr.h"
 
 using namespace mlir;
 
@@ -37,20 +39,35 @@ BufferRegion arenaRegion(int64_t offset, int64_t bytes) {
   return {BufferRegion::Space::Arena, static_cast<uint64_t>(offset), static_cast<uint64_t>(bytes)};
 }
 
-std::vector<int64_t> tensorShape(Value v, int64_t batch) {
-  auto shape = llvm::cast<RankedTensorType>(v.getType()).getShape();
-  std::vector<int64_t> out(shape.begin(), shape.end());
-  out[0] = batch;
-  return out;
+// A tensor of the bundle: its shape, and where a size depends on the size
+// symbols, -1 there and every dim as a program.
+TensorPlan tensorPlan(std::string name, Value v, int64_t batch, BufferRegion region,
+                      const std::optional<ModelSizes> &sizes) {
+  TensorPlan t{std::move(name), {}, region, {}};
+  Shape dims = dimsOf(v);
+  bool symbolic =
+      llvm::any_of(llvm::drop_begin(dims), [](const Dim &d) { return !d.value(); });
+  for (auto [i, d] : llvm::enumerate(dims)) {
+    t.shape.push_back(i == 0 ? batch : d.value().value_or(-1));
+    if (symbolic)
+      t.dims.push_back(i == 0 ? SizeProgram{size_expr::Constant, batch}
+                              : sizes->program(d));
+  }
+  return t;
 }
 
 } // namespace
 
-LogicalResult checkStaticSizes(SpecModule &spec) {
-  // Whether a size of `v` but the batch is not a number.
+LogicalResult prepareSizes(SpecModule &spec) {
+  // Whether a size of `v` but the batch is unknown or has a symbol without
+  // a declared range.
   auto symbolic = [&](Value v) {
     const Shape &shape = spec.shapes.lookup(v);
-    return llvm::any_of(llvm::drop_begin(shape), [](const Dim &d) { return !d.value(); });
+    return llvm::any_of(llvm::drop_begin(shape), [&](const Dim &d) {
+      return !d.isKnown() || llvm::any_of(symbolsOf(d), [&](unsigned s) {
+               return !spec.ranges.contains(spec.symbols[s]);
+             });
+    });
   };
   // Names every symbol in v's sizes but the batch.
   auto report = [&](Value v, Location loc) {
@@ -59,15 +76,13 @@ LogicalResult checkStaticSizes(SpecModule &spec) {
     for (size_t i = 1; i < shape.size(); ++i)
       for (unsigned s : symbolsOf(shape[i]))
         symbols.insert(s);
-    std::string names, example, ranged;
+    std::string names, example;
     for (unsigned s : symbols) {
       const std::string &name = spec.symbols[s];
+      if (spec.ranges.contains(name))
+        continue;
       names += (names.empty() ? "" : ", ") + name;
-      auto range = spec.ranges.find(name);
-      example += " --set " + name + "=" +
-                 std::to_string(range == spec.ranges.end() ? 128 : range->second.near(128));
-      if (range != spec.ranges.end())
-        ranged += (ranged.empty() ? "" : ", ") + name + " in " + range->second.str();
+      example += " --set " + name + "=128";
     }
     InFlightDiagnostic d = emitError(loc) << "'" << valueName(v) << "' has shape "
                                           << toString(shape, spec.symbols)
@@ -75,11 +90,9 @@ LogicalResult checkStaticSizes(SpecModule &spec) {
     if (names.empty())
       d << "a size is unknown";
     else
-      d << "bind " << names << " (e.g." << example << ")";
-    // Issue #23 part 2 will compile one bundle for the whole range.
-    if (!ranged.empty())
-      d << "; the declared range (" << ranged
-        << ") is checked, but compiling for a range is not supported yet";
+      d << "bind " << names << " (e.g." << example << "), or declare "
+        << (symbols.size() > 1 ? "their ranges" : "its range")
+        << " in the spec's `sizes` for one bundle that serves them all";
   };
   // Sizes enter through the inputs: an unbound one is said once, at the
   // input, not again at every layer it flows through.
@@ -102,7 +115,9 @@ LogicalResult checkStaticSizes(SpecModule &spec) {
       }
     return WalkResult::advance();
   });
-  return success(!walk.wasInterrupted());
+  if (walk.wasInterrupted())
+    return failure();
+  return recordSizeSymbols(spec);
 }
 
 namespace {
@@ -126,6 +141,7 @@ private:
   func::FuncOp func_;
   const WeightStore &weights_;
   bool seeded_; // keep the recipe of the weights in model_.seededWeights
+  std::optional<ModelSizes> sizes_ = ModelSizes::of(func_);
   CompiledModel model_;
   // The parameter tensors the packs use, numbered in first use.
   llvm::StringMap<int32_t> tensorIndices_;
@@ -190,12 +206,16 @@ LogicalResult ModelReader::readKernel(KernelOp kernel, StagePlan &plan) {
   if (dispatchList.size() != dispatches.size())
     return kernel.emitOpError("has ") << dispatches.size() << " dispatches recorded for "
                                       << dispatchList.size() << " parts";
-  for (auto [part, attr] : llvm::zip(dispatchList, dispatches)) {
+  auto gridSizes = kernel->getAttrOfType<ArrayAttr>(kGridSizesAttr);
+  for (auto [k, part, attr] : llvm::enumerate(dispatchList, dispatches)) {
     auto d = llvm::cast<DispatchAttr>(attr);
     DispatchPlan dispatch;
     dispatch.kernel = model_.kernels.size();
     for (size_t i = 0; i < 3; ++i)
       dispatch.grid[i] = static_cast<uint32_t>(d.getGrid()[i]);
+    if (gridSizes)
+      for (AffineExpr e : llvm::cast<AffineMapAttr>(gridSizes[k]).getValue().getResults())
+        dispatch.gridSizes.push_back(sizes_->program(Dim(e)));
     dispatch.layer = parts->label();
     for (BindingSource source : part.bindings)
       dispatch.bindings.push_back(region(source));
@@ -224,12 +244,15 @@ FailureOr<CompiledModel> ModelReader::read(llvm::StringRef name, int64_t batch) 
   if (auto placement = func_->getAttrOfType<DenseI64ArrayAttr>("spire.placement"))
     for (int64_t d : placement.asArrayRef())
       model_.placement.push_back(static_cast<uint32_t>(d));
+  if (sizes_)
+    for (const ModelSizes::Symbol &s : sizes_->symbols())
+      model_.sizes.push_back({s.name, s.range.min, s.range.max, s.range.multipleOf});
   for (Value arg : func_.getArguments())
-    model_.inputs.push_back({valueName(arg), tensorShape(arg, batch), {}});
+    model_.inputs.push_back(tensorPlan(valueName(arg), arg, batch, {}, sizes_));
   for (auto [i, out] : llvm::enumerate(func_.getBody().front().getTerminator()->getOperands())) {
     auto outName = func_.getResultAttrOfType<StringAttr>(i, "spire.name");
     model_.outputs.push_back(
-        {outName ? outName.str() : valueName(out), tensorShape(out, batch), {}});
+        tensorPlan(outName ? outName.str() : valueName(out), out, batch, {}, sizes_));
   }
   auto memory = func_->getAttrOfType<ArrayAttr>(kStagesAttr);
   std::vector<SpecStage> stages = computeStages(func_);
@@ -241,12 +264,12 @@ FailureOr<CompiledModel> ModelReader::read(llvm::StringRef name, int64_t batch) 
     plan.name = stage.name;
     plan.arenaSize = mem.getArena();
     for (auto [v, offset] : llvm::zip(stage.inputs, mem.getInputs().asArrayRef()))
-      plan.inputs.push_back(
-          {valueName(v), tensorShape(v, batch), arenaRegion(offset, perSampleBytes(v))});
+      plan.inputs.push_back(tensorPlan(valueName(v), v, batch,
+                                       arenaRegion(offset, perSampleBytes(v)), sizes_));
     for (auto [i, v] : llvm::enumerate(stage.outputs)) {
       std::string outName = k + 1 == stages.size() ? model_.outputs[i].name : valueName(v);
-      plan.outputs.push_back({outName, tensorShape(v, batch),
-                              arenaRegion(mem.getOutputs()[i], perSampleBytes(v))});
+      plan.outputs.push_back(tensorPlan(
+          outName, v, batch, arenaRegion(mem.getOutputs()[i], perSampleBytes(v)), sizes_));
     }
     for (Operation *op : stage.ops)
       if (auto kernel = llvm::dyn_cast<KernelOp>(op); kernel && failed(readKernel(kernel, plan)))
@@ -269,7 +292,7 @@ FailureOr<CompiledModel> ModelReader::read(llvm::StringRef name, int64_t batch) 
 void shareKernels(CompiledModel &model) {
   auto key = [](const KernelCode &k) {
     return std::tie(k.spirv, k.workgroupSize, k.subgroupLanes, k.texelBindings,
-                    k.vec4TexelBindings);
+                    k.vec4TexelBindings, k.specConstants);
   };
   std::vector<KernelCode> kept;
   std::vector<uint32_t> keptAs(model.kernels.size());
@@ -302,13 +325,13 @@ void buildSpireCodegenPipeline(OpPassManager &pm, const CodegenOptions &options,
     pm.addPass(createEmitKernels());
 }
 
-FailureOr<llvm::StringMap<std::vector<uint32_t>>> lowerKernels(ModuleOp kernels,
-                                                               const CodegenOptions &options) {
+FailureOr<llvm::StringMap<LoweredKernel>> lowerKernels(ModuleOp kernels,
+                                                       const CodegenOptions &options) {
   MLIRContext *ctx = kernels.getContext();
   Attribute env = parseAttribute(kTargetEnv, ctx);
   for (auto module : kernels.getOps<gpu::GPUModuleOp>())
     module->setAttr(spirv::getTargetEnvAttrName(), env);
-  llvm::StringMap<std::vector<uint32_t>> words;
+  llvm::StringMap<LoweredKernel> words;
   if (options.dump == CodegenOptions::Dump::Gpu) {
     kernels->print(*options.dumpStream);
     return words;
@@ -408,6 +431,7 @@ FailureOr<llvm::StringMap<std::vector<uint32_t>>> lowerKernels(ModuleOp kernels,
     finish.enableTiming();
   OpPassManager &lowered = finish.nest<ModuleOp>().nest<spirv::ModuleOp>();
   lowered.addPass(createSpirvTexelInputs());
+  lowered.addPass(createSpirvSizeSymbols());
   lowered.addPass(spirv::createSPIRVUpdateVCEPass());
   if (failed(finish.run(kernels)))
     return emitError(UnknownLoc::get(ctx)) << "lowering the kernels to SPIR-V failed";
@@ -422,7 +446,10 @@ FailureOr<llvm::StringMap<std::vector<uint32_t>>> lowerKernels(ModuleOp kernels,
     SmallVector<uint32_t> binary;
     if (failed(spirv::serialize(module, binary)))
       return failure();
-    words[name].assign(binary.begin(), binary.end());
+    LoweredKernel &kernel = words[name];
+    kernel.spirv.assign(binary.begin(), binary.end());
+    if (auto symbols = module->getAttrOfType<DenseI32ArrayAttr>(kSpecConstantsAttr))
+      kernel.specConstants.assign(symbols.asArrayRef().begin(), symbols.asArrayRef().end());
   }
   for (const auto &[erased, keptName] : sameAs)
     words[erased] = words.lookup(keptName);
@@ -436,11 +463,12 @@ FailureOr<CompiledModel> compileModel(ModuleOp module, const WeightStore &weight
   if (funcs.empty() || !(*funcs.begin())->hasAttr("spire.model"))
     return module.emitError("has no model function (a func.func with spire.model)");
   func::FuncOp func = *funcs.begin();
-  // Kernels are generated for static sizes; the batch alone stays free.
-  // (checkStaticSizes explains a failure in the spec's terms first.)
-  for (Type type : llvm::concat<const Type>(func.getArgumentTypes(), func.getResultTypes()))
-    if (llvm::any_of(llvm::cast<RankedTensorType>(type).getShape().drop_front(),
-                     ShapedType::isDynamic))
+  // Kernels are generated for static sizes or ranged symbols (spire.sizes);
+  // the batch stays free. (prepareSizes explains a failure in the spec's
+  // terms first.)
+  for (Value v : llvm::concat<const Value>(func.getArguments(),
+                                           func.getBody().front().getTerminator()->getOperands()))
+    if (llvm::any_of(llvm::drop_begin(dimsOf(v)), [](const Dim &d) { return !d.isKnown(); }))
       return func.emitError("has a size other than the batch that is not known: bind it with "
                             "--set");
   bool dumpKernels = options.dump == CodegenOptions::Dump::Kernels;
@@ -476,13 +504,16 @@ FailureOr<CompiledModel> compileModel(ModuleOp module, const WeightStore &weight
   model->target = {target.getName().str(), target.getSubgroupSize(),
                    target.getMaxWorkgroupInvocations(), target.getSharedMemoryBytes(),
                    target.getMaxTexelBufferElements(), target.getF16(), target.getVectorWidth()};
-  FailureOr<llvm::StringMap<std::vector<uint32_t>>> spirv = lowerKernels(module, options);
+  FailureOr<llvm::StringMap<LoweredKernel>> spirv = lowerKernels(module, options);
   if (failed(spirv))
     return failure();
   if (options.dump != CodegenOptions::Dump::None)
     return model;
-  for (KernelCode &kernel : model->kernels)
-    kernel.spirv = spirv->lookup(kernel.name);
+  for (KernelCode &kernel : model->kernels) {
+    const LoweredKernel &lowered = spirv->lookup(kernel.name);
+    kernel.spirv = lowered.spirv;
+    kernel.specConstants = lowered.specConstants;
+  }
   shareKernels(*model);
   return model;
 }

@@ -12,6 +12,22 @@ std::optional<ConvShape> ConvShape::ofOp(mlir::Operation *op) {
   return std::nullopt;
 }
 
+void ConvShape::bindSymbols(Value in, Value out) {
+  std::optional<ModelSizes> sizes = ModelSizes::of(in.getParentBlock()->getParentOp());
+  if (!sizes)
+    return;
+  Shape i = dimsOf(in), o = dimsOf(out);
+  MLIRContext *ctx = in.getContext();
+  Dim one = Dim::constant(ctx, 1);
+  bool is1d = i.size() == 3;
+  std::array<Dim, 4> dims{is1d ? one : i[2], i.back(), is1d ? one : o[2], o.back()};
+  if (llvm::all_of(dims, [](const Dim &d) { return d.value(); }))
+    return;
+  symbolic = dims;
+  H = sizes->max(dims[0]), W = sizes->max(dims[1]), OH = sizes->max(dims[2]),
+  OW = sizes->max(dims[3]);
+}
+
 int64_t convChannelTile(const TileConfig &tiles, const ConvShape &s) {
   bool fewPositions = s.KH * s.KW == 1 && !s.flattensPlanes() && s.OW <= 8;
   return channelTile(tiles.channelsPerThread * (fewPositions ? 2 : 1), s.O / s.G);
@@ -24,17 +40,17 @@ int64_t convPositions(const TileConfig &tiles, int64_t KW, int64_t SW) {
 
 void storeConvTile(KernelBuilder &kb, const KernelSpec &spec, ArrayRef<Value> acc,
                    unsigned biasBuffer, const ConvStores &o, const ConvTile &at) {
-  int64_t P = o.OH * o.OW;
-  Value outBase = kb.sampleBase(o.O * P);
+  Value outBase = o.sample.times(kb, kb.batch());
   Values bias;
   for (int64_t j = 0; j < at.tile; ++j)
     bias.push_back(kb.load(biasBuffer, kb.add(at.oc0, j)));
-  bool ragged = o.OW % o.TP != 0 || o.pixelTiles % kb.workgroupSize() != 0;
+  bool ragged = o.OW.symbolic() || o.pixelTiles.symbolic() || o.OW.n % o.TP != 0 ||
+                o.pixelTiles.n % kb.workgroupSize() != 0;
   for (int64_t t = 0; t < o.TP; t += o.width) {
     auto store = [&] {
       for (int64_t j = 0; j < at.tile; ++j) {
         Value rowStart =
-            kb.add(kb.add(outBase, kb.mul(kb.add(at.oc0, j), P)), kb.mul(at.oh, o.OW));
+            kb.add(kb.add(outBase, o.plane.times(kb, kb.add(at.oc0, j))), o.OW.times(kb, at.oh));
         Values v;
         for (int64_t e = 0; e < o.width; ++e)
           v.push_back(kb.fadd(acc[j * o.TP + t + e], bias[j]));

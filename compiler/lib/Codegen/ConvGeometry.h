@@ -15,14 +15,19 @@ namespace spire {
 // A conv1d or conv2d's sizes, a conv1d as a conv2d of height 1.
 struct ConvShape {
   int64_t C, H, W, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G;
+  // H, W, OH, OW as the size symbols give them, where they depend on them
+  // (SizeSymbols.h); the fields above then hold their maximum.
+  std::optional<std::array<Dim, 4>> symbolic;
 
   // A 2-d pool as a depthwise window of the same geometry.
   template <typename PoolOpT> static ConvShape ofPool(PoolOpT op) {
     llvm::ArrayRef<int64_t> in = op.getInput().getType().getShape();
     llvm::ArrayRef<int64_t> out = op.getResult().getType().getShape();
     llvm::ArrayRef<int64_t> k = op.getKernel(), st = op.getStride(), pad = op.getPadding();
-    return {in[1], in[2], in[3], out[1], out[2], out[3], k[0], k[1], st[0], st[1],
-            pad[0], pad[1], 1, 1, in[1]};
+    ConvShape s{in[1], in[2], in[3], out[1], out[2], out[3], k[0], k[1], st[0], st[1],
+                pad[0], pad[1], 1, 1, in[1]};
+    s.bindSymbols(op.getInput(), op.getResult());
+    return s;
   }
   template <typename ConvOpT> static ConvShape of(ConvOpT op) {
     llvm::ArrayRef<int64_t> in = op.getInput().getType().getShape();
@@ -35,8 +40,18 @@ struct ConvShape {
     auto [SH, SW] = pick(op.getStride(), 1);
     auto [PH, PW] = pick(op.getPadding(), 0);
     auto [DH, DW] = pick(op.getDilation(), 1);
-    return {in[1], is1d ? 1 : in[2], in.back(), out[1], is1d ? 1 : out[2], out.back(),
-            KH, KW, SH, SW, PH, PW, DH, DW, static_cast<int64_t>(op.getGroups())};
+    ConvShape s{in[1], is1d ? 1 : in[2], in.back(), out[1], is1d ? 1 : out[2], out.back(),
+                KH, KW, SH, SW, PH, PW, DH, DW, static_cast<int64_t>(op.getGroups())};
+    s.bindSymbols(op.getInput(), op.getResult());
+    return s;
+  }
+  // Sets `symbolic` (and the fields at their maximum) where the sizes of
+  // `in` or `out` depend on the size symbols.
+  void bindSymbols(mlir::Value in, mlir::Value out);
+  // H, W, OH, OW as Dims: `symbolic`, or the numbers.
+  std::array<Dim, 4> planeDims(mlir::MLIRContext *ctx) const {
+    return symbolic.value_or(std::array<Dim, 4>{Dim::constant(ctx, H), Dim::constant(ctx, W),
+                                                Dim::constant(ctx, OH), Dim::constant(ctx, OW)});
   }
   // The shape of a conv1d or conv2d op; none for other ops.
   static std::optional<ConvShape> ofOp(mlir::Operation *op);
@@ -51,7 +66,8 @@ struct ConvShape {
   // emitConv runs such a conv over each plane as one row where the planes
   // hold a multiple of 4 positions: tiles of 16 (not a row's 14 or 7) that
   // stay 4-aligned, so it loads and stores 4 positions at a time.
-  bool flattensPlanes() const { return pointwise() && OH * OW % 4 == 0; }
+  // (Not over symbolic planes, whose size the kernel learns at run time.)
+  bool flattensPlanes() const { return !symbolic && pointwise() && OH * OW % 4 == 0; }
   ConvShape flattened() const {
     ConvShape f = *this;
     f.W = H * W, f.OW = OH * OW, f.H = f.OH = 1;
@@ -98,12 +114,12 @@ struct RowSegment {
   }
   // Each column's offset in a row of W (clamped) and whether it lies inside,
   // for a run whose first window starts at input column iw0.
-  std::pair<Values, Values> place(KernelBuilder &kb, Value iw0, int64_t W) const {
+  std::pair<Values, Values> place(KernelBuilder &kb, Value iw0, const Bound &W) const {
     Values offset, valid;
     for (int64_t col : columns) {
       Value iw = kb.add(iw0, col);
-      valid.push_back(kb.both(kb.ge(iw, 0), kb.lt(iw, kb.idx(W))));
-      offset.push_back(kb.clamp(iw, 0, W - 1));
+      valid.push_back(kb.both(kb.ge(iw, 0), W.above(kb, iw)));
+      offset.push_back(W.clampBelow(kb, iw));
     }
     return {offset, valid};
   }
@@ -125,7 +141,8 @@ struct RowSegment {
 //   a column where tiles alternate between two offsets, three where rows or
 //   planes move it too). Validity is per column, as a vec4 may straddle rows.
 // - Columns: one load per column (samples that do not hold a multiple of 4
-//   floats, or segments of fewer than 4 columns).
+//   floats, segments of fewer than 4 columns, or sizes of the size symbols,
+//   whose alignment the kernel cannot know).
 // Without padding, a read outside its row or plane (clamped) only feeds
 // outputs past the edge, which are never stored, so it needs no check. The
 // buffer is read as texels (unless TileConfig::texelInputs is off).
@@ -143,7 +160,8 @@ struct SegmentReads {
   // Reads of the input of `s` by tiles `advance` columns apart.
   SegmentReads(KernelBuilder &kb, unsigned buffer, const RowSegment &segment, const ConvShape &s,
                int64_t advance)
-      : segment(segment), mode(modeFor(segment, s.W, advance, s.C * s.H * s.W)),
+      : segment(segment),
+        mode(s.symbolic ? Mode::Columns : modeFor(segment, s.W, advance, s.C * s.H * s.W)),
         skew(((-s.PW) % 4 + 4) % 4), skewBits(varyingBits(mode, s.H, s.W, advance, s.PW)),
         perSample(s.C * s.H * s.W), PW(s.PW), padded(s.PH > 0 || s.PW > 0),
         starts(mode == Mode::Aligned
@@ -181,7 +199,7 @@ struct SegmentReads {
     Values offset, valid;
     Value iw0;
   };
-  Placed place(KernelBuilder &kb, Value iw0, int64_t W) const {
+  Placed place(KernelBuilder &kb, Value iw0, const Bound &W) const {
     auto [offset, valid] =
         mode == Mode::Aligned ? starts.place(kb, kb.add(iw0, -skew), W) : segment.place(kb, iw0, W);
     return {offset, valid, iw0};
@@ -193,10 +211,10 @@ struct SegmentReads {
   };
   // The placed reads in input row ih of the H x W plane at planeBase (a row
   // outside is read clamped).
-  Row onRow(KernelBuilder &kb, const Placed &placed, Value planeBase, Value ih, int64_t H,
-            int64_t W) const {
-    Value rowValid = kb.both(kb.ge(ih, 0), kb.lt(ih, kb.idx(H)));
-    Value rowBase = kb.add(planeBase, kb.mul(kb.clamp(ih, 0, H - 1), W));
+  Row onRow(KernelBuilder &kb, const Placed &placed, Value planeBase, Value ih, const Bound &H,
+            const Bound &W) const {
+    Value rowValid = kb.both(kb.ge(ih, 0), H.above(kb, ih));
+    Value rowBase = kb.add(planeBase, W.times(kb, H.clampBelow(kb, ih)));
     Row row;
     for (size_t i = 0; i < placed.offset.size(); ++i) {
       if (mode != Mode::Skewed)
@@ -268,10 +286,14 @@ private:
   }
 };
 
-// Where a conv kernel's threads store: O output channels of OH x OW, row
-// tiles of TP positions (pixelTiles in all), `width` positions a store.
+// Where a conv kernel's threads store: O output channels of OH x OW
+// (`plane` floats, `sample` in all), row tiles of TP positions (pixelTiles
+// in all), `width` positions a store.
 struct ConvStores {
-  int64_t O, OH, OW, TP, pixelTiles, width;
+  Bound OW, plane, sample;
+  int64_t TP;
+  Bound pixelTiles;
+  int64_t width;
 };
 
 // One thread's register tile: `tile` output channels from oc0 at the TP

@@ -23,7 +23,8 @@ struct RowInput {
   const SegmentReads &reads;
   unsigned buffer;
   const SegmentReads::Row &row;
-  int64_t plane, KW;
+  const Bound &plane;
+  int64_t KW;
   const GateReads *gate = nullptr;
 };
 
@@ -46,7 +47,7 @@ Values convRowProducts(KernelBuilder &kb, ValueRange acc, const RowInput &in, in
     std::vector<Values> segments, weights;
     for (int64_t s = 0; s < step; ++s) {
       Value c = kb.add(kb.mul(cs, step), s);
-      segments.push_back(in.reads.read(kb, in.buffer, in.row, kb.mul(c, in.plane), kb.f32(0)));
+      segments.push_back(in.reads.read(kb, in.buffer, in.row, in.plane.times(kb, c), kb.f32(0)));
       if (in.gate) {
         Value factor = kb.load(in.gate->buffer, kb.add(in.gate->base, c));
         for (Value &v : segments.back())
@@ -77,16 +78,24 @@ struct Shortcut {
 
 std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, const ConvShape &shape) {
   const ConvShape &s = shape.flattensPlanes() ? shape.flattened() : shape;
-  auto [C, H, W, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G] = s;
+  auto [C, H, W, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G, symbolic] = s;
   int64_t Cg = C / G, Og = O / G;
   // select-kernel-config resolved the tiles for this conv.
   int64_t tile = kb.tiles().channelsPerThread, taps = KH * KW;
+  // Over planes of the size symbols: tiles as for the largest plane, the
+  // plane's sizes and tile counts computed in the kernel.
+  MLIRContext *ctx = kb.b().getContext();
+  auto [dH, dW, dOH, dOW] = s.planeDims(ctx);
   RowTiles rowTiles(OW, kb.tiles().pixelsPerThread);
-  int64_t tilesPerRow = rowTiles.count, TP = rowTiles.width, pixelTiles = OH * tilesPerRow;
+  int64_t TP = rowTiles.width;
+  Dim dTilesPerRow = symbolic ? dOW.ceilDiv(TP) : Dim::constant(ctx, rowTiles.count);
+  Dim dPixelTiles = dOH * dTilesPerRow;
+  Bound bH(kb, dH), bW(kb, dW), bOH(kb, dOH), bOW(kb, dOW), plane(kb, dH * dW),
+      sample(kb, dH * dW * C), tilesPerRow(kb, dTilesPerRow), pixelTiles(kb, dPixelTiles);
   RowSegment segment(TP, KW, SW, DW);
   // `width` consecutive positions per store where they are aligned (a
   // group past a ragged row's end lies wholly past it).
-  int64_t width = storeWidth(TP, OW);
+  int64_t width = storeWidth(TP, symbolic && !kb.sizes()->alwaysMultipleOf(dOW, 4) ? 1 : OW);
   useOutputVectors(kb, spec, width);
   SegmentReads reads(kb, spec.input(0), segment, s, TP * SW);
   kb.readAsTexels(spec.param(0));
@@ -109,27 +118,27 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
       kb.useVectors(spec.param(2), 4);
   }
 
-  return kb.forEachTile(O / tile, pixelTiles, [&](Value channelBlock, Value pixelTile) {
+  return kb.forEachTile(O / tile, dPixelTiles, [&](Value channelBlock, Value pixelTile) {
     Value oc0 = kb.mul(channelBlock, tile);
     Value group = kb.div(oc0, Og);
-    Value inBase = kb.add(kb.sampleBase(C * H * W), kb.mul(kb.mul(group, Cg), H * W));
+    Value inBase = kb.add(sample.times(kb, kb.batch()), plane.times(kb, kb.mul(group, Cg)));
     std::optional<GateReads> gate;
     if (spec.gate)
       gate.emplace(spec.gateInput(), kb.add(kb.sampleBase(gatePerSample), kb.mul(group, Cg)));
     // A lane past the last tile reads row OH - 1 and stores nothing.
-    Value oh = kb.clamp(kb.div(pixelTile, tilesPerRow), 0, OH - 1);
-    Value ow0 = kb.mul(kb.rem(pixelTile, tilesPerRow), TP);
-    auto placed = reads.place(kb, kb.add(kb.mul(ow0, SW), -PW), W);
+    Value oh = bOH.clampBelow(kb, tilesPerRow.divide(kb, pixelTile));
+    Value ow0 = kb.mul(tilesPerRow.remainder(kb, pixelTile), TP);
+    auto placed = reads.place(kb, kb.add(kb.mul(ow0, SW), -PW), bW);
     // The block's weights, packed [C/g x taps][tile] (Codegen.cpp).
     Value wBase = kb.mul(channelBlock, Cg * taps * tile);
     Values acc = kb.loop(0, KH, Values(tile * TP, kb.f32(0)), [&](Value kh, ValueRange acc) {
       Value ih = kb.add(kb.add(kb.mul(oh, SH), -PH), kb.mul(kh, DH));
-      SegmentReads::Row row = reads.onRow(kb, placed, inBase, ih, H, W);
+      SegmentReads::Row row = reads.onRow(kb, placed, inBase, ih, bH, bW);
       Value wRow = kb.add(wBase, kb.mul(kh, KW * tile));
       // A 1x1 takes `step` input channels per iteration (a multi-tap row
       // already does several multiply-adds per accumulator and load).
       int64_t step = taps == 1 ? reductionStep(kb, Cg) : 1;
-      return convRowProducts(kb, acc, {reads, spec.input(0), row, H * W, KW, gate ? &*gate : nullptr}, Cg, step,
+      return convRowProducts(kb, acc, {reads, spec.input(0), row, plane, KW, gate ? &*gate : nullptr}, Cg, step,
                              {spec.param(0), wRow, taps * tile, tile}, TP);
     });
     if (shortcut) {
@@ -139,11 +148,13 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
       auto placed = shortcut->reads.place(kb, kb.mul(ow0, p.SW), p.W);
       SegmentReads::Row row = shortcut->reads.onRow(
           kb, placed, kb.sampleBase(p.C * p.H * p.W), kb.mul(oh, p.SH), p.H, p.W);
-      acc = convRowProducts(kb, acc, {shortcut->reads, spec.input(1), row, p.H * p.W, 1}, p.C,
+      Bound shortcutPlane(p.H * p.W);
+      acc = convRowProducts(kb, acc, {shortcut->reads, spec.input(1), row, shortcutPlane, 1}, p.C,
                             reductionStep(kb, p.C),
                             {spec.param(2), kb.mul(channelBlock, p.C * tile), tile, tile}, TP);
     }
-    storeConvTile(kb, spec, acc, spec.param(1), {O, OH, OW, TP, pixelTiles, width},
+    storeConvTile(kb, spec, acc, spec.param(1),
+                  {bOW, Bound(kb, dOH * dOW), Bound(kb, dOH * dOW * O), TP, pixelTiles, width},
                   {oc0, tile, oh, ow0, pixelTile});
   });
 }

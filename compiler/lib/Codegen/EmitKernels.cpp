@@ -2,6 +2,7 @@
 // gpu.func in a gpu.module of its own, from the kernel's body and its
 // #spire.kernel_config alone, and records the dispatches on the kernel.
 #include "KernelParts.h"
+#include "SizeSymbols.h"
 #include "spire/Codegen/Passes.h"
 
 // The dialects of the emitted kernels (the pass's dependentDialects).
@@ -60,13 +61,27 @@ struct EmitKernels : impl::EmitKernelsBase<EmitKernels> {
       return failure();
     TileConfig tiles = tilesOf(config);
     std::string label = parts->label();
-    SmallVector<Attribute> dispatches;
+    std::optional<ModelSizes> sizes = ModelSizes::of(kernel);
+    SmallVector<Attribute> dispatches, gridMaps;
     for (const DispatchPart &part : dispatchParts(*parts, layout->size())) {
       std::string name = kernelName(stage, index++, label);
       KernelBuilder kb(module, name, part.spec.numBuffers(), parts->anchor->getLoc(), tiles);
+      kb.setSizes(sizes ? &*sizes : nullptr);
       FailureOr<std::array<uint32_t, 3>> grid = emitKernel(kb, part.spec);
       if (failed(grid))
         return failure();
+      if (kb.error())
+        return emitError(parts->anchor->getLoc())
+               << "layer '" << label << "' " << *kb.error()
+               << "; bind the size symbols with --set to compile for one size";
+      if (sizes) {
+        SmallVector<AffineExpr> exprs;
+        for (size_t i = 0; i < 3; ++i)
+          exprs.push_back(kb.gridSizes() ? (*kb.gridSizes())[i].expr()
+                                         : getAffineConstantExpr((*grid)[i], ctx));
+        gridMaps.push_back(
+            AffineMapAttr::get(AffineMap::get(0, sizes->names().size(), exprs, ctx)));
+      }
       SmallVector<int64_t> texels(kb.texelBuffers().begin(), kb.texelBuffers().end());
       SmallVector<int64_t> vec4;
       for (int32_t b : kb.vec4TexelBuffers())
@@ -78,6 +93,8 @@ struct EmitKernels : impl::EmitKernelsBase<EmitKernels> {
           DenseI64ArrayAttr::get(ctx, vec4)));
     }
     kernel.setDispatchesAttr(ArrayAttr::get(ctx, dispatches));
+    if (sizes)
+      kernel->setAttr(kGridSizesAttr, ArrayAttr::get(ctx, gridMaps));
     return success();
   }
 };

@@ -23,7 +23,9 @@ int64_t separablePositions(KernelBuilder &kb, int64_t O, int64_t OW) {
 
 std::array<uint32_t, 3> emitSeparable(KernelBuilder &kb, const KernelSpec &spec,
                                       const ConvShape &s, int64_t O) {
-  auto [C, H, W, Cout, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G] = s;
+  auto [C, H, W, Cout, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G, symbolic] = s;
+  if (symbolic)
+    kb.fail("has no kernel yet for sizes of the size symbols");
   int64_t taps = KH * KW, block = separableBlock(taps);
   RowTiles rowTiles(OW, separablePositions(kb, O, OW));
   int64_t tilesPerRow = rowTiles.count, TP = rowTiles.width, pixelTiles = OH * tilesPerRow;
@@ -71,7 +73,7 @@ std::array<uint32_t, 3> emitSeparable(KernelBuilder &kb, const KernelSpec &spec,
           kb, acc, O, TP, step, [&](int64_t u, int64_t j) { return pw[u][j]; },
           [&](int64_t u, int64_t t) { return d[u][t]; });
     });
-    storeConvTile(kb, spec, acc, spec.param(2), {O, OH, OW, TP, pixelTiles, width},
+    storeConvTile(kb, spec, acc, spec.param(2), {OW, OH * OW, O * OH * OW, TP, pixelTiles, width},
                   {kb.idx(0), O, oh, ow0, pixelTile});
   });
 }

@@ -52,17 +52,28 @@ struct WindowCount {
 
 std::array<uint32_t, 3> emitWindow(KernelBuilder &kb, const KernelSpec &spec, const ConvShape &s,
                                    WindowReduce reduce) {
-  auto [C, H, W, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G] = s;
+  auto [C, H, W, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G, symbolic] = s;
   bool conv = reduce == WindowReduce::MultiplyAdd, max = reduce == WindowReduce::Max;
+  // An average pool's counts are worked out per size below.
+  if (symbolic && reduce == WindowReduce::Mean)
+    kb.fail("has no kernel yet for sizes of the size symbols");
   RowTiles rowTiles(OW, kb.tiles().windowPositions);
-  int64_t tilesPerRow = rowTiles.count, TP = rowTiles.width;
+  int64_t TP = rowTiles.width;
   int64_t R = windowRows(kb, reduce, OH, TP, SW), taps = KH * KW;
-  int64_t tiles = (OH + R - 1) / R * tilesPerRow;
+  // Over planes of the size symbols: tiles as for the largest plane, the
+  // plane's sizes and tile counts computed in the kernel.
+  auto [dH, dW, dOH, dOW] = s.planeDims(kb.b().getContext());
+  Dim dTilesPerRow = symbolic ? dOW.ceilDiv(TP) : Dim::constant(kb.b().getContext(), rowTiles.count);
+  Dim dTiles = dOH.ceilDiv(R) * dTilesPerRow;
+  Bound bH(kb, dH), bW(kb, dW), bOH(kb, dOH), bOW(kb, dOW), plane(kb, dH * dW),
+      sample(kb, dH * dW * C), outPlane(kb, dOH * dOW), outSample(kb, dOH * dOW * C),
+      tilesPerRow(kb, dTilesPerRow), tiles(kb, dTiles);
   RowSegment segment(TP, KW, SW, DW);
   SegmentReads reads(kb, spec.input(0), segment, s, TP * SW);
   // ceil_mode's last window may reach past the input and its padding: what
-  // it reads there counts as padding too.
-  if ((OH - 1) * SH - PH + (KH - 1) * DH >= H || (OW - 1) * SW - PW + (KW - 1) * DW >= W)
+  // it reads there counts as padding too (over symbolic planes, it may).
+  if (symbolic || (OH - 1) * SH - PH + (KH - 1) * DH >= H ||
+      (OW - 1) * SW - PW + (KW - 1) * DW >= W)
     reads.padded = true;
   auto avgpool = llvm::dyn_cast<Avgpool2dOp>(spec.anchor);
   bool countPadding = !avgpool || avgpool.getCountIncludePad();
@@ -70,15 +81,15 @@ std::array<uint32_t, 3> emitWindow(KernelBuilder &kb, const KernelSpec &spec, co
   bool sameCounts = rowCount.uniform(OH) && colCount.uniform(OW);
   if (conv)
     kb.readAsTexels(spec.param(0));
-  int64_t width = storeWidth(TP, OW);
+  int64_t width = storeWidth(TP, symbolic && !kb.sizes()->alwaysMultipleOf(dOW, 4) ? 1 : OW);
   useOutputVectors(kb, spec, width);
 
-  return kb.forEachItem(C * tiles, [&](Value item) {
-    Value c = kb.div(item, tiles), tile = kb.rem(item, tiles);
-    Value oh0 = kb.mul(kb.div(tile, tilesPerRow), R);
-    Value ow0 = kb.mul(kb.rem(tile, tilesPerRow), TP);
-    Value inBase = kb.add(kb.sampleBase(C * H * W), kb.mul(c, H * W));
-    auto placed = reads.place(kb, kb.add(kb.mul(ow0, SW), -PW), W);
+  return kb.forEachItem(dTiles * C, [&](Value item) {
+    Value c = tiles.divide(kb, item), tile = tiles.remainder(kb, item);
+    Value oh0 = kb.mul(tilesPerRow.divide(kb, tile), R);
+    Value ow0 = kb.mul(tilesPerRow.remainder(kb, tile), TP);
+    Value inBase = kb.add(sample.times(kb, kb.batch()), plane.times(kb, c));
+    auto placed = reads.place(kb, kb.add(kb.mul(ow0, SW), -PW), bW);
     Values w;
     if (conv)
       w = loadEach(kb, spec.param(0), taps, [&](Value j) { return kb.add(kb.mul(c, taps), j); });
@@ -93,7 +104,7 @@ std::array<uint32_t, 3> emitWindow(KernelBuilder &kb, const KernelSpec &spec, co
       if (uses.empty())
         continue;
       Value ih = kb.add(kb.add(kb.mul(oh0, SH), -PH), i);
-      Values x = reads.read(kb, spec.input(0), reads.onRow(kb, placed, inBase, ih, H, W),
+      Values x = reads.read(kb, spec.input(0), reads.onRow(kb, placed, inBase, ih, bH, bW),
                             kb.idx(0), padding);
       for (auto [r, kh] : uses)
         for (int64_t t = 0; t < TP; ++t)
@@ -103,7 +114,7 @@ std::array<uint32_t, 3> emitWindow(KernelBuilder &kb, const KernelSpec &spec, co
             a = conv ? kb.fadd(a, kb.fmul(v, w[kh * KW + kw])) : max ? kb.fmax(a, v) : kb.fadd(a, v);
           }
     }
-    Value outBase = kb.add(kb.sampleBase(C * OH * OW), kb.mul(c, OH * OW));
+    Value outBase = kb.add(outSample.times(kb, kb.batch()), outPlane.times(kb, c));
     // What turns the accumulator of output (oh, ow) into the output: + bias,
     // / its window's count, or nothing.
     auto result = [&, bias = conv ? kb.load(spec.param(1), c) : Value()](Value a, Value oh,
@@ -116,16 +127,16 @@ std::array<uint32_t, 3> emitWindow(KernelBuilder &kb, const KernelSpec &spec, co
         return kb.fdiv(a, kb.f32(taps));
       return kb.fdiv(a, kb.toF32(kb.mul(rowCount.at(kb, oh), colCount.at(kb, ow))));
     };
-    bool ragged = OW % TP != 0 || OH % R != 0;
+    bool ragged = symbolic || OW % TP != 0 || OH % R != 0;
     for (int64_t r = 0; r < R; ++r) {
       Value oh = kb.add(oh0, r);
       for (int64_t t = 0; t < TP; t += width) {
         Value ow = kb.add(ow0, t);
-        storeIfInside(kb, ragged, {{oh, OH}, {ow, OW}}, [&] {
+        storeIfInside(kb, ragged, {{oh, bOH}, {ow, bOW}}, [&] {
           Values v;
           for (int64_t e = 0; e < width; ++e)
             v.push_back(result(acc[r * TP + t + e], oh, kb.add(ow, e)));
-          storeRun(kb, spec, kb.add(kb.add(outBase, kb.mul(oh, OW)), ow), v);
+          storeRun(kb, spec, kb.add(kb.add(outBase, bOW.times(kb, oh)), ow), v);
         });
       }
     }
@@ -135,13 +146,17 @@ std::array<uint32_t, 3> emitWindow(KernelBuilder &kb, const KernelSpec &spec, co
 std::array<uint32_t, 3> emitGlobalAvgpool(KernelBuilder &kb, const KernelSpec &spec,
                                           GlobalAvgpoolOp op) {
   int64_t C = shapeOf(op.getInput())[1];
-  int64_t S = perSample(op.getInput()) / C;
+  // Positions per channel: a number, or an expression of the size symbols.
+  Shape in = dimsOf(op.getInput());
+  Dim S = product(in, 2, in.size(), op.getContext());
   return kb.forEachItem(C, [&](Value c) {
-    Value base = kb.add(kb.sampleBase(C * S), kb.mul(c, S));
-    Values acc = kb.loop(0, S, {kb.f32(0)}, [&](Value s, ValueRange acc) {
+    Bound positions(kb, S), sample(kb, S * C);
+    Value base = kb.add(sample.times(kb, kb.batch()), positions.times(kb, c));
+    Values acc = kb.loop(0, positions.value(kb), {kb.f32(0)}, [&](Value s, ValueRange acc) {
       return Values{kb.fadd(acc[0], kb.load(spec.input(0), kb.add(base, s)))};
     });
-    finish(kb, spec, kb.sampleBase(C), c, kb.fdiv(acc[0], kb.f32(S)));
+    Value count = positions.symbolic() ? kb.toF32(positions.v) : kb.f32(positions.n);
+    finish(kb, spec, kb.sampleBase(C), c, kb.fdiv(acc[0], count));
   });
 }
 

@@ -196,13 +196,22 @@ Values accumulateTile(KernelBuilder &kb, ValueRange acc, int64_t rows, int64_t c
   return next;
 }
 
-void storeIfInside(KernelBuilder &kb, bool ragged, ArrayRef<std::pair<Value, int64_t>> bounds,
+Bound::Bound(KernelBuilder &kb, const Dim &d) {
+  if (std::optional<int64_t> c = d.value()) {
+    n = *c;
+    return;
+  }
+  n = kb.sizes()->max(d);
+  v = kb.size(d);
+}
+
+void storeIfInside(KernelBuilder &kb, bool ragged, ArrayRef<std::pair<Value, Bound>> bounds,
                    const std::function<void()> &store) {
   if (!ragged)
     return store();
   Value inside;
   for (auto [index, count] : bounds) {
-    Value below = kb.lt(index, kb.idx(count));
+    Value below = count.above(kb, index);
     inside = inside ? kb.both(inside, below) : below;
   }
   kb.ifThen(inside, store);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "KernelEmitters.h"
+#include "SizeSymbols.h"
 #include "spire/Dialect/SpireOps.h"
 
 #include <functional>
@@ -87,10 +88,32 @@ Values accumulateTile(KernelBuilder &kb, ValueRange acc, int64_t rows, int64_t c
                       int64_t terms, llvm::function_ref<Value(int64_t, int64_t)> a,
                       llvm::function_ref<Value(int64_t, int64_t)> b);
 
+// A size a kernel indexes, compares and clamps by: a number, or where it
+// depends on the size symbols, a value the kernel computes (KernelBuilder::
+// size) with `n` its maximum. With a number, the IR is what the int64_t
+// arithmetic of KernelBuilder gives.
+struct Bound {
+  int64_t n = 0;
+  Value v;
+  Bound(int64_t n) : n(n) {}
+  Bound(KernelBuilder &kb, const Dim &d);
+  bool symbolic() const { return static_cast<bool>(v); }
+  Value value(KernelBuilder &kb) const { return v ? v : kb.idx(n); }
+  Value times(KernelBuilder &kb, Value a) const { return v ? kb.mul(a, v) : kb.mul(a, n); }
+  Value divide(KernelBuilder &kb, Value a) const { return v ? kb.div(a, v) : kb.div(a, n); }
+  Value remainder(KernelBuilder &kb, Value a) const { return v ? kb.rem(a, v) : kb.rem(a, n); }
+  // a < this (signed).
+  Value above(KernelBuilder &kb, Value a) const { return kb.lt(a, value(kb)); }
+  // a clamped to [0, this).
+  Value clampBelow(KernelBuilder &kb, Value a) const {
+    return v ? kb.clamp(a, 0, kb.sub(v, kb.idx(1))) : kb.clamp(a, 0, n - 1);
+  }
+};
+
 // Runs `store` only where every index is below its count (a tile's row or
 // column may lie past the end); the check is emitted only when the tiles do
 // not divide the counts evenly (`ragged`).
-void storeIfInside(KernelBuilder &kb, bool ragged, ArrayRef<std::pair<Value, int64_t>> bounds,
+void storeIfInside(KernelBuilder &kb, bool ragged, ArrayRef<std::pair<Value, Bound>> bounds,
                    const std::function<void()> &store);
 
 // Loads element at(j) for each j in [0, count).

@@ -9,6 +9,7 @@
 #include "mlir/Dialect/SPIRV/IR/TargetAndABI.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include "SizeSymbols.h"
 #include "spire/Codegen/Passes.h"
 
 using namespace mlir;
@@ -72,6 +73,8 @@ Value KernelBuilder::sub(Value a, Value b) { return folded<arith::SubIOp>(a, b);
 Value KernelBuilder::mul(Value a, Value b) { return folded<arith::MulIOp>(a, b); }
 Value KernelBuilder::div(Value a, int64_t b) { return folded<arith::DivUIOp>(a, idx(b)); }
 Value KernelBuilder::rem(Value a, int64_t b) { return folded<arith::RemUIOp>(a, idx(b)); }
+Value KernelBuilder::div(Value a, Value b) { return folded<arith::DivUIOp>(a, b); }
+Value KernelBuilder::rem(Value a, Value b) { return folded<arith::RemUIOp>(a, b); }
 Value KernelBuilder::lt(Value a, Value b) {
   return folded<arith::CmpIOp>(arith::CmpIPredicate::slt, a, b);
 }
@@ -81,6 +84,9 @@ Value KernelBuilder::ge(Value a, int64_t b) {
 Value KernelBuilder::both(Value a, Value b) { return folded<arith::AndIOp>(a, b); }
 Value KernelBuilder::clamp(Value a, int64_t lo, int64_t hi) {
   return folded<arith::MinSIOp>(folded<arith::MaxSIOp>(a, idx(lo)), idx(hi));
+}
+Value KernelBuilder::clamp(Value a, int64_t lo, Value hi) {
+  return folded<arith::MinSIOp>(folded<arith::MaxSIOp>(a, idx(lo)), hi);
 }
 
 Value KernelBuilder::f32(double v) { return constant(builder_.getF32FloatAttr(v)); }
@@ -206,6 +212,46 @@ std::array<uint32_t, 3> KernelBuilder::forEachItem(int64_t items,
   return {static_cast<uint32_t>(gx), static_cast<uint32_t>(gy), 1};
 }
 
+Value KernelBuilder::size(const Dim &d) {
+  if (std::optional<int64_t> v = d.value())
+    return idx(*v);
+  assert(sizes_ && "a symbolic size in a model without spire.sizes");
+  std::function<Value(AffineExpr)> value = [&](AffineExpr e) -> Value {
+    if (auto c = llvm::dyn_cast<AffineConstantExpr>(e))
+      return idx(c.getValue());
+    if (auto s = llvm::dyn_cast<AffineSymbolExpr>(e)) {
+      unsigned k = *sizes_->indexOf(s.getPosition());
+      Value &cached = sizeSymbols_[k];
+      return atEntry(cached, [&] {
+        auto undef = spirv::UndefOp::create(builder_, loc_, builder_.getI32Type());
+        undef->setAttr(kSizeSymbolAttr, builder_.getI64IntegerAttr(k));
+        return arith::IndexCastOp::create(builder_, loc_, builder_.getIndexType(), undef);
+      });
+    }
+    auto bin = llvm::cast<AffineBinaryOpExpr>(e);
+    Value l = value(bin.getLHS());
+    switch (e.getKind()) {
+    case AffineExprKind::Add:
+      return add(l, value(bin.getRHS()));
+    case AffineExprKind::Mul:
+      return mul(l, value(bin.getRHS()));
+    default: {
+      // Unsigned division: right where the dividend is never negative,
+      // which sizes that fit their layers are (checked, not assumed).
+      int64_t divisor = llvm::cast<AffineConstantExpr>(bin.getRHS()).getValue();
+      if (sizes_->min(Dim(bin.getLHS())) < 0)
+        fail("divides a size that can be negative in the declared range");
+      if (e.getKind() == AffineExprKind::FloorDiv)
+        return div(l, divisor);
+      if (e.getKind() == AffineExprKind::Mod)
+        return rem(l, divisor);
+      return div(add(l, divisor - 1), divisor);
+    }
+    }
+  };
+  return value(d.expr());
+}
+
 int64_t evenWorkgroupSize(int64_t lanes, int64_t step, int64_t largest) {
   int64_t units = (lanes + step - 1) / step, most = std::max<int64_t>(1, largest / step);
   int64_t best = 1, bestIdle = -1;
@@ -254,6 +300,42 @@ KernelBuilder::forEachTile(int64_t groups, int64_t lanes,
   return {static_cast<uint32_t>(gx), static_cast<uint32_t>(gy), 1};
 }
 
+std::array<uint32_t, 3>
+KernelBuilder::forEachItem(const Dim &items, const std::function<void(Value)> &body) {
+  if (std::optional<int64_t> n = items.value())
+    return forEachItem(*n, body);
+  int64_t most = sizes_->max(items);
+  if ((most + workgroupSize_ - 1) / workgroupSize_ > kMaxGridX)
+    fail("needs more workgroups than one grid dimension holds at the declared range's maximum");
+  Value bx = gpu::BlockIdOp::create(builder_, loc_, gpu::Dimension::x);
+  Value tx = gpu::ThreadIdOp::create(builder_, loc_, gpu::Dimension::x);
+  Value item = add(mul(bx, workgroupSize_), tx);
+  ifThen(lt(item, size(items)), [&] { body(item); });
+  MLIRContext *ctx = builder_.getContext();
+  gridSizes_ = {items.ceilDiv(workgroupSize_), Dim::constant(ctx, 1), Dim::constant(ctx, 1)};
+  return {static_cast<uint32_t>((most + workgroupSize_ - 1) / workgroupSize_), 1, 1};
+}
+
+std::array<uint32_t, 3>
+KernelBuilder::forEachTile(int64_t groups, const Dim &lanes,
+                           const std::function<void(Value, Value)> &body) {
+  if (std::optional<int64_t> n = lanes.value())
+    return forEachTile(groups, *n, body);
+  // Workgroups sized for the most lanes; one grid step along x and y.
+  int64_t most = sizes_->max(lanes);
+  setWorkgroupSize(evenWorkgroupSize(most, tiles_.broadcastLanes, workgroupSize_));
+  if ((most + workgroupSize_ - 1) / workgroupSize_ > kMaxGridX || groups > kMaxGridX)
+    fail("needs more workgroups than one grid dimension holds at the declared range's maximum");
+  Value by = gpu::BlockIdOp::create(builder_, loc_, gpu::Dimension::y);
+  Value bx = gpu::BlockIdOp::create(builder_, loc_, gpu::Dimension::x);
+  Value tx = gpu::ThreadIdOp::create(builder_, loc_, gpu::Dimension::x);
+  body(by, add(mul(bx, workgroupSize_), tx));
+  MLIRContext *ctx = builder_.getContext();
+  gridSizes_ = {lanes.ceilDiv(workgroupSize_), Dim::constant(ctx, groups), Dim::constant(ctx, 1)};
+  return {static_cast<uint32_t>((most + workgroupSize_ - 1) / workgroupSize_),
+          static_cast<uint32_t>(groups), 1};
+}
+
 void KernelBuilder::ifThen(Value cond, const std::function<void()> &body) {
   auto ifOp = scf::IfOp::create(builder_, loc_, cond, /*withElseRegion=*/false);
   OpBuilder::InsertionGuard guard(builder_);
@@ -264,7 +346,20 @@ void KernelBuilder::ifThen(Value cond, const std::function<void()> &body) {
 SmallVector<Value> KernelBuilder::loop(
     int64_t lb, int64_t ub, ValueRange init,
     const std::function<SmallVector<Value>(Value, ValueRange)> &body) {
-  Value lower = idx(lb), upper = idx(ub), step = idx(1);
+  Value lower = idx(lb);
+  return loopOver(lower, idx(ub), init, body);
+}
+
+SmallVector<Value> KernelBuilder::loop(
+    int64_t lb, Value upper, ValueRange init,
+    const std::function<SmallVector<Value>(Value, ValueRange)> &body) {
+  return loopOver(idx(lb), upper, init, body);
+}
+
+SmallVector<Value> KernelBuilder::loopOver(
+    Value lower, Value upper, ValueRange init,
+    const std::function<SmallVector<Value>(Value, ValueRange)> &body) {
+  Value step = idx(1);
   auto forOp = scf::ForOp::create(
       builder_, loc_, lower, upper, step, init,
       [&](OpBuilder &nested, Location l, Value iv, ValueRange carried) {

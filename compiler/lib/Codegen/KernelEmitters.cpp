@@ -15,7 +15,41 @@ bool isActivation(Operation *op) {
 
 bool isElementwiseBinary(Operation *op) { return llvm::isa<AddOp, SubOp, MulOp, DivOp>(op); }
 
+namespace {
+
+// Whether the anchor reads or writes a size of the size symbols.
+bool touchesSizeSymbols(Operation *anchor) {
+  auto symbolic = [](Value v) {
+    return llvm::any_of(llvm::drop_begin(dimsOf(v)), [](const Dim &d) { return !d.value(); });
+  };
+  return llvm::any_of(anchor->getOperands(), symbolic) || symbolic(anchor->getResult(0));
+}
+
+// The kernels that take sizes of the size symbols (issue #23): convs
+// (direct and depthwise), max pools and global average pooling, with their
+// activations and residuals of the output's own shape; anything else fails
+// loudly rather than running a kernel sized for the maximum.
+bool servesSizeSymbols(const KernelSpec &spec) {
+  if (spec.pointwise || spec.shortcut || spec.gate)
+    return false;
+  // A residual read element for element (BroadcastRead's identity).
+  for (const EpilogueStep &step : spec.epilogue)
+    if (step.residual >= 0 &&
+        !llvm::equal(dimsOf(step.op->getResult(0)), dimsOf(step.residualValue()),
+                     [](const Dim &a, const Dim &b) { return a.provablyEquals(b); }))
+      return false;
+  return llvm::isa<Conv1dOp, Conv2dOp, Maxpool2dOp, GlobalAvgpoolOp>(spec.anchor);
+}
+
+} // namespace
+
 FailureOr<std::array<uint32_t, 3>> emitKernel(KernelBuilder &kb, const KernelSpec &spec) {
+  if (kb.sizes() && touchesSizeSymbols(spec.anchor) && !servesSizeSymbols(spec))
+    return emitError(spec.anchor->getLoc())
+           << "layer '" << spec.anchor->getAttrOfType<StringAttr>("name").getValue() << "' ("
+           << spec.anchor->getName().stripDialect()
+           << ") has no kernel yet for sizes of the declared `sizes` range; bind them with "
+              "--set to compile for one size";
   // A residual is only read, an element alongside each output.
   for (unsigned k = 0; k < spec.numResiduals; ++k)
     kb.readAsTexels(spec.residual(k));
@@ -71,6 +105,9 @@ bool fusesShortcut(Operation *anchor, Operation *shortcut) {
   if (!conv || !projection)
     return false;
   ConvShape a = ConvShape::of(conv), p = ConvShape::of(projection);
+  // emitConv reads a shortcut over static planes only.
+  if (a.symbolic || p.symbolic)
+    return false;
   // A conv run over flattened planes has tiles that cross rows: only a
   // shortcut over flattened planes too (stride 1) reads them as segments.
   return a.G == 1 && !a.depthwise() && a.flattensPlanes() == p.flattensPlanes() && p.G == 1 &&
@@ -80,8 +117,10 @@ bool fusesShortcut(Operation *anchor, Operation *shortcut) {
 
 bool gatesInput(Operation *mul, Operation *conv) {
   auto conv2d = llvm::dyn_cast<Conv2dOp>(conv);
-  if (!llvm::isa<MulOp>(mul) || !conv2d || conv2d.getInput() != mul->getResult(0) ||
-      ConvShape::of(conv2d).depthwise())
+  if (!llvm::isa<MulOp>(mul) || !conv2d || conv2d.getInput() != mul->getResult(0))
+    return false;
+  // emitConv gates static planes only.
+  if (ConvShape shape = ConvShape::of(conv2d); shape.depthwise() || shape.symbolic)
     return false;
   auto input = llvm::cast<RankedTensorType>(conv2d.getInput().getType());
   for (unsigned i : {0u, 1u}) {
@@ -101,7 +140,7 @@ bool fusesPointwise(Operation *depthwise, Operation *pointwise) {
   if (!dw || !pw || !ConvShape::of(dw).depthwise())
     return false;
   ConvShape p = ConvShape::of(pw);
-  return p.pointwise() && p.G == 1 && p.O <= kSeparableOutputs && p.O % 4 == 0;
+  return !p.symbolic && p.pointwise() && p.G == 1 && p.O <= kSeparableOutputs && p.O % 4 == 0;
 }
 
 } // namespace spire

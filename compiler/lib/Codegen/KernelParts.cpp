@@ -1,5 +1,7 @@
 #include "KernelParts.h"
 
+#include "SizeSymbols.h"
+
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
@@ -70,6 +72,12 @@ FailureOr<KernelParts> KernelParts::of(KernelOp kernel) {
 
 int64_t perSampleBytes(Value v) {
   int64_t n = 4;
+  // With size symbols, the most it holds: memory is planned for their maximum.
+  if (std::optional<ModelSizes> sizes = ModelSizes::of(v.getParentBlock()->getParentOp())) {
+    for (const Dim &d : llvm::drop_begin(dimsOf(v)))
+      n *= sizes->max(d);
+    return n;
+  }
   for (int64_t d : llvm::cast<RankedTensorType>(v.getType()).getShape().drop_front())
     n *= d;
   return n;

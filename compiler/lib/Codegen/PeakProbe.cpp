@@ -48,7 +48,7 @@ FailureOr<CompiledModel> buildPeakProbe(MLIRContext &ctx, int64_t invocations,
       sum = kb.fadd(sum, chains[c]);
     kb.store(0, kb.add(kb.sampleBase(invocations), item), sum);
   });
-  FailureOr<llvm::StringMap<std::vector<uint32_t>>> spirv = lowerKernels(*kernels, {});
+  FailureOr<llvm::StringMap<LoweredKernel>> spirv = lowerKernels(*kernels, {});
   if (failed(spirv))
     return failure();
 
@@ -59,7 +59,7 @@ FailureOr<CompiledModel> buildPeakProbe(MLIRContext &ctx, int64_t invocations,
   CompiledModel model;
   model.name = "peak_probe";
   model.batch = -1;
-  model.kernels.push_back({"peak_probe", spirv->lookup("peak_probe"),
+  model.kernels.push_back({"peak_probe", spirv->lookup("peak_probe").spirv,
                            {static_cast<uint32_t>(tiles.workgroupSize), 1, 1}});
   model.inputs = {{"x", {-1, kInputs}, in}};
   model.outputs = {{"y", {-1, invocations}, out}};

@@ -73,7 +73,7 @@ mlir::FailureOr<WeightStore> specWeights(SpecSession &session, const std::string
 
 mlir::FailureOr<CompiledModel> compileSpec(SpecSession &session, const WeightStore &weights,
                                            const CodegenOptions &options) {
-  if (mlir::failed(checkStaticSizes(*session.spec)))
+  if (mlir::failed(prepareSizes(*session.spec)))
     return mlir::failure();
   return compileModel(*session.spec->module, weights, options);
 }

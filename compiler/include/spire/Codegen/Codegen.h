@@ -45,10 +45,17 @@ struct CodegenOptions {
 void buildSpireCodegenPipeline(mlir::OpPassManager &pm, const CodegenOptions &options,
                                bool emit = true);
 
+// A kernel as lowerKernels gives it: its SPIR-V, and which size symbol each
+// of its specialization constants holds (KernelCode::specConstants).
+struct LoweredKernel {
+  std::vector<uint32_t> spirv;
+  std::vector<uint32_t> specConstants;
+};
+
 // Lowers every gpu.module of `kernels` to SPIR-V and serializes it; returns
-// the words by kernel (gpu.module) name, or prints instead when dumping.
-mlir::FailureOr<llvm::StringMap<std::vector<uint32_t>>>
-lowerKernels(mlir::ModuleOp kernels, const CodegenOptions &options);
+// the kernels by gpu.module name, or prints instead when dumping.
+mlir::FailureOr<llvm::StringMap<LoweredKernel>> lowerKernels(mlir::ModuleOp kernels,
+                                                             const CodegenOptions &options);
 
 // The one-kernel bundle that measures the device's arithmetic peak
 // (spire/PeakProbe.h): `invocations` of `iterations` each, a multiple of
@@ -56,10 +63,12 @@ lowerKernels(mlir::ModuleOp kernels, const CodegenOptions &options);
 mlir::FailureOr<CompiledModel> buildPeakProbe(mlir::MLIRContext &context, int64_t invocations,
                                               int64_t iterations);
 
-// Every size but the batch must be known to generate kernels: reports each
-// input whose shape has another symbol, once, naming the symbols to bind
-// with --set (e.g. 'signal' has shape [N, 4, L] ... bind L).
-mlir::LogicalResult checkStaticSizes(SpecModule &spec);
+// Every size but the batch must be known, or be a symbol with a declared
+// range, to generate kernels: reports each input whose shape has another
+// symbol, once, naming the symbols to bind with --set (e.g. 'signal' has
+// shape [N, 4, L] ... bind L); records the ranged ones in the module for
+// the code generator (SizeSymbols.h).
+mlir::LogicalResult prepareSizes(SpecModule &spec);
 
 // Why `--target`'s value names no target (an unknown name, an unreadable
 // .json file), or nullopt when it does.

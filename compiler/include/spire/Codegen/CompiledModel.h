@@ -28,6 +28,15 @@ struct KernelCode {
   uint32_t subgroupLanes = 0; // lanes a subgroup needs for its broadcasts; 0: none
   std::vector<uint32_t> texelBindings; // bindings read as uniform texel buffers
   std::vector<uint32_t> vec4TexelBindings; // of those, the ones read four floats a texel
+  std::vector<uint32_t> specConstants; // SpecId i holds CompiledModel::sizes[specConstants[i]]
+};
+
+// A size over CompiledModel::sizes: a SizeExpr program (spire/SizeExpr.h).
+using SizeProgram = std::vector<int64_t>;
+
+struct SizeSymbolPlan {
+  std::string name;
+  int64_t min = 1, max = 1, multipleOf = 1;
 };
 
 struct DispatchPlan {
@@ -35,12 +44,14 @@ struct DispatchPlan {
   std::vector<BufferRegion> bindings;
   std::array<uint32_t, 3> grid{}; // z is multiplied by the batch at run time
   std::string layer;
+  std::vector<SizeProgram> gridSizes; // x, y, z where the grid depends on the size symbols
 };
 
 struct TensorPlan {
   std::string name;
-  std::vector<int64_t> shape; // shape[0] == -1: dynamic batch
+  std::vector<int64_t> shape; // shape[0] == -1: dynamic batch; -1 where `dims` has a symbol
   BufferRegion region;
+  std::vector<SizeProgram> dims; // every dim, where one but the batch depends on the size symbols
 };
 
 struct StagePlan {
@@ -61,6 +72,7 @@ struct CompiledModel {
   TargetDescription target;        // what the kernels were configured for (#spire.target)
   // How `weights` is made from a seed: written instead of its bytes.
   std::optional<weights::Recipe> seededWeights;
+  std::vector<SizeSymbolPlan> sizes; // the size symbols kept symbolic (bundle: Model.sizes)
 };
 
 } // namespace spire

@@ -4,14 +4,19 @@
 // the grid's z. The helpers keep the per-layer emitters short and readable.
 #pragma once
 
+#include "spire/Dialect/Shape.h"
+
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 
 #include <array>
 #include <functional>
+#include <optional>
 
 namespace spire {
+
+class ModelSizes;
 
 // Tile sizes of the code generator, kept in one place so a tuning pass can
 // change them without touching the emitters.
@@ -67,10 +72,13 @@ public:
   mlir::Value mul(mlir::Value a, int64_t b) { return b == 1 ? a : mul(a, idx(b)); }
   mlir::Value div(mlir::Value a, int64_t b); // a >= 0
   mlir::Value rem(mlir::Value a, int64_t b); // a >= 0
+  mlir::Value div(mlir::Value a, mlir::Value b); // a >= 0, b > 0
+  mlir::Value rem(mlir::Value a, mlir::Value b); // a >= 0, b > 0
   mlir::Value lt(mlir::Value a, mlir::Value b); // signed
   mlir::Value ge(mlir::Value a, int64_t b);     // signed
   mlir::Value both(mlir::Value a, mlir::Value b);
   mlir::Value clamp(mlir::Value a, int64_t lo, int64_t hi);
+  mlir::Value clamp(mlir::Value a, int64_t lo, mlir::Value hi);
 
   // f32 arithmetic.
   mlir::Value f32(double v);
@@ -125,6 +133,10 @@ public:
   // Runs `body(item)` for each work item in [0, items) of the current sample;
   // returns the grid (x, y, 1) to dispatch per sample.
   std::array<uint32_t, 3> forEachItem(int64_t items, const std::function<void(mlir::Value)> &body);
+  // The same over a count that may depend on the size symbols: the grid
+  // returned is for their maximum, gridSizes() the grid for any value.
+  std::array<uint32_t, 3> forEachItem(const Dim &items,
+                                      const std::function<void(mlir::Value)> &body);
 
   // Runs `body(group, lane)` for each pair in [0, groups) x [0, lanes) of
   // the current sample. `group` is the same for every invocation of a
@@ -134,6 +146,25 @@ public:
   // body clamps what such a lane reads and must not let it store.
   std::array<uint32_t, 3> forEachTile(int64_t groups, int64_t lanes,
                                       const std::function<void(mlir::Value, mlir::Value)> &body);
+  // The same over lanes that may depend on the size symbols (as forEachItem).
+  std::array<uint32_t, 3> forEachTile(int64_t groups, const Dim &lanes,
+                                      const std::function<void(mlir::Value, mlir::Value)> &body);
+
+  // Size symbols (SizeSymbols.h), where the model keeps some: emitters then
+  // see sizes as Dims and read them with size().
+  void setSizes(const ModelSizes *sizes) { sizes_ = sizes; }
+  const ModelSizes *sizes() const { return sizes_; }
+  // d in the kernel: a constant, or computed from the symbols, which the
+  // kernel reads as specialization constants. d's subexpressions that are
+  // divided must be non-negative over the range.
+  mlir::Value size(const Dim &d);
+  // The grid for any value of the symbols (x, y, z per sample), where a
+  // forEach* was given a count that depends on them.
+  const std::optional<std::array<Dim, 3>> &gridSizes() const { return gridSizes_; }
+  // Why this kernel cannot serve every size of the range, if it cannot: the
+  // emitter goes on, the pass that runs it reports this at its layer.
+  void fail(const std::string &why) { error_ = error_.value_or(why); }
+  const std::optional<std::string> &error() const { return error_; }
 
   // Runs `body` only where `cond` holds (scf.if).
   void ifThen(mlir::Value cond, const std::function<void()> &body);
@@ -141,6 +172,10 @@ public:
   // scf.for over [lb, ub) carrying `init`; `body` returns the next values.
   llvm::SmallVector<mlir::Value>
   loop(int64_t lb, int64_t ub, mlir::ValueRange init,
+       const std::function<llvm::SmallVector<mlir::Value>(mlir::Value, mlir::ValueRange)> &body);
+  // The same up to a bound computed in the kernel (a size of the symbols).
+  llvm::SmallVector<mlir::Value>
+  loop(int64_t lb, mlir::Value ub, mlir::ValueRange init,
        const std::function<llvm::SmallVector<mlir::Value>(mlir::Value, mlir::ValueRange)> &body);
 
   const TileConfig &tiles() const { return tiles_; }
@@ -155,6 +190,10 @@ private:
   int64_t workgroupSize_;
   int64_t subgroupLanesNeeded_ = 0;
   mlir::Value laneId_, batch_;
+  const ModelSizes *sizes_ = nullptr;
+  llvm::DenseMap<unsigned, mlir::Value> sizeSymbols_; // by Model.sizes index
+  std::optional<std::array<Dim, 3>> gridSizes_;
+  std::optional<std::string> error_;
   // Constants, created once at the kernel's entry: the emitters ask for the
   // same few sizes thousands of times, and every op emitted costs the
   // lowering time (docs/perf-log/2026-12-02-compact-kernels.md).
@@ -164,6 +203,9 @@ private:
   mlir::gpu::GPUFuncOp func_;
 
   void setWorkgroupSize(int64_t size);
+  llvm::SmallVector<mlir::Value>
+  loopOver(mlir::Value lower, mlir::Value upper, mlir::ValueRange init,
+           const std::function<llvm::SmallVector<mlir::Value>(mlir::Value, mlir::ValueRange)> &body);
   // `cached`, made by `make` at the kernel's entry the first time.
   mlir::Value atEntry(mlir::Value &cached, llvm::function_ref<mlir::Value()> make);
   mlir::Value constant(mlir::TypedAttr value);

@@ -131,4 +131,20 @@ def SpirvLoopResults : Pass<"spire-spirv-loop-results", "mlir::spirv::ModuleOp">
   let dependentDialects = ["mlir::spirv::SPIRVDialect"];
 }
 
+def SpirvSizeSymbols : Pass<"spire-spirv-size-symbols", "mlir::spirv::ModuleOp"> {
+  let summary = "Read the size symbols a kernel uses as specialization constants";
+  let description = [{
+    A kernel compiled for a range of sizes (issue #23) reads size symbol k of
+    the model's `spire.sizes` through a placeholder the emitters leave, a
+    `spirv.Undef : i32` marked `spire.size_symbol = k` (no pass folds an
+    undef, so it survives the lowering). Each symbol used becomes a
+    `spirv.SpecConstant` with the next SpecId and each placeholder a
+    `spirv.mlir.referenceof` it; the module's `spire.spec_constants` (an
+    i32 array) records which symbol each SpecId holds, for the bundle. The
+    runtime creates a pipeline per size with those values, and the driver
+    folds the index arithmetic they feed as if it were constant.
+  }];
+  let dependentDialects = ["mlir::spirv::SPIRVDialect"];
+}
+
 #endif // SPIRE_CODEGEN_PASSES
