@@ -19,12 +19,6 @@ namespace {
 // The most values a search tries for one symbol: beyond, the caller names it.
 constexpr uint64_t kMaxSearch = uint64_t(1) << 20;
 
-// "L in [5, 4096]", with the step when there is one.
-std::string rangeText(const SizeSymbol &s) {
-  return s.name + " in [" + std::to_string(s.min) + ", " + std::to_string(s.max) + "]" +
-         (s.multipleOf > 1 ? " (multiples of " + std::to_string(s.multipleOf) + ")" : "");
-}
-
 bool admissible(const SizeSymbol &s, int64_t v) {
   return v >= s.min && v <= s.max && v % s.multipleOf == 0;
 }
@@ -179,6 +173,11 @@ std::vector<int64_t> resolveSizes(const Bundle::Impl &bundle, const std::vector<
                     (v ? std::to_string(*v) : "a value that does not evaluate (overflow)"));
   }
   return result;
+}
+
+std::string rangeText(const SizeSymbol &s) {
+  return s.name + " in [" + std::to_string(s.min) + ", " + std::to_string(s.max) + "]" +
+         (s.multipleOf > 1 ? " (multiples of " + std::to_string(s.multipleOf) + ")" : "");
 }
 
 SizeMap sizeMap(const Bundle::Impl &bundle, std::span<const int64_t> values) {

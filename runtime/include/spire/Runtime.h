@@ -55,6 +55,9 @@ struct SizeSymbol {
   int64_t min = 1, max = 1, multipleOf = 1;
 };
 
+// "L in [5, 4096]", with " (multiples of 8)" when it steps: for messages.
+std::string rangeText(const SizeSymbol &symbol);
+
 // Size symbols' values by name, e.g. {"L", 300}.
 using SizeMap = std::map<std::string, int64_t>;
 
