@@ -13,7 +13,10 @@ class Model(_runtime.Model):
 
     model(image=x) or model(x) runs the whole model and returns {output name:
     array}; model.run({...}, stages=(a, b)) runs stages a..b (indices or
-    names, inclusive) and returns stage b's outputs. Inputs are float arrays
+    names, inclusive) and returns stage b's outputs. A bundle whose size
+    symbols stay symbolic (model.sizes: {name: (min, max, multiple_of)})
+    finds their values in the inputs' shapes, or takes them as
+    model.run({...}, sizes={"L": 300}). Inputs are float arrays
     (NumPy, anything with the buffer protocol, a CPU tensor's .numpy());
     outputs are float32 NumPy arrays.
     """
@@ -32,11 +35,12 @@ class Model(_runtime.Model):
             inputs[name] = array
         return self._run(inputs)
 
-    def run(self, inputs, stages=None):
+    def run(self, inputs, stages=None, sizes=None):
+        sizes = dict(sizes or {})
         if stages is None:
-            return self._run(dict(inputs))
+            return self._run(dict(inputs), None, sizes)
         first, last = (stages, stages) if isinstance(stages, (int, str)) else stages
-        return self._run(dict(inputs), (self._stage_index(first), self._stage_index(last)))
+        return self._run(dict(inputs), (self._stage_index(first), self._stage_index(last)), sizes)
 
     def __repr__(self):
         return (f"<spire.Model '{self.name}' on '{self.device}': "

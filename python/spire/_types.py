@@ -37,7 +37,8 @@ class UsageError(Error, ValueError):
 
 @dataclass(frozen=True)
 class TensorSpec:
-    """A model or stage tensor; shape[0] is None when the batch is free."""
+    """A model or stage tensor; shape[0] is None when the batch is free, and a
+    dim the size symbols choose is its expression ("L")."""
     name: str
     shape: tuple
     dtype: numpy.dtype

@@ -41,11 +41,14 @@ const char *classFor(Error::Kind kind) {
   return "Error";
 }
 
-// A tensor description: shape with None for a batch chosen at run time.
+// A tensor description: shape with None for a batch chosen at run time and
+// the expression ("L") for a dim the size symbols choose.
 py::object tensorSpec(const TensorInfo &t) {
   py::list shape;
-  for (int64_t d : t.shape)
-    shape.append(d < 0 ? py::object(py::none()) : py::object(py::int_(d)));
+  for (size_t i = 0; i < t.shape.size(); ++i)
+    shape.append(i < t.dimText.size() && !t.dimText[i].empty() ? py::object(py::str(t.dimText[i]))
+                 : t.shape[i] < 0                              ? py::object(py::none())
+                                                               : py::object(py::int_(t.shape[i])));
   return pyClass("TensorSpec")(t.name, py::tuple(shape), py::dtype::of<float>());
 }
 
@@ -66,7 +69,8 @@ struct PyModel {
 
   PyModel(py::object source, std::optional<uint32_t> device, std::optional<bool> validation);
   TensorViewMap inputsFrom(const py::dict &arrays, std::vector<py::object> &keep) const;
-  py::dict run(const py::dict &arrays, std::optional<std::pair<size_t, size_t>> stages);
+  py::dict run(const py::dict &arrays, std::optional<std::pair<size_t, size_t>> stages,
+               const SizeMap &sizes);
   size_t stageIndex(const py::handle &stage) const;
 };
 
@@ -138,7 +142,8 @@ TensorViewMap PyModel::inputsFrom(const py::dict &arrays, std::vector<py::object
   return inputs;
 }
 
-py::dict PyModel::run(const py::dict &arrays, std::optional<std::pair<size_t, size_t>> stages) {
+py::dict PyModel::run(const py::dict &arrays, std::optional<std::pair<size_t, size_t>> stages,
+                      const SizeMap &sizes) {
   const std::vector<StageInfo> &infos = bundle->stages();
   std::vector<py::object> keep; // the arrays the views read
   TensorViewMap inputs = inputsFrom(arrays, keep);
@@ -146,7 +151,7 @@ py::dict PyModel::run(const py::dict &arrays, std::optional<std::pair<size_t, si
   TensorMap outputs;
   {
     py::gil_scoped_release release;
-    outputs = model->runStagesOnViews(first, last, inputs);
+    outputs = model->runStagesOnViews(first, last, inputs, sizes);
   }
   // In interface order (a whole run: the model's outputs, which the last
   // stage's interface may exceed); each array owns its result vector.
@@ -221,8 +226,19 @@ PYBIND11_MODULE(_runtime, m) {
       .def_property_readonly("target", [](const PyModel &s) { return s.bundle->target().name; })
       .def_property_readonly("last_device_ms",
                              [](const PyModel &s) { return s.model->lastDeviceMs(); })
+      .def_property_readonly("sizes",
+                             [](const PyModel &s) {
+                               py::dict sizes;
+                               for (const SizeSymbol &k : s.bundle->sizes())
+                                 sizes[py::str(k.name)] = py::make_tuple(k.min, k.max, k.multipleOf);
+                               return sizes;
+                             })
+      .def_property_readonly("last_sizes", [](const PyModel &s) { return s.model->lastSizes(); })
+      .def_property_readonly("last_new_pipelines",
+                             [](const PyModel &s) { return s.model->lastNewPipelines(); })
       .def("_stage_index", &PyModel::stageIndex)
-      .def("_run", &PyModel::run, py::arg("inputs"), py::arg("stages") = py::none());
+      .def("_run", &PyModel::run, py::arg("inputs"), py::arg("stages") = py::none(),
+           py::arg("sizes") = SizeMap{});
 
   m.def("devices", [] {
     Context context;

@@ -6,6 +6,7 @@
 #include "spire/BundleFormat.h"
 #include "spire/Checked.h"
 #include "spire/Limits.h"
+#include "spire/SizeExpr.h"
 #include "spire/SplitMix.h"
 #include "spire/WeightPacking.h"
 
@@ -36,6 +37,7 @@ const std::vector<uint32_t> &Bundle::placement() const { return impl_->placement
 size_t Bundle::kernelCount() const { return impl_->manifest->kernels()->size(); }
 uint64_t Bundle::weightsBytes() const { return impl_->weightsSize; }
 const TargetDescription &Bundle::target() const { return impl_->target; }
+const std::vector<SizeSymbol> &Bundle::sizes() const { return impl_->sizes; }
 uint64_t Bundle::checksum() const { return impl_->checksum; }
 
 int64_t Tensor::numel() const {
@@ -68,7 +70,68 @@ bool regionFits(const fb::Region &r, uint64_t weights, uint64_t arena) {
          (r.space() == fb::Space::Weights || r.space() == fb::Space::Arena);
 }
 
-std::vector<TensorInfo> readTensors(const Bundle::Impl &b,
+// The size symbols, and their values at the two ends of their ranges: a
+// SizeExpr that evaluates at both is well formed (evaluate() checks its
+// structure), and the arena is planned for the maximum.
+struct Symbols {
+  std::vector<int64_t> min, max;
+  std::vector<std::string> names;
+};
+
+Symbols readSizes(Bundle::Impl &b) {
+  Symbols symbols;
+  if (!b.manifest->sizes())
+    return symbols;
+  for (const fb::SizeSymbol *s : *b.manifest->sizes()) {
+    std::string what = "size symbol " + std::to_string(b.sizes.size());
+    if (!s->name() || s->name()->size() == 0)
+      fail(b.source, what + " has no name");
+    SizeSymbol symbol{s->name()->str(), s->min(), s->max(), s->multiple_of()};
+    what += " ('" + symbol.name + "')";
+    if (std::find(symbols.names.begin(), symbols.names.end(), symbol.name) != symbols.names.end())
+      fail(b.source, what + " is declared twice");
+    // Kernels take the values as 32-bit specialization constants.
+    if (symbol.min < 1 || symbol.max < symbol.min || symbol.max > kMaxDim || symbol.multipleOf < 1)
+      fail(b.source, what + " has min " + std::to_string(symbol.min) + ", max " +
+                         std::to_string(symbol.max) + ", multiple_of " +
+                         std::to_string(symbol.multipleOf) +
+                         "; a size needs 1 <= min <= max <= 2^31 - 1 and multiple_of >= 1");
+    if (symbol.max / symbol.multipleOf * symbol.multipleOf < symbol.min)
+      fail(b.source, what + " has no multiple of " + std::to_string(symbol.multipleOf) + " in [" +
+                         std::to_string(symbol.min) + ", " + std::to_string(symbol.max) + "]");
+    symbols.min.push_back(symbol.min);
+    symbols.max.push_back(symbol.max);
+    symbols.names.push_back(symbol.name);
+    b.sizes.push_back(std::move(symbol));
+  }
+  return symbols;
+}
+
+// `what`'s SizeExpr program, refused unless it evaluates, to a value in
+// [lo, hi], with every symbol at its minimum and at its maximum.
+std::vector<int64_t> readProgram(const Bundle::Impl &b, const Symbols &symbols,
+                                 const fb::SizeExpr *e, const std::string &what, int64_t lo,
+                                 int64_t hi) {
+  if (!e || !e->code() || e->code()->size() == 0 || e->code()->size() > kMaxSizeExprLength)
+    fail(b.source, what + " has an empty size expression or one over " +
+                       std::to_string(kMaxSizeExprLength) + " elements");
+  std::vector<int64_t> code(e->code()->begin(), e->code()->end());
+  for (bool atMax : {false, true}) {
+    const char *end = atMax ? "maximum" : "minimum";
+    std::optional<int64_t> v = size_expr::evaluate(code, atMax ? symbols.max : symbols.min);
+    if (!v)
+      fail(b.source, what + " has a malformed size expression (or one that overflows or "
+                            "divides by a non-positive value with the symbols at their " +
+                         end + ")");
+    if (*v < lo || *v > hi)
+      fail(b.source, what + " is " + size_expr::print(code, symbols.names) + " = " +
+                         std::to_string(*v) + " with the symbols at their " + end +
+                         ", outside [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  }
+  return code;
+}
+
+std::vector<TensorInfo> readTensors(const Bundle::Impl &b, const Symbols &symbols,
                                     const flatbuffers::Vector<flatbuffers::Offset<fb::Tensor>> *ts,
                                     const std::string &where, uint64_t arena, bool checkRegion) {
   std::vector<TensorInfo> out;
@@ -78,23 +141,41 @@ std::vector<TensorInfo> readTensors(const Bundle::Impl &b,
     if (!t->name() || !t->shape() || t->shape()->size() == 0 || t->shape()->size() > size_t(kMaxRank))
       fail(b.source, where + " has a tensor without a name or with an invalid rank");
     TensorInfo info{t->name()->str(), {}, DType::F32};
-    for (size_t i = 0; i < t->shape()->size(); ++i) {
+    std::string what = where + " tensor '" + info.name + "'";
+    size_t rank = t->shape()->size();
+    const auto *dims = t->dims();
+    if (dims && dims->size() != rank)
+      fail(b.source, what + " has " + std::to_string(dims->size()) +
+                         " dim expressions for rank " + std::to_string(rank));
+    // The shape with the symbols at their maximum: what the region holds.
+    std::vector<int64_t> atMax;
+    for (size_t i = 0; i < rank; ++i) {
       int64_t d = t->shape()->Get(i);
-      if (!(d > 0 && d <= kMaxDim) && !(i == 0 && d == -1))
-        fail(b.source, where + " tensor '" + info.name + "' has invalid dim " + std::to_string(d));
       info.shape.push_back(d);
+      atMax.push_back(d);
+      if (i > 0 && d == -1 && dims) {
+        std::vector<int64_t> code = readProgram(b, symbols, dims->Get(i),
+                                                what + " dim " + std::to_string(i), 1, kMaxDim);
+        info.dimText.resize(rank);
+        info.dimCode.resize(rank);
+        info.dimText[i] = size_expr::print(code, symbols.names);
+        atMax[i] = *size_expr::evaluate(code, symbols.max);
+        info.dimCode[i] = std::move(code);
+      } else if (!(d > 0 && d <= kMaxDim) && !(i == 0 && d == -1)) {
+        fail(b.source, what + " has invalid dim " + std::to_string(d));
+      }
     }
-    std::optional<uint64_t> perSample =
-        checkedProduct(std::span(info.shape).subspan(1), uint64_t(4));
+    std::optional<uint64_t> perSample = checkedProduct(std::span(atMax).subspan(1), uint64_t(4));
     if (!perSample)
-      fail(b.source, where + " tensor '" + info.name + "' has more than 2^64 bytes per sample");
+      fail(b.source, what + " has more than 2^64 bytes per sample");
     if (t->dtype() != fb::DType::f32)
-      fail(b.source, where + " tensor '" + info.name + "' has an unsupported dtype");
+      fail(b.source, what + " has an unsupported dtype");
     if (checkRegion) {
+      // A symbolic tensor's region holds it at the symbols' maximum, or more.
       const fb::Region *r = t->region();
       if (!r || r->space() != fb::Space::Arena || !regionFits(*r, 0, arena) ||
-          r->size() != *perSample)
-        fail(b.source, where + " tensor '" + info.name + "' has an invalid arena region");
+          (info.dimCode.empty() ? r->size() != *perSample : r->size() < *perSample))
+        fail(b.source, what + " has an invalid arena region");
     }
     out.push_back(std::move(info));
   }
@@ -280,6 +361,7 @@ void verify(Bundle::Impl &b) {
   b.batch = m->batch();
   if (b.batch != -1 && b.batch < 1)
     fail(src, "invalid batch " + std::to_string(b.batch));
+  Symbols symbols = readSizes(b);
 
   for (size_t s = 0; s < m->stages()->size(); ++s) {
     const fb::Stage *stage = m->stages()->Get(s);
@@ -289,8 +371,8 @@ void verify(Bundle::Impl &b) {
     uint64_t arena = stage->arena_size();
     StageInfo info;
     info.name = stage->name()->str();
-    info.inputs = readTensors(b, stage->inputs(), where + " input", arena, true);
-    info.outputs = readTensors(b, stage->outputs(), where + " output", arena, true);
+    info.inputs = readTensors(b, symbols, stage->inputs(), where + " input", arena, true);
+    info.outputs = readTensors(b, symbols, stage->outputs(), where + " output", arena, true);
     info.dispatchCount = stage->dispatches()->size();
     info.arenaBytesPerSample = arena;
     for (size_t d = 0; d < stage->dispatches()->size(); ++d) {
@@ -305,6 +387,13 @@ void verify(Bundle::Impl &b) {
       for (uint32_t g : *dispatch->grid())
         if (g == 0)
           fail(src, what + " has an empty grid");
+      if (const auto *sizes = dispatch->grid_sizes()) {
+        if (sizes->size() != 3)
+          fail(src, what + " has " + std::to_string(sizes->size()) +
+                        " grid size expressions, not 3");
+        for (size_t i = 0; i < 3; ++i)
+          readProgram(b, symbols, sizes->Get(i), what + " grid " + "xyz"[i], 0, UINT32_MAX);
+      }
       for (const fb::Region *r : *dispatch->bindings())
         if (!regionFits(*r, b.weightsSize, arena))
           fail(src, what + " binds " + regionText(*r) + " outside its " +
@@ -331,6 +420,11 @@ void verify(Bundle::Impl &b) {
         if (!listsBinding(kernel->texel_bindings(), t))
           fail(src, "kernel " + std::to_string(k) + " lists binding " + std::to_string(t) +
                         " as vec4 texels but not as texels");
+    if (const auto *spec = kernel->spec_constants())
+      for (uint32_t i : *spec)
+        if (i >= b.sizes.size())
+          fail(src, "kernel " + std::to_string(k) + " specializes on size symbol " +
+                        std::to_string(i) + " of " + std::to_string(b.sizes.size()));
   }
   // A vec4 view needs a 16-byte aligned offset and a whole number of texels.
   for (size_t s = 0; s < m->stages()->size(); ++s)
@@ -345,8 +439,8 @@ void verify(Bundle::Impl &b) {
                           " four floats a texel, but it is not whole 16-byte texels");
         }
     }
-  b.inputs = readTensors(b, m->inputs(), "model input", 0, false);
-  b.outputs = readTensors(b, m->outputs(), "model output", 0, false);
+  b.inputs = readTensors(b, symbols, m->inputs(), "model input", 0, false);
+  b.outputs = readTensors(b, symbols, m->outputs(), "model output", 0, false);
   if (b.inputs.size() != b.stages.front().inputs.size())
     fail(src, "the model inputs do not match the first stage's inputs");
   if (m->placement()) {

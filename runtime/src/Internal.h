@@ -44,6 +44,7 @@ struct Bundle::Impl {
   std::vector<StageInfo> stages;
   std::vector<uint32_t> placement;
   TargetDescription target;
+  std::vector<SizeSymbol> sizes;
 };
 
 struct Context::Impl {

@@ -13,6 +13,11 @@ namespace spire {
 
 namespace fb = spire::bundle;
 
+// Whether the kernel takes size symbols as specialization constants.
+static bool specializes(const fb::Kernel &kernel) {
+  return kernel.spec_constants() && kernel.spec_constants()->size() > 0;
+}
+
 VkDescriptorType descriptorType(const fb::Kernel &kernel, size_t b) {
   return listsBinding(kernel.texel_bindings(), b) ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
                                                   : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
@@ -107,27 +112,81 @@ Kernels::Kernels(const Device &device, Context::Impl &context, const fb::Model &
     vkCheck(vkCreatePipelineLayout(device_, &layoutInfo, nullptr, &layouts_.back()),
             "vkCreatePipelineLayout");
   }
-  createPipelines(manifest, cache);
+  pipelines_.assign(count, VK_NULL_HANDLE);
+  specialized_.resize(count);
+  // A specialized kernel's pipelines wait for the values of a run.
+  std::vector<Job> jobs;
+  for (size_t k = 0; k < count; ++k)
+    if (!specializes(*manifest.kernels()->Get(k)))
+      jobs.push_back({k, {}, &pipelines_[k]});
+  auto start = std::chrono::steady_clock::now();
+  VkResult result = createPipelines(manifest, jobs, cache);
+  createMs_ +=
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  vkCheck(result, "vkCreateComputePipelines");
+  current_ = pipelines_;
+}
+
+Kernels::Created Kernels::specialize(const fb::Model &manifest, size_t first, size_t last,
+                                     std::span<const int64_t> values, VkPipelineCache cache) {
+  std::vector<Job> jobs;
+  for (size_t s = first; s <= last; ++s)
+    for (const fb::Dispatch *d : *manifest.stages()->Get(s)->dispatches()) {
+      size_t k = d->kernel();
+      const fb::Kernel &kernel = *manifest.kernels()->Get(k);
+      if (!specializes(kernel))
+        continue;
+      // The reader checked the indices, and that every value fits an int32.
+      std::vector<int32_t> spec;
+      for (uint32_t symbol : *kernel.spec_constants())
+        spec.push_back(static_cast<int32_t>(values[symbol]));
+      auto [it, made] = specialized_[k].try_emplace(std::move(spec), VK_NULL_HANDLE);
+      if (made)
+        jobs.push_back({k, it->first, &it->second});
+      current_[k] = it->second;
+    }
+  if (jobs.empty())
+    return {};
+  auto start = std::chrono::steady_clock::now();
+  VkResult result = createPipelines(manifest, jobs, cache);
+  std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
+  Created created{jobs.size(), took.count()};
+  // A failed pipeline leaves no entry behind, so a later run tries again.
+  for (const Job &job : jobs) {
+    if (*job.out == VK_NULL_HANDLE)
+      specialized_[job.kernel].erase(job.spec);
+    else
+      current_[job.kernel] = *job.out;
+  }
+  vkCheck(result, "vkCreateComputePipelines");
+  return created;
 }
 
 // The driver compiles each pipeline; do that on every core (pipelines may
 // be created from several threads at once, and a pipeline cache is
 // internally synchronized).
-void Kernels::createPipelines(const fb::Model &manifest, VkPipelineCache cache) {
-  size_t count = manifest.kernels()->size();
-  auto start = std::chrono::steady_clock::now();
-  pipelines_.assign(count, VK_NULL_HANDLE);
+VkResult Kernels::createPipelines(const fb::Model &manifest, const std::vector<Job> &jobs,
+                                  VkPipelineCache cache) {
+  size_t count = jobs.size();
   std::vector<VkResult> results(count, VK_SUCCESS);
   std::atomic<size_t> next{0};
   auto work = [&] {
-    for (size_t k = next++; k < count; k = next++) {
+    for (size_t j = next++; j < count; j = next++) {
+      const Job &job = jobs[j];
+      // SpecId i is the 32-bit int at byte 4 i.
+      std::vector<VkSpecializationMapEntry> entries;
+      for (uint32_t i = 0; i < job.spec.size(); ++i)
+        entries.push_back({i, 4 * i, 4});
+      VkSpecializationInfo specialization{static_cast<uint32_t>(entries.size()), entries.data(),
+                                          job.spec.size() * 4, job.spec.data()};
       VkComputePipelineCreateInfo pipe{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
       pipe.stage = {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO};
       pipe.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
-      pipe.stage.module = shaders_[k];
-      pipe.stage.pName = manifest.kernels()->Get(k)->entry_point()->c_str();
-      pipe.layout = layouts_[k];
-      results[k] = vkCreateComputePipelines(device_, cache, 1, &pipe, nullptr, &pipelines_[k]);
+      pipe.stage.module = shaders_[job.kernel];
+      pipe.stage.pName = manifest.kernels()->Get(job.kernel)->entry_point()->c_str();
+      pipe.stage.pSpecializationInfo = job.spec.empty() ? nullptr : &specialization;
+      pipe.layout = layouts_[job.kernel];
+      results[j] = vkCreateComputePipelines(device_, cache, 1, &pipe, nullptr, job.out);
     }
   };
   std::vector<std::thread> threads;
@@ -142,15 +201,18 @@ void Kernels::createPipelines(const fb::Model &manifest, VkPipelineCache cache) 
   work();
   for (std::thread &t : threads)
     t.join();
-  createMs_ +=
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   for (VkResult r : results)
-    vkCheck(r, "vkCreateComputePipelines");
+    if (r != VK_SUCCESS)
+      return r;
+  return VK_SUCCESS;
 }
 
 Kernels::~Kernels() {
   for (VkPipeline p : pipelines_)
     vkDestroyPipeline(device_, p, nullptr);
+  for (const auto &pipelines : specialized_)
+    for (const auto &[spec, p] : pipelines)
+      vkDestroyPipeline(device_, p, nullptr);
   for (VkPipelineLayout l : layouts_)
     vkDestroyPipelineLayout(device_, l, nullptr);
   for (VkDescriptorSetLayout l : setLayouts_)

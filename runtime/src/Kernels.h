@@ -1,8 +1,13 @@
 // A bundle's kernels on a device: a shader module, descriptor set layout,
-// pipeline layout and compute pipeline each, made once when a Model loads.
+// pipeline layout and compute pipeline each, made once when a Model loads;
+// a kernel that takes size symbols as specialization constants gets its
+// pipelines later, one per distinct value the runs meet.
 #pragma once
 
 #include "Device.h"
+
+#include <map>
+#include <span>
 
 namespace spire {
 
@@ -27,23 +32,47 @@ public:
   Kernels &operator=(const Kernels &) = delete;
   ~Kernels();
 
-  VkPipeline pipeline(size_t k) const { return pipelines_[k]; }
+  // Kernel k's pipeline; for a specialized kernel, the one for the values
+  // of the latest specialize().
+  VkPipeline pipeline(size_t k) const { return current_[k]; }
   VkPipelineLayout layout(size_t k) const { return layouts_[k]; }
   VkDescriptorSetLayout setLayout(size_t k) const { return setLayouts_[k]; }
-  // Wall time spent creating shader modules and pipelines.
+  // Wall time spent creating shader modules and pipelines at load.
   double createMs() const { return createMs_; }
 
+  struct Created {
+    size_t pipelines = 0;
+    double ms = 0;
+  };
+  // Makes pipeline(k) of every specialized kernel that stages [first, last]
+  // dispatch the one for the symbols' `values` (Model.sizes order), creating
+  // those not made before; returns what it created and how long that took.
+  Created specialize(const bundle::Model &manifest, size_t first, size_t last,
+                     std::span<const int64_t> values, VkPipelineCache cache);
+
 private:
+  // A pipeline to create: kernel `kernel` with SpecId i = spec[i], into `out`.
+  struct Job {
+    size_t kernel;
+    std::vector<int32_t> spec;
+    VkPipeline *out;
+  };
+
   // Delegated to first, so that a throw in the public constructor runs the
   // destructor and frees what was already made.
   explicit Kernels(VkDevice device) : device_(device) {}
-  void createPipelines(const bundle::Model &manifest, VkPipelineCache cache);
+  // The first failure, or VK_SUCCESS; a failed job's *out stays null.
+  VkResult createPipelines(const bundle::Model &manifest, const std::vector<Job> &jobs,
+                           VkPipelineCache cache);
 
   VkDevice device_ = VK_NULL_HANDLE;
   std::vector<VkShaderModule> shaders_;
   std::vector<VkDescriptorSetLayout> setLayouts_;
   std::vector<VkPipelineLayout> layouts_;
-  std::vector<VkPipeline> pipelines_;
+  std::vector<VkPipeline> pipelines_; // null for a specialized kernel
+  // Per specialized kernel, its pipeline for each tuple of SpecId values.
+  std::vector<std::map<std::vector<int32_t>, VkPipeline>> specialized_;
+  std::vector<VkPipeline> current_; // what pipeline(k) returns
   double createMs_ = 0;
 };
 

@@ -190,9 +190,12 @@ VkDeviceSize arenaSize(const fb::Stage &stage, size_t s, int64_t batch) {
 }
 
 // Every region lies inside its stage's per-sample arena, and arenaSize
-// checked that arena times the batch: the products below fit.
-StagingLayout::StagingLayout(const fb::Stage &first, const fb::Stage &last, int64_t batch)
-    : first(&first), last(&last), batch(batch) {
+// checked that arena times the batch: the products below fit, and so do
+// those of the tensors' bytes, which evaluateSizes kept within their regions.
+StagingLayout::StagingLayout(const fb::Stage &first, const fb::Stage &last,
+                             const StageSizes &firstSizes, const StageSizes &lastSizes,
+                             int64_t batch)
+    : first(&first), last(&last), firstSizes(&firstSizes), lastSizes(&lastSizes), batch(batch) {
   for (const fb::Tensor *t : *first.inputs())
     size += t->region()->size() * batch;
   outputsAt = size;
@@ -209,20 +212,23 @@ void writeInputs(const Buffer &staging, const StagingLayout &layout, const Tenso
   }
 }
 
+// A tensor fills the start of its region: only its own bytes travel.
 void copyInputs(Commands &commands, const Buffer &staging, const StagingLayout &layout,
                 VkBuffer arena) {
   VkDeviceSize offset = 0;
-  for (const fb::Tensor *t : *layout.first->inputs()) {
-    VkBufferCopy copy{offset, t->region()->offset() * layout.batch,
-                      t->region()->size() * layout.batch};
-    commands.copy(staging.buffer, arena, copy);
-    offset += copy.size;
+  for (size_t i = 0; i < layout.first->inputs()->size(); ++i) {
+    const fb::Region &region = *layout.first->inputs()->Get(i)->region();
+    commands.copy(staging.buffer, arena,
+                  {offset, region.offset() * layout.batch,
+                   layout.firstSizes->inputBytes[i] * layout.batch});
+    offset += region.size() * layout.batch;
   }
 }
 
 void copyInterface(Commands &commands, const fb::Stage &stage, size_t s, const fb::Stage &next,
-                   int64_t batch, VkBuffer arena, VkBuffer nextArena) {
-  for (const fb::Tensor *in : *next.inputs()) {
+                   const StageSizes &nextSizes, int64_t batch, VkBuffer arena, VkBuffer nextArena) {
+  for (size_t i = 0; i < next.inputs()->size(); ++i) {
+    const fb::Tensor *in = next.inputs()->Get(i);
     const fb::Tensor *src = nullptr;
     for (const fb::Tensor *out : *stage.outputs())
       if (out->name()->str() == in->name()->str())
@@ -233,23 +239,24 @@ void copyInterface(Commands &commands, const fb::Stage &stage, size_t s, const f
                                            std::to_string(s));
     commands.copy(arena, nextArena,
                   {src->region()->offset() * batch, in->region()->offset() * batch,
-                   in->region()->size() * batch});
+                   nextSizes.inputBytes[i] * batch});
   }
 }
 
 void copyOutputs(Commands &commands, const Buffer &staging, const StagingLayout &layout,
                  VkBuffer arena) {
   VkDeviceSize offset = layout.outputsAt;
-  for (const fb::Tensor *t : *layout.last->outputs()) {
-    VkBufferCopy copy{t->region()->offset() * layout.batch, offset,
-                      t->region()->size() * layout.batch};
-    commands.copy(arena, staging.buffer, copy);
-    offset += copy.size;
+  for (size_t i = 0; i < layout.last->outputs()->size(); ++i) {
+    const fb::Region &region = *layout.last->outputs()->Get(i)->region();
+    commands.copy(arena, staging.buffer,
+                  {region.offset() * layout.batch, offset,
+                   layout.lastSizes->outputBytes[i] * layout.batch});
+    offset += region.size() * layout.batch;
   }
 }
 
-TensorMap readOutputs(const Buffer &staging, const StagingLayout &layout,
-                      const std::vector<TensorInfo> &outputs) {
+TensorMap readOutputs(const Buffer &staging, const StagingLayout &layout) {
+  const std::vector<TensorInfo> &outputs = layout.lastSizes->outputs;
   TensorMap result;
   VkDeviceSize offset = layout.outputsAt;
   for (size_t i = 0; i < outputs.size(); ++i) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "Device.h"
+#include "Sizes.h"
 
 #include <initializer_list>
 
@@ -63,14 +64,17 @@ VkDeviceSize arenaSize(const bundle::Stage &stage, size_t s, int64_t batch);
 
 // Where a run's host tensors sit in the staging buffer: the inputs of its
 // first stage, then the outputs of its last, each its region's size times
-// the batch.
+// the batch. `firstSizes` and `lastSizes` are what the run's size values
+// make of those stages: how much of each region a tensor fills.
 struct StagingLayout {
   const bundle::Stage *first = nullptr, *last = nullptr;
+  const StageSizes *firstSizes = nullptr, *lastSizes = nullptr;
   int64_t batch = 0;
   VkDeviceSize outputsAt = 0; // where the outputs start
   VkDeviceSize size = 0;
 
-  StagingLayout(const bundle::Stage &first, const bundle::Stage &last, int64_t batch);
+  StagingLayout(const bundle::Stage &first, const bundle::Stage &last, const StageSizes &firstSizes,
+                const StageSizes &lastSizes, int64_t batch);
 };
 
 class Commands;
@@ -82,17 +86,17 @@ void writeInputs(const Buffer &staging, const StagingLayout &layout, const Tenso
 void copyInputs(Commands &commands, const Buffer &staging, const StagingLayout &layout,
                 VkBuffer arena);
 // Commands copying stage `s`'s outputs from its `arena` into the inputs of
-// stage `s + 1` (`next`) in `nextArena`, matched by name; throws
-// Error(Bundle) for an input that `stage` does not produce.
+// stage `s + 1` (`next`, of `nextSizes`) in `nextArena`, matched by name;
+// throws Error(Bundle) for an input that `stage` does not produce.
 void copyInterface(Commands &commands, const bundle::Stage &stage, size_t s,
-                   const bundle::Stage &next, int64_t batch, VkBuffer arena, VkBuffer nextArena);
+                   const bundle::Stage &next, const StageSizes &nextSizes, int64_t batch,
+                   VkBuffer arena, VkBuffer nextArena);
 // Readback: commands copying the last stage's outputs from its `arena` into
-// `staging`, then, once they ran, the host tensors, one per `outputs` entry
-// with dim 0 set to the batch.
+// `staging`, then, once they ran, the host tensors, one per output of the
+// last stage with dim 0 set to the batch.
 void copyOutputs(Commands &commands, const Buffer &staging, const StagingLayout &layout,
                  VkBuffer arena);
-TensorMap readOutputs(const Buffer &staging, const StagingLayout &layout,
-                      const std::vector<TensorInfo> &outputs);
+TensorMap readOutputs(const Buffer &staging, const StagingLayout &layout);
 
 // The bundle's weights in a device-local buffer (at least 256 bytes), copied
 // in directly where that memory is host visible, else (or when `staged`)

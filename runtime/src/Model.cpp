@@ -1,8 +1,8 @@
 // A bundle on a device: pipelines and weights are created once; per stage an
 // activation arena and descriptor sets are (re)built only when the batch
 // grows or changes. Host tensors travel through one staging buffer. A run
-// checks its inputs, uploads them, records and submits the dispatches, and
-// reads the outputs back.
+// checks its inputs, finds the size symbols' values (Sizes.h), uploads the
+// inputs, records and submits the dispatches, and reads the outputs back.
 #include "Bindings.h"
 #include "Commands.h"
 #include "Memory.h"
@@ -14,20 +14,33 @@ namespace spire {
 
 namespace fb = spire::bundle;
 
+// A dim for messages: a negative (dynamic) one as N.
+static std::string dimText(int64_t d) { return d < 0 ? "N" : std::to_string(d); }
+
 std::string shapeText(const std::vector<int64_t> &shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? ", " : "") + (shape[i] < 0 ? std::string("N") : std::to_string(shape[i]));
+    s += (i ? ", " : "") + dimText(shape[i]);
   return s + "]";
 }
 
-// Checks `inputs` against a stage's interface `wanted`; returns their batch
-// (the compiled one, else 1, when there are none).
+std::string shapeText(const TensorInfo &tensor) {
+  std::string s = "[";
+  for (size_t i = 0; i < tensor.shape.size(); ++i)
+    s += (i ? ", " : "") + (i < tensor.dimText.size() && !tensor.dimText[i].empty()
+                                ? tensor.dimText[i]
+                                : dimText(tensor.shape[i]));
+  return s + "]";
+}
+
+// Checks `inputs` against a stage's interface `wanted`, all but its symbolic
+// dims (resolveSizes checks those); returns their batch (the compiled one,
+// else 1, when there are none).
 static int64_t checkInputs(const std::vector<TensorInfo> &wanted, const TensorViewMap &inputs,
                            int64_t compiledBatch) {
   std::string names;
   for (const TensorInfo &t : wanted)
-    names += (names.empty() ? "" : ", ") + t.name + " " + shapeText(t.shape);
+    names += (names.empty() ? "" : ", ") + t.name + " " + shapeText(t);
   for (const auto &[name, tensor] : inputs)
     if (std::none_of(wanted.begin(), wanted.end(), [&](const TensorInfo &t) { return t.name == name; }))
       throw Error(Error::Kind::Input, "unknown input '" + name + "'; expected: " + names);
@@ -36,13 +49,13 @@ static int64_t checkInputs(const std::vector<TensorInfo> &wanted, const TensorVi
     auto it = inputs.find(t.name);
     if (it == inputs.end())
       throw Error(Error::Kind::Input, "missing input '" + t.name + "': expected " +
-                                          shapeText(t.shape) + " f32; all inputs: " + names);
+                                          shapeText(t) + " f32; all inputs: " + names);
     const TensorView &x = it->second;
     bool ok = x.shape.size() == t.shape.size() && !x.shape.empty() && x.shape[0] >= 1;
     for (size_t i = 0; ok && i < t.shape.size(); ++i)
       ok = t.shape[i] < 0 || x.shape[i] == t.shape[i];
     if (!ok)
-      throw Error(Error::Kind::Input, "input '" + t.name + "': expected " + shapeText(t.shape) +
+      throw Error(Error::Kind::Input, "input '" + t.name + "': expected " + shapeText(t) +
                                           (t.shape[0] < 0 ? " (any N)" : "") + " but got " +
                                           shapeText(x.shape));
     std::optional<int64_t> numel = checkedProduct(x.shape, int64_t(1));
@@ -89,6 +102,10 @@ struct Model::Impl {
   bool profiling = false;
   double lastMs = 0;
   std::vector<DispatchTime> profile;
+  // What the latest size values make of the stages (the values of most
+  // runs repeat), and the pipelines the latest run created for them.
+  std::optional<RunSizes> sizes;
+  Kernels::Created created;
   // One command buffer, fence, staging buffer and set of arenas serve every
   // run: runs, and what they record, take turns.
   mutable std::mutex mutex;
@@ -114,7 +131,7 @@ struct Model::Impl {
   void prepareStage(size_t s, int64_t batch);
   std::vector<std::string> record(size_t first, size_t last, const StagingLayout &io);
   void readTimes(const std::vector<std::string> &layers);
-  TensorMap run(size_t first, size_t last, const TensorViewMap &inputs);
+  TensorMap run(size_t first, size_t last, const TensorViewMap &inputs, const SizeMap &given);
 };
 
 // Owned tensors seen as views: the one input path.
@@ -158,15 +175,16 @@ std::vector<std::string> Model::Impl::record(size_t first, size_t last, const St
     const fb::Stage &st = stage(s);
     for (uint32_t i = 0; i < st.dispatches()->size(); ++i) {
       const fb::Dispatch *d = st.dispatches()->Get(i);
-      uint64_t z = static_cast<uint64_t>(d->grid()->Get(2)) * io.batch;
-      // checkMemory bounded z; x and y do not scale with the batch.
-      if (d->grid()->Get(0) > limits.maxComputeWorkGroupCount[0] ||
-          d->grid()->Get(1) > limits.maxComputeWorkGroupCount[1])
+      const std::array<uint32_t, 3> &grid = sizes->stages[s].grids[i];
+      // checkMemory bounded z for the grid the bundle stores, which the size
+      // symbols may change.
+      uint64_t z = static_cast<uint64_t>(grid[2]) * io.batch;
+      if (grid[0] > limits.maxComputeWorkGroupCount[0] ||
+          grid[1] > limits.maxComputeWorkGroupCount[1] || z > limits.maxComputeWorkGroupCount[2])
         throw Error(Error::Kind::Device, "layer '" + d->layer()->str() + "' needs a grid over " +
                                              "this device's maxComputeWorkGroupCount");
       commands.dispatch(kernels.pipeline(d->kernel()), kernels.layout(d->kernel()),
-                        stages[s].bindings.set(i), d->grid()->Get(0), d->grid()->Get(1),
-                        static_cast<uint32_t>(z));
+                        stages[s].bindings.set(i), grid[0], grid[1], static_cast<uint32_t>(z));
       if (profiling)
         commands.timestamp(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT);
       layers.push_back(d->layer()->str());
@@ -177,8 +195,8 @@ std::vector<std::string> Model::Impl::record(size_t first, size_t last, const St
     }
     if (s == last)
       break;
-    copyInterface(commands, st, s, stage(s + 1), io.batch, stages[s].arena.buffer,
-                  stages[s + 1].arena.buffer);
+    copyInterface(commands, st, s, stage(s + 1), sizes->stages[s + 1], io.batch,
+                  stages[s].arena.buffer, stages[s + 1].arena.buffer);
     commands.barrier(VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
                      VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                      VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
@@ -201,16 +219,24 @@ void Model::Impl::readTimes(const std::vector<std::string> &layers) {
       profile.push_back({layers[i], (ticks[i + 1] - ticks[i]) * period});
 }
 
-TensorMap Model::Impl::run(size_t first, size_t last, const TensorViewMap &inputs) {
+TensorMap Model::Impl::run(size_t first, size_t last, const TensorViewMap &inputs,
+                           const SizeMap &given) {
   const std::vector<StageInfo> &infos = bundle.stages;
   checkStages(first, last);
   size_t seen = context.messageCount();
+  created = {};
   int64_t batch = checkInputs(infos[first].inputs, inputs, bundle.batch);
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const auto &[name, x] : inputs)
+    shapes[name] = x.shape;
+  std::vector<int64_t> values = resolveSizes(bundle, infos[first].inputs, shapes, given);
+  if (!sizes || sizes->values != values)
+    sizes = evaluateSizes(bundle, std::move(values));
   checkMemory(device, bundle, first, last, batch);
   // Arenas first: their sizes bound every region times the batch below.
   for (size_t s = first; s <= last; ++s)
     prepareStage(s, batch);
-  StagingLayout io(stage(first), stage(last), batch);
+  StagingLayout io(stage(first), stage(last), sizes->stages[first], sizes->stages[last], batch);
   if (staging.size < io.size)
     staging = createBuffer(device, io.size, {kHostMemory}, true);
   uint32_t dispatches = 0;
@@ -218,13 +244,17 @@ TensorMap Model::Impl::run(size_t first, size_t last, const TensorViewMap &input
     dispatches += stage(s).dispatches()->size();
   commands.reserveTimestamps(dispatches + 2);
 
+  created = kernels.specialize(*bundle.manifest, first, last, sizes->values, pipelineCache.handle());
+  if (created.pipelines > 0)
+    pipelineCache.save();
+
   writeInputs(staging, io, inputs);
   std::vector<std::string> layers = record(first, last, io);
   commands.submit();
   if (commands.timed())
     readTimes(layers);
   context.throwIfNewMessages(seen);
-  return readOutputs(staging, io, infos[last].outputs);
+  return readOutputs(staging, io);
 }
 
 Model::Model(Context &context, const Bundle &bundle, uint32_t deviceIndex) {
@@ -240,9 +270,9 @@ Model::~Model() = default;
 const Bundle &Model::bundle() const { return *impl_->bundleRef; }
 const DeviceInfo &Model::device() const { return impl_->device.info; }
 
-TensorMap Model::run(const TensorMap &inputs) {
+TensorMap Model::run(const TensorMap &inputs, const SizeMap &sizes) {
   std::lock_guard<std::mutex> lock(impl_->mutex);
-  TensorMap outputs = impl_->run(0, impl_->bundle.stages.size() - 1, viewsOf(inputs));
+  TensorMap outputs = impl_->run(0, impl_->bundle.stages.size() - 1, viewsOf(inputs), sizes);
   // The last stage may carry tensors beyond the model outputs; return those.
   TensorMap result;
   for (const TensorInfo &t : impl_->bundle.outputs)
@@ -250,14 +280,16 @@ TensorMap Model::run(const TensorMap &inputs) {
   return result;
 }
 
-TensorMap Model::runStages(size_t first, size_t last, const TensorMap &inputs) {
+TensorMap Model::runStages(size_t first, size_t last, const TensorMap &inputs,
+                           const SizeMap &sizes) {
   std::lock_guard<std::mutex> lock(impl_->mutex);
-  return impl_->run(first, last, viewsOf(inputs));
+  return impl_->run(first, last, viewsOf(inputs), sizes);
 }
 
-TensorMap Model::runStagesOnViews(size_t first, size_t last, const TensorViewMap &inputs) {
+TensorMap Model::runStagesOnViews(size_t first, size_t last, const TensorViewMap &inputs,
+                                  const SizeMap &sizes) {
   std::lock_guard<std::mutex> lock(impl_->mutex);
-  return impl_->run(first, last, inputs);
+  return impl_->run(first, last, inputs, sizes);
 }
 
 void Model::setProfiling(bool on) {
@@ -280,5 +312,18 @@ void Model::checkBatch(int64_t batch, size_t first, size_t last) const {
 double Model::pipelineCreateMs() const { return impl_->kernels.createMs(); }
 const std::string &Model::pipelineCacheFile() const { return impl_->pipelineCache.file(); }
 bool Model::pipelineCacheWarm() const { return impl_->pipelineCache.warm(); }
+
+SizeMap Model::lastSizes() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->sizes ? sizeMap(impl_->bundle, impl_->sizes->values) : SizeMap{};
+}
+size_t Model::lastNewPipelines() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->created.pipelines;
+}
+double Model::lastNewPipelineMs() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->created.ms;
+}
 
 } // namespace spire

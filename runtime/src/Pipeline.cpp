@@ -1,7 +1,7 @@
 // Stages on their own devices and threads, micro-batches flowing through
 // them. Hand-offs between stages go through host tensors (the interface a
 // stage would save to a file), so stages may sit on different devices.
-#include "Internal.h"
+#include "Sizes.h"
 
 #include <atomic>
 #include <condition_variable>
@@ -124,8 +124,15 @@ Pipeline::Pipeline(Pipeline &&) noexcept = default;
 Pipeline &Pipeline::operator=(Pipeline &&) noexcept = default;
 Pipeline::~Pipeline() = default;
 
-TensorMap Pipeline::run(const TensorMap &inputs, size_t microBatches) {
+TensorMap Pipeline::run(const TensorMap &inputs, size_t microBatches, const SizeMap &sizes) {
   std::vector<TensorMap> parts = splitMicroBatches(inputs, microBatches);
+  // Every stage runs with the sizes the model's inputs fix: a later stage's
+  // inputs alone may not fix them.
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const auto &[name, t] : inputs)
+    shapes[name] = t.shape;
+  const Bundle::Impl &bundle = impl_->bundle->impl();
+  SizeMap fixed = sizeMap(bundle, resolveSizes(bundle, bundle.stages[0].inputs, shapes, sizes));
   size_t count = impl_->stages.size();
 
   // channels[k] feeds stage k; channels[count] collects the outputs.
@@ -154,7 +161,7 @@ TensorMap Pipeline::run(const TensorMap &inputs, size_t microBatches) {
           auto item = channels[k].pop(cancelled);
           if (!item)
             return;
-          TensorMap out = impl_->stages[k]->runStages(k, k, item->second);
+          TensorMap out = impl_->stages[k]->runStages(k, k, item->second, fixed);
           channels[k + 1].push(item->first, std::move(out));
         }
       } catch (...) {

@@ -100,6 +100,19 @@ CLI::Validator wholeNumber(uint64_t lo, uint64_t hi) {
 
 } // namespace
 
+SizeMap parseSizes(const std::vector<std::string> &sets) {
+  SizeMap sizes;
+  for (const std::string &set : sets) {
+    size_t eq = set.find('=');
+    std::optional<uint64_t> value =
+        eq == std::string::npos ? std::nullopt : parseDecimal(set.substr(eq + 1));
+    if (eq == 0 || !value || *value < 1 || *value > uint64_t(INT64_MAX))
+      throw Error(Error::Kind::Usage, "--set expects SYMBOL=SIZE with SIZE >= 1, got '" + set + "'");
+    sizes[set.substr(0, eq)] = static_cast<int64_t>(*value);
+  }
+  return sizes;
+}
+
 int64_t inputBatch(const Bundle &bundle, int requested) {
   if (bundle.batch() > 0 && requested > 0 && requested != bundle.batch())
     throw Error(Error::Kind::Usage, "--batch " + std::to_string(requested) +
@@ -112,10 +125,8 @@ namespace {
 
 // Seeded inputs for a run without --input: uniform in [-1, 1), the same
 // generator and seed (0) as the compiler's random weights.
-Tensor randomTensor(std::vector<int64_t> shape, int64_t batch, uint64_t seed) {
-  if (!shape.empty() && shape[0] < 0)
-    shape[0] = batch;
-  Tensor t{shape, {}};
+Tensor randomTensor(std::vector<int64_t> shape, uint64_t seed) {
+  Tensor t{std::move(shape), {}};
   t.data.resize(t.numel());
   SplitMix64 rng{seed};
   for (float &v : t.data)
@@ -145,6 +156,40 @@ RunSetup open(const RunOptions &o) {
                                         std::to_string(devices.size()) +
                                         " device(s); see `spire devices`");
   return {std::move(context), std::move(bundle), device};
+}
+
+// --set's sizes for seeded random inputs, which need every symbol's value.
+SizeMap sizesForRandomInputs(const RunOptions &o, const Bundle &bundle) {
+  SizeMap sizes = parseSizes(o.sets);
+  auto known = [&](const auto &set) {
+    return std::any_of(bundle.sizes().begin(), bundle.sizes().end(),
+                       [&](const SizeSymbol &s) { return s.name == set.first; });
+  };
+  // An unknown name is the runtime's to report (Bundle::shapeAt), first.
+  if (!std::all_of(sizes.begin(), sizes.end(), known))
+    return sizes;
+  for (const SizeSymbol &s : bundle.sizes())
+    if (!sizes.count(s.name))
+      throw Error(Error::Kind::Usage, "this bundle serves " + rangeText(s) +
+                                          ": give its value with --set " + s.name +
+                                          "=SIZE for seeded random inputs, or the inputs with "
+                                          "--input");
+  return sizes;
+}
+
+// After a run: its size symbols' values, and the pipelines it made for them
+// (a kernel specialized for sizes not met before); "" for a bundle of
+// fixed sizes.
+std::string sizesNote(const Model &model) {
+  std::string text;
+  for (const auto &[name, value] : model.lastSizes())
+    text += (text.empty() ? "" : ", ") + name + " = " + std::to_string(value);
+  if (text.empty())
+    return text;
+  char made[96];
+  std::snprintf(made, sizeof made, " (%zu new pipeline(s), %.3f ms)", model.lastNewPipelines(),
+                model.lastNewPipelineMs());
+  return text + made;
 }
 
 // A bundle runs on any device that can run it, but its tiles were chosen for
@@ -300,7 +345,8 @@ void printRunTimes(double loadMs, const std::string &loadNote, double firstMs,
                 device[device.size() / 2]);
 }
 
-TensorMap readInputs(const RunOptions &o, const std::vector<TensorInfo> &wanted, int64_t batch) {
+TensorMap readInputs(const RunOptions &o, const Bundle &bundle,
+                     const std::vector<TensorInfo> &wanted, int64_t batch) {
   TensorMap inputs;
   for (const std::string &arg : o.inputs) {
     if (isSafetensors(arg) && arg.find('=') == std::string::npos) {
@@ -314,8 +360,9 @@ TensorMap readInputs(const RunOptions &o, const std::vector<TensorInfo> &wanted,
     inputs[arg.substr(0, eq)] = readNpy(arg.substr(eq + 1));
   }
   if (o.inputs.empty()) {
+    SizeMap sizes = sizesForRandomInputs(o, bundle);
     for (size_t i = 0; i < wanted.size(); ++i) {
-      inputs[wanted[i].name] = randomTensor(wanted[i].shape, batch, i);
+      inputs[wanted[i].name] = randomTensor(bundle.shapeAt(wanted[i], sizes, batch), i);
       std::printf("input %s %s: seeded random (seed %zu)\n", wanted[i].name.c_str(),
                   shapeText(inputs[wanted[i].name].shape).c_str(), i);
     }
@@ -353,6 +400,7 @@ int runRun(const RunOptions &o) {
                                         : parseStages(o.stages, stages.size());
   const std::vector<TensorInfo> &wanted = stages[first].inputs;
   int64_t batch = inputBatch(s.bundle, o.batch);
+  SizeMap sizes = parseSizes(o.sets);
   // Before the run: a directory that cannot be made should not cost one.
   std::error_code made;
   if (!o.outputDir.empty() && !std::filesystem::create_directories(o.outputDir, made) && made)
@@ -372,7 +420,7 @@ int runRun(const RunOptions &o) {
     model->checkBatch(batch, first, last);
   }
 
-  TensorMap inputs = readInputs(o, wanted, batch);
+  TensorMap inputs = readInputs(o, s.bundle, wanted, batch);
   TensorMap outputs;
   if (pipelined) {
     if (!o.stages.empty())
@@ -395,23 +443,26 @@ int runRun(const RunOptions &o) {
     loadMs = ms(Clock::now() - loadStart);
     size_t parts = std::max(1, o.microBatches);
     auto firstStart = Clock::now();
-    outputs = pipeline.run(inputs, parts);
+    outputs = pipeline.run(inputs, parts, sizes);
     double firstMs = ms(Clock::now() - firstStart);
     std::printf("pipeline: %zu stage(s) on device(s)", stages.size());
     for (uint32_t d : placement)
       std::printf(" %u", d);
     std::printf(", %zu micro-batch(es)\n", parts);
     printRunTimes(loadMs, "", firstMs,
-                  steady(o.runIters, [&] { pipeline.run(inputs, parts); }), {});
+                  steady(o.runIters, [&] { pipeline.run(inputs, parts, sizes); }), {});
   } else {
     auto runOnce = [&] {
-      return o.stages.empty() ? model->run(inputs) : model->runStages(first, last, inputs);
+      return o.stages.empty() ? model->run(inputs, sizes)
+                              : model->runStages(first, last, inputs, sizes);
     };
     auto firstStart = Clock::now();
     outputs = runOnce();
     double firstMs = ms(Clock::now() - firstStart);
     std::printf("device %u: %s (%s)\n", s.device, model->device().name.c_str(),
                 kindName(model->device().kind));
+    if (std::string note = sizesNote(*model); !note.empty())
+      std::printf("sizes: %s\n", note.c_str());
     std::vector<double> device;
     std::vector<double> wall = steady(o.runIters, [&] {
       runOnce();
@@ -431,18 +482,21 @@ int runBench(const RunOptions &o) {
   double loadMs = ms(Clock::now() - loadStart);
   int64_t batch = inputBatch(s.bundle, o.batch);
   model.checkBatch(batch, 0, s.bundle.stages().size() - 1);
+  SizeMap sizes = sizesForRandomInputs(o, s.bundle);
   TensorMap inputs;
   for (size_t i = 0; i < s.bundle.inputs().size(); ++i)
-    inputs[s.bundle.inputs()[i].name] = randomTensor(s.bundle.inputs()[i].shape, batch, i);
+    inputs[s.bundle.inputs()[i].name] =
+        randomTensor(s.bundle.shapeAt(s.bundle.inputs()[i], sizes, batch), i);
   model.setProfiling(o.profile);
   auto firstStart = Clock::now();
-  model.run(inputs); // warm-up: first-use allocations and driver compiles
+  model.run(inputs, sizes); // warm-up: first-use allocations and driver compiles
   double firstMs = ms(Clock::now() - firstStart);
+  std::string sizesMade = sizesNote(model);
   std::vector<double> wall, device;
   std::vector<std::vector<double>> perDispatch; // [dispatch][iteration]
   for (int i = 0; i < std::max(1, o.iters); ++i) {
     auto t0 = Clock::now();
-    model.run(inputs);
+    model.run(inputs, sizes);
     wall.push_back(ms(Clock::now() - t0));
     device.push_back(model.lastDeviceMs());
     std::vector<DispatchTime> profile = model.lastProfile();
@@ -458,6 +512,8 @@ int runBench(const RunOptions &o) {
               model.device().name.c_str(), static_cast<long long>(batch), wall.size());
   std::printf("load   %.3f ms%s\n", loadMs, loadNote(model).c_str());
   std::printf("first  %.3f ms (first run: also the driver's deferred compiles)\n", firstMs);
+  if (!sizesMade.empty())
+    std::printf("sizes  %s, in the first run\n", sizesMade.c_str());
   std::printf("host   min %.3f ms  median %.3f ms\n", wall.front(), median);
   std::printf("device min %.3f ms  median %.3f ms\n", device.front(), device[device.size() / 2]);
   std::printf("throughput %.1f samples/s\n", 1000.0 * batch / median);
@@ -481,7 +537,7 @@ int runPeak(const RunOptions &o) {
   Bundle bundle = Bundle::fromMemory(kPeakProbeBundle, kPeakProbeBundleSize, /*copy=*/false);
   uint32_t device = o.device >= 0 ? static_cast<uint32_t>(o.device) : context.defaultDevice();
   Model model(context, bundle, device);
-  TensorMap inputs{{"x", randomTensor({-1, 64}, 1, 0)}};
+  TensorMap inputs{{"x", randomTensor({1, 64}, 0)}};
   model.run(inputs); // warm-up: the driver compiles the shader on first use
   double best = 1e30;
   for (int i = 0; i < std::max(1, o.iters); ++i) {
@@ -546,6 +602,9 @@ void addBundleArgs(CLI::App *cmd, RunOptions &o) {
   cmd->add_option("--batch", o.batch, "batch size for seeded random inputs (default: the "
                                       "bundle's, else 1)")
       ->transform(wholeNumber(1, 65535));
+  cmd->add_option("--set", o.sets,
+                  "the value of a size symbol, e.g. --set L=300 (repeatable; default: from the "
+                  "inputs' shapes; needed for seeded random inputs)");
   cmd->add_flag("--validate", o.validate, "enable the Vulkan validation layer; its messages are errors");
   cmd->add_flag("--untrusted", o.untrusted,
                 "treat the bundle as untrusted: robustBufferAccess and a strict kernel check");

@@ -1,5 +1,9 @@
 """spire.compile + spire.Model on zoo specs against PyTorch (the conformance
-references, seeded random weights), stages, and how arrays go in and out."""
+references, seeded random weights), stages, how arrays go in and out, and a
+bundle whose sizes stay symbolic."""
+import os
+import subprocess
+
 import numpy as np
 import pytest
 import torch
@@ -117,3 +121,27 @@ def test_symbols_and_spec_text():
         want = module(**feeds)
     assert_close(model(**{k: v.numpy() for k, v in feeds.items()})["fc"], want["fc"].numpy(),
                  REL_L2_TOLERANCE)
+
+
+def test_one_bundle_for_every_length(tmp_path):
+    """tests/unit/LengthBundle.h's bundle: L in [5, 64] stays symbolic, and
+    z = 2 (the sums of windows of 5, stride 2) + L, exact in float32."""
+    path = tmp_path / "lengths.spire"
+    subprocess.run([os.environ["SPIRE_TEST_LENGTH_BUNDLE"], str(path)], check=True)
+    model = spire.Model(path)
+    assert model.sizes == {"L": (5, 64, 1)}
+    assert model.inputs[0].shape == (None, 4, "L")
+    assert model.outputs[0].shape == (None, 4, "(L + -5) floordiv 2 + 1")
+    for length in (5, 37, 64):
+        x = ((np.arange(2 * 4 * length) * 7) % 11 - 5).astype(np.float32).reshape(2, 4, length)
+        y = np.stack([x[:, :, 2 * j:2 * j + 5].sum(-1) for j in range((length - 5) // 2 + 1)], -1)
+        np.testing.assert_array_equal(model(x=x)["z"], 2 * y + length)
+        assert model.last_sizes == {"L": length}
+        assert model.last_new_pipelines == 2
+    # Stage 1 alone sees 30 windows, which L = 63 and 64 both make.
+    with pytest.raises(spire.InputError, match="fits L = 63 and L = 64: give L explicitly"):
+        model.run({"y": y}, stages=1)
+    np.testing.assert_array_equal(model.run({"y": y}, stages=1, sizes={"L": 63})["z"], 2 * y + 63)
+    with pytest.raises(spire.InputError,
+                       match=r"input 'x' has L = 3 \(dim 2 of \[1, 4, 3\]\); the bundle serves L in \[5, 64\]"):
+        model(x=np.zeros((1, 4, 3), np.float32))

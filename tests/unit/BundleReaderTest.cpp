@@ -85,18 +85,22 @@ TEST_CASE("bundle_reader_refuses_corrupt_bytes", "[bundle]") {
   CHECK_THROWS_WITH(Bundle::fromMemory(bad.data(), bad.size()),
                     Catch::Contains("not a Spire bundle (bad magic)"));
   bad = bytes;
-  bad[8] = 7; // version
+  uint32_t next = fb::kFormatVersion + 1;
+  std::memcpy(bad.data() + 8, &next, 4); // the version
   CHECK_THROWS_WITH(Bundle::fromMemory(bad.data(), bad.size()),
-                    Catch::Contains("bundle format version 7, this runtime reads versions 1 to 4"));
+                    Catch::Contains("bundle format version " + std::to_string(next) +
+                                    ", this runtime reads versions 1 to " +
+                                    std::to_string(fb::kFormatVersion)));
 }
 
 TEST_CASE("bundle_reader_reads_older_checksums", "[bundle]") {
-  // Version 4 bundles carry the block checksum; versions 1 to 3 (seeded
-  // ones from 3) byte-wise FNV-1a, which the reader still checks.
+  // Bundles from version 4 carry the block checksum; versions 1 to 3
+  // (seeded ones from 3) byte-wise FNV-1a, which the reader still checks.
   std::vector<uint8_t> bytes = spire::test::readFile(spire::test::smallCnnBundle());
   fb::Header h = header(bytes);
-  CHECK(h.version == 4);
-  CHECK(h.checksum == fb::bundleChecksum(4, bytes.data() + h.headerSize,
+  CHECK(h.version == fb::kFormatVersion);
+  CHECK(h.checksum == fb::bundleChecksum(fb::kFirstBlockChecksumVersion,
+                                         bytes.data() + h.headerSize,
                                          bytes.size() - h.headerSize));
   h.version = 3;
   std::memcpy(bytes.data(), &h, sizeof(h));

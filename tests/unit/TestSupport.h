@@ -26,6 +26,26 @@ inline void reseal(std::vector<uint8_t> &bytes) {
   std::memcpy(bytes.data(), &h, sizeof(h));
 }
 
+// A finished manifest as a bundle file's bytes: header, manifest, and an
+// empty weight blob.
+inline std::vector<uint8_t> sealBundle(const flatbuffers::FlatBufferBuilder &b) {
+  bundle::Header h{};
+  std::memcpy(h.magic, bundle::kMagic, 8);
+  h.version = bundle::kFormatVersion;
+  h.headerSize = sizeof(bundle::Header);
+  h.manifestOffset = sizeof(bundle::Header);
+  h.manifestSize = b.GetSize();
+  // The (empty) weights start at the first aligned offset past the manifest.
+  h.weightsOffset = (h.manifestOffset + h.manifestSize + bundle::kWeightsAlignment - 1) /
+                    bundle::kWeightsAlignment * bundle::kWeightsAlignment;
+  h.weightsSize = 0;
+  std::vector<uint8_t> bytes(h.weightsOffset, 0);
+  std::memcpy(bytes.data(), &h, sizeof(h));
+  std::memcpy(bytes.data() + h.manifestOffset, b.GetBufferPointer(), b.GetSize());
+  reseal(bytes);
+  return bytes;
+}
+
 // What a hand-made bundle's seeded weights are (none: a null offset).
 using SeededWeightsWriter =
     std::function<flatbuffers::Offset<bundle::SeededWeights>(flatbuffers::FlatBufferBuilder &)>;
@@ -67,20 +87,7 @@ inline std::vector<uint8_t> handMadeBundle(uint32_t kernelIndex, bundle::Region 
                                b.CreateVector(std::vector{kernel}), weightsSize, 0, 0,
                                seeded ? seeded(b) : 0);
   bundle::FinishModelBuffer(b, model);
-
-  bundle::Header h{};
-  std::memcpy(h.magic, bundle::kMagic, 8);
-  h.version = bundle::kFormatVersion;
-  h.headerSize = sizeof(bundle::Header);
-  h.manifestOffset = sizeof(bundle::Header);
-  h.manifestSize = b.GetSize();
-  h.weightsOffset = bundle::kWeightsAlignment;
-  h.weightsSize = 0;
-  std::vector<uint8_t> bytes(h.weightsOffset, 0);
-  std::memcpy(bytes.data(), &h, sizeof(h));
-  std::memcpy(bytes.data() + h.manifestOffset, b.GetBufferPointer(), b.GetSize());
-  reseal(bytes);
-  return bytes;
+  return sealBundle(b);
 }
 
 inline std::vector<uint8_t> readFile(const std::string &path) {

@@ -20,7 +20,6 @@ namespace spire::cli {
 // The run verbs' options (spire/tools/RunCommands.h) and the compiler's.
 struct CommonOptions : RunOptions {
   std::string spec;                  // check, summary, compile
-  std::vector<std::string> sets;     // --set SYMBOL=VALUE
   std::string emit;                  // check/compile --emit
   bool json = false;                 // summary --json
   std::string output;                // compile -o

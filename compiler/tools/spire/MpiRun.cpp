@@ -138,8 +138,9 @@ int runMpi(const CommonOptions &o) {
                                           std::to_string(devices) + " device(s) on this host");
     device = o.device >= 0 ? static_cast<uint32_t>(o.device)
                            : deviceForLocalRank(*context, localRank());
+    checkFixedSizes(*bundle);
     if (rank == 0)
-      inputs = readInputs(o, bundle->stages()[0].inputs, inputBatch(*bundle, o.batch));
+      inputs = readInputs(o, *bundle, bundle->stages()[0].inputs, inputBatch(*bundle, o.batch));
   } catch (const Error &e) {
     abortEarly(who, e.what(), exitCodeFor(e));
   } catch (const std::bad_alloc &) {

@@ -4,6 +4,7 @@
 // installed.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace spire {
@@ -17,6 +18,10 @@ constexpr int64_t kMaxElements = (int64_t(1) << 31) - 1;
 // One binding's bytes: VkPhysicalDeviceLimits::maxStorageBufferRange is a
 // uint32_t, so no device binds more.
 constexpr int64_t kMaxBindingBytes = (int64_t(1) << 32) - 1;
+// The elements of one SizeExpr program (bundle.fbs): far more than any
+// shape's expression needs, and few enough that printing one for a message
+// stays cheap whatever a corrupt bundle holds.
+constexpr size_t kMaxSizeExprLength = 256;
 // The weight blob a seeded bundle makes at load: a bound on what a corrupt
 // recipe can make the runtime allocate (4 GiB, over a billion parameters).
 constexpr uint64_t kMaxSeededWeightsBytes = uint64_t(1) << 32;

@@ -39,7 +39,27 @@ struct TensorInfo {
   std::string name;
   std::vector<int64_t> shape;
   DType dtype = DType::F32;
+  // Where a dim other than the batch depends on the bundle's size symbols
+  // (shape holds -1 there): per dim, its expression as text ("L",
+  // "(L + -5) floordiv 2 + 1") and as the bundle's SizeExpr program, both
+  // empty for a fixed dim. Empty vectors when every such dim is fixed.
+  std::vector<std::string> dimText;
+  std::vector<std::vector<int64_t>> dimCode;
 };
+
+// A size symbol of a bundle compiled without binding it (the spec's `sizes`
+// section): one bundle serves every value in [min, max] that is a multiple
+// of multipleOf.
+struct SizeSymbol {
+  std::string name;
+  int64_t min = 1, max = 1, multipleOf = 1;
+};
+
+// "L in [5, 4096]", with " (multiples of 8)" when it steps: for messages.
+std::string rangeText(const SizeSymbol &symbol);
+
+// Size symbols' values by name, e.g. {"L", 300}.
+using SizeMap = std::map<std::string, int64_t>;
 
 // A dense, row-major host tensor.
 struct Tensor {
@@ -53,6 +73,8 @@ using TensorMap = std::map<std::string, Tensor>;
 
 // "[N, 3, 32, 32]": a shape for messages, a negative (dynamic) dim as N.
 std::string shapeText(const std::vector<int64_t> &shape);
+// The same with symbolic dims as their expressions: "[N, 32, (L + -5) floordiv 2 + 1]".
+std::string shapeText(const TensorInfo &tensor);
 
 // A borrowed dense, row-major host tensor: `size` floats at `data`, read
 // only during the call it is passed to (how the Python bindings pass NumPy
@@ -97,6 +119,13 @@ public:
   const std::vector<uint32_t> &placement() const;
   size_t kernelCount() const;
   uint64_t weightsBytes() const;
+  // The size symbols its shapes, grids and kernels depend on; empty when
+  // every size is fixed.
+  const std::vector<SizeSymbol> &sizes() const;
+  // `tensor`'s shape (one of this bundle's) for the symbols' values `sizes`
+  // and `batch` in a dynamic batch dim; throws Error(Input) when a symbol is
+  // missing, unknown or out of its range.
+  std::vector<int64_t> shapeAt(const TensorInfo &tensor, const SizeMap &sizes, int64_t batch) const;
   // The profile its kernels were configured for (`spire compile --target`);
   // name empty in bundles written before bundles recorded it.
   const TargetDescription &target() const;
@@ -206,12 +235,21 @@ public:
 
   // Runs the whole model. `inputs` must hold exactly the model's inputs, with
   // shapes matching (batch free when dynamic); returns the model's outputs.
-  TensorMap run(const TensorMap &inputs);
+  //
+  // A bundle with size symbols (Bundle::sizes) takes their values from
+  // `sizes`, else from the inputs' shapes: a dim that is a lone symbol binds
+  // it, other symbols are searched for among their range's values. Every
+  // symbolic dim must then equal its expression's value. Throws
+  // Error(Input) for a value out of range, a dim that no value fits, or one
+  // that several fit (then give the symbol in `sizes`).
+  TensorMap run(const TensorMap &inputs, const SizeMap &sizes = {});
   // Runs stages [first, last] (0-based, inclusive): inputs are stage first's
   // interface, outputs are stage last's interface.
-  TensorMap runStages(size_t first, size_t last, const TensorMap &inputs);
+  TensorMap runStages(size_t first, size_t last, const TensorMap &inputs,
+                      const SizeMap &sizes = {});
   // runStages on borrowed inputs, read where they are.
-  TensorMap runStagesOnViews(size_t first, size_t last, const TensorViewMap &inputs);
+  TensorMap runStagesOnViews(size_t first, size_t last, const TensorViewMap &inputs,
+                             const SizeMap &sizes = {});
 
   // Throws Error before anything is allocated when `batch` samples through
   // stages [first, last] would not fit this device (a binding beyond
@@ -234,6 +272,13 @@ public:
   // there and handed it to the driver (a warm load).
   const std::string &pipelineCacheFile() const;
   bool pipelineCacheWarm() const;
+  // The size symbols' values of the last run (empty for a bundle without
+  // symbols), and the pipelines it created for them: a kernel that takes the
+  // sizes as specialization constants gets one pipeline per distinct value
+  // it meets, made at the first run with that value, and kept.
+  SizeMap lastSizes() const;
+  size_t lastNewPipelines() const;
+  double lastNewPipelineMs() const;
 
   struct Impl;
 
@@ -268,7 +313,8 @@ public:
 
   // Splits the batch into `microBatches` nearly equal parts (at most the
   // batch), runs them through the stages, and returns the model outputs.
-  TensorMap run(const TensorMap &inputs, size_t microBatches);
+  // Size symbols are found as Model::run finds them, once for every stage.
+  TensorMap run(const TensorMap &inputs, size_t microBatches, const SizeMap &sizes = {});
 
   struct Impl;
 

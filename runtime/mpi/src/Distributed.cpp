@@ -97,6 +97,18 @@ std::string rankText(int rank, StageRange stages) {
          rangeText(stages) + ")";
 }
 
+void checkFixedSizes(const Bundle &bundle) {
+  std::string symbols, sets;
+  for (const SizeSymbol &s : bundle.sizes()) {
+    symbols += (symbols.empty() ? "" : ", ") + rangeText(s);
+    sets += " --set " + s.name + "=SIZE";
+  }
+  if (!symbols.empty())
+    throw Error(Error::Kind::Usage, "bundle '" + bundle.name() + "' has size symbols (" + symbols +
+                                        "); a distributed run takes a bundle of fixed sizes: "
+                                        "compile one with" + sets);
+}
+
 std::vector<StageRange> rankStages(const Bundle &bundle, int ranks, const std::string &map) {
   size_t count = bundle.stages().size();
   std::vector<StageRange> result;
@@ -384,6 +396,7 @@ DistributedPipeline::DistributedPipeline(Context &context, const Bundle &bundle,
                                           std::to_string(s.ranks.size()) + " rank(s) but " +
                                           std::to_string(s.size) + " are running");
     s.mine = s.ranks[s.rank];
+    checkFixedSizes(bundle);
     const std::vector<StageInfo> &stages = bundle.stages();
     if (s.mine.second >= stages.size())
       throw Error(Error::Kind::Usage, "stage " + std::to_string(s.mine.second) +

@@ -35,6 +35,11 @@ std::string rankText(int rank, StageRange stages);
 // Throws Error(Usage) when the ranges do not cover every stage once, in order.
 std::vector<StageRange> rankStages(const Bundle &bundle, int ranks, const std::string &map);
 
+// Throws Error(Usage) for a bundle with size symbols: a distributed run
+// takes bundles of fixed sizes (a rank past the first could not tell the
+// sizes from the cut it receives, and no rank tells it).
+void checkFixedSizes(const Bundle &bundle);
+
 // The device a rank uses when none is named: among the devices of the kind
 // Context::defaultDevice() picks, the (local rank mod their number)-th, so
 // that the ranks on one host spread over its GPUs.

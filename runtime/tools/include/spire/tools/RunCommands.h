@@ -25,6 +25,7 @@ inline constexpr int kExitMismatch = 4; // run --compare: an output differs from
 struct RunOptions {
   std::string bundle;                // run, bench
   std::vector<std::string> inputs;   // run --input NAME=FILE
+  std::vector<std::string> sets;     // compile/run/bench --set SYMBOL=VALUE
   std::string outputDir;             // run --output-dir
   std::string outputFile;            // run --output
   std::vector<std::string> compare;  // run --compare [NAME=]FILE.npy
@@ -59,8 +60,13 @@ int exitCodeFor(const Error &e);
 // The batch of the seeded random inputs: --batch if given (a bundle compiled
 // for one batch takes only that one), else the bundle's, else 1.
 int64_t inputBatch(const Bundle &bundle, int requested);
-// --input's tensors, or seeded random ones for `wanted` at `batch`.
-TensorMap readInputs(const RunOptions &o, const std::vector<TensorInfo> &wanted, int64_t batch);
+// --set's values for the runtime; throws Error(Usage) for one that is not
+// SYMBOL=SIZE.
+SizeMap parseSizes(const std::vector<std::string> &sets);
+// --input's tensors, or seeded random ones for `wanted` (inputs of
+// `bundle`) at `batch` and --set's sizes.
+TensorMap readInputs(const RunOptions &o, const Bundle &bundle,
+                     const std::vector<TensorInfo> &wanted, int64_t batch);
 // --output / --output-dir, each output's digest on stdout and --compare;
 // returns kExitOk, or kExitMismatch when an output is off its reference.
 int writeOutputs(const RunOptions &o, const TensorMap &outputs);
