@@ -77,10 +77,12 @@ LogicalResult prepareSizes(SpecModule &spec) {
       for (unsigned s : symbolsOf(shape[i]))
         symbols.insert(s);
     std::string names, example;
+    size_t unranged = 0;
     for (unsigned s : symbols) {
       const std::string &name = spec.symbols[s];
       if (spec.ranges.contains(name))
         continue;
+      ++unranged;
       names += (names.empty() ? "" : ", ") + name;
       example += " --set " + name + "=128";
     }
@@ -91,7 +93,7 @@ LogicalResult prepareSizes(SpecModule &spec) {
       d << "a size is unknown";
     else
       d << "bind " << names << " (e.g." << example << "), or declare "
-        << (symbols.size() > 1 ? "their ranges" : "its range")
+        << (unranged > 1 ? "their ranges" : "its range")
         << " in the spec's `sizes` for one bundle that serves them all";
   };
   // Sizes enter through the inputs: an unbound one is said once, at the
