@@ -118,7 +118,7 @@ struct RowSegment {
     Values offset, valid;
     for (int64_t col : columns) {
       Value iw = kb.add(iw0, col);
-      valid.push_back(kb.both(kb.ge(iw, 0), W.above(kb, iw)));
+      valid.push_back(kb.both(kb.ge(iw, 0), W.exceeds(kb, iw)));
       offset.push_back(W.clampBelow(kb, iw));
     }
     return {offset, valid};
@@ -213,7 +213,7 @@ struct SegmentReads {
   // outside is read clamped).
   Row onRow(KernelBuilder &kb, const Placed &placed, Value planeBase, Value ih, const Bound &H,
             const Bound &W) const {
-    Value rowValid = kb.both(kb.ge(ih, 0), H.above(kb, ih));
+    Value rowValid = kb.both(kb.ge(ih, 0), H.exceeds(kb, ih));
     Value rowBase = kb.add(planeBase, W.times(kb, H.clampBelow(kb, ih)));
     Row row;
     for (size_t i = 0; i < placed.offset.size(); ++i) {

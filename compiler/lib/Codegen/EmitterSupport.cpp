@@ -211,7 +211,7 @@ void storeIfInside(KernelBuilder &kb, bool ragged, ArrayRef<std::pair<Value, Bou
     return store();
   Value inside;
   for (auto [index, count] : bounds) {
-    Value below = count.above(kb, index);
+    Value below = count.exceeds(kb, index);
     inside = inside ? kb.both(inside, below) : below;
   }
   kb.ifThen(inside, store);

@@ -102,8 +102,8 @@ struct Bound {
   Value times(KernelBuilder &kb, Value a) const { return v ? kb.mul(a, v) : kb.mul(a, n); }
   Value divide(KernelBuilder &kb, Value a) const { return v ? kb.div(a, v) : kb.div(a, n); }
   Value remainder(KernelBuilder &kb, Value a) const { return v ? kb.rem(a, v) : kb.rem(a, n); }
-  // a < this (signed).
-  Value above(KernelBuilder &kb, Value a) const { return kb.lt(a, value(kb)); }
+  // Whether this > a (signed).
+  Value exceeds(KernelBuilder &kb, Value a) const { return kb.lt(a, value(kb)); }
   // a clamped to [0, this).
   Value clampBelow(KernelBuilder &kb, Value a) const {
     return v ? kb.clamp(a, 0, kb.sub(v, kb.idx(1))) : kb.clamp(a, 0, n - 1);

@@ -32,30 +32,24 @@ bool nondecreasing(AffineExpr e) {
   case AffineExprKind::FloorDiv:
   case AffineExprKind::CeilDiv:
     return llvm::isa<AffineConstantExpr>(r) && nondecreasing(l);
-  default: // Mod
-    return llvm::isa<AffineConstantExpr>(l);
+  default: // Mod: periodic, not growing
+    return false;
   }
 }
 
-// e's value with symbol s at values[s].
-int64_t evaluate(AffineExpr e, ArrayRef<int64_t> values) {
-  if (auto c = llvm::dyn_cast<AffineConstantExpr>(e))
-    return c.getValue();
-  if (auto s = llvm::dyn_cast<AffineSymbolExpr>(e))
-    return values[s.getPosition()];
-  auto bin = llvm::cast<AffineBinaryOpExpr>(e);
-  int64_t l = evaluate(bin.getLHS(), values), r = evaluate(bin.getRHS(), values);
-  switch (e.getKind()) {
+// The SizeExpr op of an affine binary op.
+size_expr::SizeOp sizeOp(AffineExprKind kind) {
+  switch (kind) {
   case AffineExprKind::Add:
-    return l + r;
+    return size_expr::Add;
   case AffineExprKind::Mul:
-    return l * r;
+    return size_expr::Mul;
   case AffineExprKind::FloorDiv:
-    return llvm::divideFloorSigned(l, r);
+    return size_expr::FloorDiv;
   case AffineExprKind::CeilDiv:
-    return llvm::divideCeilSigned(l, r);
+    return size_expr::CeilDiv;
   case AffineExprKind::Mod:
-    return llvm::mod(l, r);
+    return size_expr::Mod;
   default:
     llvm_unreachable("symbols only: no dims in a size");
   }
@@ -141,11 +135,11 @@ std::optional<unsigned> ModelSizes::indexOf(unsigned position) const {
 int64_t ModelSizes::at(const Dim &d, bool largest) const {
   if (std::optional<int64_t> v = d.value())
     return *v;
-  SmallVector<int64_t> values(names_.size(), 0);
+  std::vector<int64_t> values;
   for (const Symbol &s : symbols_)
-    values[s.position] = largest ? s.range.max / s.range.multipleOf * s.range.multipleOf
-                                 : *s.range.first();
-  return evaluate(d.expr(), values);
+    values.push_back(largest ? s.range.max / s.range.multipleOf * s.range.multipleOf
+                             : *s.range.first());
+  return *size_expr::evaluate(program(d), values);
 }
 
 int64_t ModelSizes::max(const Dim &d) const { return at(d, true); }
@@ -167,13 +161,14 @@ bool ModelSizes::alwaysMultipleOf(const Dim &d, int64_t m) const {
     if (combinations > kMostValues)
       return false;
   }
-  SmallVector<int64_t> values(names_.size(), 0);
+  std::vector<int64_t> code = program(d), values(symbols_.size(), 0);
   std::function<bool(size_t)> all = [&](size_t k) {
     if (k == used.size())
-      return evaluate(d.expr(), values) % m == 0;
-    const SizeRange &r = symbols_[*indexOf(used[k])].range;
+      return *size_expr::evaluate(code, values) % m == 0;
+    unsigned i = *indexOf(used[k]);
+    const SizeRange &r = symbols_[i].range;
     for (int64_t v = *r.first(); v <= r.max; v += r.multipleOf) {
-      values[used[k]] = v;
+      values[i] = v;
       if (!all(k + 1))
         return false;
     }
@@ -183,38 +178,18 @@ bool ModelSizes::alwaysMultipleOf(const Dim &d, int64_t m) const {
 }
 
 std::vector<int64_t> ModelSizes::program(const Dim &d) const {
-  namespace op = size_expr;
   std::vector<int64_t> code;
   std::function<void(AffineExpr)> emit = [&](AffineExpr e) {
     if (auto c = llvm::dyn_cast<AffineConstantExpr>(e)) {
-      code.insert(code.end(), {op::Constant, c.getValue()});
-      return;
-    }
-    if (auto s = llvm::dyn_cast<AffineSymbolExpr>(e)) {
-      code.insert(code.end(), {op::Symbol, static_cast<int64_t>(*indexOf(s.getPosition()))});
-      return;
-    }
-    auto bin = llvm::cast<AffineBinaryOpExpr>(e);
-    emit(bin.getLHS());
-    emit(bin.getRHS());
-    switch (e.getKind()) {
-    case AffineExprKind::Add:
-      code.push_back(op::Add);
-      return;
-    case AffineExprKind::Mul:
-      code.push_back(op::Mul);
-      return;
-    case AffineExprKind::FloorDiv:
-      code.push_back(op::FloorDiv);
-      return;
-    case AffineExprKind::CeilDiv:
-      code.push_back(op::CeilDiv);
-      return;
-    case AffineExprKind::Mod:
-      code.push_back(op::Mod);
-      return;
-    default:
-      llvm_unreachable("symbols only: no dims in a size");
+      code.insert(code.end(), {size_expr::Constant, c.getValue()});
+    } else if (auto s = llvm::dyn_cast<AffineSymbolExpr>(e)) {
+      code.insert(code.end(),
+                  {size_expr::Symbol, static_cast<int64_t>(*indexOf(s.getPosition()))});
+    } else {
+      auto bin = llvm::cast<AffineBinaryOpExpr>(e);
+      emit(bin.getLHS());
+      emit(bin.getRHS());
+      code.push_back(sizeOp(e.getKind()));
     }
   };
   emit(d.expr());
