@@ -29,7 +29,7 @@ if [[ ! -f $BUILD/build.ninja ]]; then
     -DSPIRE_SANITIZE=ON -DSPIRE_FUZZ=ON >/dev/null
 fi
 # What the job runs, not the examples (that the Release job builds).
-cmake --build "$BUILD" --target spire spire-run spire-opt spire-unit-tests spire-compiler-tests \
+cmake --build "$BUILD" --target spire spire-run spire-opt spire-unit-tests spire-compiler-tests spire-test-length-bundle \
   spire-fuzz-spec spire-fuzz-safetensors spire-fuzz-npy spire-fuzz-bundle
 [[ ${1:-} == --build-only ]] && exit 0
 

@@ -74,7 +74,8 @@ int64_t perSampleBytes(Value v) {
   int64_t n = 4;
   // With size symbols, the most it holds: memory is planned for their maximum.
   if (std::optional<ModelSizes> sizes = ModelSizes::of(v.getParentBlock()->getParentOp())) {
-    for (const Dim &d : llvm::drop_begin(dimsOf(v)))
+    Shape dims = dimsOf(v); // kept alive: drop_begin only views it
+    for (const Dim &d : llvm::drop_begin(dims))
       n *= sizes->max(d);
     return n;
   }
