@@ -141,8 +141,10 @@ struct RowSegment {
 //   a column where tiles alternate between two offsets, three where rows or
 //   planes move it too). Validity is per column, as a vec4 may straddle rows.
 // - Columns: one load per column (samples that do not hold a multiple of 4
-//   floats, segments of fewer than 4 columns, or sizes of the size symbols,
-//   whose alignment the kernel cannot know).
+//   floats, or segments of fewer than 4 columns).
+// Over sizes of the size symbols, a size counts as a multiple of 4 where it
+// is one at every size of the range (ModelSizes::alwaysMultipleOf), so the
+// kernel picks the mode it would at the worst size.
 // Without padding, a read outside its row or plane (clamped) only feeds
 // outputs past the edge, which are never stored, so it needs no check. The
 // buffer is read as texels (unless TileConfig::texelInputs is off).
@@ -152,18 +154,27 @@ struct SegmentReads {
   Mode mode;
   int64_t skew;      // the first tile's segment's offset past a multiple of 4 (Aligned: every tile's)
   int64_t skewBits;  // Skewed: the bits of the offset that can vary
-  int64_t perSample; // floats per sample of the buffer
+  Bound quads;       // vec4s per sample of the buffer (Aligned, Skewed)
   int64_t PW;        // a segment starts at most PW columns before its row
   bool padded;       // whether reads outside a row or plane count as padding
   RowSegment starts; // Aligned: each read's first column, relative to the segment's start - skew
 
+  // Which of the input's sizes are multiples of 4.
+  struct Alignment {
+    bool row, plane, sample;
+  };
+
   // Reads of the input of `s` by tiles `advance` columns apart.
   SegmentReads(KernelBuilder &kb, unsigned buffer, const RowSegment &segment, const ConvShape &s,
                int64_t advance)
-      : segment(segment),
-        mode(s.symbolic ? Mode::Columns : modeFor(segment, s.W, advance, s.C * s.H * s.W)),
-        skew(((-s.PW) % 4 + 4) % 4), skewBits(varyingBits(mode, s.H, s.W, advance, s.PW)),
-        perSample(s.C * s.H * s.W), PW(s.PW), padded(s.PH > 0 || s.PW > 0),
+      : SegmentReads(kb, buffer, segment, s, advance, alignmentOf(kb, s)) {}
+
+private:
+  SegmentReads(KernelBuilder &kb, unsigned buffer, const RowSegment &segment, const ConvShape &s,
+               int64_t advance, Alignment aligned)
+      : segment(segment), mode(modeFor(segment, aligned, advance)), skew(((-s.PW) % 4 + 4) % 4),
+        skewBits(varyingBits(mode, aligned, advance, s.PW)), quads(quadsOf(kb, s, mode)),
+        PW(s.PW), padded(s.PH > 0 || s.PW > 0),
         starts(mode == Mode::Aligned
                    ? RowSegment((segment.columns.back() + skew) / 4 + 1, 1, 4, 1)
                    : segment) {
@@ -172,19 +183,35 @@ struct SegmentReads {
       kb.useVectors(buffer, 4);
   }
 
-  static Mode modeFor(const RowSegment &segment, int64_t W, int64_t advance, int64_t perSample) {
-    if (perSample % 4 != 0)
+  static Alignment alignmentOf(KernelBuilder &kb, const ConvShape &s) {
+    auto [H, W, OH, OW] = s.planeDims(kb.b().getContext());
+    auto multipleOf4 = [&](const Dim &d) {
+      std::optional<int64_t> v = d.value();
+      return v ? *v % 4 == 0 : kb.sizes()->alwaysMultipleOf(d, 4);
+    };
+    return {multipleOf4(W), multipleOf4(H * W), multipleOf4(H * W * s.C)};
+  }
+  static Bound quadsOf(KernelBuilder &kb, const ConvShape &s, Mode mode) {
+    if (!s.symbolic)
+      return Bound(s.C * s.H * s.W / 4);
+    if (mode == Mode::Columns)
+      return Bound(0); // unused
+    auto [H, W, OH, OW] = s.planeDims(kb.b().getContext());
+    return Bound(kb, (H * W * s.C).floorDiv(4));
+  }
+  static Mode modeFor(const RowSegment &segment, Alignment aligned, int64_t advance) {
+    if (!aligned.sample)
       return Mode::Columns;
-    if (W % 4 == 0 && advance % 4 == 0)
+    if (aligned.row && advance % 4 == 0)
       return Mode::Aligned;
     return segment.columns.size() >= 4 ? Mode::Skewed : Mode::Columns;
   }
   // With rows and planes of a multiple of 4, only the tile's column moves a
   // segment's offset: k tiles along, k x advance - PW.
-  static int64_t varyingBits(Mode mode, int64_t H, int64_t W, int64_t advance, int64_t PW) {
+  static int64_t varyingBits(Mode mode, Alignment aligned, int64_t advance, int64_t PW) {
     if (mode != Mode::Skewed)
       return 0;
-    if (W % 4 != 0 || H * W % 4 != 0)
+    if (!aligned.row || !aligned.plane)
       return 3;
     int64_t first = ((-PW) % 4 + 4) % 4, bits = 0;
     for (int64_t k = 1; k < 4; ++k)
@@ -192,6 +219,7 @@ struct SegmentReads {
     return bits;
   }
 
+public:
   // Where a tile whose segment starts at input column iw0 reads, within any
   // row of W: Aligned, each read's offset (clamped) and whether it lies
   // inside; otherwise each column's, and iw0 itself.
@@ -265,11 +293,11 @@ private:
     Value biased = kb.add(start, bias);
     Value first = kb.sub(kb.div(biased, 4), kb.idx(bias / 4));
     Value shift = kb.rem(biased, 4); // the segment's offset past a multiple of 4
-    Value sampleFirst = kb.mul(kb.batch(), perSample / 4);
+    Value sampleFirst = quads.times(kb, kb.batch());
     int64_t most = skew | skewBits, span = segment.columns.back() + 1;
     Values x;
     for (int64_t i = 0; i < (span + most + 3) / 4; ++i) {
-      Value inSample = kb.clamp(kb.sub(kb.add(first, i), sampleFirst), 0, perSample / 4 - 1);
+      Value inSample = quads.clampBelow(kb, kb.sub(kb.add(first, i), sampleFirst));
       llvm::append_range(x, kb.loadVector(buffer, kb.add(inSample, sampleFirst)));
     }
     Value high = skewBits & 2 ? kb.ge(shift, 2) : Value();

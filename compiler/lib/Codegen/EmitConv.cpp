@@ -64,13 +64,17 @@ Values convRowProducts(KernelBuilder &kb, ValueRange acc, const RowInput &in, in
 }
 
 // A conv's projection shortcut in its kernel (KernelSpec::shortcut): the
-// 1x1's shape, and how a tile of TP positions reads its input row segment.
+// 1x1's shape, its input's sizes, and how a tile of TP positions reads its
+// input row segment.
 struct Shortcut {
   ConvShape shape;
+  Bound H, W, plane, sample;
   RowSegment segment;
   SegmentReads reads;
-  Shortcut(KernelBuilder &kb, const KernelSpec &spec, const ConvShape &shape, int64_t TP)
-      : shape(shape), segment(TP, 1, shape.SW, 1),
+  Shortcut(KernelBuilder &kb, const KernelSpec &spec, const ConvShape &shape,
+           const std::array<Dim, 4> &dims, int64_t TP)
+      : shape(shape), H(kb, dims[0]), W(kb, dims[1]), plane(kb, dims[0] * dims[1]),
+        sample(kb, dims[0] * dims[1] * shape.C), segment(TP, 1, shape.SW, 1),
         reads(kb, spec.input(1), segment, shape, TP * shape.SW) {}
 };
 
@@ -112,7 +116,9 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
   std::optional<Shortcut> shortcut;
   if (spec.shortcut) {
     ConvShape p = ConvShape::of(llvm::cast<Conv2dOp>(spec.shortcut));
-    shortcut.emplace(kb, spec, p.flattensPlanes() ? p.flattened() : p, TP);
+    if (p.flattensPlanes())
+      p = p.flattened();
+    shortcut.emplace(kb, spec, p, p.planeDims(ctx), TP);
     kb.readAsTexels(spec.param(2));
     if (tile % 4 == 0)
       kb.useVectors(spec.param(2), 4);
@@ -145,11 +151,11 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
       // The projection's products join the same accumulators: its input's
       // row oh x stride, columns (ow0 + t) x stride.
       const ConvShape &p = shortcut->shape;
-      auto placed = shortcut->reads.place(kb, kb.mul(ow0, p.SW), p.W);
-      SegmentReads::Row row = shortcut->reads.onRow(
-          kb, placed, kb.sampleBase(p.C * p.H * p.W), kb.mul(oh, p.SH), p.H, p.W);
-      Bound shortcutPlane(p.H * p.W);
-      acc = convRowProducts(kb, acc, {shortcut->reads, spec.input(1), row, shortcutPlane, 1}, p.C,
+      auto placed = shortcut->reads.place(kb, kb.mul(ow0, p.SW), shortcut->W);
+      SegmentReads::Row row =
+          shortcut->reads.onRow(kb, placed, shortcut->sample.times(kb, kb.batch()),
+                                kb.mul(oh, p.SH), shortcut->H, shortcut->W);
+      acc = convRowProducts(kb, acc, {shortcut->reads, spec.input(1), row, shortcut->plane, 1}, p.C,
                             reductionStep(kb, p.C),
                             {spec.param(2), kb.mul(channelBlock, p.C * tile), tile, tile}, TP);
     }

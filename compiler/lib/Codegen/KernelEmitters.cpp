@@ -26,11 +26,12 @@ bool touchesSizeSymbols(Operation *anchor) {
 }
 
 // The kernels that take sizes of the size symbols (issue #23): convs
-// (direct and depthwise), max pools and global average pooling, with their
-// activations and residuals of the output's own shape; anything else fails
+// (direct and depthwise, with a fused projection shortcut), max pools and
+// global average pooling, with their activations and residuals of the
+// output's own shape; anything else fails
 // loudly rather than running a kernel sized for the maximum.
 bool servesSizeSymbols(const KernelSpec &spec) {
-  if (spec.pointwise || spec.shortcut || spec.gate)
+  if (spec.pointwise || spec.gate)
     return false;
   // A residual read element for element (BroadcastRead's identity).
   for (const EpilogueStep &step : spec.epilogue)
@@ -105,14 +106,15 @@ bool fusesShortcut(Operation *anchor, Operation *shortcut) {
   if (!conv || !projection)
     return false;
   ConvShape a = ConvShape::of(conv), p = ConvShape::of(projection);
-  // emitConv reads a shortcut over static planes only.
-  if (a.symbolic || p.symbolic)
-    return false;
+  // Both write the same plane, also over sizes of the size symbols.
+  MLIRContext *ctx = anchor->getContext();
+  auto [aH, aW, aOH, aOW] = a.planeDims(ctx);
+  auto [pH, pW, pOH, pOW] = p.planeDims(ctx);
   // A conv run over flattened planes has tiles that cross rows: only a
   // shortcut over flattened planes too (stride 1) reads them as segments.
   return a.G == 1 && !a.depthwise() && a.flattensPlanes() == p.flattensPlanes() && p.G == 1 &&
-         p.KH == 1 && p.KW == 1 && p.PH == 0 && p.PW == 0 && p.O == a.O && p.OH == a.OH &&
-         p.OW == a.OW;
+         p.KH == 1 && p.KW == 1 && p.PH == 0 && p.PW == 0 && p.O == a.O &&
+         pOH.provablyEquals(aOH) && pOW.provablyEquals(aOW);
 }
 
 bool gatesInput(Operation *mul, Operation *conv) {

@@ -145,36 +145,42 @@ int64_t ModelSizes::at(const Dim &d, bool largest) const {
 int64_t ModelSizes::max(const Dim &d) const { return at(d, true); }
 int64_t ModelSizes::min(const Dim &d) const { return at(d, false); }
 
-bool ModelSizes::alwaysMultipleOf(const Dim &d, int64_t m) const {
+std::optional<std::vector<int64_t>> ModelSizes::values(const Dim &d) const {
   if (std::optional<int64_t> v = d.value())
-    return *v % m == 0;
+    return std::vector<int64_t>{*v};
   // Every admissible combination, as `spire check` proves the layers; past
-  // a bound, no.
+  // a bound, none.
   constexpr int64_t kMostValues = 1 << 20;
   SmallVector<unsigned> used = symbolsOf(d);
   int64_t combinations = 1;
   for (unsigned p : used) {
     std::optional<unsigned> i = indexOf(p);
     if (!i)
-      return false; // the batch: not a size the kernels see
+      return std::nullopt; // the batch: not a size the kernels see
     combinations *= symbols_[*i].range.count();
     if (combinations > kMostValues)
-      return false;
+      return std::nullopt;
   }
-  std::vector<int64_t> code = program(d), values(symbols_.size(), 0);
-  std::function<bool(size_t)> all = [&](size_t k) {
-    if (k == used.size())
-      return *size_expr::evaluate(code, values) % m == 0;
+  std::vector<int64_t> code = program(d), at(symbols_.size(), 0), values;
+  std::function<void(size_t)> each = [&](size_t k) {
+    if (k == used.size()) {
+      values.push_back(*size_expr::evaluate(code, at));
+      return;
+    }
     unsigned i = *indexOf(used[k]);
     const SizeRange &r = symbols_[i].range;
     for (int64_t v = *r.first(); v <= r.max; v += r.multipleOf) {
-      values[i] = v;
-      if (!all(k + 1))
-        return false;
+      at[i] = v;
+      each(k + 1);
     }
-    return true;
   };
-  return all(0);
+  each(0);
+  return values;
+}
+
+bool ModelSizes::alwaysMultipleOf(const Dim &d, int64_t m) const {
+  std::optional<std::vector<int64_t>> all = values(d);
+  return all && llvm::all_of(*all, [&](int64_t v) { return v % m == 0; });
 }
 
 std::vector<int64_t> ModelSizes::program(const Dim &d) const {

@@ -56,6 +56,9 @@ public:
   // grow with their symbols: checked by recordSizeSymbols).
   int64_t max(const Dim &d) const;
   int64_t min(const Dim &d) const;
+  // d at every admissible combination of its symbols' values (repeats
+  // kept); none where there are too many to list.
+  std::optional<std::vector<int64_t>> values(const Dim &d) const;
   // Whether `m` divides d for every admissible value of its symbols.
   bool alwaysMultipleOf(const Dim &d, int64_t m) const;
   // d as a bundle SizeExpr program (spire/SizeExpr.h) over symbols().
