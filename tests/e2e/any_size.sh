@@ -19,10 +19,11 @@ for s in "$@"; do
   sets=()
   for kv in ${s//,/ }; do sets+=(--set "$kv"); done
   "$spire" compile "$spec" "${sets[@]}" -o "$dir/fixed.spire" > /dev/null
-  "$spire" run "$dir/fixed.spire" --batch 2 --output "$dir/fixed.npy" > /dev/null
-  rm -rf "$dir/whole"
-  "$spire" run "$dir/any.spire" "${sets[@]}" --batch 2 --compare "$dir/fixed.npy" \
-    --output-dir "$dir/whole"
+  rm -rf "$dir/fixed" "$dir/whole"
+  "$spire" run "$dir/fixed.spire" --batch 2 --output-dir "$dir/fixed" > /dev/null
+  compare=()
+  for f in "$dir/fixed"/*.npy; do compare+=(--compare "$(basename "$f" .npy)=$f"); done
+  "$spire" run "$dir/any.spire" "${sets[@]}" --batch 2 "${compare[@]}" --output-dir "$dir/whole"
   (( stages > 1 )) || continue
   # Stage 0 gets the whole run's seeded inputs; each later stage, every
   # tensor the one before wrote.
