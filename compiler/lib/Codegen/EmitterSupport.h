@@ -104,6 +104,11 @@ struct Bound {
   Value remainder(KernelBuilder &kb, Value a) const { return v ? kb.rem(a, v) : kb.rem(a, n); }
   // Whether this > a (signed).
   Value exceeds(KernelBuilder &kb, Value a) const { return kb.lt(a, value(kb)); }
+  // kb.loop from lb up to this.
+  Values loop(KernelBuilder &kb, int64_t lb, ValueRange init,
+              const std::function<Values(Value, ValueRange)> &body) const {
+    return v ? kb.loop(lb, v, init, body) : kb.loop(lb, n, init, body);
+  }
   // a clamped to [0, this).
   Value clampBelow(KernelBuilder &kb, Value a) const {
     return v ? kb.clamp(a, 0, kb.sub(v, kb.idx(1))) : kb.clamp(a, 0, n - 1);

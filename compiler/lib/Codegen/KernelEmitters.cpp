@@ -33,10 +33,10 @@ bool sameDims(Value a, Value b) {
 }
 
 // The kernels that take sizes of the size symbols (issue #23): convs
-// (direct and depthwise), max pools, global average pooling, batch norms
-// and elementwise ops without broadcasting, with their activations and
-// residuals of the output's own shape; anything else fails loudly rather
-// than running a kernel sized for the maximum.
+// (direct and depthwise), max pools, global and adaptive average pooling,
+// batch norms and elementwise ops without broadcasting, with their
+// activations and residuals of the output's own shape; anything else fails
+// loudly rather than running a kernel sized for the maximum.
 bool servesSizeSymbols(const KernelSpec &spec) {
   if (spec.pointwise || spec.shortcut || spec.gate)
     return false;
@@ -47,8 +47,8 @@ bool servesSizeSymbols(const KernelSpec &spec) {
   if (isActivation(anchor) || isElementwiseBinary(anchor))
     return llvm::all_of(anchor->getOperands(),
                         [&](Value x) { return sameDims(x, anchor->getResult(0)); });
-  return llvm::isa<Conv1dOp, Conv2dOp, Maxpool2dOp, GlobalAvgpoolOp, Batchnorm1dOp,
-                   Batchnorm2dOp>(anchor);
+  return llvm::isa<Conv1dOp, Conv2dOp, Maxpool2dOp, GlobalAvgpoolOp, AdaptiveAvgpool2dOp,
+                   Batchnorm1dOp, Batchnorm2dOp>(anchor);
 }
 
 } // namespace
