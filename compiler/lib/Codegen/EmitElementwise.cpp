@@ -7,7 +7,8 @@ namespace spire {
 
 std::array<uint32_t, 3> emitElementwise(KernelBuilder &kb, const KernelSpec &spec,
                                         Operation *op) {
-  int64_t n = perSample(op->getResult(0));
+  Shape out = dimsOf(op->getResult(0));
+  Dim n = product(out, 1, out.size(), op->getContext());
   bool binary = isElementwiseBinary(op);
   return forEachRun(kb, spec, n, n, [&](Value, ArrayRef<Values> x) {
     Values y;

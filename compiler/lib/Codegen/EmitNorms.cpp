@@ -8,10 +8,11 @@ using namespace mlir;
 namespace spire {
 
 std::array<uint32_t, 3> emitBatchnorm(KernelBuilder &kb, const KernelSpec &spec, Operation *op) {
-  Value input = op->getOperand(0);
-  int64_t C = shapeOf(input)[1], n = perSample(input), S = n / C;
-  return forEachRun(kb, spec, n, S, [&](Value first, ArrayRef<Values> x) {
-    Value c = kb.div(first, S);
+  // Positions per channel: a number, or an expression of the size symbols.
+  Shape in = dimsOf(op->getOperand(0));
+  Dim S = product(in, 2, in.size(), op->getContext());
+  return forEachRun(kb, spec, S * in[1], S, [&](Value first, ArrayRef<Values> x) {
+    Value c = Bound(kb, S).divide(kb, first);
     Value scale = kb.load(spec.param(0), c), shift = kb.load(spec.param(1), c);
     Values y;
     for (Value v : x[0])

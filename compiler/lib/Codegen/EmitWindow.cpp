@@ -162,23 +162,36 @@ std::array<uint32_t, 3> emitGlobalAvgpool(KernelBuilder &kb, const KernelSpec &s
 
 std::array<uint32_t, 3> emitAdaptiveAvgpool(KernelBuilder &kb, const KernelSpec &spec,
                                             AdaptiveAvgpool2dOp op) {
-  ArrayRef<int64_t> in = shapeOf(op.getInput());
-  int64_t C = in[1], H = in[2], W = in[3], OH = op.getSize()[0], OW = op.getSize()[1];
-  int64_t maxH = std::min(H, (H + OH - 1) / OH + 1), maxW = std::min(W, (W + OW - 1) / OW + 1);
+  int64_t C = shapeOf(op.getInput())[1], OH = op.getSize()[0], OW = op.getSize()[1];
+  // The input plane: numbers, or expressions of the size symbols.
+  Shape in = dimsOf(op.getInput());
+  const Dim &dH = in[2], &dW = in[3];
+  // Taps a window spans at most along a dim of `size`: ceil(size / out) + 1,
+  // and no more than the size where it is a number.
+  auto span = [](const Dim &size, int64_t out) {
+    std::optional<int64_t> n = size.value();
+    return n ? Dim::constant(size.expr().getContext(), std::min(*n, (*n + out - 1) / out + 1))
+             : size.ceilDiv(out) + 1;
+  };
+  Dim dMaxH = span(dH, OH), dMaxW = span(dW, OW);
   return kb.forEachItem(C * OH * OW, [&](Value item) {
+    Bound H(kb, dH), W(kb, dW), plane(kb, dH * dW), sample(kb, dH * dW * C);
     Value c = kb.div(item, OH * OW), pix = kb.rem(item, OH * OW);
     Value oh = kb.div(pix, OW), ow = kb.rem(pix, OW);
-    Value h0 = kb.div(kb.mul(oh, H), OH), h1 = kb.div(kb.add(kb.mul(kb.add(oh, 1), H), OH - 1), OH);
-    Value w0 = kb.div(kb.mul(ow, W), OW), w1 = kb.div(kb.add(kb.mul(kb.add(ow, 1), W), OW - 1), OW);
-    Value base = kb.add(kb.sampleBase(C * H * W), kb.mul(c, H * W));
-    Value sum = kb.loop(0, maxH, {kb.f32(0)}, [&](Value kh, ValueRange acc) {
+    Value h0 = kb.div(H.times(kb, oh), OH),
+          h1 = kb.div(kb.add(H.times(kb, kb.add(oh, 1)), OH - 1), OH);
+    Value w0 = kb.div(W.times(kb, ow), OW),
+          w1 = kb.div(kb.add(W.times(kb, kb.add(ow, 1)), OW - 1), OW);
+    Value base = kb.add(sample.times(kb, kb.batch()), plane.times(kb, c));
+    Bound maxH(kb, dMaxH), maxW(kb, dMaxW);
+    Value sum = maxH.loop(kb, 0, {kb.f32(0)}, [&](Value kh, ValueRange acc) {
       Value ih = kb.add(h0, kh);
       Value rowOk = kb.lt(ih, h1);
-      Value rowBase = kb.add(base, kb.mul(kb.clamp(ih, 0, H - 1), W));
-      return kb.loop(0, maxW, acc, [&](Value kw, ValueRange acc) {
+      Value rowBase = kb.add(base, W.times(kb, H.clampBelow(kb, ih)));
+      return maxW.loop(kb, 0, acc, [&](Value kw, ValueRange acc) {
         Value iw = kb.add(w0, kw);
         Value ok = kb.both(rowOk, kb.lt(iw, w1));
-        Value x = kb.load(spec.input(0), kb.add(rowBase, kb.clamp(iw, 0, W - 1)));
+        Value x = kb.load(spec.input(0), kb.add(rowBase, W.clampBelow(kb, iw)));
         return Values{kb.select(ok, kb.fadd(acc[0], x), acc[0])};
       });
     })[0];

@@ -271,10 +271,16 @@ int64_t storeWidth(int64_t run, int64_t row) {
   return run % 4 == 0 && row % 4 == 0 ? 4 : 1;
 }
 
-std::array<uint32_t, 3> forEachRun(KernelBuilder &kb, const KernelSpec &spec, int64_t n,
-                                   int64_t run,
+std::array<uint32_t, 3> forEachRun(KernelBuilder &kb, const KernelSpec &spec, const Dim &n,
+                                   const Dim &run,
                                    const std::function<Values(Value, ArrayRef<Values>)> &body) {
-  int64_t width = n % 4 == 0 && run % 4 == 0 ? 4 : 1;
+  // Over sizes of the symbols, runs of 4 only where every admissible size
+  // keeps them within `run` and the sample.
+  auto multipleOf4 = [&](const Dim &d) {
+    std::optional<int64_t> v = d.value();
+    return v ? *v % 4 == 0 : kb.sizes()->alwaysMultipleOf(d, 4);
+  };
+  int64_t width = multipleOf4(n) && multipleOf4(run) ? 4 : 1;
   // Inputs broadcast to the output as an elementwise anchor's operands may.
   std::vector<BroadcastRead> reads;
   for (unsigned i = 0; i < spec.numInputs; ++i) {
@@ -283,8 +289,8 @@ std::array<uint32_t, 3> forEachRun(KernelBuilder &kb, const KernelSpec &spec, in
     reads.back().prepare(kb, spec.input(i), width);
   }
   useOutputVectors(kb, spec, width);
-  return kb.forEachItem(n / width, [&](Value item) {
-    Value first = kb.mul(item, width), at = kb.add(kb.sampleBase(n), first);
+  return kb.forEachItem(n.floorDiv(width), [&](Value item) {
+    Value first = kb.mul(item, width), at = kb.add(Bound(kb, n).times(kb, kb.batch()), first);
     std::vector<Values> x;
     for (unsigned i = 0; i < spec.numInputs; ++i)
       x.push_back(reads[i].read(kb, spec.input(i), at, width));

@@ -104,6 +104,11 @@ struct Bound {
   Value remainder(KernelBuilder &kb, Value a) const { return v ? kb.rem(a, v) : kb.rem(a, n); }
   // Whether this > a (signed).
   Value exceeds(KernelBuilder &kb, Value a) const { return kb.lt(a, value(kb)); }
+  // kb.loop from lb up to this.
+  Values loop(KernelBuilder &kb, int64_t lb, ValueRange init,
+              const std::function<Values(Value, ValueRange)> &body) const {
+    return v ? kb.loop(lb, v, init, body) : kb.loop(lb, n, init, body);
+  }
   // a clamped to [0, this).
   Value clampBelow(KernelBuilder &kb, Value a) const {
     return v ? kb.clamp(a, 0, kb.sub(v, kb.idx(1))) : kb.clamp(a, 0, n - 1);
@@ -150,13 +155,15 @@ int64_t storeWidth(int64_t run, int64_t row);
 
 // Runs an elementwise body over the n elements of a sample: a run of 4
 // consecutive ones a thread where n and `run` (a length a run must not
-// cross, such as a channel's plane) are multiples of 4, else one. The
-// inputs are read as texels (vec4s for runs of 4; lavapipe loads and stores
-// a vec4 for about what it does a float) and the outputs go through
-// storeRun. body(first, x) gets the run's first element within the sample
-// and each input's values, and returns the run's outputs.
-std::array<uint32_t, 3> forEachRun(KernelBuilder &kb, const KernelSpec &spec, int64_t n,
-                                   int64_t run,
+// cross, such as a channel's plane) are multiples of 4 at every size of the
+// symbols, else one. The inputs are read as texels (vec4s for runs of 4;
+// lavapipe loads and stores a vec4 for about what it does a float) and the
+// outputs go through storeRun; an input of a symbolic shape must have the
+// output's (BroadcastRead's identity). body(first, x) gets the run's first
+// element within the sample and each input's values, and returns the run's
+// outputs.
+std::array<uint32_t, 3> forEachRun(KernelBuilder &kb, const KernelSpec &spec, const Dim &n,
+                                   const Dim &run,
                                    const std::function<Values(Value, ArrayRef<Values>)> &body);
 
 } // namespace spire

@@ -25,21 +25,31 @@ bool touchesSizeSymbols(Operation *anchor) {
   return llvm::any_of(anchor->getOperands(), symbolic) || symbolic(anchor->getResult(0));
 }
 
+// Whether a and b have the same shape at every size of the symbols: read
+// alongside each other element for element (BroadcastRead's identity).
+bool sameDims(Value a, Value b) {
+  return llvm::equal(dimsOf(a), dimsOf(b),
+                     [](const Dim &x, const Dim &y) { return x.provablyEquals(y); });
+}
+
 // The kernels that take sizes of the size symbols (issue #23): convs
-// (direct and depthwise, with a fused projection shortcut), max pools and
-// global average pooling, with their activations and residuals of the
+// (direct and depthwise, with a fused projection shortcut), max pools,
+// global and adaptive average pooling, batch norms and elementwise ops
+// without broadcasting, with their activations and residuals of the
 // output's own shape; anything else fails
 // loudly rather than running a kernel sized for the maximum.
 bool servesSizeSymbols(const KernelSpec &spec) {
   if (spec.pointwise || spec.gate)
     return false;
-  // A residual read element for element (BroadcastRead's identity).
   for (const EpilogueStep &step : spec.epilogue)
-    if (step.residual >= 0 &&
-        !llvm::equal(dimsOf(step.op->getResult(0)), dimsOf(step.residualValue()),
-                     [](const Dim &a, const Dim &b) { return a.provablyEquals(b); }))
+    if (step.residual >= 0 && !sameDims(step.op->getResult(0), step.residualValue()))
       return false;
-  return llvm::isa<Conv1dOp, Conv2dOp, Maxpool2dOp, GlobalAvgpoolOp>(spec.anchor);
+  Operation *anchor = spec.anchor;
+  if (isActivation(anchor) || isElementwiseBinary(anchor))
+    return llvm::all_of(anchor->getOperands(),
+                        [&](Value x) { return sameDims(x, anchor->getResult(0)); });
+  return llvm::isa<Conv1dOp, Conv2dOp, Maxpool2dOp, GlobalAvgpoolOp, AdaptiveAvgpool2dOp,
+                   Batchnorm1dOp, Batchnorm2dOp>(anchor);
 }
 
 } // namespace
