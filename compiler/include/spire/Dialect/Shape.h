@@ -10,6 +10,8 @@
 #include "mlir/IR/AffineExpr.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Value.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/SmallVector.h"
 
 #include <optional>
@@ -52,6 +54,8 @@ private:
 };
 
 using Shape = llvm::SmallVector<Dim, 4>;
+// The symbolic shape of a value (the checker's, not its MLIR type's `?`).
+using ShapeOf = llvm::function_ref<Shape(mlir::Value)>;
 
 // Names of the size symbols (s0 -> "N", ...); printing uses them.
 using SymbolNames = llvm::ArrayRef<std::string>;
