@@ -597,7 +597,7 @@ def set_args(sizes):
     return [arg for name, value in sizes.items() for arg in ("--set", f"{name}={value}")]
 
 
-def check_stages(args, bundle, tmp, run_id, spec, sizes):
+def check_stages(args, bundle, tmp, run_id, label, spec, sizes):
     """Runs the model stage by stage, each stage reading the interface the
     previous one saved as .npy files; the result must equal the whole run
     bit for bit (same kernels, same device). Returns the number of failures."""
@@ -621,7 +621,7 @@ def check_stages(args, bundle, tmp, run_id, spec, sizes):
     whole = os.path.join(tmp, f"out_{run_id}")
     for name in os.listdir(whole):
         same = np.array_equal(np.load(os.path.join(whole, name)), np.load(os.path.join(previous, name)))
-        print(f"{'ok' if same else 'FAIL'} {args.model} {run_id} output {name[:-4]}: "
+        print(f"{'ok' if same else 'FAIL'} {label} output {name[:-4]}: "
               f"{len(stages)} stages run one by one through saved interfaces "
               f"{'equal' if same else 'differ from'} the whole run bit for bit")
         failures += not same
@@ -719,7 +719,7 @@ def main():
                 stdout = run(cmd)
                 if args.sizes:
                     failures += check_sizes_line(label, stdout, sizes)
-                failures += check_stages(args, bundle, tmp, run_id, spec, sizes)
+                failures += check_stages(args, bundle, tmp, run_id, label, spec, sizes)
                 with torch.no_grad():
                     expected = module(**feeds)
                 failures += compare_outputs(label, expected, os.path.join(tmp, f"out_{run_id}"))
