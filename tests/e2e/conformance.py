@@ -474,7 +474,7 @@ class CnnAnySize(nn.Module):
         F = nn.functional
         x = F.max_pool2d(torch.relu(self.bn1(self.conv1(image))), 2)
         x = torch.relu(self.conv2(x))
-        x = F.relu6(self.block.dw(x)) + x
+        x = F.hardswish(self.block.dw(x)) + x
         x = F.silu(self.conv3(x))
         return {"fc": self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))}
 
