@@ -12,26 +12,13 @@ namespace spire {
 
 bool isAlias(Operation *op) { return llvm::isa<FlattenOp, ReshapeOp, DropoutOp>(op); }
 
-static std::optional<int64_t> numel(Value v, size_t from = 1) {
-  auto type = llvm::cast<RankedTensorType>(v.getType());
-  int64_t n = 1;
-  for (size_t i = from; i < static_cast<size_t>(type.getRank()); ++i) {
-    if (type.isDynamicDim(i))
-      return std::nullopt;
-    n *= type.getDimSize(i);
-  }
-  return n;
-}
-
-
 static std::string shapeString(SpecModule &spec, Value v) {
   return toString(spec.shapes.lookup(v), spec.symbols);
 }
 
 static SummaryTensor tensorOf(SpecModule &spec, Value v) {
-  std::optional<int64_t> n = numel(v);
   return {valueName(v), shapeString(spec, v),
-          n ? std::optional<int64_t>(*n * 4) : std::nullopt};
+          sampleElements(spec.shapes.lookup(v), v.getContext()) * 4};
 }
 
 // Every size symbol at the smallest or the largest value of its range (the
@@ -239,7 +226,8 @@ void printSummary(const ModelSummary &s, llvm::raw_ostream &os) {
     if (!st.split.empty()) {
       os << "  split '" << st.split << "' carries:\n";
       for (const SummaryTensor &t : st.outputs)
-        os << "    " << t.name << " " << t.shape << " (" << formatBytes(t.bytes)
+        os << "    " << t.name << " " << t.shape << " ("
+           << (t.bytes.value() ? formatBytes(t.bytes.value()) : toString(t.bytes, s.symbols) + " B")
            << " per sample)\n";
     }
   }
@@ -262,7 +250,7 @@ void printSummaryJson(const ModelSummary &s, llvm::raw_ostream &os) {
   auto tensors = [&](const std::vector<SummaryTensor> &ts) {
     llvm::json::Array a;
     for (const SummaryTensor &t : ts)
-      a.push_back(llvm::json::Object{{"name", t.name}, {"shape", t.shape}, {"bytes", opt(t.bytes)}});
+      a.push_back(llvm::json::Object{{"name", t.name}, {"shape", t.shape}, {"bytes", count(t.bytes)}});
     return a;
   };
   llvm::json::Array layers, stages, symbols;

@@ -10,20 +10,9 @@ namespace spire {
 // FLOPs per sample
 //===----------------------------------------------------------------------===//
 
-// Elements of one sample of v. Symbolic dims are multiplied first and the
-// constant last, so that the expression reads `64*((H-1)/2+1)*((W-1)/2+1)`
-// rather than with the constant spread over the first factor.
+// Elements of one sample of v.
 static Dim sampleElements(ShapeOf shapes, Value v) {
-  Shape shape = shapes(v);
-  Dim symbolic = Dim::constant(v.getContext(), 1);
-  int64_t constant = 1;
-  for (size_t i = 1; i < shape.size(); ++i) {
-    if (std::optional<int64_t> d = shape[i].value())
-      constant *= *d;
-    else
-      symbolic = symbolic * shape[i];
-  }
-  return symbolic * constant;
+  return sampleElements(shapes(v), v.getContext());
 }
 static Dim constant(Operation *op, int64_t value) { return Dim::constant(op->getContext(), value); }
 

@@ -16,7 +16,7 @@ namespace spire {
 struct SummaryTensor {
   std::string name;
   std::string shape;
-  std::optional<int64_t> bytes; // per sample; unknown when symbolic
+  Dim bytes; // per sample: a number, or an expression of the size symbols
 };
 
 struct SummaryLayer {

@@ -70,6 +70,11 @@ Shape fromTensorType(mlir::RankedTensorType type);
 
 // Product of the dims in [begin, end).
 Dim product(const Shape &shape, size_t begin, size_t end, mlir::MLIRContext *ctx);
+// Elements of one sample (every dim after the batch). Symbolic dims are
+// multiplied first and the constants last, so that a count reads
+// `64*((H-1)/2+1)*((W-1)/2+1)` rather than with the constant spread over the
+// first factor.
+Dim sampleElements(const Shape &shape, mlir::MLIRContext *ctx);
 
 // The largest absolute constant in a dim's expression (its value when
 // constant): a bound on how far a coefficient has grown.
