@@ -12,6 +12,11 @@
 //
 //   ./interleave 20 before.spire after.spire
 //   ./interleave --batch 8 20 before.spire after.spire
+//   ./interleave --set H=224 --set W=224 20 fixed224.spire any.spire
+//
+// --set gives a size symbol's value to every bundle that has it (a bundle
+// compiled for a `sizes` range), so that one can run beside a bundle
+// compiled for that size.
 #include "spire/Runtime.h"
 
 #include <algorithm>
@@ -23,14 +28,26 @@
 #include <vector>
 
 int main(int argc, char **argv) {
+  const char *program = argv[0];
   int64_t batch = 1;
-  if (argc > 2 && std::string(argv[1]) == "--batch") {
-    batch = std::atoll(argv[2]);
+  spire::SizeMap sizes;
+  bool usage = false;
+  while (argc > 2 && (std::string(argv[1]) == "--batch" || std::string(argv[1]) == "--set")) {
+    std::string value = argv[2];
+    if (std::string(argv[1]) == "--batch") {
+      batch = std::atoll(value.c_str());
+    } else {
+      size_t eq = value.find('=');
+      int64_t size = eq == std::string::npos ? 0 : std::atoll(value.c_str() + eq + 1);
+      usage |= eq == 0 || size < 1;
+      sizes[value.substr(0, eq)] = size;
+    }
     argv += 2;
     argc -= 2;
   }
-  if (argc < 3 || batch < 1) {
-    std::fprintf(stderr, "usage: %s [--batch B] ITERATIONS BUNDLE...\n", argv[0]);
+  if (argc < 3 || batch < 1 || usage) {
+    std::fprintf(stderr, "usage: %s [--batch B] [--set SYMBOL=SIZE]... ITERATIONS BUNDLE...\n",
+                 program);
     return 2;
   }
   int iterations = std::atoi(argv[1]);
@@ -41,6 +58,20 @@ int main(int argc, char **argv) {
     std::vector<spire::Model> models;
     for (const std::string &p : paths)
       bundles.push_back(spire::Bundle::fromFile(p));
+    // Each bundle's own size symbols; a --set no bundle has is a mistake.
+    std::vector<spire::SizeMap> bundleSizes(bundles.size());
+    for (const auto &[name, size] : sizes) {
+      bool used = false;
+      for (size_t m = 0; m < bundles.size(); ++m)
+        for (const spire::SizeSymbol &s : bundles[m].sizes())
+          if (s.name == name) {
+            bundleSizes[m][name] = size;
+            used = true;
+          }
+      if (!used)
+        throw spire::Error(spire::Error::Kind::Usage,
+                           "--set " + name + ": no bundle has a size symbol '" + name + "'");
+    }
     std::vector<spire::TensorMap> inputs(bundles.size());
     std::mt19937 rng(1);
     std::normal_distribution<float> normal;
@@ -49,8 +80,7 @@ int main(int argc, char **argv) {
       models.back().setProfiling(true);
       for (const spire::TensorInfo &t : bundles[m].inputs()) {
         spire::Tensor x;
-        x.shape = t.shape;
-        x.shape[0] = batch;
+        x.shape = bundles[m].shapeAt(t, bundleSizes[m], batch);
         x.data.resize(x.numel());
         for (float &v : x.data)
           v = normal(rng);
@@ -62,7 +92,7 @@ int main(int argc, char **argv) {
     std::vector<std::vector<std::string>> order(models.size()); // each bundle's labels, in dispatch order
     for (int it = -2; it < iterations; ++it) // two warm-up rounds
       for (size_t m = 0; m < models.size(); ++m) {
-        models[m].run(inputs[m]);
+        models[m].run(inputs[m], bundleSizes[m]);
         if (it < 0)
           continue;
         total[m] = std::min(total[m], models[m].lastDeviceMs());

@@ -8,6 +8,7 @@
 #include <deque>
 #include <exception>
 #include <mutex>
+#include <numeric>
 #include <optional>
 #include <thread>
 
@@ -107,6 +108,11 @@ TensorMap joinMicroBatches(const std::vector<TensorMap> &parts,
 struct Pipeline::Impl {
   const Bundle *bundle;
   std::vector<std::unique_ptr<Model>> stages;
+  // The last run's sizes and the pipelines its stages created for them.
+  std::mutex mutex;
+  SizeMap sizes;
+  size_t newPipelines = 0;
+  double newPipelineMs = 0;
 };
 
 Pipeline::Pipeline(Context &context, const Bundle &bundle, std::vector<uint32_t> placement)
@@ -153,6 +159,9 @@ TensorMap Pipeline::run(const TensorMap &inputs, size_t microBatches, const Size
 
   for (size_t i = 0; i < parts.size(); ++i)
     channels[0].push(i, std::move(parts[i]));
+  // Per stage, its thread's only: the pipelines its micro-batches created.
+  std::vector<size_t> newPipelines(count, 0);
+  std::vector<double> newPipelineMs(count, 0);
   std::vector<std::thread> threads;
   for (size_t k = 0; k < count; ++k)
     threads.emplace_back([&, k] {
@@ -162,6 +171,8 @@ TensorMap Pipeline::run(const TensorMap &inputs, size_t microBatches, const Size
           if (!item)
             return;
           TensorMap out = impl_->stages[k]->runStages(k, k, item->second, fixed);
+          newPipelines[k] += impl_->stages[k]->lastNewPipelines();
+          newPipelineMs[k] += impl_->stages[k]->lastNewPipelineMs();
           channels[k + 1].push(item->first, std::move(out));
         }
       } catch (...) {
@@ -172,6 +183,12 @@ TensorMap Pipeline::run(const TensorMap &inputs, size_t microBatches, const Size
     t.join();
   if (failure)
     std::rethrow_exception(failure);
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    impl_->sizes = fixed;
+    impl_->newPipelines = std::accumulate(newPipelines.begin(), newPipelines.end(), size_t{0});
+    impl_->newPipelineMs = std::accumulate(newPipelineMs.begin(), newPipelineMs.end(), 0.0);
+  }
 
   // Reassemble the micro-batches in order, keeping the model outputs.
   std::vector<TensorMap> results(parts.size());
@@ -180,6 +197,19 @@ TensorMap Pipeline::run(const TensorMap &inputs, size_t microBatches, const Size
     results[item->first] = std::move(item->second);
   }
   return joinMicroBatches(results, impl_->bundle->outputs());
+}
+
+SizeMap Pipeline::lastSizes() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->sizes;
+}
+size_t Pipeline::lastNewPipelines() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->newPipelines;
+}
+double Pipeline::lastNewPipelineMs() const {
+  std::lock_guard<std::mutex> lock(impl_->mutex);
+  return impl_->newPipelineMs;
 }
 
 } // namespace spire

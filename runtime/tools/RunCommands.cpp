@@ -179,16 +179,16 @@ SizeMap sizesForRandomInputs(const RunOptions &o, const Bundle &bundle) {
 
 // After a run: its size symbols' values, and the pipelines it made for them
 // (a kernel specialized for sizes not met before); "" for a bundle of
-// fixed sizes.
-std::string sizesNote(const Model &model) {
+// fixed sizes. `Runner`: a Model or a Pipeline.
+template <typename Runner> std::string sizesNote(const Runner &runner) {
   std::string text;
-  for (const auto &[name, value] : model.lastSizes())
+  for (const auto &[name, value] : runner.lastSizes())
     text += (text.empty() ? "" : ", ") + name + " = " + std::to_string(value);
   if (text.empty())
     return text;
   char made[96];
-  std::snprintf(made, sizeof made, " (%zu new pipeline(s), %.3f ms)", model.lastNewPipelines(),
-                model.lastNewPipelineMs());
+  std::snprintf(made, sizeof made, " (%zu new pipeline(s), %.3f ms)", runner.lastNewPipelines(),
+                runner.lastNewPipelineMs());
   return text + made;
 }
 
@@ -449,6 +449,8 @@ int runRun(const RunOptions &o) {
     for (uint32_t d : placement)
       std::printf(" %u", d);
     std::printf(", %zu micro-batch(es)\n", parts);
+    if (std::string note = sizesNote(pipeline); !note.empty())
+      std::printf("sizes: %s\n", note.c_str());
     printRunTimes(loadMs, "", firstMs,
                   steady(o.runIters, [&] { pipeline.run(inputs, parts, sizes); }), {});
   } else {

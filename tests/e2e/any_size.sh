@@ -5,7 +5,8 @@
 # against PyTorch), within 1e-4 relative L2, validation layer on. A staged
 # bundle is also run stage by stage at each size, each stage reading the
 # interface the one before saved: its outputs must equal the whole run's
-# bit for bit (same kernels, same device).
+# bit for bit (same kernels, same device). conformance.py --sizes checks
+# range bundles against PyTorch.
 #   any_size.sh SPIRE SPEC SIZES...   (SIZES: L=5 or H=160,W=160)
 set -euo pipefail
 spire=$1 spec=$2

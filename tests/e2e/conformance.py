@@ -13,6 +13,13 @@ each batch size, and every output compared by relative L2 error.
 `--target` compiles for another built-in profile; lavapipe runs them all
 (their kernels use subgroups of at most 8 lanes), so each profile's tiles are
 checked for correctness even where no such GPU is at hand.
+
+`--sizes L=5 L=4096` (issue #23) compiles the spec once for its declared
+`sizes` range, without --set, and runs that one bundle at each size on inputs
+of that size; each run must report the sizes it inferred and match PyTorch.
+
+    conformance.py --spire build/bin/spire --model resnet18_any_size --batches 1 \
+        --sizes H=160,W=160 H=200,W=136
 """
 import argparse
 import json
@@ -451,6 +458,27 @@ class SegmentationHead(nn.Module):
                                      align_corners=False)}
 
 
+class CnnAnySize(nn.Module):
+    """tests/e2e/specs/cnn_any_size.yaml: any image size, global pooling."""
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.conv2 = nn.Conv2d(16, 32, 3, stride=2, padding=1)
+        self.block = nn.Module()
+        self.block.dw = nn.Conv2d(32, 32, 3, padding=1, groups=32)
+        self.conv3 = nn.Conv2d(32, 64, 1)
+        self.fc = nn.Linear(64, 10)
+
+    def forward(self, image):
+        F = nn.functional
+        x = F.max_pool2d(torch.relu(self.bn1(self.conv1(image))), 2)
+        x = torch.relu(self.conv2(x))
+        x = F.hardswish(self.block.dw(x)) + x
+        x = F.silu(self.conv3(x))
+        return {"fc": self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))}
+
+
 def torchvision_model(name, output, **kwargs):
     """A torchvision model whose single output gets the spec's output name."""
     import torchvision
@@ -480,7 +508,7 @@ MODELS = {
     "mlp": ("specs/mlp.yaml", Mlp, {"x": (784,)}, []),
     "resblocks": ("specs/resblocks.yaml", ResBlocks, {"image": (3, 32, 32)}, []),
     "multitask": ("specs/multitask.yaml", MultiTask, {"image": (3, 32, 32)}, []),
-    "conv1d_sequence": ("specs/conv1d_sequence.yaml", Conv1dSequence, {"signal": (4, 50)},
+    "conv1d_sequence": ("specs/conv1d_sequence.yaml", Conv1dSequence, {"signal": (4, "L")},
                         ["--set", "L=50"]),
     "transformer_block": ("specs/transformer_block.yaml", TransformerBlock, {"tokens": (16, 64)}, []),
     "ops_mix": ("tests/e2e/specs/ops_mix.yaml", OpsMix, {"image": (4, 15, 15)}, []),
@@ -516,6 +544,13 @@ MODELS = {
                  {"image": (3, 224, 224)}, []),
     "vgg11_bn": ("specs/vgg11_bn.yaml", torchvision_model("vgg11_bn", "classifier.6"),
                  {"image": (3, 224, 224)}, []),
+    # Range specs (issue #23): run with --sizes, one bundle at each size.
+    "cnn_any_size": ("tests/e2e/specs/cnn_any_size.yaml", CnnAnySize, {"image": (3, "H", "W")}, []),
+    "resnet18_any_size": ("tests/e2e/specs/resnet18_any_size.yaml",
+                          torchvision_model("resnet18", "fc"), {"image": (3, "H", "W")}, []),
+    "mobilenet_v2_any_size": ("tests/e2e/specs/mobilenet_v2_any_size.yaml",
+                              torchvision_model("mobilenet_v2", "classifier.1"),
+                              {"image": (3, "H", "W")}, []),
 }
 
 
@@ -547,34 +582,88 @@ def run(cmd):
     return result.stdout
 
 
-def check_stages(args, bundle, tmp, batch, feeds, spec, compile_args):
+def parse_sizes(text):
+    """"H=160,W=136" -> {"H": 160, "W": 136}"""
+    sizes = {}
+    for item in text.split(","):
+        name, _, value = item.partition("=")
+        if not name or not value.isdigit():
+            sys.exit(f"--sizes {text}: expected NAME=VALUE[,NAME=VALUE...]")
+        sizes[name] = int(value)
+    return sizes
+
+
+def set_args(sizes):
+    return [arg for name, value in sizes.items() for arg in ("--set", f"{name}={value}")]
+
+
+def check_stages(args, bundle, tmp, run_id, label, spec, sizes):
     """Runs the model stage by stage, each stage reading the interface the
     previous one saved as .npy files; the result must equal the whole run
     bit for bit (same kernels, same device). Returns the number of failures."""
     summary = json.loads(run([args.spire, "summary", "--json", os.path.join(ROOT, spec)]
-                             + [a for a in compile_args if a.startswith("--set") or "=" in a]))
+                             + set_args(sizes)))
     stages = summary["stages"]
     if len(stages) < 2:
         return 0
     previous = None
     for k, stage in enumerate(stages):
-        out_dir = os.path.join(tmp, f"stage{k}_{batch}")
+        out_dir = os.path.join(tmp, f"stage{k}_{run_id}")
         cmd = [args.spire, "run", bundle, "--validate", "--stages", str(k), "--output-dir", out_dir]
         for tensor in stage["inputs"]:
             name = tensor["name"]
-            path = (os.path.join(tmp, f"{name}_{batch}.npy") if previous is None
+            path = (os.path.join(tmp, f"{name}_{run_id}.npy") if previous is None
                     else os.path.join(previous, f"{name}.npy"))
             cmd += ["--input", f"{name}={path}"]
         run(cmd)
         previous = out_dir
     failures = 0
-    whole = os.path.join(tmp, f"out{batch}")
+    whole = os.path.join(tmp, f"out_{run_id}")
     for name in os.listdir(whole):
         same = np.array_equal(np.load(os.path.join(whole, name)), np.load(os.path.join(previous, name)))
-        print(f"{'ok' if same else 'FAIL'} {args.model} batch {batch} output {name[:-4]}: "
+        print(f"{'ok' if same else 'FAIL'} {label} output {name[:-4]}: "
               f"{len(stages)} stages run one by one through saved interfaces "
               f"{'equal' if same else 'differ from'} the whole run bit for bit")
         failures += not same
+    return failures
+
+
+def check_sizes_line(label, stdout, sizes):
+    """A range bundle infers the sizes from its inputs and reports them."""
+    line = next((l for l in stdout.splitlines() if l.startswith("sizes: ")), None)
+    got = {}
+    if line:
+        for item in line[len("sizes: "):].split(" (")[0].split(", "):
+            name, _, value = item.partition(" = ")
+            got[name] = int(value)
+    if got != sizes:
+        print(f"FAIL {label}: the run reports sizes {line!r}, expected {sizes}")
+        return 1
+    return 0
+
+
+def compare_outputs(label, expected, out_dir):
+    """Each output the run saved in out_dir against PyTorch's; returns the
+    number of failures."""
+    failures = 0
+    for name, want in expected.items():
+        got = np.load(os.path.join(out_dir, f"{name}.npy"))
+        want = want.numpy()
+        if got.shape != want.shape:
+            print(f"FAIL {label} output {name}: shape {got.shape}, PyTorch {want.shape}")
+            failures += 1
+            continue
+        if np.ptp(want) == 0:
+            print(f"FAIL {label} output {name}: the reference output is constant, so comparing "
+                  f"it would prove nothing")
+            failures += 1
+            continue
+        rel = np.linalg.norm(got - want) / np.linalg.norm(want)
+        max_abs = np.abs(got - want).max()
+        verdict = "ok" if rel <= REL_L2_TOLERANCE else "FAIL"
+        failures += verdict != "ok"
+        print(f"{verdict} {label} output {name} {list(got.shape)}: "
+              f"rel L2 {rel:.2e} (limit {REL_L2_TOLERANCE:.0e}), max abs {max_abs:.2e}")
     return failures
 
 
@@ -584,9 +673,24 @@ def main():
     parser.add_argument("--model", required=True, choices=sorted(MODELS))
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--target", default="lavapipe", help="spire compile --target")
+    parser.add_argument("--sizes", nargs="+", metavar="H=160,W=160",
+                        help="compile the spec once for its declared range (no --set) and run "
+                             "that one bundle at each of these sizes")
     args = parser.parse_args()
 
-    spec, factory, inputs, compile_args = MODELS[args.model]
+    spec, factory, inputs, model_args = MODELS[args.model]
+    # The model's own --set pairs bind a fixed bundle; --sizes replaces them.
+    compile_args, fixed = [], {}
+    words = iter(model_args)
+    for word in words:
+        if word == "--set":
+            fixed.update(parse_sizes(next(words)))
+        else:
+            compile_args.append(word)
+    if not args.sizes:
+        compile_args += set_args(fixed)
+    all_sizes = [parse_sizes(text) for text in args.sizes] if args.sizes else [fixed]
+    torch.manual_seed(1234)  # the layers' own initialization too: the same weights every run
     module = randomize(factory(), seed=1234)
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:
@@ -595,38 +699,31 @@ def main():
         bundle = os.path.join(tmp, "model.spire")
         run([args.spire, "compile", os.path.join(ROOT, spec), "--weights", weights,
              "-o", bundle, "--target", args.target] + compile_args)
-        for batch in args.batches:
-            torch.manual_seed(100 + batch)
-            feeds = {name: torch.randn(batch, *shape) for name, shape in inputs.items()}
-            cmd = [args.spire, "run", bundle, "--validate", "--output-dir",
-                   os.path.join(tmp, f"out{batch}")]
-            for name, tensor in feeds.items():
-                path = os.path.join(tmp, f"{name}_{batch}.npy")
-                np.save(path, tensor.numpy())
-                cmd += ["--input", f"{name}={path}"]
-            run(cmd)
-            failures += check_stages(args, bundle, tmp, batch, feeds, spec, compile_args)
-            with torch.no_grad():
-                expected = module(**feeds)
-            for name, want in expected.items():
-                got = np.load(os.path.join(tmp, f"out{batch}", f"{name}.npy"))
-                want = want.numpy()
-                if got.shape != want.shape:
-                    print(f"FAIL {args.model} batch {batch} output {name}: shape {got.shape}, "
-                          f"PyTorch {want.shape}")
-                    failures += 1
-                    continue
-                if np.ptp(want) == 0:
-                    print(f"FAIL {args.model} batch {batch} output {name}: the reference output "
-                          f"is constant, so comparing it would prove nothing")
-                    failures += 1
-                    continue
-                rel = np.linalg.norm(got - want) / np.linalg.norm(want)
-                max_abs = np.abs(got - want).max()
-                verdict = "ok" if rel <= REL_L2_TOLERANCE else "FAIL"
-                failures += verdict != "ok"
-                print(f"{verdict} {args.model} batch {batch} output {name} {list(got.shape)}: "
-                      f"rel L2 {rel:.2e} (limit {REL_L2_TOLERANCE:.0e}), max abs {max_abs:.2e}")
+        for sizes in all_sizes:
+            for batch in args.batches:
+                size_text = ",".join(f"{k}={v}" for k, v in sizes.items())
+                run_id = f"{size_text}_batch{batch}" if args.sizes else f"batch{batch}"
+                label = f"{args.model} {size_text + ' ' if args.sizes else ''}batch {batch}"
+                torch.manual_seed(100 + batch)
+                try:
+                    feeds = {name: torch.randn(batch, *(sizes[d] if isinstance(d, str) else d
+                                                        for d in shape))
+                             for name, shape in inputs.items()}
+                except KeyError as e:
+                    sys.exit(f"{args.model}: its inputs need the size {e}: give it with --sizes")
+                cmd = [args.spire, "run", bundle, "--validate", "--output-dir",
+                       os.path.join(tmp, f"out_{run_id}")]
+                for name, tensor in feeds.items():
+                    path = os.path.join(tmp, f"{name}_{run_id}.npy")
+                    np.save(path, tensor.numpy())
+                    cmd += ["--input", f"{name}={path}"]
+                stdout = run(cmd)
+                if args.sizes:
+                    failures += check_sizes_line(label, stdout, sizes)
+                failures += check_stages(args, bundle, tmp, run_id, label, spec, sizes)
+                with torch.no_grad():
+                    expected = module(**feeds)
+                failures += compare_outputs(label, expected, os.path.join(tmp, f"out_{run_id}"))
     sys.exit(1 if failures else 0)
 
 

@@ -26,7 +26,7 @@ check "installed package files" test -f "$prefix/lib/cmake/Spire/SpireConfig.cma
   -f "$prefix/lib/cmake/Spire/SpireConfigVersion.cmake" -a -f "$prefix/lib/pkgconfig/spire-runtime.pc" \
   -a -x "$prefix/bin/spire" -a -f "$prefix/include/spire/Runtime.h"
 
-for ex in classify embedded_cnn split_resnet18; do
+for ex in classify embedded_cnn split_resnet18 any_size; do
   check "configure examples/$ex against the installed package" cmake -S "$src/examples/$ex" \
     -B "$tmp/$ex" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix"
   check "build examples/$ex" cmake --build "$tmp/$ex"
@@ -35,6 +35,8 @@ check "run embedded_cnn" "$tmp/embedded_cnn/spire-example-embedded-cnn"
 grep_log "small_cnn (.*): class [0-9] of 10" || { echo "FAIL embedded_cnn output"; failed=$((failed + 1)); }
 check "run split_resnet18" "$tmp/split_resnet18/spire-example-split-resnet18" "$tmp/ckpt"
 grep_log "from the checkpoint equal the whole model" || { echo "FAIL split output"; failed=$((failed + 1)); }
+check "run any_size" "$tmp/any_size/spire-example-any-size"
+grep_log "L = 4096: fc \[1, 6\], .*, run at L = 4096" || { echo "FAIL any_size output"; failed=$((failed + 1)); }
 check "installed spire compiles a bundle" "$prefix/bin/spire" compile "$src/specs/small_cnn.yaml" -o "$tmp/cnn.spire"
 check "run classify on it" "$tmp/classify/spire-example-classify" "$tmp/cnn.spire"
 grep_log "top classes" || { echo "FAIL classify output"; failed=$((failed + 1)); }

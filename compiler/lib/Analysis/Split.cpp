@@ -41,10 +41,11 @@ LogicalResult proposeSplit(SpecModule &spec, unsigned stages, llvm::raw_ostream 
   ModelSummary summary = summarize(spec);
   std::vector<double> flops(n + 1, 0); // prefix sums
   for (size_t i = 0; i < n; ++i) {
-    if (!summary.layers[i].flops)
+    std::optional<int64_t> layer = summary.layers[i].flops.value();
+    if (!layer)
       return emitError(ops[i]->getLoc()) << "layer '" << layerName(ops[i])
                                          << "' has symbolic sizes; bind them with --set";
-    flops[i + 1] = flops[i] + static_cast<double>(*summary.layers[i].flops);
+    flops[i + 1] = flops[i] + static_cast<double>(*layer);
   }
   llvm::DenseMap<Operation *, size_t> position;
   for (size_t i = 0; i < n; ++i)

@@ -12,30 +12,48 @@ namespace spire {
 
 bool isAlias(Operation *op) { return llvm::isa<FlattenOp, ReshapeOp, DropoutOp>(op); }
 
-static std::optional<int64_t> numel(Value v, size_t from = 1) {
-  auto type = llvm::cast<RankedTensorType>(v.getType());
-  int64_t n = 1;
-  for (size_t i = from; i < static_cast<size_t>(type.getRank()); ++i) {
-    if (type.isDynamicDim(i))
-      return std::nullopt;
-    n *= type.getDimSize(i);
-  }
-  return n;
-}
-
-
 static std::string shapeString(SpecModule &spec, Value v) {
   return toString(spec.shapes.lookup(v), spec.symbols);
 }
 
 static SummaryTensor tensorOf(SpecModule &spec, Value v) {
-  std::optional<int64_t> n = numel(v);
   return {valueName(v), shapeString(spec, v),
-          n ? std::optional<int64_t>(*n * 4) : std::nullopt};
+          sampleElements(spec.shapes.lookup(v), v.getContext()) * 4};
 }
 
-static std::optional<int64_t> addOpt(std::optional<int64_t> a, std::optional<int64_t> b) {
-  return a && b ? std::optional<int64_t>(*a + *b) : std::nullopt;
+// Every size symbol at the smallest or the largest value of its range (the
+// batch at 1, as counts are per sample); none when a symbol has no range.
+static std::optional<SmallVector<AffineExpr>> rangeEnd(SpecModule &spec, MLIRContext *ctx,
+                                                       bool largest) {
+  SmallVector<AffineExpr> values;
+  for (auto [i, name] : llvm::enumerate(spec.symbols)) {
+    auto range = spec.ranges.find(name);
+    if (static_cast<int>(i) == spec.batchSymbol)
+      values.push_back(getAffineConstantExpr(1, ctx));
+    else if (range == spec.ranges.end())
+      return std::nullopt;
+    else
+      values.push_back(getAffineConstantExpr(
+          largest ? range->second.near(range->second.max) : *range->second.first(), ctx));
+  }
+  return values;
+}
+
+// `d`'s value with the symbols replaced by `values`.
+static std::optional<int64_t> valueAt(const Dim &d, ArrayRef<AffineExpr> values) {
+  return d.isKnown() ? Dim(d.expr().replaceSymbols(values)).value() : std::nullopt;
+}
+
+// Elements of one sample of a tensor of `shape` at `values`.
+static std::optional<int64_t> sampleElementsAt(const Shape &shape, ArrayRef<AffineExpr> values) {
+  int64_t n = 1;
+  for (size_t i = 1; i < shape.size(); ++i) {
+    std::optional<int64_t> d = valueAt(shape[i], values);
+    if (!d)
+      return std::nullopt;
+    n *= *d;
+  }
+  return n;
 }
 
 ModelSummary summarize(SpecModule &spec) {
@@ -43,11 +61,13 @@ ModelSummary summarize(SpecModule &spec) {
   s.model = spec.modelName;
   s.symbols = spec.symbols;
   s.ranges = spec.ranges;
-  s.flops = 0;
   func::FuncOp func = spec.modelFunc();
+  MLIRContext *ctx = func.getContext();
+  s.flops = Dim::constant(ctx, 0);
+  auto shapes = [&](Value v) { return spec.shapes.lookup(v); };
   std::vector<SpecStage> stages = computeStages(func);
   for (auto [k, stage] : llvm::enumerate(stages)) {
-    SummaryStage st{stage.name, 0, 0, {}, {}, ""};
+    SummaryStage st{stage.name, 0, Dim::constant(ctx, 0), {}, {}, ""};
     if (stage.split)
       st.split = llvm::cast<SplitOp>(stage.split).getName().str();
     for (Value v : stage.inputs)
@@ -56,18 +76,25 @@ ModelSummary summarize(SpecModule &spec) {
       st.outputs.push_back(tensorOf(spec, v));
     for (Operation *op : stage.ops) {
       SummaryLayer row{layerName(op).str(), op->getName().stripDialect().str(),
-                       shapeString(spec, op->getResult(0)), 0, llvm::cast<LayerOpInterface>(op).getFlops(), k};
+                       shapeString(spec, op->getResult(0)), 0,
+                       llvm::cast<LayerOpInterface>(op).getFlops(shapes), k};
       // Parameters as PyTorch counts them: batch-norm statistics are buffers.
       for (const ParameterSpec &p : llvm::cast<LayerOpInterface>(op).getParameters())
         if (!llvm::StringRef(p.suffix).starts_with("running_"))
           row.params += p.numel();
       st.params += row.params;
-      st.flops = addOpt(st.flops, row.flops);
+      st.flops = st.flops + row.flops;
       s.layers.push_back(row);
     }
     s.params += st.params;
-    s.flops = addOpt(s.flops, st.flops);
+    s.flops = s.flops + st.flops;
     s.stages.push_back(st);
+  }
+  std::optional<SmallVector<AffineExpr>> smallest = rangeEnd(spec, ctx, false),
+                                         largest = rangeEnd(spec, ctx, true);
+  if (!s.flops.value() && smallest) {
+    s.minFlops = valueAt(s.flops, *smallest);
+    s.maxFlops = valueAt(s.flops, *largest);
   }
 
   // Liveness over the op sequence: a buffer lives from its producer to the
@@ -101,7 +128,10 @@ ModelSummary summarize(SpecModule &spec) {
     size_t last = std::min(lastAt.lookup(v), end);
     if (d > last)
       continue; // never read: never live
-    std::optional<int64_t> n = numel(v);
+    // With size ranges, at the largest sizes, as the memory plan takes
+    // them: sizes grow with their symbols, so that peak bounds the others.
+    std::optional<int64_t> n =
+        largest ? sampleElementsAt(spec.shapes.lookup(v), *largest) : std::nullopt;
     if (!n) {
       known = false;
       break;
@@ -138,6 +168,12 @@ static std::string human(std::optional<int64_t> v, const char *unit = "") {
   return s;
 }
 
+// A count as a number ("3.82M"), else as the expression of the size symbols
+// it depends on.
+static std::string human(const Dim &v, SymbolNames symbols) {
+  return v.value() ? human(*v.value()) : toString(v, symbols);
+}
+
 std::string formatBytes(std::optional<int64_t> v) {
   if (!v)
     return "?";
@@ -153,11 +189,12 @@ std::string formatBytes(std::optional<int64_t> v) {
 }
 
 void printSummary(const ModelSummary &s, llvm::raw_ostream &os) {
-  size_t nameW = 5, kindW = 4, shapeW = 12;
+  size_t nameW = 5, kindW = 4, shapeW = 12, flopsW = 10;
   for (const SummaryLayer &l : s.layers) {
     nameW = std::max(nameW, l.name.size());
     kindW = std::max(kindW, l.kind.size());
     shapeW = std::max(shapeW, l.shape.size());
+    flopsW = std::max(flopsW, human(l.flops, s.symbols).size());
   }
   os << "model '" << s.model << "'";
   if (!s.symbols.empty()) {
@@ -174,35 +211,46 @@ void printSummary(const ModelSummary &s, llvm::raw_ostream &os) {
                  llvm::StringRef e, llvm::StringRef f) {
     os << llvm::left_justify(a, nameW) << "  " << llvm::left_justify(b, kindW) << "  "
        << llvm::left_justify(c, shapeW) << "  " << llvm::right_justify(d, 10) << "  "
-       << llvm::right_justify(e, 10) << "  " << f << "\n";
+       << llvm::right_justify(e, flopsW) << "  " << f << "\n";
   };
   row("layer", "kind", "output shape", "params", "FLOPs", "stage");
-  os << std::string(nameW + kindW + shapeW + 36, '-') << "\n";
+  std::string rule(nameW + kindW + shapeW + flopsW + 26, '-');
+  os << rule << "\n";
   for (const SummaryLayer &l : s.layers)
-    row(l.name, l.kind, l.shape, std::to_string(l.params), human(l.flops),
+    row(l.name, l.kind, l.shape, std::to_string(l.params), human(l.flops, s.symbols),
         std::to_string(l.stage));
-  os << std::string(nameW + kindW + shapeW + 36, '-') << "\n";
+  os << rule << "\n";
   for (const SummaryStage &st : s.stages) {
-    os << st.name << ": " << human(st.params) << " params, " << human(st.flops)
+    os << st.name << ": " << human(st.params) << " params, " << human(st.flops, s.symbols)
        << " FLOPs per sample\n";
     if (!st.split.empty()) {
       os << "  split '" << st.split << "' carries:\n";
       for (const SummaryTensor &t : st.outputs)
-        os << "    " << t.name << " " << t.shape << " (" << formatBytes(t.bytes)
+        os << "    " << t.name << " " << t.shape << " ("
+           << (t.bytes.value() ? formatBytes(t.bytes.value()) : toString(t.bytes, s.symbols) + " B")
            << " per sample)\n";
     }
   }
   os << "total: " << s.params << " params (" << formatBytes(s.params * 4) << " f32), "
-     << human(s.flops) << " FLOPs per sample, peak activations "
-     << formatBytes(s.peakActivationBytes) << " per sample\n";
+     << human(s.flops, s.symbols) << " FLOPs per sample";
+  if (s.minFlops && s.maxFlops)
+    os << " (" << human(*s.minFlops) << " at the smallest sizes, " << human(*s.maxFlops)
+       << " at the largest)";
+  os << ", peak activations " << formatBytes(s.peakActivationBytes) << " per sample"
+     << (s.minFlops ? " at the largest sizes" : "") << "\n";
 }
 
 void printSummaryJson(const ModelSummary &s, llvm::raw_ostream &os) {
   auto opt = [](std::optional<int64_t> v) { return v ? llvm::json::Value(*v) : nullptr; };
+  // A count, or the expression of the size symbols as a string.
+  auto count = [&](const Dim &v) {
+    return v.value() ? llvm::json::Value(*v.value())
+                     : v.isKnown() ? llvm::json::Value(toString(v, s.symbols)) : nullptr;
+  };
   auto tensors = [&](const std::vector<SummaryTensor> &ts) {
     llvm::json::Array a;
     for (const SummaryTensor &t : ts)
-      a.push_back(llvm::json::Object{{"name", t.name}, {"shape", t.shape}, {"bytes", opt(t.bytes)}});
+      a.push_back(llvm::json::Object{{"name", t.name}, {"shape", t.shape}, {"bytes", count(t.bytes)}});
     return a;
   };
   llvm::json::Array layers, stages, symbols;
@@ -217,12 +265,12 @@ void printSummaryJson(const ModelSummary &s, llvm::raw_ostream &os) {
                                         {"kind", l.kind},
                                         {"shape", l.shape},
                                         {"params", l.params},
-                                        {"flops", opt(l.flops)},
+                                        {"flops", count(l.flops)},
                                         {"stage", static_cast<int64_t>(l.stage)}});
   for (const SummaryStage &st : s.stages)
     stages.push_back(llvm::json::Object{{"name", st.name},
                                         {"params", st.params},
-                                        {"flops", opt(st.flops)},
+                                        {"flops", count(st.flops)},
                                         {"split", st.split},
                                         {"inputs", tensors(st.inputs)},
                                         {"outputs", tensors(st.outputs)}});
@@ -232,7 +280,10 @@ void printSummaryJson(const ModelSummary &s, llvm::raw_ostream &os) {
                           {"layers", std::move(layers)},
                           {"stages", std::move(stages)},
                           {"params", s.params},
-                          {"flops", opt(s.flops)},
+                          {"flops", count(s.flops)},
+                          {"flops_range", s.minFlops && s.maxFlops
+                                              ? llvm::json::Value(llvm::json::Array{*s.minFlops, *s.maxFlops})
+                                              : nullptr},
                           {"peak_activation_bytes", opt(s.peakActivationBytes)}};
   os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root))) << "\n";
 }

@@ -1,4 +1,5 @@
-// FLOPs per sample of each layer op (spire summary, the peak share in benchmarks).
+// FLOPs per sample of each layer op (spire summary, the peak share in
+// benchmarks): numbers, or expressions of the size symbols over a range.
 #include "ShapeHelpers.h"
 
 using namespace mlir;
@@ -9,98 +10,93 @@ namespace spire {
 // FLOPs per sample
 //===----------------------------------------------------------------------===//
 
-// Elements of one sample of v; none while a size is symbolic.
-static std::optional<int64_t> sampleElements(Value v) {
-  auto type = llvm::cast<RankedTensorType>(v.getType());
-  int64_t n = 1;
-  for (int64_t i = 1; i < type.getRank(); ++i) {
-    if (type.isDynamicDim(i))
-      return std::nullopt;
-    n *= type.getDimSize(i);
-  }
-  return n;
+// Elements of one sample of v.
+static Dim sampleElements(ShapeOf shapes, Value v) {
+  return sampleElements(shapes(v), v.getContext());
 }
+static Dim constant(Operation *op, int64_t value) { return Dim::constant(op->getContext(), value); }
 
-// One FLOP per output element.
-static std::optional<int64_t> perOutput(Operation *op, int64_t flops = 1) {
-  std::optional<int64_t> out = sampleElements(op->getResult(0));
-  return out ? std::optional<int64_t>(*out * flops) : std::nullopt;
+// `flops` FLOPs per output element.
+static Dim perOutput(ShapeOf shapes, Operation *op, int64_t flops = 1) {
+  return sampleElements(shapes, op->getResult(0)) * flops;
 }
 // `macs` multiply-accumulates per output element.
-static std::optional<int64_t> macs(Operation *op, int64_t macs) { return perOutput(op, 2 * macs); }
+static Dim macs(ShapeOf shapes, Operation *op, const Dim &macs) {
+  return sampleElements(shapes, op->getResult(0)) * macs * 2;
+}
+static Dim macs(ShapeOf shapes, Operation *op, int64_t n) {
+  return macs(shapes, op, constant(op, n));
+}
 
-template <typename ConvOpT> static std::optional<int64_t> convFlops(ConvOpT c) {
+template <typename ConvOpT> static Dim convFlops(ShapeOf shapes, ConvOpT c) {
   int64_t k = c.getInput().getType().getDimSize(1) / static_cast<int64_t>(c.getGroups());
   for (int64_t d : c.getKernel())
     k *= d;
-  return macs(c, k);
+  return macs(shapes, c, k);
 }
-template <typename PoolOpT> static std::optional<int64_t> poolFlops(PoolOpT p) {
-  return perOutput(p, p.getKernel()[0] * p.getKernel()[1]);
+template <typename PoolOpT> static Dim poolFlops(ShapeOf shapes, PoolOpT p) {
+  return perOutput(shapes, p, p.getKernel()[0] * p.getKernel()[1]);
 }
 
-std::optional<int64_t> LinearOp::getFlops() {
-  return macs(*this, getInput().getType().getShape().back());
+Dim LinearOp::getFlops(ShapeOf shapes) {
+  return macs(shapes, *this, shapes(getInput()).back());
 }
-std::optional<int64_t> Conv1dOp::getFlops() { return convFlops(*this); }
-std::optional<int64_t> Conv2dOp::getFlops() { return convFlops(*this); }
+Dim Conv1dOp::getFlops(ShapeOf shapes) { return convFlops(shapes, *this); }
+Dim Conv2dOp::getFlops(ShapeOf shapes) { return convFlops(shapes, *this); }
 // Each input position's window of taps, as a conv2d with the roles of input
 // and output swapped.
-std::optional<int64_t> ConvTranspose2dOp::getFlops() {
-  std::optional<int64_t> in = sampleElements(getInput());
-  if (!in)
-    return std::nullopt;
+Dim ConvTranspose2dOp::getFlops(ShapeOf shapes) {
   int64_t taps = getOut() / getGroups();
   for (int64_t d : getKernel())
     taps *= d;
-  return 2 * *in * taps;
+  return sampleElements(shapes, getInput()) * (2 * taps);
 }
 // Bilinear as PyTorch writes it: 6 multiplies and 3 adds an output.
-std::optional<int64_t> UpsampleOp::getFlops() {
-  return getMode() == "bilinear" ? perOutput(*this, 9) : 0;
+Dim UpsampleOp::getFlops(ShapeOf shapes) {
+  return perOutput(shapes, *this, getMode() == "bilinear" ? 9 : 0);
 }
-std::optional<int64_t> MatmulOp::getFlops() {
-  return macs(*this, getLhs().getType().getShape().back());
+Dim MatmulOp::getFlops(ShapeOf shapes) {
+  return macs(shapes, *this, shapes(getLhs()).back());
 }
 // Q/K/V and output projections, then QK^T and PV: 4C + 2T per output.
-std::optional<int64_t> AttentionOp::getFlops() {
-  auto shape = getInput().getType().getShape();
-  return macs(*this, 4 * shape[2] + 2 * shape[1]);
+Dim AttentionOp::getFlops(ShapeOf shapes) {
+  Shape shape = shapes(getInput());
+  return macs(shapes, *this, shape[2] * 4 + shape[1] * 2);
 }
-std::optional<int64_t> Maxpool2dOp::getFlops() { return poolFlops(*this); }
-std::optional<int64_t> Avgpool2dOp::getFlops() { return poolFlops(*this); }
-std::optional<int64_t> GlobalAvgpoolOp::getFlops() { return sampleElements(getInput()); }
-std::optional<int64_t> AdaptiveAvgpool2dOp::getFlops() { return sampleElements(getInput()); }
-std::optional<int64_t> MeanOp::getFlops() { return sampleElements(getInput()); }
-std::optional<int64_t> SumOp::getFlops() { return sampleElements(getInput()); }
-std::optional<int64_t> MaxOp::getFlops() { return sampleElements(getInput()); }
-std::optional<int64_t> Batchnorm1dOp::getFlops() { return perOutput(*this); }
-std::optional<int64_t> Batchnorm2dOp::getFlops() { return perOutput(*this); }
-std::optional<int64_t> LayernormOp::getFlops() { return perOutput(*this); }
-std::optional<int64_t> SoftmaxOp::getFlops() { return perOutput(*this); }
-std::optional<int64_t> NormalizeOp::getFlops() { return perOutput(*this); }
-std::optional<int64_t> ReluOp::getFlops() { return perOutput(*this); }
-std::optional<int64_t> Relu6Op::getFlops() { return perOutput(*this); }
-std::optional<int64_t> HardswishOp::getFlops() { return perOutput(*this); }
-std::optional<int64_t> HardsigmoidOp::getFlops() { return perOutput(*this); }
-std::optional<int64_t> LeakyReluOp::getFlops() { return perOutput(*this); }
-std::optional<int64_t> AffineOp::getFlops() { return perOutput(*this); }
-std::optional<int64_t> GeluOp::getFlops() { return perOutput(*this); }
-std::optional<int64_t> SiluOp::getFlops() { return perOutput(*this); }
-std::optional<int64_t> SigmoidOp::getFlops() { return perOutput(*this); }
-std::optional<int64_t> TanhOp::getFlops() { return perOutput(*this); }
-std::optional<int64_t> AddOp::getFlops() { return perOutput(*this); }
-std::optional<int64_t> SubOp::getFlops() { return perOutput(*this); }
-std::optional<int64_t> MulOp::getFlops() { return perOutput(*this); }
-std::optional<int64_t> DivOp::getFlops() { return perOutput(*this); }
-std::optional<int64_t> ConcatOp::getFlops() { return perOutput(*this); }
-std::optional<int64_t> DropoutOp::getFlops() { return 0; }
-std::optional<int64_t> FlattenOp::getFlops() { return 0; }
-std::optional<int64_t> ReshapeOp::getFlops() { return 0; }
-std::optional<int64_t> PermuteOp::getFlops() { return 0; }
-std::optional<int64_t> TransposeOp::getFlops() { return 0; }
-std::optional<int64_t> SelectOp::getFlops() { return 0; }
-std::optional<int64_t> SliceOp::getFlops() { return 0; }
-std::optional<int64_t> ParameterOp::getFlops() { return 0; }
+Dim Maxpool2dOp::getFlops(ShapeOf shapes) { return poolFlops(shapes, *this); }
+Dim Avgpool2dOp::getFlops(ShapeOf shapes) { return poolFlops(shapes, *this); }
+Dim GlobalAvgpoolOp::getFlops(ShapeOf shapes) { return sampleElements(shapes, getInput()); }
+Dim AdaptiveAvgpool2dOp::getFlops(ShapeOf shapes) { return sampleElements(shapes, getInput()); }
+Dim MeanOp::getFlops(ShapeOf shapes) { return sampleElements(shapes, getInput()); }
+Dim SumOp::getFlops(ShapeOf shapes) { return sampleElements(shapes, getInput()); }
+Dim MaxOp::getFlops(ShapeOf shapes) { return sampleElements(shapes, getInput()); }
+Dim Batchnorm1dOp::getFlops(ShapeOf shapes) { return perOutput(shapes, *this); }
+Dim Batchnorm2dOp::getFlops(ShapeOf shapes) { return perOutput(shapes, *this); }
+Dim LayernormOp::getFlops(ShapeOf shapes) { return perOutput(shapes, *this); }
+Dim SoftmaxOp::getFlops(ShapeOf shapes) { return perOutput(shapes, *this); }
+Dim NormalizeOp::getFlops(ShapeOf shapes) { return perOutput(shapes, *this); }
+Dim ReluOp::getFlops(ShapeOf shapes) { return perOutput(shapes, *this); }
+Dim Relu6Op::getFlops(ShapeOf shapes) { return perOutput(shapes, *this); }
+Dim HardswishOp::getFlops(ShapeOf shapes) { return perOutput(shapes, *this); }
+Dim HardsigmoidOp::getFlops(ShapeOf shapes) { return perOutput(shapes, *this); }
+Dim LeakyReluOp::getFlops(ShapeOf shapes) { return perOutput(shapes, *this); }
+Dim AffineOp::getFlops(ShapeOf shapes) { return perOutput(shapes, *this); }
+Dim GeluOp::getFlops(ShapeOf shapes) { return perOutput(shapes, *this); }
+Dim SiluOp::getFlops(ShapeOf shapes) { return perOutput(shapes, *this); }
+Dim SigmoidOp::getFlops(ShapeOf shapes) { return perOutput(shapes, *this); }
+Dim TanhOp::getFlops(ShapeOf shapes) { return perOutput(shapes, *this); }
+Dim AddOp::getFlops(ShapeOf shapes) { return perOutput(shapes, *this); }
+Dim SubOp::getFlops(ShapeOf shapes) { return perOutput(shapes, *this); }
+Dim MulOp::getFlops(ShapeOf shapes) { return perOutput(shapes, *this); }
+Dim DivOp::getFlops(ShapeOf shapes) { return perOutput(shapes, *this); }
+Dim ConcatOp::getFlops(ShapeOf shapes) { return perOutput(shapes, *this); }
+Dim DropoutOp::getFlops(ShapeOf) { return constant(*this, 0); }
+Dim FlattenOp::getFlops(ShapeOf) { return constant(*this, 0); }
+Dim ReshapeOp::getFlops(ShapeOf) { return constant(*this, 0); }
+Dim PermuteOp::getFlops(ShapeOf) { return constant(*this, 0); }
+Dim TransposeOp::getFlops(ShapeOf) { return constant(*this, 0); }
+Dim SelectOp::getFlops(ShapeOf) { return constant(*this, 0); }
+Dim SliceOp::getFlops(ShapeOf) { return constant(*this, 0); }
+Dim ParameterOp::getFlops(ShapeOf) { return constant(*this, 0); }
 
 } // namespace spire

@@ -208,6 +208,15 @@ Dim product(const Shape &shape, size_t begin, size_t end, MLIRContext *ctx) {
   return result;
 }
 
+Dim sampleElements(const Shape &shape, MLIRContext *ctx) {
+  Dim symbolic = Dim::constant(ctx, 1), constant = Dim::constant(ctx, 1);
+  for (size_t i = 1; i < shape.size(); ++i) {
+    Dim &factor = shape[i].value() ? constant : symbolic;
+    factor = factor * shape[i];
+  }
+  return symbolic * constant;
+}
+
 SmallVector<unsigned> symbolsOf(const Dim &dim) {
   SmallVector<unsigned> out;
   if (!dim.isKnown())

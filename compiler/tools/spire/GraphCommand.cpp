@@ -269,7 +269,7 @@ Graph specGraph(SpecModule &spec) {
       g.splits.push_back(s.split);
       std::map<std::string, std::string> tensors;
       for (const SummaryTensor &t : s.outputs)
-        tensors[t.name] = cutLabel(t.name, t.shape, t.bytes);
+        tensors[t.name] = cutLabel(t.name, t.shape, t.bytes.value());
       live.push_back(std::move(tensors));
     }
   }

@@ -315,6 +315,11 @@ public:
   // batch), runs them through the stages, and returns the model outputs.
   // Size symbols are found as Model::run finds them, once for every stage.
   TensorMap run(const TensorMap &inputs, size_t microBatches, const SizeMap &sizes = {});
+  // As Model's: the size symbols' values of the last run (empty for a bundle
+  // without symbols), and the pipelines its stages created for them.
+  SizeMap lastSizes() const;
+  size_t lastNewPipelines() const;
+  double lastNewPipelineMs() const;
 
   struct Impl;
 

@@ -16,20 +16,20 @@ namespace spire {
 struct SummaryTensor {
   std::string name;
   std::string shape;
-  std::optional<int64_t> bytes; // per sample; unknown when symbolic
+  Dim bytes; // per sample: a number, or an expression of the size symbols
 };
 
 struct SummaryLayer {
   std::string name, kind, shape;
   int64_t params = 0;
-  std::optional<int64_t> flops; // per sample
+  Dim flops; // per sample: a number, or an expression of the size symbols
   size_t stage = 0;
 };
 
 struct SummaryStage {
   std::string name;
   int64_t params = 0;
-  std::optional<int64_t> flops;
+  Dim flops;
   std::vector<SummaryTensor> inputs, outputs;
   std::string split; // the split point ending this stage ("" for the last)
 };
@@ -41,9 +41,13 @@ struct ModelSummary {
   std::vector<SummaryLayer> layers;
   std::vector<SummaryStage> stages;
   int64_t params = 0;
-  std::optional<int64_t> flops;
+  Dim flops;
+  // Where `flops` depends on ranged size symbols: its value with every
+  // symbol at the smallest and at the largest value of its range.
+  std::optional<int64_t> minFlops, maxFlops;
   // Largest set of activations alive at once, per sample (reshapes share
-  // their input's storage): the lower bound for any memory plan.
+  // their input's storage): the lower bound for any memory plan. With size
+  // ranges, at the largest sizes (which bound the others).
   std::optional<int64_t> peakActivationBytes;
 };
 

@@ -10,6 +10,8 @@
 #include "mlir/IR/AffineExpr.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Value.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/SmallVector.h"
 
 #include <optional>
@@ -52,6 +54,8 @@ private:
 };
 
 using Shape = llvm::SmallVector<Dim, 4>;
+// The symbolic shape of a value (the checker's, not its MLIR type's `?`).
+using ShapeOf = llvm::function_ref<Shape(mlir::Value)>;
 
 // Names of the size symbols (s0 -> "N", ...); printing uses them.
 using SymbolNames = llvm::ArrayRef<std::string>;
@@ -66,6 +70,11 @@ Shape fromTensorType(mlir::RankedTensorType type);
 
 // Product of the dims in [begin, end).
 Dim product(const Shape &shape, size_t begin, size_t end, mlir::MLIRContext *ctx);
+// Elements of one sample (every dim after the batch). Symbolic dims are
+// multiplied first and the constants last, so that a count reads
+// `64*((H-1)/2+1)*((W-1)/2+1)` rather than with the constant spread over the
+// first factor.
+Dim sampleElements(const Shape &shape, mlir::MLIRContext *ctx);
 
 // The largest absolute constant in a dim's expression (its value when
 // constant): a bound on how far a coefficient has grown.

@@ -18,10 +18,12 @@ def Spire_LayerOpInterface : OpInterface<"LayerOpInterface"> {
       (ins "::spire::ShapeContext &":$ctx)>,
     InterfaceMethod<[{
         FLOPs per sample: 2 per multiply-accumulate, 1 per elementwise
-        result, 0 for a layer that only moves data; none while a size other
-        than the batch is symbolic. No default: every layer counts its own.
+        result, 0 for a layer that only moves data. An expression of the
+        size symbols where a size other than the batch is symbolic (`shapes`
+        gives each value's symbolic shape). No default: every layer counts
+        its own.
       }],
-      "std::optional<int64_t>", "getFlops", (ins)>,
+      "::spire::Dim", "getFlops", (ins "::spire::ShapeOf":$shapes)>,
     InterfaceMethod<[{
         The parameter tensors this layer owns, in PyTorch `state_dict` order,
         with their static shapes. Valid once the operand types are inferred.
