@@ -18,9 +18,11 @@ def reference(model_name, seed=1234):
     return spec_path(spec), randomize(factory(), seed=seed), inputs
 
 
-def feeds_for(inputs, batch, seed):
+def feeds_for(inputs, batch, seed, sizes={}):
+    """Seeded inputs; `sizes` binds the size symbols in the shapes."""
     torch.manual_seed(seed)
-    return {name: torch.randn(batch, *shape) for name, shape in inputs.items()}
+    return {name: torch.randn(batch, *(sizes[d] if isinstance(d, str) else d for d in shape))
+            for name, shape in inputs.items()}
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +118,7 @@ def test_symbols_and_spec_text():
     spec, module, inputs = reference("conv1d_sequence")
     text = open(spec).read()
     model = spire.Model(spire.compile(text, weights=module.state_dict(), sets={"L": 50}))
-    feeds = feeds_for(inputs, 2, seed=9)
+    feeds = feeds_for(inputs, 2, seed=9, sizes={"L": 50})
     with torch.no_grad():
         want = module(**feeds)
     assert_close(model(**{k: v.numpy() for k, v in feeds.items()})["fc"], want["fc"].numpy(),
