@@ -52,6 +52,10 @@ struct TileConfig {
 // workgroups. At least half the largest, so a GPU's wider subgroups are not
 // left mostly empty.
 int64_t evenWorkgroupSize(int64_t lanes, int64_t step, int64_t largest);
+// For lanes that vary over a range (laneCounts: each admissible count):
+// the size of whole `step`-lane units up to `largest` that idles the fewest
+// lanes summed over them all (ties keep the larger).
+int64_t evenWorkgroupSize(llvm::ArrayRef<int64_t> laneCounts, int64_t step, int64_t largest);
 
 class KernelBuilder {
 public:
