@@ -86,6 +86,13 @@ Value epilogue(KernelBuilder &kb, const KernelSpec &spec, ArrayRef<Value> residu
 }
 
 BroadcastRead::BroadcastRead(ArrayRef<int64_t> out, ArrayRef<int64_t> operand) {
+  // Shapes with sizes of the size symbols (dynamic in the type) are read
+  // element for element: servesSizeSymbols admits no other.
+  auto dynamic = [](int64_t d) { return mlir::ShapedType::isDynamic(d); };
+  if (llvm::any_of(out.drop_front(), dynamic) || llvm::any_of(operand.drop_front(), dynamic)) {
+    groups_.push_back({1, 1, 1, false});
+    return;
+  }
   // Dims of 1 in the output have one coordinate: they are left out. The
   // batch (dim 0, never broadcast) opens the first group.
   int64_t outStride = 1, operandStride = 1;
