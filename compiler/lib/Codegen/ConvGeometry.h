@@ -185,11 +185,8 @@ private:
 
   static Alignment alignmentOf(KernelBuilder &kb, const ConvShape &s) {
     auto [H, W, OH, OW] = s.planeDims(kb.b().getContext());
-    auto multipleOf4 = [&](const Dim &d) {
-      std::optional<int64_t> v = d.value();
-      return v ? *v % 4 == 0 : kb.sizes()->alwaysMultipleOf(d, 4);
-    };
-    return {multipleOf4(W), multipleOf4(H * W), multipleOf4(H * W * s.C)};
+    return {kb.alwaysMultipleOf(W, 4), kb.alwaysMultipleOf(H * W, 4),
+            kb.alwaysMultipleOf(H * W * s.C, 4)};
   }
   static Bound quadsOf(KernelBuilder &kb, const ConvShape &s, Mode mode) {
     if (!s.symbolic)

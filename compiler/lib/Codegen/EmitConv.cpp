@@ -99,7 +99,7 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
   RowSegment segment(TP, KW, SW, DW);
   // `width` consecutive positions per store where they are aligned (a
   // group past a ragged row's end lies wholly past it).
-  int64_t width = storeWidth(TP, symbolic && !kb.sizes()->alwaysMultipleOf(dOW, 4) ? 1 : OW);
+  int64_t width = storeWidth(TP, symbolic && !kb.alwaysMultipleOf(dOW, 4) ? 1 : OW);
   useOutputVectors(kb, spec, width);
   SegmentReads reads(kb, spec.input(0), segment, s, TP * SW);
   kb.readAsTexels(spec.param(0));

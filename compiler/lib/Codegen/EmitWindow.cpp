@@ -81,7 +81,7 @@ std::array<uint32_t, 3> emitWindow(KernelBuilder &kb, const KernelSpec &spec, co
   bool sameCounts = rowCount.uniform(OH) && colCount.uniform(OW);
   if (conv)
     kb.readAsTexels(spec.param(0));
-  int64_t width = storeWidth(TP, symbolic && !kb.sizes()->alwaysMultipleOf(dOW, 4) ? 1 : OW);
+  int64_t width = storeWidth(TP, symbolic && !kb.alwaysMultipleOf(dOW, 4) ? 1 : OW);
   useOutputVectors(kb, spec, width);
 
   return kb.forEachItem(dTiles * C, [&](Value item) {

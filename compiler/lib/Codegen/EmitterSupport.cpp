@@ -283,11 +283,7 @@ std::array<uint32_t, 3> forEachRun(KernelBuilder &kb, const KernelSpec &spec, co
                                    const std::function<Values(Value, ArrayRef<Values>)> &body) {
   // Over sizes of the symbols, runs of 4 only where every admissible size
   // keeps them within `run` and the sample.
-  auto multipleOf4 = [&](const Dim &d) {
-    std::optional<int64_t> v = d.value();
-    return v ? *v % 4 == 0 : kb.sizes()->alwaysMultipleOf(d, 4);
-  };
-  int64_t width = multipleOf4(n) && multipleOf4(run) ? 4 : 1;
+  int64_t width = kb.alwaysMultipleOf(n, 4) && kb.alwaysMultipleOf(run, 4) ? 4 : 1;
   // Inputs broadcast to the output as an elementwise anchor's operands may.
   std::vector<BroadcastRead> reads;
   for (unsigned i = 0; i < spec.numInputs; ++i) {

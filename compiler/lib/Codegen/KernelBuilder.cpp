@@ -314,6 +314,12 @@ KernelBuilder::forEachTile(int64_t groups, int64_t lanes,
   return {static_cast<uint32_t>(gx), static_cast<uint32_t>(gy), 1};
 }
 
+bool KernelBuilder::alwaysMultipleOf(const Dim &d, int64_t m) const {
+  if (std::optional<int64_t> v = d.value())
+    return *v % m == 0;
+  return sizes_->alwaysMultipleOf(d, m);
+}
+
 std::array<uint32_t, 3>
 KernelBuilder::forEachItem(const Dim &items, const std::function<void(Value)> &body) {
   if (std::optional<int64_t> n = items.value())

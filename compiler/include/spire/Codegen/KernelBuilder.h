@@ -158,6 +158,9 @@ public:
   // see sizes as Dims and read them with size().
   void setSizes(const ModelSizes *sizes) { sizes_ = sizes; }
   const ModelSizes *sizes() const { return sizes_; }
+  // Whether `m` divides d at every size (of the range, where d depends on
+  // the size symbols).
+  bool alwaysMultipleOf(const Dim &d, int64_t m) const;
   // d in the kernel: a constant, or computed from the symbols, which the
   // kernel reads as specialization constants. d's subexpressions that are
   // divided must be non-negative over the range.
