@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   cmake ninja-build g++ ccache lld-22
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
-  libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libflatbuffers-dev flatbuffers-compiler
+  libyaml-cpp-dev libcli11-dev nlohmann-json3-dev libflatbuffers-dev flatbuffers-compiler libjemalloc-dev
   libvulkan-dev vulkan-validationlayers mesa-vulkan-drivers spirv-tools glslc
   clang-22 libclang-rt-22-dev libfuzzer-22-dev
   graphviz catch2 python3-torch python3-torchvision python3-numpy python3-yaml python3-jsonschema python3-matplotlib

@@ -21,6 +21,7 @@
 
 #include <tuple>
 #include "spire/BundleFormat.h"
+#include "spire/HugePages.h"
 #include "spire/SizeExpr.h"
 
 using namespace mlir;
@@ -242,7 +243,7 @@ FailureOr<CompiledModel> ModelReader::read(llvm::StringRef name, int64_t batch) 
     model_.seededWeights.emplace();
   // Packing folds and reorders, about keeping the size: one allocation
   // instead of a doubling vector's copies.
-  model_.weights.reserve(weights_.bytes() + weights_.bytes() / 64);
+  reserveHugePages(model_.weights, weights_.bytes() + weights_.bytes() / 64);
   if (auto placement = func_->getAttrOfType<DenseI64ArrayAttr>("spire.placement"))
     for (int64_t d : placement.asArrayRef())
       model_.placement.push_back(static_cast<uint32_t>(d));
@@ -405,9 +406,11 @@ FailureOr<llvm::StringMap<LoweredKernel>> lowerKernels(ModuleOp kernels,
       llvm::append_range(modules, wrapper.getOps<spirv::ModuleOp>());
     return modules;
   };
+  TimingScope none;
+  TimingScope lowering = (options.timing ? *options.timing : none).nest("lower kernels");
   PassManager pm(ctx);
-  if (options.timings)
-    pm.enableTiming();
+  if (lowering)
+    pm.enableTiming(lowering);
   // Per gpu.module: fold the emitters' index arithmetic before it becomes
   // SPIR-V; math-to-spirv sees each module's target environment.
   OpPassManager &wrapped = pm.nest<ModuleOp>();
@@ -429,14 +432,15 @@ FailureOr<llvm::StringMap<LoweredKernel>> lowerKernels(ModuleOp kernels,
     if (Attribute bindings = texelBindings.lookup(module.getSymName().value_or("")))
       module->setAttr(kTexelBindingsAttr, bindings);
   PassManager finish(ctx);
-  if (options.timings)
-    finish.enableTiming();
+  if (lowering)
+    finish.enableTiming(lowering);
   OpPassManager &lowered = finish.nest<ModuleOp>().nest<spirv::ModuleOp>();
   lowered.addPass(createSpirvTexelInputs());
   lowered.addPass(createSpirvSizeSymbols());
   lowered.addPass(spirv::createSPIRVUpdateVCEPass());
   if (failed(finish.run(kernels)))
     return emitError(UnknownLoc::get(ctx)) << "lowering the kernels to SPIR-V failed";
+  TimingScope serializing = lowering.nest("serialize SPIR-V");
   for (auto module : spirvModules()) {
     if (options.dump == CodegenOptions::Dump::Spirv) {
       module->print(*options.dumpStream);
@@ -474,13 +478,16 @@ FailureOr<CompiledModel> compileModel(ModuleOp module, const WeightStore &weight
       return func.emitError("has a size other than the batch that is not known: bind it with "
                             "--set");
   bool dumpKernels = options.dump == CodegenOptions::Dump::Kernels;
+  TimingScope none;
+  TimingScope &timing = options.timing ? *options.timing : none;
+  TimingScope pipeline = timing.nest("codegen pipeline");
   PassManager pm(ctx);
   if (options.printIRAfterAll) {
     ctx->disableMultithreading(); // IR printing needs it
     pm.enableIRPrinting();
   }
-  if (options.timings)
-    pm.enableTiming();
+  if (pipeline)
+    pm.enableTiming(pipeline);
   // lowerKernels' module-level passes verify the whole module, emitted
   // kernels included; verifying the large emitted IR here as well made
   // ResNet-50's compile measurably slower (docs/perf-log).
@@ -488,6 +495,7 @@ FailureOr<CompiledModel> compileModel(ModuleOp module, const WeightStore &weight
   buildSpireCodegenPipeline(pm, options, /*emit=*/!dumpKernels);
   if (failed(pm.run(module)))
     return failure();
+  pipeline.stop();
   if (dumpKernels) {
     module->print(*options.dumpStream);
     return CompiledModel{};
@@ -497,11 +505,13 @@ FailureOr<CompiledModel> compileModel(ModuleOp module, const WeightStore &weight
   int64_t batch = llvm::cast<RankedTensorType>(func.getArgument(0).getType()).getDimSize(0);
   if (ShapedType::isDynamic(batch))
     batch = -1;
+  TimingScope reading = timing.nest("read model, pack weights");
   FailureOr<CompiledModel> model =
       ModelReader(func, weights, options.seededWeights && weights.seed())
           .read(func->getAttrOfType<StringAttr>("spire.model"), batch);
   if (failed(model))
     return failure();
+  reading.stop();
   auto target = module->getAttrOfType<TargetAttr>(kTargetAttr);
   model->target = {target.getName().str(), target.getSubgroupSize(),
                    target.getMaxWorkgroupInvocations(), target.getSharedMemoryBytes(),

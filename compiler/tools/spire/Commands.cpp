@@ -9,6 +9,7 @@
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Support/Timing.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -152,9 +153,15 @@ int runCompile(const CommonOptions &o) {
       llvm::errs() << "error: --target: " << *why << "\n";
       return kExitUsage;
     }
+  // --timings: every phase and pass, printed when the timing manager ends.
+  mlir::DefaultTimingManager timingManager;
+  timingManager.setEnabled(o.timings);
+  mlir::TimingScope timing = timingManager.getRootScope();
+  mlir::TimingScope loading = timing.nest("load and check the spec");
   LoadedSpec loaded;
   if (int rc = loadSpec(o, loaded); rc >= 0)
     return rc;
+  loading.stop();
   SpecModule &spec = *loaded.spec;
   if (o.emit == "mlir") {
     spec.module->print(llvm::outs());
@@ -168,7 +175,7 @@ int runCompile(const CommonOptions &o) {
   options.config = {target, o.tileChannels, o.tilePixels, o.tileStep, o.broadcastLanes,
                     o.noTexelInputs};
   options.printIRAfterAll = o.printIRAfterAll;
-  options.timings = o.timings;
+  options.timing = &timing;
   options.seededWeights = isSeededWeights(o.weights);
   if (o.emit == "kernels" || o.emit == "gpu" || o.emit == "spirv") {
     options.dump = o.emit == "kernels" ? CodegenOptions::Dump::Kernels
@@ -182,9 +189,11 @@ int runCompile(const CommonOptions &o) {
     return kExitUsage;
   }
 
+  mlir::TimingScope weighing = timing.nest("weights");
   mlir::FailureOr<WeightStore> weights = specWeights(loaded, o.weights);
   if (mlir::failed(weights))
     return kExitSpec;
+  weighing.stop();
   mlir::FailureOr<CompiledModel> model = compileSpec(loaded, *weights, options);
   if (mlir::failed(model))
     return kExitSpec;
@@ -241,8 +250,10 @@ int runCompile(const CommonOptions &o) {
   }
   if (output.empty())
     output = llvm::sys::path::stem(o.spec).str() + ".spire";
+  mlir::TimingScope writing = timing.nest("write the bundle");
   if (!writeBundleFile(output, *model))
     return kExitSpec;
+  writing.stop();
   if (!o.header.empty() && !writeFile(o.header, generateHeader(*model, ns, o.spec)))
     return kExitSpec;
   if (!o.embed.empty()) {
@@ -338,7 +349,7 @@ void addCommands(CLI::App &app, CommonOptions &o) {
                       "that fits this machine's default Vulkan device)");
   compile->add_flag("--print-ir-after-all", o.printIRAfterAll,
                     "print the module after every pass of the codegen pipeline (to stderr)");
-  compile->add_flag("--timings", o.timings, "print the time of every pass (to stderr)");
+  compile->add_flag("--timings", o.timings, "print the time of every phase and pass (to stderr)");
   compile->add_option("--stage", o.stage, "write a bundle with only stage K, or stages A..B (0-based)");
   compile->add_option("--spirv-dir", o.spirvDir, "also write each kernel's SPIR-V here");
   compile->add_option("--tile-channels", o.tileChannels, "output channels per invocation (tuning)")

@@ -3,6 +3,13 @@
 // `run --compare` reference.
 #include "Commands.h"
 
+#ifdef SPIRE_JEMALLOC
+// jemalloc's built-in options (the MALLOC_CONF variable still overrides
+// them): its memory on transparent huge pages, which Debian's kernels give
+// only to memory that asks (compiler/tools/CMakeLists.txt says why).
+extern "C" const char *malloc_conf = "thp:always,metadata_thp:always";
+#endif
+
 int main(int argc, char **argv) {
   CLI::App app{"Spire: a declarative model compiler. Specs in YAML, checked at compile "
                "time, compiled to Vulkan compute shaders."};

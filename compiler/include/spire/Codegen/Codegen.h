@@ -18,6 +18,7 @@
 #include "spire/PeakProbe.h"
 
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -34,7 +35,9 @@ struct CodegenOptions {
   enum class Dump { None, Kernels, Gpu, Spirv } dump = Dump::None;
   llvm::raw_ostream *dumpStream = nullptr;
   bool printIRAfterAll = false; // print the module after every pass (stderr)
-  bool timings = false;         // time every pass (stderr)
+  // Where compileModel times its phases and every pass (spire compile
+  // --timings): a scope of an enabled mlir::TimingManager, or null.
+  mlir::TimingScope *timing = nullptr;
   // Keep seeded weights' recipe (CompiledModel::seededWeights), so that the
   // bundle carries it instead of the weight bytes (--weights seeded).
   bool seededWeights = false;
