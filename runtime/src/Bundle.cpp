@@ -387,6 +387,10 @@ void verify(Bundle::Impl &b) {
       for (uint32_t g : *dispatch->grid())
         if (g == 0)
           fail(src, what + " has an empty grid");
+      uint32_t pushed = dispatch->push_constants() ? dispatch->push_constants()->size() : 0;
+      if (uint32_t reads = m->kernels()->Get(dispatch->kernel())->push_constants(); pushed != reads)
+        fail(src, what + " passes " + std::to_string(pushed) + " push constants to a kernel that reads " +
+                      std::to_string(reads));
       if (const auto *sizes = dispatch->grid_sizes()) {
         if (sizes->size() != 3)
           fail(src, what + " has " + std::to_string(sizes->size()) +
@@ -420,6 +424,11 @@ void verify(Bundle::Impl &b) {
         if (!listsBinding(kernel->texel_bindings(), t))
           fail(src, "kernel " + std::to_string(k) + " lists binding " + std::to_string(t) +
                         " as vec4 texels but not as texels");
+    // Every device holds 128 bytes of push constants.
+    if (kernel->push_constants() > kMaxPushConstants)
+      fail(src, "kernel " + std::to_string(k) + " reads " +
+                    std::to_string(kernel->push_constants()) + " push constants; at most " +
+                    std::to_string(kMaxPushConstants) + " fit every device");
     if (const auto *spec = kernel->spec_constants())
       for (uint32_t i : *spec)
         if (i >= b.sizes.size())

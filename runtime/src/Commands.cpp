@@ -62,9 +62,12 @@ void Commands::barrier(VkPipelineStageFlags src, VkAccessFlags srcAccess, VkPipe
 }
 
 void Commands::dispatch(VkPipeline pipeline, VkPipelineLayout layout, VkDescriptorSet set,
-                        uint32_t x, uint32_t y, uint32_t z) {
+                        std::span<const uint32_t> pushed, uint32_t x, uint32_t y, uint32_t z) {
   vkCmdBindPipeline(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline);
   vkCmdBindDescriptorSets(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, layout, 0, 1, &set, 0, nullptr);
+  if (!pushed.empty())
+    vkCmdPushConstants(cmd_, layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
+                       static_cast<uint32_t>(pushed.size_bytes()), pushed.data());
   vkCmdDispatch(cmd_, x, y, z);
 }
 

@@ -5,6 +5,8 @@
 
 #include "Device.h"
 
+#include <span>
+
 namespace spire {
 
 class Commands {
@@ -23,8 +25,9 @@ public:
   void copy(VkBuffer src, VkBuffer dst, const VkBufferCopy &region);
   void barrier(VkPipelineStageFlags src, VkAccessFlags srcAccess, VkPipelineStageFlags dst,
                VkAccessFlags dstAccess);
-  void dispatch(VkPipeline pipeline, VkPipelineLayout layout, VkDescriptorSet set, uint32_t x,
-                uint32_t y, uint32_t z);
+  // `pushed`: the kernel's push constants (none where it reads none).
+  void dispatch(VkPipeline pipeline, VkPipelineLayout layout, VkDescriptorSet set,
+                std::span<const uint32_t> pushed, uint32_t x, uint32_t y, uint32_t z);
   // Resets the query pool and starts counting timestamps from 0.
   void resetTimestamps();
   // Writes the next timestamp once `stage` of earlier commands is done.

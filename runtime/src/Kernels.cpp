@@ -108,6 +108,10 @@ Kernels::Kernels(const Device &device, Context::Impl &context, const fb::Model &
     VkPipelineLayoutCreateInfo layoutInfo{VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO};
     layoutInfo.setLayoutCount = 1;
     layoutInfo.pSetLayouts = &setLayouts_.back();
+    // The reader checked the count against the 128 bytes every device has.
+    VkPushConstantRange pushed{VK_SHADER_STAGE_COMPUTE_BIT, 0, 4 * kernel->push_constants()};
+    layoutInfo.pushConstantRangeCount = kernel->push_constants() > 0 ? 1 : 0;
+    layoutInfo.pPushConstantRanges = &pushed;
     layouts_.push_back(VK_NULL_HANDLE);
     vkCheck(vkCreatePipelineLayout(device_, &layoutInfo, nullptr, &layouts_.back()),
             "vkCreatePipelineLayout");

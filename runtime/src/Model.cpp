@@ -183,8 +183,12 @@ std::vector<std::string> Model::Impl::record(size_t first, size_t last, const St
           grid[1] > limits.maxComputeWorkGroupCount[1] || z > limits.maxComputeWorkGroupCount[2])
         throw Error(Error::Kind::Device, "layer '" + d->layer()->str() + "' needs a grid over " +
                                              "this device's maxComputeWorkGroupCount");
+      std::span<const uint32_t> pushed;
+      if (const auto *values = d->push_constants())
+        pushed = {values->data(), values->size()};
       commands.dispatch(kernels.pipeline(d->kernel()), kernels.layout(d->kernel()),
-                        stages[s].bindings.set(i), grid[0], grid[1], static_cast<uint32_t>(z));
+                        stages[s].bindings.set(i), pushed, grid[0], grid[1],
+                        static_cast<uint32_t>(z));
       if (profiling)
         commands.timestamp(VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT);
       layers.push_back(d->layer()->str());

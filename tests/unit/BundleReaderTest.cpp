@@ -200,6 +200,24 @@ TEST_CASE("bundle_reader_checks_manifest_references", "[bundle]") {
   std::vector<uint8_t> badWeights = spire::test::handMadeBundle(0, fb::Region(fb::Space::Weights, 0, 4));
   CHECK_THROWS_WITH(Bundle::fromMemory(badWeights.data(), badWeights.size()),
                     Catch::Contains("binds weight bytes [0, 4) outside its weights (0 bytes)"));
+
+  // Push constants: as many as the kernel reads, at most 128 bytes.
+  auto pushing = [](uint32_t reads, std::vector<uint32_t> passed) {
+    return spire::test::handMadeBundle(0, fb::Region(fb::Space::Arena, 0, 16), {}, {}, 0, {}, 0,
+                                       reads, std::move(passed));
+  };
+  std::vector<uint8_t> pushed = pushing(2, {16, 64});
+  CHECK_NOTHROW(Bundle::fromMemory(pushed.data(), pushed.size()));
+  std::vector<uint8_t> tooFew = pushing(2, {16});
+  CHECK_THROWS_WITH(Bundle::fromMemory(tooFew.data(), tooFew.size()),
+                    Catch::Contains("dispatch 0 of stage 0 passes 1 push constants to a kernel "
+                                    "that reads 2"));
+  std::vector<uint8_t> none = pushing(1, {});
+  CHECK_THROWS_WITH(Bundle::fromMemory(none.data(), none.size()),
+                    Catch::Contains("passes 0 push constants to a kernel that reads 1"));
+  std::vector<uint8_t> tooMany = pushing(33, std::vector<uint32_t>(33, 0));
+  CHECK_THROWS_WITH(Bundle::fromMemory(tooMany.data(), tooMany.size()),
+                    Catch::Contains("kernel 0 reads 33 push constants; at most 32 fit every device"));
 }
 
 TEST_CASE("bundle_reader_reports_missing_files", "[bundle]") {

@@ -51,14 +51,17 @@ using SeededWeightsWriter =
     std::function<flatbuffers::Offset<bundle::SeededWeights>(flatbuffers::FlatBufferBuilder &)>;
 
 // A bundle assembled by hand: one stage, one dispatch, whose kernel index
-// and binding region (and the kernel's subgroup lanes, and a seeded weight
-// blob of `weightsSize` bytes) the test chooses.
+// and binding region (and the kernel's subgroup lanes, a seeded weight blob
+// of `weightsSize` bytes, the push constants the kernel reads and those the
+// dispatch passes) the test chooses.
 inline std::vector<uint8_t> handMadeBundle(uint32_t kernelIndex, bundle::Region binding,
                                            std::vector<uint32_t> texelBindings = {},
                                            std::vector<uint32_t> vec4TexelBindings = {},
                                            uint32_t subgroupLanes = 0,
                                            const SeededWeightsWriter &seeded = {},
-                                           uint64_t weightsSize = 0) {
+                                           uint64_t weightsSize = 0,
+                                           uint32_t kernelPushConstants = 0,
+                                           std::vector<uint32_t> pushConstants = {}) {
   flatbuffers::FlatBufferBuilder b;
   // A SPIR-V header and `OpEntryPoint GLCompute %1 "main"`, nothing else:
   // enough for the reader, not for the validation layer.
@@ -67,7 +70,7 @@ inline std::vector<uint8_t> handMadeBundle(uint32_t kernelIndex, bundle::Region 
   auto kernel = bundle::CreateKernel(b, b.CreateString("k"), b.CreateString("main"),
                                  b.CreateVector(spirv), b.CreateVector(std::vector<uint32_t>{64, 1, 1}),
                                  subgroupLanes, b.CreateVector(texelBindings),
-                                 b.CreateVector(vec4TexelBindings));
+                                 b.CreateVector(vec4TexelBindings), 0, kernelPushConstants);
   bundle::Region region(bundle::Space::Arena, 0, 16);
   auto tensor = [&] {
     return bundle::CreateTensor(b, b.CreateString("x"), b.CreateVector(std::vector<int64_t>{-1, 4}),
@@ -76,7 +79,8 @@ inline std::vector<uint8_t> handMadeBundle(uint32_t kernelIndex, bundle::Region 
   std::vector<bundle::Region> bindings{binding};
   auto dispatch = bundle::CreateDispatch(b, kernelIndex, b.CreateVectorOfStructs(bindings),
                                      b.CreateVector(std::vector<uint32_t>{1, 1, 1}),
-                                     b.CreateString("layer"));
+                                     b.CreateString("layer"), 0,
+                                     pushConstants.empty() ? 0 : b.CreateVector(pushConstants));
   std::vector<flatbuffers::Offset<bundle::Tensor>> ins{tensor()}, outs{tensor()};
   auto stage = bundle::CreateStage(b, b.CreateString("stage0"), b.CreateVector(ins),
                                b.CreateVector(outs), b.CreateVector(std::vector{dispatch}), 256);

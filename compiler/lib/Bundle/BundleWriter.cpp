@@ -70,7 +70,7 @@ void writeBundle(const CompiledModel &model, llvm::raw_ostream &os) {
         b, b.CreateString(k.name), b.CreateString("main"), b.CreateVector(k.spirv),
         b.CreateVector(wg), k.subgroupLanes, b.CreateVector(k.texelBindings),
         b.CreateVector(k.vec4TexelBindings),
-        k.specConstants.empty() ? 0 : b.CreateVector(k.specConstants)));
+        k.specConstants.empty() ? 0 : b.CreateVector(k.specConstants), k.pushConstants));
   }
   std::vector<flatbuffers::Offset<fb::Stage>> stages;
   for (const StagePlan &s : model.stages) {
@@ -82,7 +82,10 @@ void writeBundle(const CompiledModel &model, llvm::raw_ostream &os) {
       std::vector<uint32_t> grid(d.grid.begin(), d.grid.end());
       dispatches.push_back(fb::CreateDispatch(b, d.kernel, b.CreateVectorOfStructs(bindings),
                                               b.CreateVector(grid), b.CreateString(d.layer),
-                                              writeSizes(b, d.gridSizes)));
+                                              writeSizes(b, d.gridSizes),
+                                              d.pushConstants.empty()
+                                                  ? 0
+                                                  : b.CreateVector(d.pushConstants)));
     }
     stages.push_back(fb::CreateStage(b, b.CreateString(s.name), writeTensors(b, s.inputs),
                                      writeTensors(b, s.outputs), b.CreateVector(dispatches),

@@ -220,6 +220,9 @@ LogicalResult ModelReader::readKernel(KernelOp kernel, StagePlan &plan) {
       for (AffineExpr e : llvm::cast<AffineMapAttr>(gridSizes[k]).getValue().getResults())
         dispatch.gridSizes.push_back(sizes_->program(Dim(e)));
     dispatch.layer = parts->label();
+    if (DenseI64ArrayAttr values = d.getPushConstants())
+      for (int64_t v : values.asArrayRef())
+        dispatch.pushConstants.push_back(static_cast<uint32_t>(v));
     for (BindingSource source : part.bindings)
       dispatch.bindings.push_back(region(source));
     plan.dispatches.push_back(std::move(dispatch));
@@ -295,7 +298,7 @@ FailureOr<CompiledModel> ModelReader::read(llvm::StringRef name, int64_t batch) 
 void shareKernels(CompiledModel &model) {
   auto key = [](const KernelCode &k) {
     return std::tie(k.spirv, k.workgroupSize, k.subgroupLanes, k.texelBindings,
-                    k.vec4TexelBindings, k.specConstants);
+                    k.vec4TexelBindings, k.specConstants, k.pushConstants);
   };
   std::vector<KernelCode> kept;
   std::vector<uint32_t> keptAs(model.kernels.size());
@@ -436,6 +439,7 @@ FailureOr<llvm::StringMap<LoweredKernel>> lowerKernels(ModuleOp kernels,
     finish.enableTiming(lowering);
   OpPassManager &lowered = finish.nest<ModuleOp>().nest<spirv::ModuleOp>();
   lowered.addPass(createSpirvTexelInputs());
+  lowered.addPass(createSpirvPushConstants());
   lowered.addPass(createSpirvSizeSymbols());
   lowered.addPass(spirv::createSPIRVUpdateVCEPass());
   if (failed(finish.run(kernels)))
@@ -456,6 +460,8 @@ FailureOr<llvm::StringMap<LoweredKernel>> lowerKernels(ModuleOp kernels,
     kernel.spirv.assign(binary.begin(), binary.end());
     if (auto symbols = module->getAttrOfType<DenseI32ArrayAttr>(kSpecConstantsAttr))
       kernel.specConstants.assign(symbols.asArrayRef().begin(), symbols.asArrayRef().end());
+    if (auto count = module->getAttrOfType<IntegerAttr>(kPushConstantsAttr))
+      kernel.pushConstants = count.getInt();
   }
   for (const auto &[erased, keptName] : sameAs)
     words[erased] = words.lookup(keptName);
@@ -525,6 +531,7 @@ FailureOr<CompiledModel> compileModel(ModuleOp module, const WeightStore &weight
     const LoweredKernel &lowered = spirv->lookup(kernel.name);
     kernel.spirv = lowered.spirv;
     kernel.specConstants = lowered.specConstants;
+    kernel.pushConstants = lowered.pushConstants;
   }
   shareKernels(*model);
   return model;

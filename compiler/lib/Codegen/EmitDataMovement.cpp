@@ -52,11 +52,19 @@ std::array<uint32_t, 3> emitConcatPart(KernelBuilder &kb, const KernelSpec &spec
     offset += shapeOf(op.getInputs()[i])[dim];
   Value input = op.getInputs()[spec.part];
   int64_t Di = shapeOf(input)[dim], n = perSample(input), Dout = out[dim];
+  // Where the part goes and the output's row length come from the dispatch,
+  // so the parts of one size share a kernel (a DenseNet's concats have
+  // dozens of parts each, the same size but for the first).
+  Value offsetAt = kb.pushConstant(offset * inner), row = kb.pushConstant(Dout * inner);
+  int64_t outer = n / (Di * inner);
+  Value outBase = kb.mul(kb.batch(), kb.mul(row, outer));
   return kb.forEachItem(n, [&](Value item) {
-    Value o = kb.div(item, Di * inner), rest = kb.rem(item, Di * inner);
     Value x = kb.load(spec.input(0), kb.add(kb.sampleBase(n), item));
-    Value at = kb.add(kb.mul(o, Dout * inner), kb.add(rest, offset * inner));
-    finish(kb, spec, kb.sampleBase(perSample(op.getResult())), at, x);
+    // Concatenated along the first dim but the batch, a part is one run.
+    Value at = outer == 1 ? kb.add(item, offsetAt)
+                          : kb.add(kb.mul(kb.div(item, Di * inner), row),
+                                   kb.add(kb.rem(item, Di * inner), offsetAt));
+    finish(kb, spec, outBase, at, x);
   });
 }
 

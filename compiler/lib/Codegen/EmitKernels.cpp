@@ -90,7 +90,9 @@ struct EmitKernels : impl::EmitKernelsBase<EmitKernels> {
       dispatches.push_back(DispatchAttr::get(
           ctx, name, DenseI64ArrayAttr::get(ctx, gridSizes), kb.workgroupSize(),
           kb.subgroupLanesNeeded(), DenseI64ArrayAttr::get(ctx, texels),
-          DenseI64ArrayAttr::get(ctx, vec4)));
+          DenseI64ArrayAttr::get(ctx, vec4),
+          kb.pushConstants().empty() ? DenseI64ArrayAttr()
+                                     : DenseI64ArrayAttr::get(ctx, kb.pushConstants())));
     }
     kernel.setDispatchesAttr(ArrayAttr::get(ctx, dispatches));
     if (sizes)

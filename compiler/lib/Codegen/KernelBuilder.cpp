@@ -252,6 +252,23 @@ Value KernelBuilder::size(const Dim &d) {
   return value(d.expr());
 }
 
+Value KernelBuilder::pushConstant(int64_t value) {
+  // Kernels index in 32 bits (index lowers to i32), so an offset or size
+  // they are given fits.
+  assert(value >= 0 && value <= std::numeric_limits<int32_t>::max() &&
+         "a push constant is a non-negative 32-bit int");
+  // Read through a placeholder that spire-spirv-push-constants turns into a
+  // load of the push-constant block (no pass folds an undef).
+  Value read;
+  atEntry(read, [&] {
+    auto undef = spirv::UndefOp::create(builder_, loc_, builder_.getI32Type());
+    undef->setAttr(kPushConstantAttr, builder_.getI64IntegerAttr(pushConstants_.size()));
+    return arith::IndexCastOp::create(builder_, loc_, builder_.getIndexType(), undef);
+  });
+  pushConstants_.push_back(value);
+  return read;
+}
+
 int64_t evenWorkgroupSize(int64_t lanes, int64_t step, int64_t largest) {
   int64_t units = (lanes + step - 1) / step, most = std::max<int64_t>(1, largest / step);
   int64_t best = 1, bestIdle = -1;

@@ -17,7 +17,9 @@ inline constexpr char kMagic[8] = {'S', 'P', 'I', 'R', 'E', 'B', 'D', 'L'};
 // Version 5 added size symbols (Model.sizes, Tensor.dims, Dispatch.grid_sizes,
 // Kernel.spec_constants); a version-4 reader would run such a bundle at the
 // symbols' maximum whatever its inputs.
-inline constexpr uint32_t kFormatVersion = 5, kOldestReadableVersion = 1;
+// Version 6 added push constants (Kernel.push_constants, Dispatch.
+// push_constants), which a version-5 reader would leave unset.
+inline constexpr uint32_t kFormatVersion = 6, kOldestReadableVersion = 1;
 inline constexpr uint32_t kFirstSeededVersion = 3, kFirstBlockChecksumVersion = 4;
 inline constexpr uint64_t kWeightsAlignment = 4096;  // page: the blob can be mapped
 inline constexpr uint64_t kRegionAlignment = 256;    // >= any minStorageBufferOffsetAlignment

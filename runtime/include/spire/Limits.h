@@ -25,5 +25,8 @@ constexpr size_t kMaxSizeExprLength = 256;
 // The weight blob a seeded bundle makes at load: a bound on what a corrupt
 // recipe can make the runtime allocate (4 GiB, over a billion parameters).
 constexpr uint64_t kMaxSeededWeightsBytes = uint64_t(1) << 32;
+// A kernel's 32-bit push constants: 128 bytes, Vulkan's guaranteed
+// maxPushConstantsSize.
+constexpr uint32_t kMaxPushConstants = 32;
 
 } // namespace spire

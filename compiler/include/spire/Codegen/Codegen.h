@@ -53,6 +53,7 @@ void buildSpireCodegenPipeline(mlir::OpPassManager &pm, const CodegenOptions &op
 struct LoweredKernel {
   std::vector<uint32_t> spirv;
   std::vector<uint32_t> specConstants;
+  uint32_t pushConstants = 0; // 32-bit push constants it reads
 };
 
 // Lowers every gpu.module of `kernels` to SPIR-V and serializes it; returns

@@ -29,6 +29,7 @@ struct KernelCode {
   std::vector<uint32_t> texelBindings; // bindings read as uniform texel buffers
   std::vector<uint32_t> vec4TexelBindings; // of those, the ones read four floats a texel
   std::vector<uint32_t> specConstants; // SpecId i holds CompiledModel::sizes[specConstants[i]]
+  uint32_t pushConstants = 0; // 32-bit push constants each dispatch passes
 };
 
 // A size over CompiledModel::sizes: a SizeExpr program (spire/SizeExpr.h).
@@ -45,6 +46,7 @@ struct DispatchPlan {
   std::array<uint32_t, 3> grid{}; // z is multiplied by the batch at run time
   std::string layer;
   std::vector<SizeProgram> gridSizes; // x, y, z where the grid depends on the size symbols
+  std::vector<uint32_t> pushConstants; // its kernel's push constants, KernelCode::pushConstants
 };
 
 struct TensorPlan {

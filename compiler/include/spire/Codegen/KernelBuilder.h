@@ -165,6 +165,11 @@ public:
   // kernel reads as specialization constants. d's subexpressions that are
   // divided must be non-negative over the range.
   mlir::Value size(const Dim &d);
+  // `value` as the dispatch passes it, a 32-bit push constant: kernels that
+  // differ only in such values (a concat's parts at their offsets) share
+  // their code, SPIR-V and pipeline. pushConstants() lists them in order.
+  mlir::Value pushConstant(int64_t value);
+  llvm::ArrayRef<int64_t> pushConstants() const { return pushConstants_; }
   // The grid for any value of the symbols (x, y, z per sample), where a
   // forEach* was given a count that depends on them.
   const std::optional<std::array<Dim, 3>> &gridSizes() const { return gridSizes_; }
@@ -199,6 +204,7 @@ private:
   mlir::Value laneId_, batch_;
   const ModelSizes *sizes_ = nullptr;
   llvm::DenseMap<unsigned, mlir::Value> sizeSymbols_; // by Model.sizes index
+  llvm::SmallVector<int64_t> pushConstants_;
   std::optional<std::array<Dim, 3>> gridSizes_;
   std::optional<std::string> error_;
   // Constants, created once at the kernel's entry: the emitters ask for the

@@ -131,6 +131,21 @@ def SpirvLoopResults : Pass<"spire-spirv-loop-results", "mlir::spirv::ModuleOp">
   let dependentDialects = ["mlir::spirv::SPIRVDialect"];
 }
 
+def SpirvPushConstants : Pass<"spire-spirv-push-constants", "mlir::spirv::ModuleOp"> {
+  let summary = "Read a kernel's push constants from its push-constant block";
+  let description = [{
+    Kernels that differ only in a few values (a concat's parts, at their
+    offsets) take them from the dispatch as 32-bit push constants, so they
+    share one SPIR-V module and one pipeline. The emitters read push
+    constant k through a placeholder, a `spirv.Undef : i32` marked
+    `spire.push_constant = k`; each becomes a load of element k of the
+    module's push-constant block (an array of i32), and the module's
+    `spire.push_constants` records the block's length, for the bundle.
+    The indices must run from 0 without gaps.
+  }];
+  let dependentDialects = ["mlir::spirv::SPIRVDialect"];
+}
+
 def SpirvSizeSymbols : Pass<"spire-spirv-size-symbols", "mlir::spirv::ModuleOp"> {
   let summary = "Read the size symbols a kernel uses as specialization constants";
   let description = [{

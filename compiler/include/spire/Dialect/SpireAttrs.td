@@ -78,15 +78,18 @@ def Spire_DispatchAttr : Spire_Attr<"Dispatch", "dispatch"> {
   let description = [{
     The gpu.module that holds its code, the grid per sample (z is
     multiplied by the batch at run time), the workgroup size, the subgroup
-    lanes its broadcasts need (0: none), and the bindings it reads as
-    uniform texel buffers, of those the ones read four floats a texel.
+    lanes its broadcasts need (0: none), the bindings it reads as uniform
+    texel buffers, of those the ones read four floats a texel, and the
+    values it passes as push constants (absent: none), which kernels that
+    differ only in them (a concat's parts) read instead of constants.
   }];
   let parameters = (ins StringRefParameter<"gpu.module name">:$kernel,
                         "::mlir::DenseI64ArrayAttr":$grid,
                         "int64_t":$workgroup,
                         "int64_t":$subgroup_lanes,
                         "::mlir::DenseI64ArrayAttr":$texel_bindings,
-                        "::mlir::DenseI64ArrayAttr":$vec4_texel_bindings);
+                        "::mlir::DenseI64ArrayAttr":$vec4_texel_bindings,
+                        OptionalParameter<"::mlir::DenseI64ArrayAttr">:$push_constants);
 }
 
 #endif // SPIRE_ATTRS_TD
