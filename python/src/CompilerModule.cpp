@@ -74,7 +74,7 @@ struct Session : SpecSession {
   bool load(const std::optional<std::string> &source, const std::string &path,
             const std::vector<std::string> &sets) {
     BuildOptions options;
-    if (std::optional<std::string> error = parseSymbolSets(sets, options)) {
+    if (std::optional<std::string> error = parseSizeSettings(sets, options.symbolValues)) {
       usageError = *error;
       return false;
     }

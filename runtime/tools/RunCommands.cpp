@@ -4,6 +4,7 @@
 
 #include "spire/Npy.h"
 #include "spire/PeakProbe.h"
+#include "spire/SizeSettings.h"
 #include "spire/Runtime.h"
 #include "spire/SplitMix.h"
 #include "spire/tools/Safetensors.h"
@@ -102,14 +103,8 @@ CLI::Validator wholeNumber(uint64_t lo, uint64_t hi) {
 
 SizeMap parseSizes(const std::vector<std::string> &sets) {
   SizeMap sizes;
-  for (const std::string &set : sets) {
-    size_t eq = set.find('=');
-    std::optional<uint64_t> value =
-        eq == std::string::npos ? std::nullopt : parseDecimal(set.substr(eq + 1));
-    if (eq == 0 || !value || *value < 1 || *value > uint64_t(INT64_MAX))
-      throw Error(Error::Kind::Usage, "--set expects SYMBOL=SIZE with SIZE >= 1, got '" + set + "'");
-    sizes[set.substr(0, eq)] = static_cast<int64_t>(*value);
-  }
+  if (std::optional<std::string> error = parseSizeSettings(sets, sizes))
+    throw Error(Error::Kind::Usage, *error);
   return sizes;
 }
 

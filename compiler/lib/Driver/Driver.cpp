@@ -10,19 +10,6 @@
 
 namespace spire {
 
-std::optional<std::string> parseSymbolSets(const std::vector<std::string> &sets,
-                                           BuildOptions &options) {
-  for (const std::string &s : sets) {
-    size_t eq = s.find('=');
-    int64_t value = 0;
-    if (eq == std::string::npos || eq == 0 ||
-        llvm::StringRef(s).substr(eq + 1).getAsInteger(10, value) || value < 1)
-      return "--set expects SYMBOL=SIZE with SIZE >= 1, got '" + s + "'";
-    options.symbolValues[s.substr(0, eq)] = value;
-  }
-  return std::nullopt;
-}
-
 mlir::LogicalResult loadSpec(SpecSession &session, std::unique_ptr<llvm::MemoryBuffer> text,
                              const BuildOptions &options) {
   std::string path = text->getBufferIdentifier().str();

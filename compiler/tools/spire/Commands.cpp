@@ -29,7 +29,7 @@ struct LoadedSpec : SpecSession {
 // Returns an exit code, or -1 when the spec is loaded and checked.
 int loadSpec(const CommonOptions &o, LoadedSpec &loaded) {
   BuildOptions options;
-  if (std::optional<std::string> error = parseSymbolSets(o.sets, options)) {
+  if (std::optional<std::string> error = parseSizeSettings(o.sets, options.symbolValues)) {
     llvm::errs() << "error: " << *error << "\n";
     return kExitUsage;
   }

@@ -8,6 +8,7 @@
 
 #include "spire/Codegen/Codegen.h"
 #include "spire/FrontEnd/ModuleBuilder.h"
+#include "spire/SizeSettings.h" // --set SYMBOL=SIZE: parseSizeSettings
 #include "spire/Support/Safetensors.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -20,11 +21,6 @@
 #include <vector>
 
 namespace spire {
-
-// Parses `SYMBOL=SIZE` bindings (SIZE >= 1) into `options`; returns the
-// error message for the first malformed one.
-std::optional<std::string> parseSymbolSets(const std::vector<std::string> &sets,
-                                           BuildOptions &options);
 
 // A spec and the context its diagnostics point from.
 struct SpecSession {
