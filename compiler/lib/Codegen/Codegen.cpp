@@ -125,6 +125,11 @@ LogicalResult prepareSizes(SpecModule &spec) {
 
 namespace {
 
+// A phase of the compile in --timings' report (nothing without it).
+TimingScope timed(const CodegenOptions &options, llvm::StringRef phase) {
+  return options.timing ? options.timing->nest(phase) : TimingScope();
+}
+
 // Reads the module the pipeline annotated into a CompiledModel (SPIR-V
 // still empty): the interfaces and arena of each stage (plan-memory), each
 // kernel's dispatches (emit-kernels) and its parameters, packed as its
@@ -409,8 +414,7 @@ FailureOr<llvm::StringMap<LoweredKernel>> lowerKernels(ModuleOp kernels,
       llvm::append_range(modules, wrapper.getOps<spirv::ModuleOp>());
     return modules;
   };
-  TimingScope none;
-  TimingScope lowering = (options.timing ? *options.timing : none).nest("lower kernels");
+  TimingScope lowering = timed(options, "lower kernels");
   PassManager pm(ctx);
   if (lowering)
     pm.enableTiming(lowering);
@@ -484,9 +488,7 @@ FailureOr<CompiledModel> compileModel(ModuleOp module, const WeightStore &weight
       return func.emitError("has a size other than the batch that is not known: bind it with "
                             "--set");
   bool dumpKernels = options.dump == CodegenOptions::Dump::Kernels;
-  TimingScope none;
-  TimingScope &timing = options.timing ? *options.timing : none;
-  TimingScope pipeline = timing.nest("codegen pipeline");
+  TimingScope pipeline = timed(options, "codegen pipeline");
   PassManager pm(ctx);
   if (options.printIRAfterAll) {
     ctx->disableMultithreading(); // IR printing needs it
@@ -511,7 +513,7 @@ FailureOr<CompiledModel> compileModel(ModuleOp module, const WeightStore &weight
   int64_t batch = llvm::cast<RankedTensorType>(func.getArgument(0).getType()).getDimSize(0);
   if (ShapedType::isDynamic(batch))
     batch = -1;
-  TimingScope reading = timing.nest("read model, pack weights");
+  TimingScope reading = timed(options, "read model, pack weights");
   FailureOr<CompiledModel> model =
       ModelReader(func, weights, options.seededWeights && weights.seed())
           .read(func->getAttrOfType<StringAttr>("spire.model"), batch);
