@@ -116,15 +116,15 @@ bool fusesShortcut(Operation *anchor, Operation *shortcut) {
   if (!conv || !projection)
     return false;
   ConvShape a = ConvShape::of(conv), p = ConvShape::of(projection);
-  // Both write the same plane, also over sizes of the size symbols.
+  // Both write the same plane (OH, OW: planeDims 2 and 3), also over sizes
+  // of the size symbols.
   MLIRContext *ctx = anchor->getContext();
-  auto [aH, aW, aOH, aOW] = a.planeDims(ctx);
-  auto [pH, pW, pOH, pOW] = p.planeDims(ctx);
+  std::array<Dim, 4> aPlane = a.planeDims(ctx), pPlane = p.planeDims(ctx);
   // A conv run over flattened planes has tiles that cross rows: only a
   // shortcut over flattened planes too (stride 1) reads them as segments.
   return a.G == 1 && !a.depthwise() && a.flattensPlanes() == p.flattensPlanes() && p.G == 1 &&
          p.KH == 1 && p.KW == 1 && p.PH == 0 && p.PW == 0 && p.O == a.O &&
-         pOH.provablyEquals(aOH) && pOW.provablyEquals(aOW);
+         pPlane[2].provablyEquals(aPlane[2]) && pPlane[3].provablyEquals(aPlane[3]);
 }
 
 bool gatesInput(Operation *mul, Operation *conv) {
