@@ -24,29 +24,35 @@ int64_t separablePositions(KernelBuilder &kb, int64_t O, int64_t OW) {
 std::array<uint32_t, 3> emitSeparable(KernelBuilder &kb, const KernelSpec &spec,
                                       const ConvShape &s, int64_t O) {
   auto [C, H, W, Cout, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G, symbolic] = s;
-  if (symbolic)
-    kb.fail("has no kernel yet for sizes of the size symbols");
   int64_t taps = KH * KW, block = separableBlock(taps);
+  // Over planes of the size symbols, as emitConv: tiles for the largest
+  // plane, the plane's sizes and tile counts computed in the kernel.
+  MLIRContext *ctx = kb.b().getContext();
+  auto [dH, dW, dOH, dOW] = s.planeDims(ctx);
   RowTiles rowTiles(OW, separablePositions(kb, O, OW));
-  int64_t tilesPerRow = rowTiles.count, TP = rowTiles.width, pixelTiles = OH * tilesPerRow;
+  int64_t TP = rowTiles.width;
+  Dim dTilesPerRow = symbolic ? dOW.ceilDiv(TP) : Dim::constant(ctx, rowTiles.count);
+  Dim dPixelTiles = dOH * dTilesPerRow;
+  Bound bH(kb, dH), bW(kb, dW), bOH(kb, dOH), plane(kb, dH * dW), sample(kb, dH * dW * C),
+      tilesPerRow(kb, dTilesPerRow), pixelTiles(kb, dPixelTiles);
   RowSegment segment(TP, KW, SW, DW);
   SegmentReads reads(kb, spec.input(0), segment, s, TP * SW);
-  int64_t width = storeWidth(TP, OW);
+  int64_t width = storeWidth(TP, symbolic && !kb.alwaysMultipleOf(dOW, 4) ? 1 : OW);
   useOutputVectors(kb, spec, width);
   for (unsigned p = 0; p < spec.numParams; ++p)
     kb.readAsTexels(spec.param(p));
   kb.useVectors(spec.param(0), 4);
   kb.useVectors(spec.param(1), 4);
 
-  return kb.forEachTile(1, pixelTiles, [&](Value, Value pixelTile) {
+  return kb.forEachTile(1, dPixelTiles, [&](Value, Value pixelTile) {
     // A lane past the last tile reads row OH - 1 and stores nothing.
-    Value oh = kb.clamp(kb.div(pixelTile, tilesPerRow), 0, OH - 1);
-    Value ow0 = kb.mul(kb.rem(pixelTile, tilesPerRow), TP);
-    auto placed = reads.place(kb, kb.add(kb.mul(ow0, SW), -PW), W);
+    Value oh = bOH.clampBelow(kb, tilesPerRow.divide(kb, pixelTile));
+    Value ow0 = kb.mul(tilesPerRow.remainder(kb, pixelTile), TP);
+    auto placed = reads.place(kb, kb.add(kb.mul(ow0, SW), -PW), bW);
     std::vector<SegmentReads::Row> rows; // of channel 0; a channel moves them by c x H x W
     for (int64_t kh = 0; kh < KH; ++kh) {
       Value ih = kb.add(kb.add(kb.mul(oh, SH), -PH), kh * DH);
-      rows.push_back(reads.onRow(kb, placed, kb.sampleBase(C * H * W), ih, H, W));
+      rows.push_back(reads.onRow(kb, placed, sample.times(kb, kb.batch()), ih, bH, bW));
     }
     // `step` channels an iteration, as emitConv's 1x1s: each accumulator
     // update takes `step` products.
@@ -58,7 +64,7 @@ std::array<uint32_t, 3> emitSeparable(KernelBuilder &kb, const KernelSpec &spec,
         Values w = loadSharedBlock(kb, spec.param(0), block, kb.mul(c, block));
         Values sum(TP, w[taps]); // from the depthwise bias
         for (int64_t kh = 0; kh < KH; ++kh) {
-          Values x = reads.read(kb, spec.input(0), rows[kh], kb.mul(c, H * W), kb.f32(0));
+          Values x = reads.read(kb, spec.input(0), rows[kh], plane.times(kb, c), kb.f32(0));
           for (int64_t t = 0; t < TP; ++t)
             for (int64_t kw = 0; kw < KW; ++kw)
               sum[t] = kb.fadd(sum[t], kb.fmul(x[reads.value(t, kw)], w[kh * KW + kw]));
@@ -73,7 +79,9 @@ std::array<uint32_t, 3> emitSeparable(KernelBuilder &kb, const KernelSpec &spec,
           kb, acc, O, TP, step, [&](int64_t u, int64_t j) { return pw[u][j]; },
           [&](int64_t u, int64_t t) { return d[u][t]; });
     });
-    storeConvTile(kb, spec, acc, spec.param(2), {OW, OH * OW, O * OH * OW, TP, pixelTiles, width},
+    storeConvTile(kb, spec, acc, spec.param(2),
+                  {Bound(kb, dOW), Bound(kb, dOH * dOW), Bound(kb, dOH * dOW * O), TP, pixelTiles,
+                   width},
                   {kb.idx(0), O, oh, ow0, pixelTile});
   });
 }

@@ -33,13 +33,14 @@ bool sameDims(Value a, Value b) {
 }
 
 // The kernels that take sizes of the size symbols (issue #23): convs
-// (direct and depthwise, with a fused projection shortcut), max pools,
+// (direct and depthwise, with a fused projection shortcut or, after a
+// depthwise conv, the fused 1x1 conv), max pools,
 // global and adaptive average pooling, batch norms and elementwise ops
 // without broadcasting, with their activations and residuals of the
 // output's own shape; anything else fails
 // loudly rather than running a kernel sized for the maximum.
 bool servesSizeSymbols(const KernelSpec &spec) {
-  if (spec.pointwise || spec.gate)
+  if (spec.gate)
     return false;
   for (const EpilogueStep &step : spec.epilogue)
     if (step.residual >= 0 && !sameDims(step.op->getResult(0), step.residualValue()))
@@ -152,7 +153,7 @@ bool fusesPointwise(Operation *depthwise, Operation *pointwise) {
   if (!dw || !pw || !ConvShape::of(dw).depthwise())
     return false;
   ConvShape p = ConvShape::of(pw);
-  return !p.symbolic && p.pointwise() && p.G == 1 && p.O <= kSeparableOutputs && p.O % 4 == 0;
+  return p.pointwise() && p.G == 1 && p.O <= kSeparableOutputs && p.O % 4 == 0;
 }
 
 } // namespace spire
