@@ -4,6 +4,20 @@ using namespace mlir;
 
 namespace spire {
 
+PlaneTiles::PlaneTiles(KernelBuilder &kb, const ConvShape &s, int64_t most) {
+  MLIRContext *ctx = kb.b().getContext();
+  auto [dH, dW, dOH, dOW] = s.planeDims(ctx);
+  RowTiles tiles(s.OW, most);
+  TP = tiles.width;
+  Dim perRow = s.symbolic ? dOW.ceilDiv(TP) : Dim::constant(ctx, tiles.count);
+  pixelTileCount = dOH * perRow;
+  outPlane = dOH * dOW;
+  H = Bound(kb, dH), W = Bound(kb, dW), OH = Bound(kb, dOH), OW = Bound(kb, dOW);
+  plane = Bound(kb, dH * dW), sample = Bound(kb, dH * dW * s.C);
+  tilesPerRow = Bound(kb, perRow), pixelTiles = Bound(kb, pixelTileCount);
+  width = storeWidth(TP, s.symbolic && !kb.alwaysMultipleOf(dOW, 4) ? 1 : s.OW);
+}
+
 std::optional<ConvShape> ConvShape::ofOp(mlir::Operation *op) {
   if (auto conv = llvm::dyn_cast<Conv1dOp>(op))
     return of(conv);

@@ -83,6 +83,28 @@ struct RowTiles {
       : count((row + most - 1) / most), width((row + count - 1) / count) {}
 };
 
+// A conv's output plane in row tiles of TP positions (RowTiles of at most
+// `most`), with the sizes its kernel indexes by: numbers, or, over planes
+// of the size symbols, computed in the kernel with the tiles chosen for
+// the largest plane. `width`: positions a store writes at once where they
+// are aligned (a group past a ragged row's end lies wholly past it).
+struct PlaneTiles {
+  int64_t TP = 0;
+  Dim pixelTileCount; // rows x tiles per row, for KernelBuilder::forEachTile
+  Dim outPlane;       // OH x OW
+  Bound H = 0, W = 0, OH = 0, OW = 0, plane = 0, sample = 0, tilesPerRow = 0, pixelTiles = 0;
+  int64_t width = 1;
+  PlaneTiles(KernelBuilder &kb, const ConvShape &s, int64_t most);
+  // Tile `pixelTile`'s output row (row OH - 1 for a lane past the last
+  // tile, which stores nothing) and first column.
+  mlir::Value row(KernelBuilder &kb, mlir::Value pixelTile) const {
+    return OH.clampBelow(kb, tilesPerRow.divide(kb, pixelTile));
+  }
+  mlir::Value column(KernelBuilder &kb, mlir::Value pixelTile) const {
+    return kb.mul(tilesPerRow.remainder(kb, pixelTile), TP);
+  }
+};
+
 // Output channels per thread of a conv, the T its weights are packed by:
 // channelTile of O / g, with twice the target's tile for a 1x1 conv over
 // row tiles of at most 8 positions (7x7 planes), whose few positions give

@@ -86,21 +86,11 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
   int64_t Cg = C / G, Og = O / G;
   // select-kernel-config resolved the tiles for this conv.
   int64_t tile = kb.tiles().channelsPerThread, taps = KH * KW;
-  // Over planes of the size symbols: tiles as for the largest plane, the
-  // plane's sizes and tile counts computed in the kernel.
   MLIRContext *ctx = kb.b().getContext();
-  auto [dH, dW, dOH, dOW] = s.planeDims(ctx);
-  RowTiles rowTiles(OW, kb.tiles().pixelsPerThread);
-  int64_t TP = rowTiles.width;
-  Dim dTilesPerRow = symbolic ? dOW.ceilDiv(TP) : Dim::constant(ctx, rowTiles.count);
-  Dim dPixelTiles = dOH * dTilesPerRow;
-  Bound bH(kb, dH), bW(kb, dW), bOH(kb, dOH), bOW(kb, dOW), plane(kb, dH * dW),
-      sample(kb, dH * dW * C), tilesPerRow(kb, dTilesPerRow), pixelTiles(kb, dPixelTiles);
+  PlaneTiles tiles(kb, s, kb.tiles().pixelsPerThread);
+  int64_t TP = tiles.TP;
   RowSegment segment(TP, KW, SW, DW);
-  // `width` consecutive positions per store where they are aligned (a
-  // group past a ragged row's end lies wholly past it).
-  int64_t width = storeWidth(TP, symbolic && !kb.alwaysMultipleOf(dOW, 4) ? 1 : OW);
-  useOutputVectors(kb, spec, width);
+  useOutputVectors(kb, spec, tiles.width);
   SegmentReads reads(kb, spec.input(0), segment, s, TP * SW);
   kb.readAsTexels(spec.param(0));
   if (tile % 4 == 0)
@@ -124,27 +114,26 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
       kb.useVectors(spec.param(2), 4);
   }
 
-  return kb.forEachTile(O / tile, dPixelTiles, [&](Value channelBlock, Value pixelTile) {
+  return kb.forEachTile(O / tile, tiles.pixelTileCount, [&](Value channelBlock, Value pixelTile) {
     Value oc0 = kb.mul(channelBlock, tile);
     Value group = kb.div(oc0, Og);
-    Value inBase = kb.add(sample.times(kb, kb.batch()), plane.times(kb, kb.mul(group, Cg)));
+    Value inBase =
+        kb.add(tiles.sample.times(kb, kb.batch()), tiles.plane.times(kb, kb.mul(group, Cg)));
     std::optional<GateReads> gate;
     if (spec.gate)
       gate.emplace(spec.gateInput(), kb.add(kb.sampleBase(gatePerSample), kb.mul(group, Cg)));
-    // A lane past the last tile reads row OH - 1 and stores nothing.
-    Value oh = bOH.clampBelow(kb, tilesPerRow.divide(kb, pixelTile));
-    Value ow0 = kb.mul(tilesPerRow.remainder(kb, pixelTile), TP);
-    auto placed = reads.place(kb, kb.add(kb.mul(ow0, SW), -PW), bW);
+    Value oh = tiles.row(kb, pixelTile), ow0 = tiles.column(kb, pixelTile);
+    auto placed = reads.place(kb, kb.add(kb.mul(ow0, SW), -PW), tiles.W);
     // The block's weights, packed [C/g x taps][tile] (Codegen.cpp).
     Value wBase = kb.mul(channelBlock, Cg * taps * tile);
     Values acc = kb.loop(0, KH, Values(tile * TP, kb.f32(0)), [&](Value kh, ValueRange acc) {
       Value ih = kb.add(kb.add(kb.mul(oh, SH), -PH), kb.mul(kh, DH));
-      SegmentReads::Row row = reads.onRow(kb, placed, inBase, ih, bH, bW);
+      SegmentReads::Row row = reads.onRow(kb, placed, inBase, ih, tiles.H, tiles.W);
       Value wRow = kb.add(wBase, kb.mul(kh, KW * tile));
       // A 1x1 takes `step` input channels per iteration (a multi-tap row
       // already does several multiply-adds per accumulator and load).
       int64_t step = taps == 1 ? reductionStep(kb, Cg) : 1;
-      return convRowProducts(kb, acc, {reads, spec.input(0), row, plane, KW, gate ? &*gate : nullptr}, Cg, step,
+      return convRowProducts(kb, acc, {reads, spec.input(0), row, tiles.plane, KW, gate ? &*gate : nullptr}, Cg, step,
                              {spec.param(0), wRow, taps * tile, tile}, TP);
     });
     if (shortcut) {
@@ -160,7 +149,8 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
                             {spec.param(2), kb.mul(channelBlock, p.C * tile), tile, tile}, TP);
     }
     storeConvTile(kb, spec, acc, spec.param(1),
-                  {bOW, Bound(kb, dOH * dOW), Bound(kb, dOH * dOW * O), TP, pixelTiles, width},
+                  {tiles.OW, Bound(kb, tiles.outPlane), Bound(kb, tiles.outPlane * O), TP, tiles.pixelTiles,
+                   tiles.width},
                   {oc0, tile, oh, ow0, pixelTile});
   });
 }

@@ -25,34 +25,24 @@ std::array<uint32_t, 3> emitSeparable(KernelBuilder &kb, const KernelSpec &spec,
                                       const ConvShape &s, int64_t O) {
   auto [C, H, W, Cout, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G, symbolic] = s;
   int64_t taps = KH * KW, block = separableBlock(taps);
-  // Over planes of the size symbols, as emitConv: tiles for the largest
-  // plane, the plane's sizes and tile counts computed in the kernel.
-  MLIRContext *ctx = kb.b().getContext();
-  auto [dH, dW, dOH, dOW] = s.planeDims(ctx);
-  RowTiles rowTiles(OW, separablePositions(kb, O, OW));
-  int64_t TP = rowTiles.width;
-  Dim dTilesPerRow = symbolic ? dOW.ceilDiv(TP) : Dim::constant(ctx, rowTiles.count);
-  Dim dPixelTiles = dOH * dTilesPerRow;
-  Bound bH(kb, dH), bW(kb, dW), bOH(kb, dOH), plane(kb, dH * dW), sample(kb, dH * dW * C),
-      tilesPerRow(kb, dTilesPerRow), pixelTiles(kb, dPixelTiles);
+  PlaneTiles tiles(kb, s, separablePositions(kb, O, OW));
+  int64_t TP = tiles.TP;
   RowSegment segment(TP, KW, SW, DW);
   SegmentReads reads(kb, spec.input(0), segment, s, TP * SW);
-  int64_t width = storeWidth(TP, symbolic && !kb.alwaysMultipleOf(dOW, 4) ? 1 : OW);
-  useOutputVectors(kb, spec, width);
+  useOutputVectors(kb, spec, tiles.width);
   for (unsigned p = 0; p < spec.numParams; ++p)
     kb.readAsTexels(spec.param(p));
   kb.useVectors(spec.param(0), 4);
   kb.useVectors(spec.param(1), 4);
 
-  return kb.forEachTile(1, dPixelTiles, [&](Value, Value pixelTile) {
-    // A lane past the last tile reads row OH - 1 and stores nothing.
-    Value oh = bOH.clampBelow(kb, tilesPerRow.divide(kb, pixelTile));
-    Value ow0 = kb.mul(tilesPerRow.remainder(kb, pixelTile), TP);
-    auto placed = reads.place(kb, kb.add(kb.mul(ow0, SW), -PW), bW);
+  return kb.forEachTile(1, tiles.pixelTileCount, [&](Value, Value pixelTile) {
+    Value oh = tiles.row(kb, pixelTile), ow0 = tiles.column(kb, pixelTile);
+    auto placed = reads.place(kb, kb.add(kb.mul(ow0, SW), -PW), tiles.W);
     std::vector<SegmentReads::Row> rows; // of channel 0; a channel moves them by c x H x W
     for (int64_t kh = 0; kh < KH; ++kh) {
       Value ih = kb.add(kb.add(kb.mul(oh, SH), -PH), kh * DH);
-      rows.push_back(reads.onRow(kb, placed, sample.times(kb, kb.batch()), ih, bH, bW));
+      rows.push_back(reads.onRow(kb, placed, tiles.sample.times(kb, kb.batch()), ih, tiles.H,
+                                 tiles.W));
     }
     // `step` channels an iteration, as emitConv's 1x1s: each accumulator
     // update takes `step` products.
@@ -64,7 +54,7 @@ std::array<uint32_t, 3> emitSeparable(KernelBuilder &kb, const KernelSpec &spec,
         Values w = loadSharedBlock(kb, spec.param(0), block, kb.mul(c, block));
         Values sum(TP, w[taps]); // from the depthwise bias
         for (int64_t kh = 0; kh < KH; ++kh) {
-          Values x = reads.read(kb, spec.input(0), rows[kh], plane.times(kb, c), kb.f32(0));
+          Values x = reads.read(kb, spec.input(0), rows[kh], tiles.plane.times(kb, c), kb.f32(0));
           for (int64_t t = 0; t < TP; ++t)
             for (int64_t kw = 0; kw < KW; ++kw)
               sum[t] = kb.fadd(sum[t], kb.fmul(x[reads.value(t, kw)], w[kh * KW + kw]));
@@ -80,8 +70,8 @@ std::array<uint32_t, 3> emitSeparable(KernelBuilder &kb, const KernelSpec &spec,
           [&](int64_t u, int64_t t) { return d[u][t]; });
     });
     storeConvTile(kb, spec, acc, spec.param(2),
-                  {Bound(kb, dOW), Bound(kb, dOH * dOW), Bound(kb, dOH * dOW * O), TP, pixelTiles,
-                   width},
+                  {tiles.OW, Bound(kb, tiles.outPlane), Bound(kb, tiles.outPlane * O), TP, tiles.pixelTiles,
+                   tiles.width},
                   {kb.idx(0), O, oh, ow0, pixelTile});
   });
 }
