@@ -18,6 +18,16 @@ namespace spire {
 // Reserves room for `n` elements in the empty vector `v`, asking the kernel
 // for huge pages for it: call before the elements are written, since pages
 // already touched stay as they are.
+template <class T> void reserveHugePages(std::vector<T> &v, size_t n);
+
+// `n` value-initialized elements on huge pages.
+template <class T> std::vector<T> onHugePages(size_t n) {
+  std::vector<T> v;
+  reserveHugePages(v, n);
+  v.resize(n);
+  return v;
+}
+
 template <class T> void reserveHugePages(std::vector<T> &v, size_t n) {
   v.reserve(n);
 #ifdef MADV_HUGEPAGE

@@ -37,10 +37,9 @@ inline std::vector<float> seededTensor(uint64_t seed, std::string_view name, uin
                                        float lo, float hi) {
   SplitMix64 rng{seed ^ bundle::fnv1a(reinterpret_cast<const unsigned char *>(name.data()),
                                          name.size())};
-  std::vector<float> data;
-  reserveHugePages(data, numel);
-  for (uint64_t i = 0; i < numel; ++i)
-    data.push_back(rng.uniform(lo, hi));
+  std::vector<float> data = onHugePages<float>(numel);
+  for (float &v : data)
+    v = rng.uniform(lo, hi);
   return data;
 }
 

@@ -76,9 +76,7 @@ namespace detail {
 // threads computing neighbouring outputs read neighbouring weights.
 inline Buffer transposed(const Buffer &w, size_t rows) {
   size_t cols = w.size() / rows;
-  Buffer t;
-  reserveHugePages(t, w.size());
-  t.resize(w.size());
+  Buffer t = onHugePages<float>(w.size());
   for (size_t r = 0; r < rows; ++r)
     for (size_t c = 0; c < cols; ++c)
       t[c * rows + r] = w[r * cols + c];
@@ -89,9 +87,7 @@ inline Buffer transposed(const Buffer &w, size_t rows) {
 // T output channels reads one tap's T weights as consecutive floats.
 inline Buffer packedBlocks(const Buffer &w, size_t out, size_t T) {
   size_t rest = w.size() / out;
-  Buffer p;
-  reserveHugePages(p, w.size());
-  p.resize(w.size());
+  Buffer p = onHugePages<float>(w.size());
   for (size_t o = 0; o < out; ++o)
     for (size_t i = 0; i < rest; ++i)
       p[((o / T) * rest + i) * T + o % T] = w[o * rest + i];
@@ -137,9 +133,8 @@ public:
   // W' = W * scale[o]; b' = (b - mean) * scale + beta.
   std::pair<Buffer, Buffer> folded(const Folded &l) {
     const Buffer &weight = get(l.weight, "a layer's weight");
-    Buffer w;
-    reserveHugePages(w, weight.size());
-    w.assign(weight.begin(), weight.end());
+    Buffer w = onHugePages<float>(weight.size());
+    std::copy(weight.begin(), weight.end(), w.begin());
     Buffer b(l.out, 0.0f);
     if (l.bias >= 0)
       b = get(l.bias, "a layer's bias");
