@@ -373,7 +373,9 @@ void verify(Bundle::Impl &b) {
     info.name = stage->name()->str();
     info.inputs = readTensors(b, symbols, stage->inputs(), where + " input", arena, true);
     info.outputs = readTensors(b, symbols, stage->outputs(), where + " output", arena, true);
-    info.dispatchCount = stage->dispatches()->size();
+    info.dispatchCount = std::count_if(
+        stage->dispatches()->begin(), stage->dispatches()->end(),
+        [](const fb::Dispatch *d) { return !d->when() || d->when()->otherwise(); });
     info.arenaBytesPerSample = arena;
     for (size_t d = 0; d < stage->dispatches()->size(); ++d) {
       const fb::Dispatch *dispatch = stage->dispatches()->Get(d);
@@ -397,6 +399,16 @@ void verify(Bundle::Impl &b) {
                         " grid size expressions, not 3");
         for (size_t i = 0; i < 3; ++i)
           readProgram(b, symbols, sizes->Get(i), what + " grid " + "xyz"[i], 0, UINT32_MAX);
+      }
+      if (const fb::SizeCase *when = dispatch->when()) {
+        if (b.sizes.empty())
+          fail(src, what + " runs at some sizes only, but the bundle has no size symbols");
+        readProgram(b, symbols, when->key(), what + "'s size case", 1, kMaxDim);
+        const auto *values = when->values();
+        if (!values || values->size() > kMaxSizeCaseValues ||
+            !std::is_sorted(values->begin(), values->end(), std::less_equal<int64_t>()))
+          fail(src, what + "'s size case has no values, over " +
+                        std::to_string(kMaxSizeCaseValues) + ", or values not increasing");
       }
       for (const fb::Region *r : *dispatch->bindings())
         if (!regionFits(*r, b.weightsSize, arena))

@@ -132,18 +132,20 @@ Kernels::Kernels(const Device &device, Context::Impl &context, const fb::Model &
 }
 
 Kernels::Created Kernels::specialize(const fb::Model &manifest, size_t first, size_t last,
-                                     std::span<const int64_t> values, VkPipelineCache cache) {
+                                     const RunSizes &run, VkPipelineCache cache) {
   std::vector<Job> jobs;
   for (size_t s = first; s <= last; ++s)
-    for (const fb::Dispatch *d : *manifest.stages()->Get(s)->dispatches()) {
-      size_t k = d->kernel();
+    for (size_t i = 0; i < manifest.stages()->Get(s)->dispatches()->size(); ++i) {
+      if (!run.stages[s].runs[i])
+        continue; // another size class's kernel serves these sizes
+      size_t k = manifest.stages()->Get(s)->dispatches()->Get(i)->kernel();
       const fb::Kernel &kernel = *manifest.kernels()->Get(k);
       if (!specializes(kernel))
         continue;
       // The reader checked the indices, and that every value fits an int32.
       std::vector<int32_t> spec;
       for (uint32_t symbol : *kernel.spec_constants())
-        spec.push_back(static_cast<int32_t>(values[symbol]));
+        spec.push_back(static_cast<int32_t>(run.values[symbol]));
       auto [it, made] = specialized_[k].try_emplace(std::move(spec), VK_NULL_HANDLE);
       if (made)
         jobs.push_back({k, it->first, &it->second});

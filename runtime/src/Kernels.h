@@ -5,6 +5,7 @@
 #pragma once
 
 #include "Device.h"
+#include "Sizes.h"
 
 #include <map>
 #include <span>
@@ -45,10 +46,10 @@ public:
     double ms = 0;
   };
   // Makes pipeline(k) of every specialized kernel that stages [first, last]
-  // dispatch the one for the symbols' `values` (Model.sizes order), creating
+  // dispatch at the sizes `run` holds the one for its values, creating
   // those not made before; returns what it created and how long that took.
   Created specialize(const bundle::Model &manifest, size_t first, size_t last,
-                     std::span<const int64_t> values, VkPipelineCache cache);
+                     const RunSizes &run, VkPipelineCache cache);
 
 private:
   // A pipeline to create: kernel `kernel` with SpecId i = spec[i], into `out`.

@@ -174,6 +174,8 @@ std::vector<std::string> Model::Impl::record(size_t first, size_t last, const St
   for (size_t s = first; s <= last; ++s) {
     const fb::Stage &st = stage(s);
     for (uint32_t i = 0; i < st.dispatches()->size(); ++i) {
+      if (!sizes->stages[s].runs[i])
+        continue; // another size class's dispatch of the layer runs instead
       const fb::Dispatch *d = st.dispatches()->Get(i);
       const std::array<uint32_t, 3> &grid = sizes->stages[s].grids[i];
       // checkMemory bounded z for the grid the bundle stores, which the size
@@ -248,7 +250,7 @@ TensorMap Model::Impl::run(size_t first, size_t last, const TensorViewMap &input
     dispatches += stage(s).dispatches()->size();
   commands.reserveTimestamps(dispatches + 2);
 
-  created = kernels.specialize(*bundle.manifest, first, last, sizes->values, pipelineCache.handle());
+  created = kernels.specialize(*bundle.manifest, first, last, *sizes, pipelineCache.handle());
   if (created.pipelines > 0)
     pipelineCache.save();
 

@@ -35,6 +35,21 @@ std::vector<size_t> symbolsOf(const std::vector<int64_t> &code) {
   return used;
 }
 
+// Whether dispatch `d` runs at the symbols' `values`: its size case's key
+// is (or, `otherwise`, is not) one of the values it lists, which the reader
+// checked are increasing. None where the key does not evaluate.
+std::optional<bool> runsAt(const fb::Dispatch &d, std::span<const int64_t> values) {
+  const fb::SizeCase *when = d.when();
+  if (!when)
+    return true;
+  const auto &code = *when->key()->code();
+  std::optional<int64_t> key = size_expr::evaluate(std::span(code.data(), code.size()), values);
+  if (!key)
+    return std::nullopt;
+  bool listed = std::binary_search(when->values()->begin(), when->values()->end(), *key);
+  return listed != when->otherwise();
+}
+
 // A symbolic dim of an input the caller gave.
 struct Dim {
   const TensorInfo *tensor;
@@ -230,7 +245,11 @@ RunSizes evaluateSizes(const Bundle::Impl &bundle, std::vector<int64_t> values) 
             sizes.outputBytes);
     for (const fb::Dispatch *d : *stage.dispatches()) {
       std::array<uint32_t, 3> grid{d->grid()->Get(0), d->grid()->Get(1), d->grid()->Get(2)};
-      if (const auto *exprs = d->grid_sizes())
+      std::optional<bool> runs = runsAt(*d, run.values);
+      if (!runs)
+        fail("layer '" + d->layer()->str() + "' has a size case that overflows at these sizes");
+      sizes.runs.push_back(*runs);
+      if (const auto *exprs = d->grid_sizes(); exprs && sizes.runs.back())
         for (size_t i = 0; i < 3; ++i) {
           const auto &code = *exprs->Get(i)->code();
           std::optional<int64_t> v =

@@ -28,6 +28,7 @@ struct StageSizes {
   std::vector<TensorInfo> inputs, outputs;      // shapes evaluated, dim 0 as stored
   std::vector<uint64_t> inputBytes, outputBytes; // a sample's, within its region
   std::vector<std::array<uint32_t, 3>> grids;    // per dispatch, for one sample
+  std::vector<bool> runs; // per dispatch: whether it runs at these sizes (Dispatch.when)
 };
 
 struct RunSizes {

@@ -10,6 +10,7 @@
 
 #include "spire/SizeExpr.h"
 
+#include <optional>
 #include <stdexcept>
 
 namespace spire::test {
@@ -43,6 +44,11 @@ struct Options {
   size_t xDims = 3;                           // dim expressions x has
   size_t gridSizes = 3;                       // grid expressions stage 0 has
   bool twice = false;                         // declares L twice
+  // Non-empty: stage 0 runs add_length on x (y = 2 x + L over y's first
+  // elements) where L is one of these, the window sums elsewhere: two
+  // dispatches with size cases whose key is `caseKey`.
+  std::vector<int64_t> addAt;
+  std::vector<int64_t> caseKey = {Symbol, 0};
 };
 
 inline std::vector<uint8_t> lengthBundle(const Options &o = {}) {
@@ -70,21 +76,29 @@ inline std::vector<uint8_t> lengthBundle(const Options &o = {}) {
   std::vector<int64_t> gridX = {Constant, 4};
   gridX.insert(gridX.end(), kWindows.begin(), kWindows.end());
   gridX.insert(gridX.end(), {Mul, Constant, 64, CeilDiv});
-  auto dispatch = [&](uint32_t k, std::vector<fb::Region> bindings, size_t gridCount) {
+  auto dispatch = [&](uint32_t k, std::vector<fb::Region> bindings, size_t gridCount,
+                      std::optional<bool> otherwise = std::nullopt) {
     std::vector<flatbuffers::Offset<fb::SizeExpr>> grid;
     for (const std::vector<int64_t> &code :
          std::vector<std::vector<int64_t>>{gridX, {Constant, 1}, {Constant, 1}})
       if (grid.size() < gridCount)
         grid.push_back(fb::CreateSizeExpr(b, b.CreateVector(code)));
     uint32_t atMax = static_cast<uint32_t>((4 * windows(o.max) + 63) / 64);
+    flatbuffers::Offset<fb::SizeCase> when;
+    if (otherwise)
+      when = fb::CreateSizeCase(b, fb::CreateSizeExpr(b, b.CreateVector(o.caseKey)),
+                                b.CreateVector(o.addAt), *otherwise);
     return fb::CreateDispatch(b, k, b.CreateVectorOfStructs(bindings),
                               b.CreateVector(std::vector<uint32_t>{atMax, 1, 1}),
-                              b.CreateString(k == 0 ? "window" : "add"), b.CreateVector(grid));
+                              b.CreateString(k == 0 ? "window" : "add"), b.CreateVector(grid),
+                              0, when);
   };
   fb::Region x0(fb::Space::Arena, 0, xBytes), y0(fb::Space::Arena, yAt, yBytes);
   fb::Region y1(fb::Space::Arena, 0, yBytes), z1(fb::Space::Arena, zAt, yBytes);
   std::vector stage0In{tensor("x", o.xLength, x0, o.xDims)}, stage0Out{tensor("y", o.yLength, y0)};
   std::vector stage0Dispatches{dispatch(0, {x0, y0}, o.gridSizes)};
+  if (!o.addAt.empty())
+    stage0Dispatches = {dispatch(1, {x0, y0}, 3, false), dispatch(0, {x0, y0}, 3, true)};
   auto stage0 = fb::CreateStage(b, b.CreateString("stage0"), b.CreateVector(stage0In),
                                 b.CreateVector(stage0Out), b.CreateVector(stage0Dispatches),
                                 yAt + (yBytes + 255) / 256 * 256);

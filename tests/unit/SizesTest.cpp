@@ -224,6 +224,33 @@ TEST_CASE("sizes_reader_refuses_bad_symbols_and_expressions", "[sizes][bundle]")
   CHECK(refused({.spec = {1}}) == "<memory>: kernel 0 specializes on size symbol 1 of 1");
   CHECK(refused({.gridSizes = 2}) ==
         "<memory>: dispatch 0 of stage 0 has 2 grid size expressions, not 3");
+  CHECK(refused({.addAt = {37, 41}}) == "accepted");
+  CHECK(refused({.addAt = {41, 37}}) ==
+        "<memory>: dispatch 0 of stage 0's size case has no values, over 65536, or values not "
+        "increasing");
+  CHECK(refused({.addAt = {37, 37}}) ==
+        "<memory>: dispatch 0 of stage 0's size case has no values, over 65536, or values not "
+        "increasing");
+  CHECK_THAT(refused({.addAt = {37}, .caseKey = {Symbol, 1}}),
+             Catch::Contains("dispatch 0 of stage 0's size case has a malformed size expression"));
+}
+
+TEST_CASE("sizes_runs_the_dispatch_of_its_size_class", "[sizes]") {
+  // At L = 37 and 41 stage 0's add_length runs in place of the window sums;
+  // exactly one of the two runs, and only it gets a pipeline.
+  Loaded l({.addAt = {37, 41}});
+  for (int64_t length : {37, 36, 41, 64}) {
+    INFO("L = " << length);
+    Tensor x = signal(1, length);
+    Tensor y = l.model.runStages(0, 0, {{"x", x}}).at("y");
+    Tensor expected = windowSums(x);
+    if (length == 37 || length == 41)
+      for (size_t i = 0; i < expected.data.size(); ++i)
+        expected.data[i] = 2 * x.data[i] + static_cast<float>(length);
+    CHECK(y.data == expected.data);
+    CHECK(l.model.lastNewPipelines() == 1);
+  }
+  CHECK(l.context.validationMessages().empty());
 }
 
 TEST_CASE("sizes_run_refuses_a_tensor_over_its_region", "[sizes]") {

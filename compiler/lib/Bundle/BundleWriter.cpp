@@ -80,12 +80,17 @@ void writeBundle(const CompiledModel &model, llvm::raw_ostream &os) {
       for (const BufferRegion &r : d.bindings)
         bindings.push_back(toRegion(r));
       std::vector<uint32_t> grid(d.grid.begin(), d.grid.end());
+      flatbuffers::Offset<fb::SizeCase> when;
+      if (d.when)
+        when = fb::CreateSizeCase(b, fb::CreateSizeExpr(b, b.CreateVector(d.when->key)),
+                                  b.CreateVector(d.when->values), d.when->otherwise);
       dispatches.push_back(fb::CreateDispatch(b, d.kernel, b.CreateVectorOfStructs(bindings),
                                               b.CreateVector(grid), b.CreateString(d.layer),
                                               writeSizes(b, d.gridSizes),
                                               d.pushConstants.empty()
                                                   ? 0
-                                                  : b.CreateVector(d.pushConstants)));
+                                                  : b.CreateVector(d.pushConstants),
+                                              when));
     }
     stages.push_back(fb::CreateStage(b, b.CreateString(s.name), writeTensors(b, s.inputs),
                                      writeTensors(b, s.outputs), b.CreateVector(dispatches),

@@ -211,13 +211,30 @@ LogicalResult ModelReader::readKernel(KernelOp kernel, StagePlan &plan) {
     llvm_unreachable("every binding source is handled");
   };
   std::vector<DispatchPart> dispatchList = dispatchParts(*parts, packed->buffers.size());
-  if (dispatchList.size() != dispatches.size())
-    return kernel.emitOpError("has ") << dispatches.size() << " dispatches recorded for "
+  // A part's dispatches: one, or one per size class and the last
+  // `otherwise` (SizeCaseAttr).
+  size_t partCount = llvm::count_if(dispatches, [](Attribute a) {
+    SizeCaseAttr when = llvm::cast<DispatchAttr>(a).getWhen();
+    return !when || when.getOtherwise();
+  });
+  if (dispatchList.size() != partCount)
+    return kernel.emitOpError("has ") << partCount << " dispatches recorded for "
                                       << dispatchList.size() << " parts";
   auto gridSizes = kernel->getAttrOfType<ArrayAttr>(kGridSizesAttr);
-  for (auto [k, part, attr] : llvm::enumerate(dispatchList, dispatches)) {
-    auto d = llvm::cast<DispatchAttr>(attr);
+  for (size_t k = 0, p = 0; k < dispatches.size(); ++k) {
+    auto d = llvm::cast<DispatchAttr>(dispatches[k]);
+    if (p == dispatchList.size() || (d.getWhen() && !sizes_))
+      return kernel.emitOpError("has a size case past its parts or without ranged sizes");
+    const DispatchPart &part = dispatchList[p];
     DispatchPlan dispatch;
+    if (SizeCaseAttr when = d.getWhen()) {
+      dispatch.when = {sizes_->program(Dim(when.getKey().getResult(0))),
+                       {when.getValues().asArrayRef().begin(), when.getValues().asArrayRef().end()},
+                       when.getOtherwise()};
+      p += when.getOtherwise();
+    } else {
+      ++p;
+    }
     dispatch.kernel = model_.kernels.size();
     for (size_t i = 0; i < 3; ++i)
       dispatch.grid[i] = static_cast<uint32_t>(d.getGrid()[i]);

@@ -7,8 +7,11 @@ namespace spire {
 PlaneTiles::PlaneTiles(KernelBuilder &kb, const ConvShape &s, int64_t most) {
   MLIRContext *ctx = kb.b().getContext();
   auto [dH, dW, dOH, dOW] = s.planeDims(ctx);
+  // Over ranged sizes a tile of `most` (the config's exact tile) serves
+  // every row width; balancing it for the widest row would not serve the
+  // others (size classes do: SizeClassAttr).
   RowTiles tiles(s.OW, most);
-  TP = tiles.width;
+  TP = s.symbolic ? std::min(most, s.OW) : tiles.width;
   Dim perRow = s.symbolic ? dOW.ceilDiv(TP) : Dim::constant(ctx, tiles.count);
   pixelTileCount = dOH * perRow;
   outPlane = dOH * dOW;
@@ -40,6 +43,7 @@ void ConvShape::bindSymbols(Value in, Value out) {
   symbolic = dims;
   H = sizes->max(dims[0]), W = sizes->max(dims[1]), OH = sizes->max(dims[2]),
   OW = sizes->max(dims[3]);
+  planesOf4 = sizes->alwaysMultipleOf(dims[2] * dims[3], 4);
 }
 
 int64_t convChannelTile(const TileConfig &tiles, const ConvShape &s) {

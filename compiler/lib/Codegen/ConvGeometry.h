@@ -18,6 +18,8 @@ struct ConvShape {
   // H, W, OH, OW as the size symbols give them, where they depend on them
   // (SizeSymbols.h); the fields above then hold their maximum.
   std::optional<std::array<Dim, 4>> symbolic;
+  // Whether OH x OW is a multiple of 4 at every size of the range.
+  bool planesOf4 = false;
 
   // A 2-d pool as a depthwise window of the same geometry.
   template <typename PoolOpT> static ConvShape ofPool(PoolOpT op) {
@@ -64,13 +66,20 @@ struct ConvShape {
     return KH == 1 && KW == 1 && SH == 1 && SW == 1 && PH == 0 && PW == 0;
   }
   // emitConv runs such a conv over each plane as one row where the planes
-  // hold a multiple of 4 positions: tiles of 16 (not a row's 14 or 7) that
-  // stay 4-aligned, so it loads and stores 4 positions at a time.
-  // (Not over symbolic planes, whose size the kernel learns at run time.)
-  bool flattensPlanes() const { return !symbolic && pointwise() && OH * OW % 4 == 0; }
+  // hold a multiple of 4 positions (at every size of a range): tiles of 16
+  // (not a row's 14 or 7) that stay 4-aligned, so it loads and stores 4
+  // positions at a time.
+  bool flattensPlanes() const {
+    return pointwise() && (symbolic ? planesOf4 : OH * OW % 4 == 0);
+  }
   ConvShape flattened() const {
     ConvShape f = *this;
     f.W = H * W, f.OW = OH * OW, f.H = f.OH = 1;
+    if (symbolic) {
+      auto [dH, dW, dOH, dOW] = *symbolic;
+      Dim one = Dim::constant(dH.expr().getContext(), 1);
+      f.symbolic = {one, dH * dW, one, dOH * dOW};
+    }
     return f;
   }
 };
@@ -84,10 +93,10 @@ struct RowTiles {
 };
 
 // A conv's output plane in row tiles of TP positions (RowTiles of at most
-// `most`), with the sizes its kernel indexes by: numbers, or, over planes
-// of the size symbols, computed in the kernel with the tiles chosen for
-// the largest plane. `width`: positions a store writes at once where they
-// are aligned (a group past a ragged row's end lies wholly past it).
+// `most`; over planes of the size symbols, `most` itself), with the sizes
+// its kernel indexes by: numbers, or computed in the kernel. `width`:
+// positions a store writes at once where they are aligned (a group past a
+// ragged row's end lies wholly past it).
 struct PlaneTiles {
   int64_t TP = 0;
   Dim pixelTileCount; // rows x tiles per row, for KernelBuilder::forEachTile

@@ -82,7 +82,7 @@ struct Shortcut {
 
 std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, const ConvShape &shape) {
   const ConvShape &s = shape.flattensPlanes() ? shape.flattened() : shape;
-  auto [C, H, W, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G, symbolic] = s;
+  auto [C, H, W, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G, symbolic, planesOf4] = s;
   int64_t Cg = C / G, Og = O / G;
   // select-kernel-config resolved the tiles for this conv.
   int64_t tile = kb.tiles().channelsPerThread, taps = KH * KW;

@@ -1,6 +1,7 @@
 // emit-kernels: generates each dispatch of every `spire.kernel` as a
 // gpu.func in a gpu.module of its own, from the kernel's body and its
-// #spire.kernel_config alone, and records the dispatches on the kernel.
+// #spire.kernel_config alone (and one more for each of its size classes,
+// from theirs), and records the dispatches on the kernel.
 #include "KernelParts.h"
 #include "SizeSymbols.h"
 #include "spire/Codegen/Passes.h"
@@ -59,14 +60,20 @@ struct EmitKernels : impl::EmitKernelsBase<EmitKernels> {
     FailureOr<std::vector<int64_t>> layout = parameterLayout(*parts);
     if (failed(layout))
       return failure();
-    TileConfig tiles = tilesOf(config);
     std::string label = parts->label();
     std::optional<ModelSizes> sizes = ModelSizes::of(kernel);
+    std::vector<DispatchPart> partList = dispatchParts(*parts, layout->size());
+    ArrayAttr classes = kernel.getSizeClassesAttr();
+    if (classes && (partList.size() != 1 || !sizes))
+      return kernel.emitOpError("has size classes but is not one dispatch over ranged sizes");
     SmallVector<Attribute> dispatches, gridMaps;
-    for (const DispatchPart &part : dispatchParts(*parts, layout->size())) {
+    // One dispatch of `part` with `tiles`, over `sizes` (its size class's
+    // where it has one), running `when` it says.
+    auto emitDispatch = [&](const DispatchPart &part, const TileConfig &tiles,
+                            const ModelSizes *sizes, SizeCaseAttr when) -> LogicalResult {
       std::string name = kernelName(stage, index++, label);
       KernelBuilder kb(module, name, part.spec.numBuffers(), parts->anchor->getLoc(), tiles);
-      kb.setSizes(sizes ? &*sizes : nullptr);
+      kb.setSizes(sizes);
       FailureOr<std::array<uint32_t, 3>> grid = emitKernel(kb, part.spec);
       if (failed(grid))
         return failure();
@@ -92,7 +99,31 @@ struct EmitKernels : impl::EmitKernelsBase<EmitKernels> {
           kb.subgroupLanesNeeded(), DenseI64ArrayAttr::get(ctx, texels),
           DenseI64ArrayAttr::get(ctx, vec4),
           kb.pushConstants().empty() ? DenseI64ArrayAttr()
-                                     : DenseI64ArrayAttr::get(ctx, kb.pushConstants())));
+                                     : DenseI64ArrayAttr::get(ctx, kb.pushConstants()),
+          when));
+      return success();
+    };
+    if (classes) {
+      // Each class's dispatch, then the kernel's own for the other sizes.
+      SmallVector<int64_t> classValues;
+      for (auto c : classes.getAsRange<SizeClassAttr>()) {
+        Dim key(c.getKey().getResult(0));
+        ModelSizes only = sizes->where(key, c.getValues().asArrayRef());
+        if (failed(emitDispatch(partList[0], tilesOf(c.getConfig()), &only,
+                                SizeCaseAttr::get(ctx, c.getKey(), c.getValues(), false))))
+          return failure();
+        llvm::append_range(classValues, c.getValues().asArrayRef());
+      }
+      llvm::sort(classValues);
+      AffineMap key = llvm::cast<SizeClassAttr>(classes[0]).getKey();
+      if (failed(emitDispatch(partList[0], tilesOf(config), &*sizes,
+                              SizeCaseAttr::get(ctx, key, DenseI64ArrayAttr::get(ctx, classValues),
+                                                true))))
+        return failure();
+    } else {
+      for (const DispatchPart &part : partList)
+        if (failed(emitDispatch(part, tilesOf(config), sizes ? &*sizes : nullptr, nullptr)))
+          return failure();
     }
     kernel.setDispatchesAttr(ArrayAttr::get(ctx, dispatches));
     if (sizes)

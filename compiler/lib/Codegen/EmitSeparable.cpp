@@ -23,7 +23,7 @@ int64_t separablePositions(KernelBuilder &kb, int64_t O, int64_t OW) {
 
 std::array<uint32_t, 3> emitSeparable(KernelBuilder &kb, const KernelSpec &spec,
                                       const ConvShape &s, int64_t O) {
-  auto [C, H, W, Cout, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G, symbolic] = s;
+  auto [C, H, W, Cout, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G, symbolic, planesOf4] = s;
   int64_t taps = KH * KW, block = separableBlock(taps);
   PlaneTiles tiles(kb, s, separablePositions(kb, O, OW));
   int64_t TP = tiles.TP;

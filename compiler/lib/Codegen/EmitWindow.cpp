@@ -52,7 +52,7 @@ struct WindowCount {
 
 std::array<uint32_t, 3> emitWindow(KernelBuilder &kb, const KernelSpec &spec, const ConvShape &s,
                                    WindowReduce reduce) {
-  auto [C, H, W, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G, symbolic] = s;
+  auto [C, H, W, O, OH, OW, KH, KW, SH, SW, PH, PW, DH, DW, G, symbolic, planesOf4] = s;
   bool conv = reduce == WindowReduce::MultiplyAdd, max = reduce == WindowReduce::Max;
   // An average pool's counts are worked out per size below.
   if (symbolic && reduce == WindowReduce::Mean)

@@ -154,7 +154,8 @@ void formKernel(Group &g) {
   OpBuilder b(anchor);
   Operation *last = g.result.getDefiningOp();
   auto kernel = KernelOp::create(b, anchor->getLoc(), g.result.getType(), operands,
-                                 valueName(g.result), nullptr, nullptr, nullptr, g.gate != nullptr);
+                                 valueName(g.result), nullptr, nullptr, nullptr, g.gate != nullptr,
+                                 nullptr);
   SmallVector<Type> types;
   SmallVector<Location> locs;
   for (Value v : operands) {

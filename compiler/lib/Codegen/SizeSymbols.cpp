@@ -152,6 +152,10 @@ std::optional<std::vector<int64_t>> ModelSizes::values(const Dim &d) const {
   // a bound, none.
   constexpr int64_t kMostValues = 1 << 20;
   SmallVector<unsigned> used = symbolsOf(d);
+  if (only_)
+    for (unsigned p : symbolsOf(only_->first))
+      if (!llvm::is_contained(used, p))
+        used.push_back(p);
   int64_t combinations = 1;
   for (unsigned p : used) {
     std::optional<unsigned> i = indexOf(p);
@@ -162,9 +166,12 @@ std::optional<std::vector<int64_t>> ModelSizes::values(const Dim &d) const {
       return std::nullopt;
   }
   std::vector<int64_t> code = program(d), at(symbols_.size(), 0), values;
+  std::vector<int64_t> key = only_ ? program(only_->first) : std::vector<int64_t>();
   std::function<void(size_t)> each = [&](size_t k) {
     if (k == used.size()) {
-      values.push_back(*size_expr::evaluate(code, at));
+      if (!only_ || std::binary_search(only_->second.begin(), only_->second.end(),
+                                       *size_expr::evaluate(key, at)))
+        values.push_back(*size_expr::evaluate(code, at));
       return;
     }
     unsigned i = *indexOf(used[k]);
@@ -176,6 +183,14 @@ std::optional<std::vector<int64_t>> ModelSizes::values(const Dim &d) const {
   };
   each(0);
   return values;
+}
+
+ModelSizes ModelSizes::where(const Dim &key, llvm::ArrayRef<int64_t> keyValues) const {
+  ModelSizes m = *this;
+  std::vector<int64_t> sorted(keyValues.begin(), keyValues.end());
+  llvm::sort(sorted);
+  m.only_.emplace(key, std::move(sorted));
+  return m;
 }
 
 bool ModelSizes::alwaysMultipleOf(const Dim &d, int64_t m) const {

@@ -61,6 +61,10 @@ public:
   std::optional<std::vector<int64_t>> values(const Dim &d) const;
   // Whether `m` divides d for every admissible value of its symbols.
   bool alwaysMultipleOf(const Dim &d, int64_t m) const;
+  // These symbols with values() and alwaysMultipleOf() taken only where
+  // `key` is one of `keyValues`: a size class's kernel runs only there.
+  // max() and min() keep the whole range (what buffers and grids hold).
+  ModelSizes where(const Dim &key, llvm::ArrayRef<int64_t> keyValues) const;
   // d as a bundle SizeExpr program (spire/SizeExpr.h) over symbols().
   std::vector<int64_t> program(const Dim &d) const;
   // Names by affine symbol position, for messages.
@@ -70,6 +74,8 @@ private:
   int64_t at(const Dim &d, bool largest) const;
   std::vector<Symbol> symbols_;
   std::vector<std::string> names_;
+  // where()'s key and its values, sorted.
+  std::optional<std::pair<Dim, std::vector<int64_t>>> only_;
 };
 
 // v's shape with its symbolic dims (spire.dims), else its static type's.

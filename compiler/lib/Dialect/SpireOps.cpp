@@ -165,6 +165,15 @@ llvm::LogicalResult spire::KernelOp::verify() {
       return emitOpError("has an input gate that is not a mul of two operands read only by "
                          "the conv after it");
   }
+  if (ArrayAttr classes = getSizeClassesAttr()) {
+    if (!getConfigAttr())
+      return emitOpError("has size classes but no config of its own for the other sizes");
+    AffineMap key = llvm::cast<SizeClassAttr>(classes[0]).getKey();
+    for (auto c : classes.getAsRange<SizeClassAttr>())
+      if (c.getKey() != key || key.getNumDims() != 0 || key.getNumResults() != 1 ||
+          c.getValues().empty())
+        return emitOpError("has size classes that are not values of one key of the size symbols");
+  }
   auto yield = llvm::dyn_cast<YieldOp>(body.getTerminator());
   if (!yield)
     return emitOpError("body must end with spire.yield");

@@ -264,14 +264,20 @@ int runCompile(const CommonOptions &o) {
   }
   if (!writeDepfile(output))
     return kExitSpec;
-  size_t dispatches = 0;
+  // A run makes one dispatch of each size-class group (DispatchPlan::when).
+  size_t dispatches = 0, alternatives = 0;
   uint64_t arena = 0;
   for (const StagePlan &s : model->stages) {
-    dispatches += s.dispatches.size();
+    for (const DispatchPlan &d : s.dispatches)
+      ++(d.when && !d.when->otherwise ? alternatives : dispatches);
     arena = std::max(arena, s.arenaSize);
   }
   llvm::outs() << "wrote " << output << ": " << model->stages.size() << " stage(s), "
-               << model->kernels.size() << " kernels, " << dispatches << " dispatches, "
+               << model->kernels.size() << " kernels, " << dispatches << " dispatches"
+               << (alternatives ? " (and " + std::to_string(alternatives) +
+                                      " for size classes, run in their place at their sizes)"
+                                : std::string())
+               << ", "
                << model->weights.size() << " bytes of weights ("
                << (o.weights.empty() ? "seeded random, seed 0"
                    : options.seededWeights

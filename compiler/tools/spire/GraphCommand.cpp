@@ -349,7 +349,9 @@ Graph bundleGraph(const bundle::Model &m) {
   std::vector<std::map<std::string, std::string>> live;
   for (size_t s = 0; s < stageCount; ++s) {
     const bundle::Stage *st = m.stages()->Get(s);
-    g.stageLabels.push_back(st->name()->str() + ": " + std::to_string(st->dispatches()->size()) +
+    size_t runs = std::count_if(st->dispatches()->begin(), st->dispatches()->end(),
+                                [](auto *d) { return !d->when() || d->when()->otherwise(); });
+    g.stageLabels.push_back(st->name()->str() + ": " + std::to_string(runs) +
                             " dispatches, arena " + bytesText(int64_t(st->arena_size())) +
                             " per sample");
     if (s + 1 < stageCount) {
@@ -392,14 +394,24 @@ Graph bundleGraph(const bundle::Model &m) {
     std::string previous;
     if (st->inputs()->size())
       previous = source[st->inputs()->Get(s == 0 ? 0 : st->inputs()->size() - 1)->name()->str()];
+    // A layer's size-class dispatches (Dispatch.when) are one node, drawn
+    // as the dispatch that serves the other sizes.
+    size_t classes = 0;
     for (size_t d = 0; d < st->dispatches()->size(); ++d) {
       const bundle::Dispatch *dispatch = st->dispatches()->Get(d);
+      if (dispatch->when() && !dispatch->when()->otherwise()) {
+        ++classes;
+        continue;
+      }
       std::string id = "s" + std::to_string(s) + "d" + std::to_string(d);
       const bundle::Kernel *kernel = m.kernels()->Get(dispatch->kernel());
       std::string layer = dispatch->layer() ? dispatch->layer()->str() : kernel->name()->str();
       std::string grid;
       for (size_t i = 0; dispatch->grid() && i < dispatch->grid()->size(); ++i)
         grid += (i ? "x" : "") + std::to_string(dispatch->grid()->Get(i));
+      if (classes)
+        grid += "\n+" + std::to_string(classes) + " kernel(s) for size classes";
+      classes = 0;
       // Nested in the blocks of the first layer it computes.
       g.nodes.push_back({id, layer, kernel->name()->str() + "\ngrid " + grid, s, false,
                          layer.substr(0, layer.find('+'))});

@@ -19,7 +19,9 @@ inline constexpr char kMagic[8] = {'S', 'P', 'I', 'R', 'E', 'B', 'D', 'L'};
 // symbols' maximum whatever its inputs.
 // Version 6 added push constants (Kernel.push_constants, Dispatch.
 // push_constants), which a version-5 reader would leave unset.
-inline constexpr uint32_t kFormatVersion = 6, kOldestReadableVersion = 1;
+// Version 7 added Dispatch.when (kernels per size class), whose dispatches
+// a version-6 reader would all run.
+inline constexpr uint32_t kFormatVersion = 7, kOldestReadableVersion = 1;
 inline constexpr uint32_t kFirstSeededVersion = 3, kFirstBlockChecksumVersion = 4;
 inline constexpr uint64_t kWeightsAlignment = 4096;  // page: the blob can be mapped
 inline constexpr uint64_t kRegionAlignment = 256;    // >= any minStorageBufferOffsetAlignment

@@ -28,5 +28,8 @@ constexpr uint64_t kMaxSeededWeightsBytes = uint64_t(1) << 32;
 // A kernel's 32-bit push constants: 128 bytes, Vulkan's guaranteed
 // maxPushConstantsSize.
 constexpr uint32_t kMaxPushConstants = 32;
+// Values a dispatch's size case lists (bundle.fbs: SizeCase): a key over a
+// symbol's whole range, e.g. L in [1, 65536].
+constexpr size_t kMaxSizeCaseValues = size_t(1) << 16;
 
 } // namespace spire

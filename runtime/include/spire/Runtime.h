@@ -91,7 +91,7 @@ struct StageInfo {
   std::string name;
   std::vector<TensorInfo> inputs;
   std::vector<TensorInfo> outputs;
-  size_t dispatchCount = 0;
+  size_t dispatchCount = 0; // in a run (a layer's size classes count once)
   uint64_t arenaBytesPerSample = 0;
 };
 

@@ -47,6 +47,14 @@ struct DispatchPlan {
   std::string layer;
   std::vector<SizeProgram> gridSizes; // x, y, z where the grid depends on the size symbols
   std::vector<uint32_t> pushConstants; // its kernel's push constants, KernelCode::pushConstants
+  // Runs only where `key` is one of `values` (with `otherwise`: none of
+  // them); bundle.fbs: SizeCase. No key: at every size.
+  struct Case {
+    SizeProgram key;
+    std::vector<int64_t> values;
+    bool otherwise = false;
+  };
+  std::optional<Case> when;
 };
 
 struct TensorPlan {

@@ -73,6 +73,35 @@ def Spire_StageMemoryAttr : Spire_Attr<"StageMemory", "stage_memory"> {
                         "::mlir::DenseI64ArrayAttr":$outputs);
 }
 
+def Spire_SizeClassAttr : Spire_Attr<"SizeClass", "size_class"> {
+  let summary = "a kernel's config for some sizes of a model's size range";
+  let description = [{
+    Where `key`, an affine map of the model's `spire.symbols` with one
+    result (a conv's output width), takes one of `values`, the kernel runs
+    with `config` instead of its own. select-kernel-config records one per
+    row tile that serves some widths of the range better than the kernel's
+    own (a 20-wide row in two tiles of 10, not two of 16); emit-kernels
+    emits a dispatch for each, which runs only there (`#spire.size_case`).
+  }];
+  let parameters = (ins "::mlir::AffineMap":$key,
+                        "::mlir::DenseI64ArrayAttr":$values,
+                        "KernelConfigAttr":$config);
+}
+
+def Spire_SizeCaseAttr : Spire_Attr<"SizeCase", "size_case"> {
+  let summary = "the sizes at which a dispatch runs";
+  let description = [{
+    A dispatch with a case runs where `key` (as in `#spire.size_class`)
+    evaluates to one of `values`, or, with `otherwise`, to none of them.
+    The dispatches of a kernel's size classes come first, each with its
+    class's values, then the kernel's own with the union of them and
+    `otherwise`: at every size exactly one of them runs.
+  }];
+  let parameters = (ins "::mlir::AffineMap":$key,
+                        "::mlir::DenseI64ArrayAttr":$values,
+                        "bool":$otherwise);
+}
+
 def Spire_DispatchAttr : Spire_Attr<"Dispatch", "dispatch"> {
   let summary = "one dispatch of a kernel, as emit-kernels generated it";
   let description = [{
@@ -81,7 +110,8 @@ def Spire_DispatchAttr : Spire_Attr<"Dispatch", "dispatch"> {
     lanes its broadcasts need (0: none), the bindings it reads as uniform
     texel buffers, of those the ones read four floats a texel, and the
     values it passes as push constants (absent: none), which kernels that
-    differ only in them (a concat's parts) read instead of constants.
+    differ only in them (a concat's parts) read instead of constants,
+    and the sizes at which it runs (absent: all; `#spire.size_case`).
   }];
   let parameters = (ins StringRefParameter<"gpu.module name">:$kernel,
                         "::mlir::DenseI64ArrayAttr":$grid,
@@ -89,7 +119,8 @@ def Spire_DispatchAttr : Spire_Attr<"Dispatch", "dispatch"> {
                         "int64_t":$subgroup_lanes,
                         "::mlir::DenseI64ArrayAttr":$texel_bindings,
                         "::mlir::DenseI64ArrayAttr":$vec4_texel_bindings,
-                        OptionalParameter<"::mlir::DenseI64ArrayAttr">:$push_constants);
+                        OptionalParameter<"::mlir::DenseI64ArrayAttr">:$push_constants,
+                        OptionalParameter<"SizeCaseAttr">:$when);
 }
 
 #endif // SPIRE_ATTRS_TD

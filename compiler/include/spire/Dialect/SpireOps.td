@@ -356,8 +356,8 @@ def Spire_KernelOp : Op<Spire_Dialect, "kernel",
     shortcut's input, then the gate, then the residuals; the body sees them
     as its block arguments and yields the one tensor the kernel stores.
     `name` is the layer name of the yielded tensor. Later passes attach
-    `config` (select-kernel-config), `arena` (plan-memory) and `dispatches`
-    (emit-kernels).
+    `config` and, over ranged sizes, `size_classes` (select-kernel-config),
+    `arena` (plan-memory) and `dispatches` (emit-kernels).
 
     ```mlir
     %2 = spire.kernel "relu1" (%0) {
@@ -372,7 +372,8 @@ def Spire_KernelOp : Op<Spire_Dialect, "kernel",
                    OptionalAttr<Spire_KernelConfigAttr>:$config,
                    OptionalAttr<Spire_ArenaAttr>:$arena,
                    OptionalAttr<TypedArrayAttrBase<Spire_DispatchAttr, "dispatches">>:$dispatches,
-                   UnitAttr:$input_gate);
+                   UnitAttr:$input_gate,
+                   OptionalAttr<TypedArrayAttrBase<Spire_SizeClassAttr, "size classes">>:$size_classes);
   let results = (outs Spire_Tensor:$result);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
