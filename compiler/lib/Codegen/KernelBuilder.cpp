@@ -269,20 +269,11 @@ Value KernelBuilder::pushConstant(int64_t value) {
   return read;
 }
 
-int64_t evenWorkgroupSize(int64_t lanes, int64_t step, int64_t largest) {
-  int64_t units = (lanes + step - 1) / step, most = std::max<int64_t>(1, largest / step);
+int64_t evenWorkgroupSize(ArrayRef<int64_t> laneCounts, int64_t step, int64_t largest,
+                          int64_t smallest) {
+  int64_t most = std::max<int64_t>(1, largest / step), least = std::max<int64_t>(1, smallest / step);
   int64_t best = 1, bestIdle = -1;
-  for (int64_t size = most; size >= std::min(units, (most + 1) / 2); --size) {
-    int64_t idle = (units + size - 1) / size * size - units;
-    if (bestIdle < 0 || idle < bestIdle) // ties keep the larger size
-      best = size, bestIdle = idle;
-  }
-  return best * step;
-}
-
-int64_t evenWorkgroupSize(ArrayRef<int64_t> laneCounts, int64_t step, int64_t largest) {
-  int64_t best = 1, bestIdle = -1;
-  for (int64_t size = std::max<int64_t>(1, largest / step); size >= 1; --size) {
+  for (int64_t size = most; size >= least; --size) {
     int64_t idle = 0;
     for (int64_t lanes : laneCounts) {
       int64_t units = (lanes + step - 1) / step;
@@ -303,7 +294,12 @@ KernelBuilder::forEachTile(int64_t groups, int64_t lanes,
   // of 64 with 7 idle units of 8 (measured: docs/PERFORMANCE.md). Grids past
   // the limit loop over the rest (uniform loops, so every lane of a subgroup
   // stays active).
-  setWorkgroupSize(evenWorkgroupSize(lanes, tiles_.broadcastLanes, workgroupSize_));
+  // At least half the largest (or what the lanes need, if less), so a
+  // GPU's wider subgroups are not left mostly empty.
+  int64_t step = tiles_.broadcastLanes;
+  int64_t units = (lanes + step - 1) / step, most = std::max<int64_t>(1, workgroupSize_ / step);
+  setWorkgroupSize(
+      evenWorkgroupSize({lanes}, step, workgroupSize_, std::min(units, (most + 1) / 2) * step));
   int64_t laneGroups = (lanes + workgroupSize_ - 1) / workgroupSize_;
   int64_t gx = std::min(laneGroups, kMaxGridX), gy = std::min(groups, kMaxGridX);
   int64_t sx = (laneGroups + gx - 1) / gx, sy = (groups + gy - 1) / gy;
@@ -364,7 +360,9 @@ KernelBuilder::forEachTile(int64_t groups, const Dim &lanes,
   // 3.7x its fixed bundle's time). One grid step along x and y.
   int64_t most = sizes_->max(lanes);
   std::optional<std::vector<int64_t>> counts = sizes_->values(lanes);
-  setWorkgroupSize(counts ? evenWorkgroupSize(*counts, tiles_.broadcastLanes, workgroupSize_)
+  // Down to one unit: the smallest sizes of a range may need that few.
+  setWorkgroupSize(counts ? evenWorkgroupSize(*counts, tiles_.broadcastLanes, workgroupSize_,
+                                              tiles_.broadcastLanes)
                           : tiles_.broadcastLanes);
   if ((most + workgroupSize_ - 1) / workgroupSize_ > kMaxGridX || groups > kMaxGridX)
     fail("needs more workgroups than one grid dimension holds at the declared range's maximum");

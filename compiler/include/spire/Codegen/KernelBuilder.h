@@ -46,16 +46,12 @@ struct TileConfig {
   bool texelInputs = true;
 };
 
-// The workgroup size, a multiple of `step` from half of `largest` (or what
-// `lanes` need, if less) up to `largest`, whose workgroups cover `lanes` with
-// the fewest idle `step`-lane units; ties take the larger size, so fewer
-// workgroups. At least half the largest, so a GPU's wider subgroups are not
-// left mostly empty.
-int64_t evenWorkgroupSize(int64_t lanes, int64_t step, int64_t largest);
-// For lanes that vary over a range (laneCounts: each admissible count):
-// the size of whole `step`-lane units up to `largest` that idles the fewest
-// lanes summed over them all (ties keep the larger).
-int64_t evenWorkgroupSize(llvm::ArrayRef<int64_t> laneCounts, int64_t step, int64_t largest);
+// The workgroup size, whole `step`-lane units from `largest` down to
+// `smallest`, whose workgroups cover `laneCounts` (one count, or each
+// admissible one over a range of sizes) with the fewest idle units summed
+// over them; ties take the larger size, so fewer workgroups.
+int64_t evenWorkgroupSize(llvm::ArrayRef<int64_t> laneCounts, int64_t step, int64_t largest,
+                          int64_t smallest);
 
 class KernelBuilder {
 public:
