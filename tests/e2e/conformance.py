@@ -548,6 +548,8 @@ MODELS = {
     "cnn_any_size": ("tests/e2e/specs/cnn_any_size.yaml", CnnAnySize, {"image": (3, "H", "W")}, []),
     "resnet18_any_size": ("tests/e2e/specs/resnet18_any_size.yaml",
                           torchvision_model("resnet18", "fc"), {"image": (3, "H", "W")}, []),
+    "resnet50_any_size": ("tests/e2e/specs/resnet50_any_size.yaml",
+                          torchvision_model("resnet50", "fc"), {"image": (3, "H", "W")}, []),
     "mobilenet_v2_any_size": ("tests/e2e/specs/mobilenet_v2_any_size.yaml",
                               torchvision_model("mobilenet_v2", "classifier.1"),
                               {"image": (3, "H", "W")}, []),
