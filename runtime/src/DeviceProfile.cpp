@@ -72,4 +72,14 @@ DeviceProfile deviceProfile(const Context &context, uint32_t deviceIndex) {
   return profile;
 }
 
+std::string kernelCacheWarning(const Bundle &bundle, const DeviceProfile &device) {
+  constexpr size_t kLlvmpipeKernels = 1024;
+  if (device.description.name != "lavapipe" || bundle.kernelCount() <= kLlvmpipeKernels)
+    return {};
+  return "bundle has " + std::to_string(bundle.kernelCount()) + " kernels, and '" +
+         device.deviceName + "' keeps " + std::to_string(kLlvmpipeKernels) +
+         " compiled: every run compiles some of them again, which can make it several times "
+         "slower";
+}
+
 } // namespace spire

@@ -187,11 +187,13 @@ template <typename Runner> std::string sizesNote(const Runner &runner) {
   return text + made;
 }
 
-// A bundle runs on any device that can run it, but its tiles were chosen for
-// its target's family: say so, once per device, when a device fits another
-// profile. (Bundles written before bundles recorded their target say nothing.)
-void warnIfOtherTarget(const Context &context, const Bundle &bundle,
-                       const std::vector<uint32_t> &devices) {
+// Once per device: a bundle runs on any device that can run it, but its
+// tiles were chosen for its target's family, so say when a device fits
+// another profile (bundles written before bundles recorded their target
+// say nothing); and say when the driver keeps fewer compiled kernels than
+// the bundle has (kernelCacheWarning).
+void warnAboutDevices(const Context &context, const Bundle &bundle,
+                      const std::vector<uint32_t> &devices) {
   const std::string &target = bundle.target().name;
   for (uint32_t device : std::set<uint32_t>(devices.begin(), devices.end())) {
     DeviceProfile profile = deviceProfile(context, device);
@@ -201,6 +203,8 @@ void warnIfOtherTarget(const Context &context, const Bundle &bundle,
                    "warning: bundle compiled for target '%s' runs on '%s', whose profile is "
                    "'%s'; recompile with --target %s for its tuning\n",
                    target.c_str(), profile.deviceName.c_str(), fits.c_str(), fits.c_str());
+    if (std::string cache = kernelCacheWarning(bundle, profile); !cache.empty())
+      std::fprintf(stderr, "warning: %s\n", cache.c_str());
   }
 }
 
@@ -408,7 +412,7 @@ int runRun(const RunOptions &o) {
   std::optional<Model> model;
   double loadMs = 0;
   if (!pipelined) {
-    warnIfOtherTarget(s.context, s.bundle, {s.device});
+    warnAboutDevices(s.context, s.bundle, {s.device});
     auto loadStart = Clock::now();
     model.emplace(s.context, s.bundle, s.device);
     loadMs = ms(Clock::now() - loadStart);
@@ -432,7 +436,7 @@ int runRun(const RunOptions &o) {
                           std::to_string(s.context.devices().size()) +
                           " device(s) here; override it with --place");
     }
-    warnIfOtherTarget(s.context, s.bundle, placement);
+    warnAboutDevices(s.context, s.bundle, placement);
     auto loadStart = Clock::now();
     Pipeline pipeline(s.context, s.bundle, placement);
     loadMs = ms(Clock::now() - loadStart);
@@ -473,7 +477,7 @@ int runRun(const RunOptions &o) {
 
 int runBench(const RunOptions &o) {
   RunSetup s = open(o);
-  warnIfOtherTarget(s.context, s.bundle, {s.device});
+  warnAboutDevices(s.context, s.bundle, {s.device});
   auto loadStart = Clock::now();
   Model model(s.context, s.bundle, s.device);
   double loadMs = ms(Clock::now() - loadStart);

@@ -146,6 +146,22 @@ TEST_CASE("runtime_lists_devices", "[runtime]") {
   if (profile.deviceName.rfind("llvmpipe", 0) == 0)
     CHECK(profile.description.name == "lavapipe");
   CHECK_THROWS_WITH(deviceProfile(context, 99), Catch::Contains("device 99: there are"));
+  // llvmpipe keeps 1,024 compiled kernels: a bundle with more gets a warning
+  // there, and only there.
+  bundle::Region region(bundle::Space::Arena, 0, 16);
+  auto kernels = [&](size_t n) {
+    std::vector<uint8_t> bytes = test::handMadeBundle(0, region, {}, {}, 0, {}, 0, 0, {}, n);
+    return Bundle::fromMemory(bytes.data(), bytes.size());
+  };
+  DeviceProfile llvmpipe{0x10005, "llvmpipe (LLVM 15.0.6, 256 bits)", 0, {}};
+  llvmpipe.description.name = "lavapipe";
+  DeviceProfile gpu = llvmpipe;
+  gpu.description.name = "nvidia";
+  CHECK(kernelCacheWarning(kernels(1024), llvmpipe).empty());
+  CHECK(kernelCacheWarning(kernels(1025), llvmpipe) ==
+        "bundle has 1025 kernels, and 'llvmpipe (LLVM 15.0.6, 256 bits)' keeps 1024 compiled: "
+        "every run compiles some of them again, which can make it several times slower");
+  CHECK(kernelCacheWarning(kernels(1025), gpu).empty());
   CHECK_THROWS_WITH(Model(context, Bundle::fromFile(test::smallCnnBundle()), 99),
                     Catch::Contains("device 99 does not exist"));
 }

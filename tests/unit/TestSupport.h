@@ -53,7 +53,8 @@ using SeededWeightsWriter =
 // A bundle assembled by hand: one stage, one dispatch, whose kernel index
 // and binding region (and the kernel's subgroup lanes, a seeded weight blob
 // of `weightsSize` bytes, the push constants the kernel reads and those the
-// dispatch passes) the test chooses.
+// dispatch passes, and how many copies of the kernel it lists) the test
+// chooses.
 inline std::vector<uint8_t> handMadeBundle(uint32_t kernelIndex, bundle::Region binding,
                                            std::vector<uint32_t> texelBindings = {},
                                            std::vector<uint32_t> vec4TexelBindings = {},
@@ -61,7 +62,8 @@ inline std::vector<uint8_t> handMadeBundle(uint32_t kernelIndex, bundle::Region 
                                            const SeededWeightsWriter &seeded = {},
                                            uint64_t weightsSize = 0,
                                            uint32_t kernelPushConstants = 0,
-                                           std::vector<uint32_t> pushConstants = {}) {
+                                           std::vector<uint32_t> pushConstants = {},
+                                           size_t kernelCount = 1) {
   flatbuffers::FlatBufferBuilder b;
   // A SPIR-V header and `OpEntryPoint GLCompute %1 "main"`, nothing else:
   // enough for the reader, not for the validation layer.
@@ -88,7 +90,7 @@ inline std::vector<uint8_t> handMadeBundle(uint32_t kernelIndex, bundle::Region 
   auto model = bundle::CreateModel(b, b.CreateString("hand"), b.CreateString("test"), -1,
                                b.CreateVector(mins), b.CreateVector(mouts),
                                b.CreateVector(std::vector{stage}),
-                               b.CreateVector(std::vector{kernel}), weightsSize, 0, 0,
+                               b.CreateVector(std::vector(kernelCount, kernel)), weightsSize, 0, 0,
                                seeded ? seeded(b) : 0);
   bundle::FinishModelBuffer(b, model);
   return sealBundle(b);

@@ -209,6 +209,14 @@ struct DeviceProfile {
 
 DeviceProfile deviceProfile(const Context &context, uint32_t deviceIndex);
 
+// What to warn of before running `bundle` on `device` when the driver keeps
+// fewer compiled kernels than the bundle has; empty where they fit.
+// llvmpipe (lavapipe) keeps 1,024 compiled compute shaders per context
+// (Mesa's LP_MAX_SHADER_VARIANTS) and evicts the least recently used, so
+// past that every run compiles some again: DenseNet-201 with 2,115 kernels
+// ran 2.9x slower than with 221 (docs/PERFORMANCE.md).
+std::string kernelCacheWarning(const Bundle &bundle, const DeviceProfile &device);
+
 // Profiling record of one dispatch (from Vulkan timestamp queries).
 struct DispatchTime {
   std::string layer;
