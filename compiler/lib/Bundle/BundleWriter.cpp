@@ -157,6 +157,8 @@ CompiledModel selectStages(const CompiledModel &model, size_t first, size_t last
   out.name = model.name;
   out.batch = model.batch;
   out.target = model.target;
+  // The stages' shapes, grids and kernels refer to the symbols by index.
+  out.sizes = model.sizes;
   // Only these stages' kernels and weights, renumbered and repacked.
   std::vector<int64_t> remap(model.kernels.size(), -1);
   std::map<uint64_t, uint64_t> weightOffsets; // old offset -> new offset
