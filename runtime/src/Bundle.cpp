@@ -107,6 +107,15 @@ Symbols readSizes(Bundle::Impl &b) {
   return symbols;
 }
 
+// Whether a vector's 8-byte elements lie at 8-byte addresses. The
+// FlatBuffers verifier checks only the 4-byte length field before them, so
+// a corrupt file can place them 4 bytes off, and reading them so is
+// undefined behaviour. (The compiler aligns them; a bundle's manifest is
+// 8-aligned in memory: fromMemory copies one that is not.)
+template <typename T> bool elementsAligned(const flatbuffers::Vector<T> *v) {
+  return reinterpret_cast<uintptr_t>(v->data()) % alignof(T) == 0;
+}
+
 // `what`'s SizeExpr program, refused unless it evaluates, to a value in
 // [lo, hi], with every symbol at its minimum and at its maximum.
 std::vector<int64_t> readProgram(const Bundle::Impl &b, const Symbols &symbols,
@@ -115,6 +124,8 @@ std::vector<int64_t> readProgram(const Bundle::Impl &b, const Symbols &symbols,
   if (!e || !e->code() || e->code()->size() == 0 || e->code()->size() > kMaxSizeExprLength)
     fail(b.source, what + " has an empty size expression or one over " +
                        std::to_string(kMaxSizeExprLength) + " elements");
+  if (!elementsAligned(e->code()))
+    fail(b.source, what + " has a misaligned size expression");
   std::vector<int64_t> code(e->code()->begin(), e->code()->end());
   for (bool atMax : {false, true}) {
     const char *end = atMax ? "maximum" : "minimum";
@@ -140,6 +151,8 @@ std::vector<TensorInfo> readTensors(const Bundle::Impl &b, const Symbols &symbol
   for (const fb::Tensor *t : *ts) {
     if (!t->name() || !t->shape() || t->shape()->size() == 0 || t->shape()->size() > size_t(kMaxRank))
       fail(b.source, where + " has a tensor without a name or with an invalid rank");
+    if (!elementsAligned(t->shape()))
+      fail(b.source, where + " tensor '" + t->name()->str() + "' has a misaligned shape");
     TensorInfo info{t->name()->str(), {}, DType::F32};
     std::string what = where + " tensor '" + info.name + "'";
     size_t rank = t->shape()->size();
@@ -288,9 +301,11 @@ void makeSeededWeights(Bundle::Impl &b, const fb::SeededWeights &seeded, uint64_
         error);
     if (!error.empty())
       fail(src, what + ": " + error);
-    if (!fp->offsets() || fp->offsets()->size() != buffers.size())
+    if (!fp->offsets() || fp->offsets()->size() != buffers.size() ||
+        !elementsAligned(fp->offsets()))
       fail(src, what + " makes " + std::to_string(buffers.size()) + " buffers but places " +
-                    std::to_string(fp->offsets() ? fp->offsets()->size() : 0));
+                    std::to_string(fp->offsets() ? fp->offsets()->size() : 0) +
+                    (fp->offsets() && !elementsAligned(fp->offsets()) ? ", misaligned" : ""));
     for (size_t i = 0; i < buffers.size(); ++i) {
       uint64_t offset = fp->offsets()->Get(i), bytes = buffers[i].size() * 4;
       if (offset > size || bytes > size - offset)
@@ -327,6 +342,10 @@ void verify(Bundle::Impl &b) {
       h.manifestSize > b.size - h.manifestOffset || h.manifestSize == 0)
     fail(src, "manifest [" + std::to_string(h.manifestOffset) + ", +" +
                   std::to_string(h.manifestSize) + ") lies outside the file");
+  // The verifier checks alignment within the manifest: 8-byte fields are
+  // aligned in memory only if the manifest is.
+  if (h.manifestOffset % 8 != 0)
+    fail(src, "manifest at " + std::to_string(h.manifestOffset) + " is not 8-byte aligned");
   if (h.weightsOffset > b.size || h.weightsSize > b.size - h.weightsOffset ||
       h.weightsOffset % bundle::kWeightsAlignment != 0)
     fail(src, "weights [" + std::to_string(h.weightsOffset) + ", +" +
@@ -405,10 +424,11 @@ void verify(Bundle::Impl &b) {
           fail(src, what + " runs at some sizes only, but the bundle has no size symbols");
         readProgram(b, symbols, when->key(), what + "'s size case", 1, kMaxDim);
         const auto *values = when->values();
-        if (!values || values->size() > kMaxSizeCaseValues ||
+        if (!values || values->size() > kMaxSizeCaseValues || !elementsAligned(values) ||
             !std::is_sorted(values->begin(), values->end(), std::less_equal<int64_t>()))
           fail(src, what + "'s size case has no values, over " +
-                        std::to_string(kMaxSizeCaseValues) + ", or values not increasing");
+                        std::to_string(kMaxSizeCaseValues) +
+                        ", misaligned, or values not increasing");
       }
       for (const fb::Region *r : *dispatch->bindings())
         if (!regionFits(*r, b.weightsSize, arena))
@@ -506,7 +526,9 @@ Bundle Bundle::fromFile(const std::string &path) {
 Bundle Bundle::fromMemory(const void *data, size_t size, bool copy) {
   auto impl = std::make_unique<Impl>();
   impl->source = "<memory>";
-  if (copy) {
+  // A manifest's 8-byte values must lie at 8-byte addresses
+  // (elementsAligned): a caller's unaligned bytes are copied.
+  if (copy || reinterpret_cast<uintptr_t>(data) % 8 != 0) {
     impl->owned.assign(static_cast<const uint8_t *>(data),
                        static_cast<const uint8_t *>(data) + size);
     impl->data = impl->owned.data();

@@ -226,10 +226,10 @@ TEST_CASE("sizes_reader_refuses_bad_symbols_and_expressions", "[sizes][bundle]")
         "<memory>: dispatch 0 of stage 0 has 2 grid size expressions, not 3");
   CHECK(refused({.addAt = {37, 41}}) == "accepted");
   CHECK(refused({.addAt = {41, 37}}) ==
-        "<memory>: dispatch 0 of stage 0's size case has no values, over 65536, or values not "
+        "<memory>: dispatch 0 of stage 0's size case has no values, over 65536, misaligned, or values not "
         "increasing");
   CHECK(refused({.addAt = {37, 37}}) ==
-        "<memory>: dispatch 0 of stage 0's size case has no values, over 65536, or values not "
+        "<memory>: dispatch 0 of stage 0's size case has no values, over 65536, misaligned, or values not "
         "increasing");
   CHECK_THAT(refused({.addAt = {37}, .caseKey = {Symbol, 1}}),
              Catch::Contains("dispatch 0 of stage 0's size case has a malformed size expression"));
@@ -251,6 +251,24 @@ TEST_CASE("sizes_runs_the_dispatch_of_its_size_class", "[sizes]") {
     CHECK(l.model.lastNewPipelines() == 1);
   }
   CHECK(l.context.validationMessages().empty());
+}
+
+TEST_CASE("sizes_reader_refuses_a_misaligned_manifest", "[sizes][bundle]") {
+  // The manifest moved 4 bytes on: within it, everything is where the
+  // FlatBuffers verifier wants it, but its 8-byte values (the symbols'
+  // ranges, shapes, size expressions, size cases) would sit 4 bytes off in
+  // memory, which is undefined behaviour to read.
+  std::vector<uint8_t> bytes = lengthBundle({.addAt = {37, 41}});
+  bundle::Header h;
+  std::memcpy(&h, bytes.data(), sizeof(h));
+  REQUIRE(h.manifestOffset + 4 + h.manifestSize <= h.weightsOffset);
+  std::memmove(bytes.data() + h.manifestOffset + 4, bytes.data() + h.manifestOffset,
+               h.manifestSize);
+  h.manifestOffset += 4;
+  std::memcpy(bytes.data(), &h, sizeof(h));
+  reseal(bytes);
+  CHECK_THROWS_WITH(Bundle::fromMemory(bytes.data(), bytes.size()),
+                    "<memory>: manifest at 68 is not 8-byte aligned");
 }
 
 TEST_CASE("sizes_run_refuses_a_tensor_over_its_region", "[sizes]") {
