@@ -211,30 +211,24 @@ LogicalResult ModelReader::readKernel(KernelOp kernel, StagePlan &plan) {
     llvm_unreachable("every binding source is handled");
   };
   std::vector<DispatchPart> dispatchList = dispatchParts(*parts, packed->buffers.size());
-  // A part's dispatches: one, or one per size class and the last
-  // `otherwise` (SizeCaseAttr).
-  size_t partCount = llvm::count_if(dispatches, [](Attribute a) {
-    SizeCaseAttr when = llvm::cast<DispatchAttr>(a).getWhen();
-    return !when || when.getOtherwise();
-  });
-  if (dispatchList.size() != partCount)
-    return kernel.emitOpError("has ") << partCount << " dispatches recorded for "
-                                      << dispatchList.size() << " parts";
+  // A part's dispatches: one, or one per size class and then the kernel's
+  // own (`otherwise`: SizeCaseAttr), which ends the part.
   auto gridSizes = kernel->getAttrOfType<ArrayAttr>(kGridSizesAttr);
-  for (size_t k = 0, p = 0; k < dispatches.size(); ++k) {
-    auto d = llvm::cast<DispatchAttr>(dispatches[k]);
-    if (p == dispatchList.size() || (d.getWhen() && !sizes_))
-      return kernel.emitOpError("has a size case past its parts or without ranged sizes");
+  size_t p = 0;
+  for (auto [k, attr] : llvm::enumerate(dispatches)) {
+    auto d = llvm::cast<DispatchAttr>(attr);
+    SizeCaseAttr when = d.getWhen();
+    if (p == dispatchList.size() || (when && !sizes_))
+      return kernel.emitOpError("has more dispatches recorded than its ")
+             << dispatchList.size() << " parts, or a size case without ranged sizes";
     const DispatchPart &part = dispatchList[p];
+    if (!when || when.getOtherwise())
+      ++p;
     DispatchPlan dispatch;
-    if (SizeCaseAttr when = d.getWhen()) {
+    if (when)
       dispatch.when = {sizes_->program(Dim(when.getKey().getResult(0))),
                        {when.getValues().asArrayRef().begin(), when.getValues().asArrayRef().end()},
                        when.getOtherwise()};
-      p += when.getOtherwise();
-    } else {
-      ++p;
-    }
     dispatch.kernel = model_.kernels.size();
     for (size_t i = 0; i < 3; ++i)
       dispatch.grid[i] = static_cast<uint32_t>(d.getGrid()[i]);
@@ -258,6 +252,9 @@ LogicalResult ModelReader::readKernel(KernelOp kernel, StagePlan &plan) {
                               bindings(d.getTexelBindings()),
                               bindings(d.getVec4TexelBindings())});
   }
+  if (p != dispatchList.size())
+    return kernel.emitOpError("has dispatches recorded for ")
+           << p << " of its " << dispatchList.size() << " parts";
   return success();
 }
 

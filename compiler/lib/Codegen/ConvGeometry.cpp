@@ -21,6 +21,10 @@ PlaneTiles::PlaneTiles(KernelBuilder &kb, const ConvShape &s, int64_t most) {
   width = storeWidth(TP, s.symbolic && !kb.alwaysMultipleOf(dOW, 4) ? 1 : s.OW);
 }
 
+ConvStores PlaneTiles::stores(KernelBuilder &kb, int64_t O) const {
+  return {OW, Bound(kb, outPlane), Bound(kb, outPlane * O), TP, pixelTiles, width};
+}
+
 std::optional<ConvShape> ConvShape::ofOp(mlir::Operation *op) {
   if (auto conv = llvm::dyn_cast<Conv1dOp>(op))
     return of(conv);

@@ -92,6 +92,8 @@ struct RowTiles {
       : count((row + most - 1) / most), width((row + count - 1) / count) {}
 };
 
+struct ConvStores;
+
 // A conv's output plane in row tiles of TP positions (RowTiles of at most
 // `most`; over planes of the size symbols, `most` itself), with the sizes
 // its kernel indexes by: numbers, or computed in the kernel. `width`:
@@ -112,6 +114,8 @@ struct PlaneTiles {
   mlir::Value column(KernelBuilder &kb, mlir::Value pixelTile) const {
     return kb.mul(tilesPerRow.remainder(kb, pixelTile), TP);
   }
+  // Where storeConvTile puts an output of O channels on these tiles.
+  ConvStores stores(KernelBuilder &kb, int64_t O) const;
 };
 
 // Output channels per thread of a conv, the T its weights are packed by:

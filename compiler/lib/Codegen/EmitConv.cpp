@@ -148,9 +148,7 @@ std::array<uint32_t, 3> emitConv(KernelBuilder &kb, const KernelSpec &spec, cons
                             reductionStep(kb, p.C),
                             {spec.param(2), kb.mul(channelBlock, p.C * tile), tile, tile}, TP);
     }
-    storeConvTile(kb, spec, acc, spec.param(1),
-                  {tiles.OW, Bound(kb, tiles.outPlane), Bound(kb, tiles.outPlane * O), TP, tiles.pixelTiles,
-                   tiles.width},
+    storeConvTile(kb, spec, acc, spec.param(1), tiles.stores(kb, O),
                   {oc0, tile, oh, ow0, pixelTile});
   });
 }

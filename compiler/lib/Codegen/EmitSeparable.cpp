@@ -69,9 +69,7 @@ std::array<uint32_t, 3> emitSeparable(KernelBuilder &kb, const KernelSpec &spec,
           kb, acc, O, TP, step, [&](int64_t u, int64_t j) { return pw[u][j]; },
           [&](int64_t u, int64_t t) { return d[u][t]; });
     });
-    storeConvTile(kb, spec, acc, spec.param(2),
-                  {tiles.OW, Bound(kb, tiles.outPlane), Bound(kb, tiles.outPlane * O), TP, tiles.pixelTiles,
-                   tiles.width},
+    storeConvTile(kb, spec, acc, spec.param(2), tiles.stores(kb, O),
                   {kb.idx(0), O, oh, ow0, pixelTile});
   });
 }
