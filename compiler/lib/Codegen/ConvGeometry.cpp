@@ -47,7 +47,8 @@ void ConvShape::bindSymbols(Value in, Value out) {
   symbolic = dims;
   H = sizes->max(dims[0]), W = sizes->max(dims[1]), OH = sizes->max(dims[2]),
   OW = sizes->max(dims[3]);
-  planesOf4 = sizes->alwaysMultipleOf(dims[2] * dims[3], 4);
+  // Only a pointwise conv asks (flattensPlanes), and this lists every size.
+  planesOf4 = pointwise() && sizes->alwaysMultipleOf(dims[2] * dims[3], 4);
 }
 
 int64_t convChannelTile(const TileConfig &tiles, const ConvShape &s) {
